@@ -1,0 +1,40 @@
+package hrissync
+
+import (
+	"context"
+	"time"
+)
+
+// AlertKind says what went wrong.
+type AlertKind string
+
+// Alert kinds.
+const (
+	AlertRetriesExhausted  AlertKind = "retries-exhausted"  // a person is dead-lettered
+	AlertBatchFailed       AlertKind = "batch-failed"       // a batch and its rerun both failed
+	AlertDeletionThreshold AlertKind = "deletion-threshold" // a batch would deprovision too many
+	AlertCircuitOpen       AlertKind = "circuit-open"       // the sink keeps failing
+	AlertPollFailing       AlertKind = "poll-failing"       // polls keep failing
+)
+
+// Alert is raised once per incident, not once per person.
+type Alert struct {
+	Kind    AlertKind
+	Tenant  string
+	At      time.Time
+	Message string
+	RunID   string // for batch alerts
+	Err     error  // the last error, if any
+}
+
+// Alerter pages an operator. Alert is called from the engine's goroutines, one
+// at a time; it should return quickly. ctx bounds the call.
+type Alerter interface {
+	Alert(ctx context.Context, a Alert)
+}
+
+// AlerterFunc adapts a function to Alerter.
+type AlerterFunc func(ctx context.Context, a Alert)
+
+// Alert calls f.
+func (f AlerterFunc) Alert(ctx context.Context, a Alert) { f(ctx, a) }

@@ -1,0 +1,240 @@
+// Package hrissync keeps a learning platform (LMS / LXP) in step with the HR
+// system of record (HRIS).
+//
+// One reconciler, three triggers. For each person the engine compares the
+// desired state — the HR record, mapped and scoped by the host, evaluated at
+// "now" — with the state it last applied to the learning platform, and when
+// they differ makes one coalesced write to the Sink, committing the new applied
+// state and its audit entries together. Three triggers call it: a webhook
+// (Notify) for status changes within seconds, an hourly fallback poll for
+// webhooks that never came, and a daily batch for routine attributes. Which
+// fields travel when is a cadence.Policy; cadence.Hybrid is the default.
+//
+// The pieces a host provides are small interfaces: a Source (the HRIS), a Sink
+// (the learning platform) and a Store (the engine's memory: the embedded
+// default is store/sqlite, store/memory is for tests). Everything else — the
+// Dispatcher, the Clock, the Auditor, the Alerter — has a default.
+//
+//	eng, err := hrissync.New(hris, platform, store, &hrissync.Config{
+//		Policy:   cadence.Hybrid(),
+//		Location: newYork,
+//	})
+//	...
+//	go eng.Run(ctx)                    // realtime workers, hourly poll, 02:00 batch
+//	err = eng.Notify(ctx, event)       // from the webhook handler: durable on return
+//
+// The engine is level-triggered: an event only says "look at this person
+// now", so duplicated, replayed, late or reordered events cannot regress
+// anything, and a person whose write failed stays dirty until some trigger
+// succeeds.
+package hrissync
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is a person's employment status in the HRIS.
+type Status string
+
+// Employment statuses.
+const (
+	StatusPending    Status = "pending"    // hired, not started yet
+	StatusActive     Status = "active"     // working
+	StatusLeave      Status = "leave"      // on leave: keeps access to learning
+	StatusTerminated Status = "terminated" // left
+)
+
+// Field names: the keys of Fields, of Change.Field and of a cadence.Policy.
+// Attributes are fields named AttributePrefix + the attribute's name.
+const (
+	FieldEmployeeNumber  = "employeeNumber"
+	FieldEmail           = "email"
+	FieldGivenName       = "givenName"
+	FieldFamilyName      = "familyName"
+	FieldStatus          = "status"
+	FieldStartDate       = "startDate"
+	FieldTerminationDate = "terminationDate"
+	FieldRole            = "role"
+	FieldManagerID       = "managerId"
+	FieldDepartment      = "department"
+	FieldLocation        = "location"
+	AttributePrefix      = "attr."
+)
+
+// Employee is one person's HR record as the Source reports it.
+type Employee struct {
+	ID             string // the HRIS worker id: immutable, the key everywhere
+	EmployeeNumber string
+	Email          string
+	GivenName      string
+	FamilyName     string
+	Status         Status
+	StartDate      Date // first day of work
+	// TerminationDate is the last day worked. Access ends at the end of that
+	// day in the HR time zone (Config.Cutover can make it the start).
+	TerminationDate Date
+	Role            string
+	ManagerID       string // the manager's ID, empty for none
+	Department      string
+	Location        string
+	// Attributes holds skill ratings, performance ratings and custom
+	// fields, by name without AttributePrefix.
+	Attributes map[string]string
+	// Version orders observations of this record (DESIGN.md §5).
+	Version Version
+}
+
+// Fields is a record as the learning platform sees it: field name to value.
+// An empty value clears the platform's value; an absent field is left alone.
+type Fields map[string]string
+
+// Fields returns the default mapping of e: every field under its Field name,
+// dates as YYYY-MM-DD, and each attribute under AttributePrefix + name.
+// Empty fields are left out, except status.
+func (e Employee) Fields() Fields {
+	f := Fields{FieldStatus: string(e.Status)}
+	put := func(k, v string) {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	put(FieldEmployeeNumber, e.EmployeeNumber)
+	put(FieldEmail, e.Email)
+	put(FieldGivenName, e.GivenName)
+	put(FieldFamilyName, e.FamilyName)
+	put(FieldStartDate, e.StartDate.String())
+	put(FieldTerminationDate, e.TerminationDate.String())
+	put(FieldRole, e.Role)
+	put(FieldManagerID, e.ManagerID)
+	put(FieldDepartment, e.Department)
+	put(FieldLocation, e.Location)
+	for k, v := range e.Attributes {
+		put(AttributePrefix+k, v)
+	}
+	return f
+}
+
+// Clone returns a deep copy of e.
+func (e Employee) Clone() Employee {
+	e.Attributes = maps.Clone(e.Attributes)
+	return e
+}
+
+// Version orders observations of one record: the source's last-modified time,
+// then a tie-breaking sequence where the source has one. Where the source has
+// no versions (a CSV export), Time is when the export was taken.
+type Version struct {
+	Time time.Time
+	Seq  int64
+}
+
+// Compare returns -1, 0 or +1 as v is older than, equal to, or newer than o.
+func (v Version) Compare(o Version) int {
+	if c := v.Time.Compare(o.Time); c != 0 {
+		return c
+	}
+	switch {
+	case v.Seq < o.Seq:
+		return -1
+	case v.Seq > o.Seq:
+		return 1
+	}
+	return 0
+}
+
+// Before reports whether v is older than o.
+func (v Version) Before(o Version) bool { return v.Compare(o) < 0 }
+
+// IsZero reports whether v is the zero Version (no version known).
+func (v Version) IsZero() bool { return v.Time.IsZero() && v.Seq == 0 }
+
+func (v Version) String() string {
+	return v.Time.UTC().Format(time.RFC3339Nano) + "#" + strconv.FormatInt(v.Seq, 10)
+}
+
+// Date is a civil date, without a time zone: HR dates (start, last day worked)
+// are days in the HR time zone, not instants.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// NewDate returns the date y-m-d.
+func NewDate(y int, m time.Month, d int) Date { return Date{y, m, d} }
+
+// DateOf returns the civil date of t in t's location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{y, m, d}
+}
+
+// ParseDate parses "YYYY-MM-DD"; the empty string is the zero Date.
+func ParseDate(s string) (Date, error) {
+	if s == "" {
+		return Date{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("hrissync: bad date %q: want YYYY-MM-DD", s)
+	}
+	return DateOf(t), nil
+}
+
+// IsZero reports whether d is unset.
+func (d Date) IsZero() bool { return d == Date{} }
+
+// String formats d as YYYY-MM-DD, or "" for the zero Date.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+}
+
+// Start is the first instant of d in loc.
+func (d Date) Start(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+// AddDays returns d moved by n days.
+func (d Date) AddDays(n int) Date {
+	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC))
+}
+
+// Errors of the protocol between the engine and its connectors.
+var (
+	// ErrNotFound: the Source holds no such person (Get), or the Store no
+	// such run.
+	ErrNotFound = errors.New("hrissync: not found")
+	// ErrChangedSinceUnsupported: the Source cannot list recent changes
+	// (a file export); the poll then only sweeps the dirty set.
+	ErrChangedSinceUnsupported = errors.New("hrissync: source cannot list changes since a time")
+)
+
+// MissingManagerError is returned by a Sink when a write refers to a manager
+// the platform does not hold yet. The engine provisions the manager first and
+// tries again.
+type MissingManagerError struct {
+	EmployeeID, ManagerID string
+}
+
+func (e *MissingManagerError) Error() string {
+	return fmt.Sprintf("hrissync: manager %q of %q is not in the learning platform yet", e.ManagerID, e.EmployeeID)
+}
+
+// ManagerCycleError reports people whose managers form a loop, so that none
+// of them can be provisioned after their manager. The engine provisions the
+// first without its manager reference, which a later reconcile sets.
+type ManagerCycleError struct {
+	Cycle []string // the IDs in the loop, starting with the one reconciled
+}
+
+func (e *ManagerCycleError) Error() string {
+	return "hrissync: manager cycle " + strings.Join(e.Cycle, " → ")
+}

@@ -1,0 +1,48 @@
+package hrissync
+
+import (
+	"context"
+	"iter"
+)
+
+// Sink is the learning platform. Apply is called concurrently for different
+// people, never for the same person at once.
+//
+// Errors steer the engine's retries (package retry): retry.Permanent for
+// failures no retry will mend, retry.RetryAfter when the platform names a
+// pause (which then applies to every write), a *MissingManagerError when the
+// manager must be provisioned first; anything else is retried by the policy.
+// A Sink must not retry on its own beyond re-sending a request whose
+// connection broke.
+type Sink interface {
+	// Apply makes one write. It must be idempotent: after a crash the
+	// engine may repeat a write that succeeded. ctx bounds the call.
+	Apply(ctx context.Context, u Update) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, u Update) error
+
+// Apply calls f.
+func (f SinkFunc) Apply(ctx context.Context, u Update) error { return f(ctx, u) }
+
+// Account is what a learning platform holds for one person.
+type Account struct {
+	EmployeeID string
+	Active     bool
+	Fields     Fields
+}
+
+// AccountLister is implemented by Sinks that can list what the platform holds,
+// for drift checks and tests. Accounts streams them in any order; ctx bounds
+// the iteration.
+type AccountLister interface {
+	Accounts(ctx context.Context) iter.Seq2[Account, error]
+}
+
+// BulkSink is implemented by Sinks that can apply many writes in one call
+// (SCIM /Bulk). ApplyBulk returns one error per update, in order; a nil slice
+// means all succeeded.
+type BulkSink interface {
+	ApplyBulk(ctx context.Context, us []Update) []error
+}

@@ -1,0 +1,211 @@
+package hrissync
+
+import (
+	"context"
+	"time"
+
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+)
+
+// Store is the engine's memory: what it last applied to the platform for each
+// person, who is dirty or due, the audit outbox, event ids it has seen, the
+// poll watermark and the batch ledger. Every method takes the tenant, and
+// nothing of one tenant is visible to another. Times are always passed in by
+// the engine (never the database's clock), so simulated time works.
+//
+// It is wider than a one-method interface because the engine needs its
+// operations to be atomic together (DESIGN.md §4). Implement it with the
+// conformance suite in hand: store/storetest.Run. Every method is safe for
+// concurrent use; ctx bounds each call.
+type Store interface {
+	// Accept records an event: it remembers ev.EventID until ev.Forget and
+	// marks the person dirty, in one transaction. A remembered event id is
+	// a repeat: Accept reports duplicate and changes nothing.
+	Accept(ctx context.Context, tenant string, ev Acceptance) (duplicate bool, err error)
+
+	// MarkDirty marks people dirty without an event id (a poll that found
+	// them changed, a replay).
+	MarkDirty(ctx context.Context, tenant string, ids []string, m Mark) error
+
+	// Person returns one person's state. An unknown person is returned
+	// with only ID set (not an error).
+	Person(ctx context.Context, tenant, id string) (Person, error)
+
+	// Commit records one reconcile, all or nothing: the applied fields
+	// (merged per field, so that an older version never overwrites a
+	// newer), the account's existence and activity, the audit entries into
+	// the outbox, the next due time, and the removal of any failure record.
+	// The dirty mark is cleared only if its generation still equals
+	// c.Generation; a mark made since stays.
+	Commit(ctx context.Context, tenant string, c Commit) error
+
+	// Fail records a failed attempt and keeps (or makes) the person dirty
+	// with m, in one transaction. f.Dead puts the person in the dead-letter
+	// listing.
+	Fail(ctx context.Context, tenant, id string, f Failure, m Mark) error
+
+	// Pending lists, in ID order after the ID after, up to limit people who
+	// are dirty or whose due time is at or before until.
+	Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]Person, error)
+
+	// DeadLetters lists, in ID order, the people whose retries ran out.
+	DeadLetters(ctx context.Context, tenant string) ([]Person, error)
+
+	// People lists, in ID order after the ID after, up to limit people who
+	// have an account in the platform (Exists): the batch merges them with
+	// the Source's list to find leavers.
+	People(ctx context.Context, tenant, after string, limit int) ([]Person, error)
+
+	// Outbox returns up to limit audit entries not yet acknowledged, oldest
+	// first; Ack removes entries by ID once the Auditor holds them.
+	Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error)
+	Ack(ctx context.Context, tenant string, ids []string) error
+	// AppendAudit adds entries that describe no person's commit (batch run
+	// summaries) to the outbox.
+	AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error
+
+	// ForgetEvents drops event ids whose Forget time is at or before t,
+	// returning how many.
+	ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error)
+
+	// Cursor returns a named watermark (zero if unset); SetCursor sets it.
+	Cursor(ctx context.Context, tenant, name string) (time.Time, error)
+	SetCursor(ctx context.Context, tenant, name string, t time.Time) error
+
+	// SaveRun inserts or replaces a batch run by ID; Run returns one (an
+	// error wrapping ErrNotFound if none); LastRun the one started last.
+	SaveRun(ctx context.Context, tenant string, r Run) error
+	Run(ctx context.Context, tenant, id string) (Run, error)
+	LastRun(ctx context.Context, tenant string) (Run, error)
+}
+
+// Person is one person's state in the Store.
+type Person struct {
+	ID string
+	// Exists reports that the platform holds an account for the person;
+	// Active whether it is enabled.
+	Exists, Active bool
+	// Applied is what the engine last wrote, per field, with the source
+	// version each value came from.
+	Applied map[string]Applied
+	Dirty   Mark      // Dirty.Generation is 0 when the person is clean
+	Due     time.Time // when a future-dated change takes effect; zero for none
+	Failure *Failure  // the current run of failed attempts, if any
+}
+
+// Applied is one field's value as last written, and its source version.
+type Applied struct {
+	Value   string
+	Version Version
+}
+
+// Mark is why a person is dirty. Marks merge: classes are united, the later
+// event id and the newer MinVersion kept, the first Since kept.
+type Mark struct {
+	// Generation is assigned by the Store: it grows on every mark, so a
+	// commit can tell whether a mark arrived while it ran. Callers leave
+	// it zero.
+	Generation uint64
+	Since      time.Time     // when the person first became dirty
+	Classes    cadence.Class // the field classes to reconcile
+	Trigger    Trigger       // who marked (realtime, poll, batch, replay)
+	EventID    string        // the latest event, if any
+	// MinVersion is the oldest record version that satisfies the mark: a
+	// record read from the Source that is older is stale (read-after-write
+	// lag) and the person is tried again shortly.
+	MinVersion Version
+}
+
+// Acceptance is an event as the Store records it.
+type Acceptance struct {
+	EventID    string
+	EmployeeID string
+	Mark       Mark
+	Forget     time.Time // when the event id may be forgotten
+}
+
+// Commit is the outcome of one reconcile.
+type Commit struct {
+	ID         string
+	Generation uint64 // the dirty generation the reconcile started from
+	Exists     bool
+	Active     bool
+	Applied    map[string]Applied // fields written (or confirmed) by this reconcile
+	Audit      []audit.Entry
+	Due        time.Time // the next due time, replacing the old; zero for none
+}
+
+// Failure is the current run of failed attempts for one person.
+type Failure struct {
+	Attempts int
+	Err      string
+	At       time.Time // the last attempt
+	Dead     bool      // retries ran out: listed in DeadLetters
+}
+
+// RunStatus is the state of a batch run.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	// RunHeld: the run stopped before deprovisioning because the leavers
+	// passed the deletion threshold; ApproveDeletions lets it go on.
+	RunHeld RunStatus = "held"
+)
+
+// Run is one batch run in the ledger. A failed run is resumed by its rerun
+// from Checkpoint.
+type Run struct {
+	ID         string
+	Status     RunStatus
+	Attempt    int // 1 for the scheduled run, 2 for its rerun
+	Started    time.Time
+	Finished   time.Time
+	Checkpoint string // the last ID fully processed, in Source order
+	Err        string
+	Seen       int      // people read from the Source
+	Writes     int      // writes made
+	Leavers    []string // people to deprovision, kept while Held
+}
+
+// MergeApplied merges a commit's fields into what a Store holds, field by
+// field, keeping whichever value has the newer version. Stores call it so
+// that an older version never overwrites a newer one, whatever order commits
+// arrive in.
+func MergeApplied(held, commit map[string]Applied) map[string]Applied {
+	out := make(map[string]Applied, len(held)+len(commit))
+	for k, v := range held {
+		out[k] = v
+	}
+	for k, v := range commit {
+		if old, ok := out[k]; ok && v.Version.Before(old.Version) {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// MergeMark merges a new mark into a held one (DESIGN.md: marks merge), for
+// Stores. The generation is the Store's to set.
+func MergeMark(held, m Mark) Mark {
+	if held.Generation == 0 {
+		m.Generation = 0
+		return m
+	}
+	held.Classes |= m.Classes
+	if m.EventID != "" {
+		held.EventID = m.EventID
+	}
+	if held.MinVersion.Before(m.MinVersion) {
+		held.MinVersion = m.MinVersion
+	}
+	if m.Trigger != "" {
+		held.Trigger = m.Trigger
+	}
+	return held
+}

@@ -1,0 +1,312 @@
+// Package memory is a hrissync.Store held in memory: for tests, simulations
+// and hosts that rebuild their state from a full batch after a restart. It is
+// not durable; store/sqlite is the embedded default that is.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+)
+
+// Store is a non-durable hrissync.Store. Its zero value is not ready: use New.
+type Store struct {
+	mu      sync.Mutex
+	gen     uint64
+	tenants map[string]*tenant
+}
+
+type tenant struct {
+	people  map[string]*hrissync.Person
+	events  map[string]time.Time // event id → forget at
+	outbox  []audit.Entry
+	cursors map[string]time.Time
+	runs    map[string]hrissync.Run
+	last    string // ID of the run started last
+}
+
+var _ hrissync.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store { return &Store{tenants: map[string]*tenant{}} }
+
+func (s *Store) tenant(name string) *tenant {
+	t, ok := s.tenants[name]
+	if !ok {
+		t = &tenant{
+			people:  map[string]*hrissync.Person{},
+			events:  map[string]time.Time{},
+			cursors: map[string]time.Time{},
+			runs:    map[string]hrissync.Run{},
+		}
+		s.tenants[name] = t
+	}
+	return t
+}
+
+func (t *tenant) person(id string) *hrissync.Person {
+	p, ok := t.people[id]
+	if !ok {
+		p = &hrissync.Person{ID: id}
+		t.people[id] = p
+	}
+	return p
+}
+
+func (s *Store) mark(p *hrissync.Person, m hrissync.Mark) {
+	s.gen++
+	p.Dirty = hrissync.MergeMark(p.Dirty, m)
+	p.Dirty.Generation = s.gen
+}
+
+// Accept implements hrissync.Store.
+func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptance) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if ev.EventID == "" || ev.EmployeeID == "" {
+		return false, fmt.Errorf("memory store: event id and employee id are required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	if _, seen := t.events[ev.EventID]; seen {
+		return true, nil
+	}
+	t.events[ev.EventID] = ev.Forget
+	s.mark(t.person(ev.EmployeeID), ev.Mark)
+	return false, nil
+}
+
+// MarkDirty implements hrissync.Store.
+func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	for _, id := range ids {
+		s.mark(t.person(id), m)
+	}
+	return nil
+}
+
+// Person implements hrissync.Store.
+func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
+	if err := ctx.Err(); err != nil {
+		return hrissync.Person{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.tenant(tenant).people[id]; ok {
+		return clone(p), nil
+	}
+	return hrissync.Person{ID: id}, nil
+}
+
+func clone(p *hrissync.Person) hrissync.Person {
+	c := *p
+	c.Applied = maps.Clone(p.Applied)
+	if p.Failure != nil {
+		f := *p.Failure
+		c.Failure = &f
+	}
+	return c
+}
+
+// Commit implements hrissync.Store.
+func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	p := t.person(c.ID)
+	p.Exists, p.Active = c.Exists, c.Active
+	p.Applied = hrissync.MergeApplied(p.Applied, c.Applied)
+	p.Due = c.Due
+	p.Failure = nil
+	if p.Dirty.Generation == c.Generation {
+		p.Dirty = hrissync.Mark{}
+	}
+	t.outbox = append(t.outbox, c.Audit...)
+	return nil
+}
+
+// Fail implements hrissync.Store.
+func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.tenant(tenant).person(id)
+	p.Failure = &f
+	s.mark(p, m)
+	return nil
+}
+
+// Pending implements hrissync.Store.
+func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
+	return s.list(ctx, tenant, after, limit, func(p *hrissync.Person) bool {
+		return p.Dirty.Generation != 0 || (!p.Due.IsZero() && !p.Due.After(until))
+	})
+}
+
+// DeadLetters implements hrissync.Store.
+func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]hrissync.Person, error) {
+	return s.list(ctx, tenant, "", -1, func(p *hrissync.Person) bool { return p.Failure != nil && p.Failure.Dead })
+}
+
+// People implements hrissync.Store.
+func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]hrissync.Person, error) {
+	return s.list(ctx, tenant, after, limit, func(p *hrissync.Person) bool { return p.Exists })
+}
+
+func (s *Store) list(ctx context.Context, tenant, after string, limit int, keep func(*hrissync.Person) bool) ([]hrissync.Person, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []hrissync.Person
+	for _, p := range s.tenant(tenant).people {
+		if p.ID > after && keep(p) {
+			out = append(out, clone(p))
+		}
+	}
+	slices.SortFunc(out, func(a, b hrissync.Person) int { return cmp.Compare(a.ID, b.ID) })
+	if limit >= 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Outbox implements hrissync.Store.
+func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	box := s.tenant(tenant).outbox
+	return slices.Clone(box[:min(limit, len(box))]), nil
+}
+
+// Ack implements hrissync.Store.
+func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	done := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		done[id] = true
+	}
+	t.outbox = slices.DeleteFunc(t.outbox, func(e audit.Entry) bool { return done[e.ID] })
+	return nil
+}
+
+// AppendAudit implements hrissync.Store.
+func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	t.outbox = append(t.outbox, entries...)
+	return nil
+}
+
+// ForgetEvents implements hrissync.Store.
+func (s *Store) ForgetEvents(ctx context.Context, tenant string, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	n := 0
+	for id, forget := range t.events {
+		if !forget.After(before) {
+			delete(t.events, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Cursor implements hrissync.Store.
+func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tenant(tenant).cursors[name], nil
+}
+
+// SetCursor implements hrissync.Store.
+func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tenant(tenant).cursors[name] = t
+	return nil
+}
+
+// SaveRun implements hrissync.Store.
+func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	r.Leavers = slices.Clone(r.Leavers)
+	t.runs[r.ID] = r
+	if last, ok := t.runs[t.last]; !ok || !r.Started.Before(last.Started) {
+		t.last = r.ID
+	}
+	return nil
+}
+
+// Run implements hrissync.Store.
+func (s *Store) Run(ctx context.Context, tenant, id string) (hrissync.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return hrissync.Run{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.tenant(tenant).runs[id]
+	if !ok {
+		return hrissync.Run{}, fmt.Errorf("run %q: %w", id, hrissync.ErrNotFound)
+	}
+	r.Leavers = slices.Clone(r.Leavers)
+	return r, nil
+}
+
+// LastRun implements hrissync.Store.
+func (s *Store) LastRun(ctx context.Context, tenant string) (hrissync.Run, error) {
+	s.mu.Lock()
+	last := s.tenant(tenant).last
+	s.mu.Unlock()
+	if last == "" {
+		return hrissync.Run{}, fmt.Errorf("no run yet: %w", hrissync.ErrNotFound)
+	}
+	return s.Run(ctx, tenant, last)
+}

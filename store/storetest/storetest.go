@@ -1,0 +1,438 @@
+// Package storetest is the conformance suite for hrissync.Store
+// implementations, in the manner of testing/slogtest: a Store that passes
+// Run behaves as the engine needs.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) hrissync.Store { return open(t) })
+//	}
+//
+// newStore must return an empty Store each time it is called.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+)
+
+// Run runs every conformance test as a subtest of t.
+func Run(t *testing.T, newStore func(t *testing.T) hrissync.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s hrissync.Store)
+	}{
+		{"CommitAppliesEverything", testCommitAppliesEverything},
+		{"CommitKeepsNewerMark", testCommitKeepsNewerMark},
+		{"OlderVersionNeverOverwrites", testOlderVersionNeverOverwrites},
+		{"CancelledCommitChangesNothing", testCancelledCommitChangesNothing},
+		{"AcceptRemembersEventIDs", testAcceptRemembersEventIDs},
+		{"MarksMerge", testMarksMerge},
+		{"PendingSweep", testPendingSweep},
+		{"DeadLetters", testDeadLetters},
+		{"PeopleInIDOrder", testPeopleInIDOrder},
+		{"Outbox", testOutbox},
+		{"Cursor", testCursor},
+		{"RunLedger", testRunLedger},
+		{"TenantIsolation", testTenantIsolation},
+		{"ConcurrentUse", testConcurrentUse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
+	}
+}
+
+const tenant = "t1"
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func v(sec int) hrissync.Version { return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second)} }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func person(t *testing.T, s hrissync.Store, tenant, id string) hrissync.Person {
+	t.Helper()
+	p, err := s.Person(context.Background(), tenant, id)
+	must(t, err)
+	return p
+}
+
+func accept(t *testing.T, s hrissync.Store, tenant, event, id string) bool {
+	t.Helper()
+	dup, err := s.Accept(context.Background(), tenant, hrissync.Acceptance{
+		EventID: event, EmployeeID: id, Forget: t0.Add(24 * time.Hour),
+		Mark: hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime, EventID: event},
+	})
+	must(t, err)
+	return dup
+}
+
+func testCommitAppliesEverything(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	accept(t, s, tenant, "e1", "w1")
+	p := person(t, s, tenant, "w1")
+	if p.Dirty.Generation == 0 {
+		t.Fatal("accepted person is not dirty")
+	}
+	must(t, s.Fail(ctx, tenant, "w1", hrissync.Failure{Attempts: 1, Err: "boom", At: t0}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	p = person(t, s, tenant, "w1")
+	entry := audit.Entry{ID: "a1", Tenant: tenant, EmployeeID: "w1", Action: audit.ActionCreate, Applied: t0, Outcome: "applied"}
+	due := t0.Add(48 * time.Hour)
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{
+		ID: "w1", Generation: p.Dirty.Generation, Exists: true, Active: true,
+		Applied: map[string]hrissync.Applied{"email": {"a@x", v(1)}, "role": {"dev", v(1)}},
+		Audit:   []audit.Entry{entry}, Due: due,
+	}))
+	got := person(t, s, tenant, "w1")
+	want := hrissync.Person{
+		ID: "w1", Exists: true, Active: true, Due: due,
+		Applied: map[string]hrissync.Applied{"email": {"a@x", v(1)}, "role": {"dev", v(1)}},
+	}
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("person after commit (-want +got):\n%s", d)
+	}
+	box, err := s.Outbox(ctx, tenant, 10)
+	must(t, err)
+	if d := cmp.Diff([]audit.Entry{entry}, box, cmpopts.EquateApproxTime(time.Microsecond)); d != "" {
+		t.Errorf("outbox (-want +got):\n%s", d)
+	}
+}
+
+func testCommitKeepsNewerMark(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	accept(t, s, tenant, "e1", "w1")
+	started := person(t, s, tenant, "w1").Dirty.Generation
+	accept(t, s, tenant, "e2", "w1") // arrives while the reconcile runs
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: started, Exists: true, Active: true}))
+	p := person(t, s, tenant, "w1")
+	if p.Dirty.Generation == 0 {
+		t.Fatal("a mark made during the reconcile was cleared")
+	}
+	if p.Dirty.EventID != "e2" {
+		t.Errorf("mark event = %q, want e2", p.Dirty.EventID)
+	}
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: p.Dirty.Generation, Exists: true, Active: true}))
+	if g := person(t, s, tenant, "w1").Dirty.Generation; g != 0 {
+		t.Errorf("generation %d after a commit from the current mark, want clean", g)
+	}
+	// A commit from a clean read (generation 0) never clears a later mark.
+	accept(t, s, tenant, "e3", "w1")
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: 0, Exists: true, Active: true}))
+	if person(t, s, tenant, "w1").Dirty.Generation == 0 {
+		t.Error("commit with generation 0 cleared a mark")
+	}
+}
+
+func testOlderVersionNeverOverwrites(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]hrissync.Applied{"role": {"lead", v(10)}, "email": {"a@x", v(10)}}}))
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]hrissync.Applied{"role": {"dev", v(5)}, "location": {"Paris", v(5)}}}))
+	got := person(t, s, tenant, "w1").Applied
+	want := map[string]hrissync.Applied{"role": {"lead", v(10)}, "email": {"a@x", v(10)}, "location": {"Paris", v(5)}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("applied (-want +got):\n%s", d)
+	}
+	// Same time, higher sequence wins.
+	newer := hrissync.Version{Time: t0.Add(10 * time.Second), Seq: 1}
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]hrissync.Applied{"role": {"principal", newer}}}))
+	if r := person(t, s, tenant, "w1").Applied["role"]; r.Value != "principal" {
+		t.Errorf("role = %q, want the higher sequence's value", r.Value)
+	}
+}
+
+func testCancelledCommitChangesNothing(t *testing.T, s hrissync.Store) {
+	accept(t, s, tenant, "e1", "w1")
+	before := person(t, s, tenant, "w1")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: before.Dirty.Generation, Exists: true,
+		Applied: map[string]hrissync.Applied{"role": {"dev", v(1)}},
+		Audit:   []audit.Entry{{ID: "a1", Tenant: tenant}}})
+	if err == nil {
+		t.Fatal("Commit with a cancelled context succeeded")
+	}
+	after := person(t, s, tenant, "w1")
+	if d := cmp.Diff(before, after, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("a failed commit changed the person (-before +after):\n%s", d)
+	}
+	box, err := s.Outbox(context.Background(), tenant, 10)
+	must(t, err)
+	if len(box) != 0 {
+		t.Errorf("a failed commit left %d outbox entries", len(box))
+	}
+}
+
+func testAcceptRemembersEventIDs(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	if accept(t, s, tenant, "e1", "w1") {
+		t.Fatal("first delivery reported as a duplicate")
+	}
+	g := person(t, s, tenant, "w1").Dirty.Generation
+	if !accept(t, s, tenant, "e1", "w1") {
+		t.Fatal("repeated event id not reported as a duplicate")
+	}
+	if g2 := person(t, s, tenant, "w1").Dirty.Generation; g2 != g {
+		t.Errorf("a duplicate changed the mark's generation %d → %d", g, g2)
+	}
+	n, err := s.ForgetEvents(ctx, tenant, t0.Add(time.Hour))
+	must(t, err)
+	if n != 0 || !accept(t, s, tenant, "e1", "w1") {
+		t.Fatalf("event forgotten before its time (forgot %d)", n)
+	}
+	n, err = s.ForgetEvents(ctx, tenant, t0.Add(24*time.Hour))
+	must(t, err)
+	if n != 1 {
+		t.Errorf("ForgetEvents = %d, want 1", n)
+	}
+	if accept(t, s, tenant, "e1", "w1") {
+		t.Error("a forgotten event id is still reported as a duplicate")
+	}
+}
+
+func testMarksMerge(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	must(t, s.MarkDirty(ctx, tenant, []string{"w1"}, hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime, MinVersion: v(5), EventID: "e1"}))
+	must(t, s.MarkDirty(ctx, tenant, []string{"w1"}, hrissync.Mark{Since: t0.Add(time.Hour), Classes: cadence.Batch, Trigger: hrissync.TriggerBatch, MinVersion: v(2)}))
+	m := person(t, s, tenant, "w1").Dirty
+	if m.Classes != cadence.All || !m.Since.Equal(t0) || m.MinVersion != v(5) || m.EventID != "e1" || m.Trigger != hrissync.TriggerBatch {
+		t.Errorf("merged mark = %+v, want all classes, first since, newest min version, event e1, trigger batch", m)
+	}
+}
+
+func testPendingSweep(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	accept(t, s, tenant, "e1", "w3")
+	accept(t, s, tenant, "e2", "w1")
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w2", Exists: true, Active: true, Due: t0.Add(time.Hour)}))
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w4", Exists: true, Active: true, Due: t0.Add(48 * time.Hour)}))
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w5", Exists: true, Active: true}))
+	ids := func(ps []hrissync.Person) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	got, err := s.Pending(ctx, tenant, t0.Add(time.Hour), "", 100)
+	must(t, err)
+	if d := cmp.Diff([]string{"w1", "w2", "w3"}, ids(got)); d != "" {
+		t.Errorf("pending at +1h (-want +got):\n%s", d)
+	}
+	page, err := s.Pending(ctx, tenant, t0.Add(72*time.Hour), "w1", 2)
+	must(t, err)
+	if d := cmp.Diff([]string{"w2", "w3"}, ids(page)); d != "" {
+		t.Errorf("second page (-want +got):\n%s", d)
+	}
+	rest, err := s.Pending(ctx, tenant, t0.Add(72*time.Hour), "w3", 2)
+	must(t, err)
+	if d := cmp.Diff([]string{"w4"}, ids(rest)); d != "" {
+		t.Errorf("last page (-want +got):\n%s", d)
+	}
+}
+
+func testDeadLetters(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	m := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}, m))
+	must(t, s.Fail(ctx, tenant, "w1", hrissync.Failure{Attempts: 2, Err: "503", At: t0}, m))
+	dead, err := s.DeadLetters(ctx, tenant)
+	must(t, err)
+	if len(dead) != 1 || dead[0].ID != "w2" || dead[0].Failure.Err != "503" || dead[0].Failure.Attempts != 4 {
+		t.Fatalf("dead letters = %+v, want w2 with its last error", dead)
+	}
+	if dead[0].Dirty.Generation == 0 {
+		t.Error("a dead-lettered person is not dirty")
+	}
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w2", Generation: dead[0].Dirty.Generation, Exists: true, Active: true}))
+	dead, err = s.DeadLetters(ctx, tenant)
+	must(t, err)
+	if len(dead) != 0 {
+		t.Errorf("dead letters after a successful commit = %v", dead)
+	}
+	if f := person(t, s, tenant, "w2").Failure; f != nil {
+		t.Errorf("failure kept after commit: %+v", f)
+	}
+}
+
+func testPeopleInIDOrder(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	for _, id := range []string{"w07", "w03", "w11", "w01", "w05"} {
+		must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: id, Exists: true, Active: id != "w05"}))
+	}
+	accept(t, s, tenant, "e1", "w02") // dirty but no account: not listed
+	var got []string
+	after := ""
+	for {
+		page, err := s.People(ctx, tenant, after, 2)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		for _, p := range page {
+			got = append(got, p.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if d := cmp.Diff([]string{"w01", "w03", "w05", "w07", "w11"}, got); d != "" {
+		t.Errorf("people (-want +got):\n%s", d)
+	}
+}
+
+func testOutbox(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
+			Audit: []audit.Entry{{ID: fmt.Sprintf("a%d", i), Tenant: tenant, EmployeeID: "w1", Applied: t0}}}))
+	}
+	must(t, s.AppendAudit(ctx, tenant, []audit.Entry{{ID: "run1", Tenant: tenant, Action: audit.ActionRunSummary, Applied: t0}}))
+	box, err := s.Outbox(ctx, tenant, 3)
+	must(t, err)
+	if len(box) != 3 || box[0].ID != "a0" || box[2].ID != "a2" {
+		t.Fatalf("outbox page = %v, want a0..a2 oldest first", box)
+	}
+	must(t, s.Ack(ctx, tenant, []string{"a0", "a1", "a2"}))
+	box, err = s.Outbox(ctx, tenant, 10)
+	must(t, err)
+	var ids []string
+	for _, e := range box {
+		ids = append(ids, e.ID)
+	}
+	if d := cmp.Diff([]string{"a3", "a4", "run1"}, ids); d != "" {
+		t.Errorf("outbox after ack (-want +got):\n%s", d)
+	}
+}
+
+func testCursor(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	c, err := s.Cursor(ctx, tenant, "poll")
+	must(t, err)
+	if !c.IsZero() {
+		t.Errorf("unset cursor = %v", c)
+	}
+	must(t, s.SetCursor(ctx, tenant, "poll", t0))
+	must(t, s.SetCursor(ctx, tenant, "other", t0.Add(time.Hour)))
+	c, err = s.Cursor(ctx, tenant, "poll")
+	must(t, err)
+	if !c.Equal(t0) {
+		t.Errorf("cursor = %v, want %v", c, t0)
+	}
+}
+
+func testRunLedger(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	if _, err := s.LastRun(ctx, tenant); !errors.Is(err, hrissync.ErrNotFound) {
+		t.Fatalf("LastRun on empty store = %v, want ErrNotFound", err)
+	}
+	r1 := hrissync.Run{ID: "r1", Status: hrissync.RunFailed, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w500", Err: "source down", Seen: 500}
+	r2 := hrissync.Run{ID: "r2", Status: hrissync.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
+	must(t, s.SaveRun(ctx, tenant, r1))
+	must(t, s.SaveRun(ctx, tenant, r2))
+	r1.Status, r1.Attempt, r1.Leavers = hrissync.RunHeld, 2, []string{"w1", "w9"}
+	must(t, s.SaveRun(ctx, tenant, r1)) // an update to an older run
+	got, err := s.Run(ctx, tenant, "r1")
+	must(t, err)
+	if d := cmp.Diff(r1, got, cmpopts.EquateApproxTime(time.Microsecond)); d != "" {
+		t.Errorf("run r1 (-want +got):\n%s", d)
+	}
+	last, err := s.LastRun(ctx, tenant)
+	must(t, err)
+	if last.ID != "r2" {
+		t.Errorf("LastRun = %s, want r2 (started last)", last.ID)
+	}
+	if _, err := s.Run(ctx, tenant, "nope"); !errors.Is(err, hrissync.ErrNotFound) {
+		t.Errorf("unknown run: %v, want ErrNotFound", err)
+	}
+}
+
+func testTenantIsolation(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	accept(t, s, "a", "e1", "w1")
+	must(t, s.Commit(ctx, "a", hrissync.Commit{ID: "w2", Exists: true, Active: true,
+		Applied: map[string]hrissync.Applied{"role": {"dev", v(1)}}, Audit: []audit.Entry{{ID: "x", Tenant: "a"}}, Due: t0}))
+	must(t, s.Fail(ctx, "a", "w3", hrissync.Failure{Dead: true, Attempts: 4}, hrissync.Mark{Classes: cadence.Realtime}))
+	must(t, s.SetCursor(ctx, "a", "poll", t0))
+	must(t, s.SaveRun(ctx, "a", hrissync.Run{ID: "r1", Started: t0}))
+
+	if accept(t, s, "b", "e1", "w1") {
+		t.Error("tenant b sees tenant a's event id")
+	}
+	if p := person(t, s, "b", "w2"); p.Exists || len(p.Applied) != 0 {
+		t.Errorf("tenant b sees tenant a's person: %+v", p)
+	}
+	pend, err := s.Pending(ctx, "b", t0.Add(time.Hour), "", 10)
+	must(t, err)
+	if len(pend) != 1 || pend[0].ID != "w1" { // only b's own event
+		t.Errorf("tenant b pending = %+v", pend)
+	}
+	people, err := s.People(ctx, "b", "", 10)
+	must(t, err)
+	dead, err := s.DeadLetters(ctx, "b")
+	must(t, err)
+	box, err := s.Outbox(ctx, "b", 10)
+	must(t, err)
+	c, err := s.Cursor(ctx, "b", "poll")
+	must(t, err)
+	if len(people)+len(dead)+len(box) != 0 || !c.IsZero() {
+		t.Errorf("tenant b sees a's people=%d dead=%d outbox=%d cursor=%v", len(people), len(dead), len(box), c)
+	}
+	if _, err := s.Run(ctx, "b", "r1"); !errors.Is(err, hrissync.ErrNotFound) {
+		t.Errorf("tenant b sees a's run: %v", err)
+	}
+}
+
+func testConcurrentUse(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	const workers, each = 8, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each*3)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("w%03d", i)
+				ev := fmt.Sprintf("e%d-%d", w, i)
+				_, err := s.Accept(ctx, tenant, hrissync.Acceptance{EventID: ev, EmployeeID: id, Forget: t0.Add(time.Hour),
+					Mark: hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}})
+				errs <- err
+				p, err := s.Person(ctx, tenant, id)
+				errs <- err
+				errs <- s.Commit(ctx, tenant, hrissync.Commit{ID: id, Generation: p.Dirty.Generation, Exists: true, Active: true,
+					Applied: map[string]hrissync.Applied{"role": {fmt.Sprint(w), v(w)}}})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	people, err := s.People(ctx, tenant, "", 1000)
+	must(t, err)
+	if len(people) != each {
+		t.Fatalf("people = %d, want %d", len(people), each)
+	}
+	for _, p := range people {
+		// Every worker's commit raced; the newest version must have won.
+		if r := p.Applied["role"]; r.Value != fmt.Sprint(workers-1) {
+			t.Errorf("%s role = %q (version %v), want the newest, %d", p.ID, r.Value, r.Version, workers-1)
+		}
+	}
+}
