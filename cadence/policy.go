@@ -141,6 +141,30 @@ func (p Policy) clone() Policy {
 	return q
 }
 
+// IsZero reports whether p is the zero Policy, which engines replace with
+// Hybrid.
+func (p Policy) IsZero() bool {
+	return p.name == "" && p.def == Ignore && len(p.fields) == 0 && len(p.prefixes) == 0
+}
+
+// Uses reports whether any field can have class c under p.
+func (p Policy) Uses(c Class) bool {
+	if p.def&c != 0 {
+		return true
+	}
+	for _, fc := range p.fields {
+		if fc&c != 0 {
+			return true
+		}
+	}
+	for _, fc := range p.prefixes {
+		if fc&c != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Fields lists the fields named explicitly in p, sorted, with their classes;
 // every other field has the default class. It is for documentation and
 // reports.

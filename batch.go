@@ -1,0 +1,266 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+)
+
+// ErrSourceOrder: the Source's List was not in ascending ID order, so leavers
+// cannot be found by merging; the run fails and nobody is deprovisioned.
+var ErrSourceOrder = errors.New("hrissync: source list is not in ascending ID order")
+
+// Batch runs the daily batch now and returns its error. If the last run
+// failed and has not been rerun, this is its rerun: it resumes from the
+// checkpoint, and if it fails too the Alerter is paged.
+//
+// The batch streams the Source's full list in ID order and reconciles every
+// field of everyone, with memory bounded by the chunk size rather than the
+// list. People with accounts who are missing from the list or out of scope
+// are leavers: if there are more than Config.DeletionLimit allows, the run is
+// held and the Alerter called, and ApproveDeletions lets it go on. Last, it
+// reconciles everyone still dirty.
+func (e *Engine) Batch(ctx context.Context) error {
+	_, err := e.batch(ctx)
+	return err
+}
+
+// batchChunk is how many people the batch reconciles between checkpoints.
+func (e *Engine) batchChunk() int { return e.cfg.Concurrency * 32 }
+
+func (e *Engine) batch(ctx context.Context) (Run, error) {
+	e.batchMu.Lock()
+	defer e.batchMu.Unlock()
+	now := e.cfg.Clock.Now()
+	run := Run{ID: "batch-" + now.UTC().Format("20060102T150405Z") + "-" + entryID()[:6], Attempt: 1, Started: now}
+	if last, err := e.store.LastRun(ctx, e.cfg.Tenant); err == nil && last.Status == RunFailed && last.Attempt == 1 {
+		run = last
+		run.Attempt, run.Started, run.Err = 2, now, ""
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return run, err
+	}
+	run.Status = RunRunning
+	if err := e.store.SaveRun(ctx, e.cfg.Tenant, run); err != nil {
+		return run, err
+	}
+
+	err := e.runList(ctx, &run)
+	if err == nil && run.Status != RunHeld {
+		err = e.deprovision(ctx, &run)
+	}
+	if err == nil {
+		err = e.pending(ctx, e.cfg.Clock.Now(), func(p Person) error {
+			res, err := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
+			if res == written {
+				run.Writes++
+			}
+			return ignoreRecorded(err)
+		})
+	}
+	run.Finished = e.cfg.Clock.Now()
+	switch {
+	case err != nil:
+		run.Status, run.Err = RunFailed, err.Error()
+		if run.Attempt > 1 {
+			e.raise(ctx, "batch/"+run.ID, Alert{Kind: AlertBatchFailed, RunID: run.ID, Err: err,
+				Message: "the batch and its rerun both failed"})
+		}
+	case run.Status != RunHeld:
+		run.Status = RunSucceeded
+	}
+	saveErr := e.store.SaveRun(ctx, e.cfg.Tenant, run)
+	summary := audit.Entry{
+		ID: "run/" + run.ID + "/" + fmt.Sprint(run.Attempt), Tenant: e.cfg.Tenant, Action: audit.ActionRunSummary,
+		Trigger: string(TriggerBatch), RunID: run.ID, SourceChanged: run.Started, Applied: run.Finished,
+		Attempts: run.Attempt, Outcome: string(run.Status),
+		Summary: fmt.Sprintf("seen=%d writes=%d leavers=%d checkpoint=%q err=%q", run.Seen, run.Writes, len(run.Leavers), run.Checkpoint, run.Err),
+	}
+	if auditErr := e.store.AppendAudit(ctx, e.cfg.Tenant, []audit.Entry{summary}); auditErr != nil {
+		saveErr = errors.Join(saveErr, auditErr)
+	}
+	e.drainAudit(ctx)
+	return run, errors.Join(err, saveErr)
+}
+
+// runList streams the Source's list, reconciling chunk by chunk and merging
+// with the Store's accounts to collect leavers.
+func (e *Engine) runList(ctx context.Context, run *Run) error {
+	accounts := &accountCursor{e: e, after: run.Checkpoint}
+	resumeAfter, lastID := run.Checkpoint, ""
+	chunk := make([]Employee, 0, e.batchChunk())
+	active := 0 // active accounts seen by the merge, for the deletion limit
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(e.cfg.Concurrency)
+		writes := make([]bool, len(chunk))
+		for i := range chunk {
+			g.Go(func() error {
+				res, err := e.reconcile(gctx, request{id: chunk[i].ID, trigger: TriggerBatch, classes: cadence.All, record: &chunk[i], fresh: true, runID: run.ID})
+				writes[i] = res == written
+				return ignoreRecorded(err)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		for _, w := range writes {
+			if w {
+				run.Writes++
+			}
+		}
+		run.Checkpoint = chunk[len(chunk)-1].ID
+		chunk = chunk[:0]
+		return e.store.SaveRun(ctx, e.cfg.Tenant, *run)
+	}
+
+	for rec, err := range e.src.List(ctx) {
+		if err != nil {
+			return errors.Join(fmt.Errorf("reading the full list after %q: %w", lastID, err), flush())
+		}
+		if lastID != "" && rec.ID <= lastID {
+			return errors.Join(fmt.Errorf("%w: %q after %q", ErrSourceOrder, rec.ID, lastID), flush())
+		}
+		lastID = rec.ID
+		if rec.ID <= resumeAfter {
+			continue // done before the failure
+		}
+		run.Seen++
+		// Accounts before this ID are missing from the list: leavers.
+		held, err := accounts.upTo(ctx, rec.ID, func(p Person) {
+			if p.Active {
+				active++
+				run.Leavers = append(run.Leavers, p.ID)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if held != nil && held.Active {
+			active++
+			if !e.cfg.InScope(rec) {
+				run.Leavers = append(run.Leavers, rec.ID)
+				continue
+			}
+		}
+		chunk = append(chunk, rec)
+		if len(chunk) == cap(chunk) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if _, err := accounts.upTo(ctx, "", func(p Person) {
+		if p.Active {
+			active++
+			run.Leavers = append(run.Leavers, p.ID)
+		}
+	}); err != nil {
+		return err
+	}
+	if e.cfg.DeletionLimit.exceeded(len(run.Leavers), active) {
+		run.Status = RunHeld
+		e.raise(ctx, "deletions/"+run.ID, Alert{Kind: AlertDeletionThreshold, RunID: run.ID,
+			Message: fmt.Sprintf("%d of %d accounts would be deprovisioned (first: %s); approve with ApproveDeletions(%q)",
+				len(run.Leavers), active, strings.Join(run.Leavers[:min(5, len(run.Leavers))], ", "), run.ID)})
+	}
+	return nil
+}
+
+// deprovision reconciles the run's leavers. Each is read from the Source
+// once more: one who is there after all (a list cut short, a person hired
+// during the run) is reconciled, not deprovisioned.
+func (e *Engine) deprovision(ctx context.Context, run *Run) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.cfg.Concurrency)
+	writes := make([]bool, len(run.Leavers))
+	for i, id := range run.Leavers {
+		g.Go(func() error {
+			res, err := e.reconcile(gctx, request{id: id, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
+			writes[i] = res == written
+			return ignoreRecorded(err)
+		})
+	}
+	err := g.Wait()
+	for _, w := range writes {
+		if w {
+			run.Writes++
+		}
+	}
+	return err
+}
+
+// ApproveDeletions lets a run held by the deletion limit deprovision its
+// leavers now.
+func (e *Engine) ApproveDeletions(ctx context.Context, runID string) error {
+	e.batchMu.Lock()
+	defer e.batchMu.Unlock()
+	run, err := e.store.Run(ctx, e.cfg.Tenant, runID)
+	if err != nil {
+		return err
+	}
+	if run.Status != RunHeld {
+		return fmt.Errorf("%w: %s is %s", ErrNotHeld, runID, run.Status)
+	}
+	if err := e.deprovision(ctx, &run); err != nil {
+		return err
+	}
+	run.Status, run.Finished = RunSucceeded, e.cfg.Clock.Now()
+	e.resolve("deletions/" + runID)
+	return e.store.SaveRun(ctx, e.cfg.Tenant, run)
+}
+
+// accountCursor walks the Store's accounts in ID order, a page at a time.
+type accountCursor struct {
+	e     *Engine
+	after string
+	page  []Person
+	done  bool
+}
+
+// upTo passes every account with an ID below id to gone and returns the
+// account with ID id, if any. id "" means to the end.
+func (c *accountCursor) upTo(ctx context.Context, id string, gone func(Person)) (*Person, error) {
+	for {
+		if len(c.page) == 0 {
+			if c.done {
+				return nil, nil
+			}
+			page, err := c.e.store.People(ctx, c.e.cfg.Tenant, c.after, 500)
+			if err != nil {
+				return nil, err
+			}
+			if len(page) < 500 {
+				c.done = true
+			}
+			if len(page) == 0 {
+				return nil, nil
+			}
+			c.page, c.after = page, page[len(page)-1].ID
+		}
+		p := c.page[0]
+		switch {
+		case id != "" && p.ID > id:
+			return nil, nil
+		case p.ID == id:
+			c.page = c.page[1:]
+			return &p, nil
+		}
+		c.page = c.page[1:]
+		gone(p)
+	}
+}

@@ -1,0 +1,202 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/retry"
+)
+
+// Config configures an Engine. The zero value of every field means its
+// default, given in the field's comment; a nil *Config is all defaults.
+type Config struct {
+	// Tenant keys everything the engine stores. Default "default".
+	Tenant string
+
+	// Policy puts each field in a class. Default cadence.Hybrid().
+	Policy cadence.Policy
+	// CarryPending makes each realtime write carry the batch fields that
+	// are pending too, saving a write in the next batch at the cost of a
+	// larger one now. Default off.
+	CarryPending bool
+
+	// Location is the HR time zone: dates take effect and the batch runs
+	// in it. Default UTC.
+	Location *time.Location
+	// BatchSchedule is when the daily batch runs. Default
+	// cadence.Daily(2*time.Hour, Location): 02:00 in the HR time zone.
+	BatchSchedule cadence.Schedule
+	// BatchRerun is how long after a failed batch started its one rerun
+	// starts (the rerun resumes from the checkpoint; if it fails too, the
+	// Alerter is paged). Default one hour: 02:00 → 03:00.
+	BatchRerun time.Duration
+	// PollSchedule is when the fallback poll runs. Default
+	// cadence.Every(time.Hour). A policy without realtime fields never
+	// polls.
+	PollSchedule cadence.Schedule
+	// PollWindow is what each poll looks back over. Default 90 minutes
+	// with 30 minutes of overlap, widened after downtime.
+	PollWindow cadence.Window
+
+	// Retry decides the retries of a failed write. Default
+	// retry.Fixed(3, time.Minute): the first attempt plus three retries 60
+	// seconds apart, then the person is dead-lettered and the Alerter
+	// called once for the incident.
+	Retry retry.Policy
+	// Breaker opens after consecutive sink failures. Default 10 failures,
+	// one minute before a probe.
+	Breaker Breaker
+	// Concurrency bounds the people reconciled at once. Default 8.
+	Concurrency int
+
+	// Map turns a record into the fields the platform holds: rename,
+	// derive, translate codes; an empty value clears the platform's value,
+	// an absent field is left alone. It sees the effective status (a
+	// termination that has taken effect reads StatusTerminated). Default
+	// Employee.Fields. Changing it calls for a Batch of everyone.
+	Map func(Employee) (Fields, error)
+	// InScope says who belongs in the learning platform. A person leaving
+	// scope is deprovisioned, and counts towards DeletionLimit in a
+	// batch. Default everyone.
+	InScope func(Employee) bool
+
+	// Cutover is when a termination takes effect. Default the end of the
+	// last day worked, in Location.
+	Cutover Cutover
+	// PreHireDays is how many days before the start date a new hire is
+	// provisioned, so onboarding is ready. Default 7; negative means on
+	// the start date.
+	PreHireDays int
+	// DeletionLimit stops a batch that would deprovision too many people.
+	// Default: more than 5 % of the accounts, and more than 10 people.
+	DeletionLimit DeletionLimit
+
+	// HydrateLag is how long a reconcile waits for the Source to catch up
+	// with an event (a record older than the event is read-after-write
+	// lag): the person is retried every few seconds until then, and
+	// applied with what the Source has after. Default two minutes.
+	HydrateLag time.Duration
+	// EventRetention is how long event ids are remembered to drop
+	// repeats; it must cover the sender's retry horizon. Default 7 days.
+	EventRetention time.Duration
+
+	// Clock is the time source. Default the real clock.
+	Clock Clock
+	// Dispatcher hands people to workers. Default an in-process keyed
+	// queue.
+	Dispatcher Dispatcher
+	// Auditor makes audit entries durable. Default none: entries are
+	// committed to the Store's outbox and then dropped.
+	Auditor audit.Auditor
+	// Alerter pages an operator. Default: alerts are logged at Error.
+	Alerter Alerter
+	// Logger receives the engine's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Cutover is when a termination takes effect on its last day worked.
+type Cutover int
+
+// Cutovers.
+const (
+	CutoverEndOfDay   Cutover = iota // access ends when the last day ends (default)
+	CutoverStartOfDay                // access ends when the last day begins
+)
+
+// Breaker configures the circuit breaker on the sink.
+type Breaker struct {
+	Failures int           // consecutive failures that open it; default 10
+	Cooldown time.Duration // before a probe; default one minute
+}
+
+// DeletionLimit stops a batch whose leavers (people gone from the full list or
+// out of scope) exceed both Count and Share of the accounts. An operator
+// approves the run's deletions with Engine.ApproveDeletions.
+type DeletionLimit struct {
+	Count int     // default 10
+	Share float64 // default 0.05
+}
+
+func (l DeletionLimit) exceeded(leavers, accounts int) bool {
+	return leavers > l.Count && float64(leavers) > l.Share*float64(accounts)
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c *Config) withDefaults() (Config, error) {
+	var cfg Config
+	if c != nil {
+		cfg = *c
+	}
+	if cfg.Tenant == "" {
+		cfg.Tenant = "default"
+	}
+	if cfg.Policy.IsZero() {
+		cfg.Policy = cadence.Hybrid()
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.BatchSchedule == nil {
+		cfg.BatchSchedule = cadence.Daily(2*time.Hour, cfg.Location)
+	}
+	if cfg.BatchRerun <= 0 {
+		cfg.BatchRerun = time.Hour
+	}
+	if cfg.PollSchedule == nil {
+		cfg.PollSchedule = cadence.Every(time.Hour)
+	}
+	if cfg.Retry == nil {
+		cfg.Retry = retry.Fixed(3, time.Minute)
+	}
+	if cfg.Breaker.Failures <= 0 {
+		cfg.Breaker.Failures = 10
+	}
+	if cfg.Breaker.Cooldown <= 0 {
+		cfg.Breaker.Cooldown = time.Minute
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	if cfg.Map == nil {
+		cfg.Map = func(e Employee) (Fields, error) { return e.Fields(), nil }
+	}
+	if cfg.InScope == nil {
+		cfg.InScope = func(Employee) bool { return true }
+	}
+	if cfg.Cutover != CutoverEndOfDay && cfg.Cutover != CutoverStartOfDay {
+		return cfg, errors.New("hrissync: unknown Cutover")
+	}
+	if cfg.PreHireDays == 0 {
+		cfg.PreHireDays = 7
+	}
+	cfg.PreHireDays = max(cfg.PreHireDays, 0)
+	if cfg.DeletionLimit == (DeletionLimit{}) {
+		cfg.DeletionLimit = DeletionLimit{Count: 10, Share: 0.05}
+	}
+	if cfg.HydrateLag <= 0 {
+		cfg.HydrateLag = 2 * time.Minute
+	}
+	if cfg.EventRetention <= 0 {
+		cfg.EventRetention = 7 * 24 * time.Hour
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Auditor == nil {
+		cfg.Auditor = audit.AuditorFunc(func(context.Context, []audit.Entry) error { return nil })
+	}
+	if cfg.Alerter == nil {
+		l := cfg.Logger
+		cfg.Alerter = AlerterFunc(func(ctx context.Context, a Alert) {
+			l.ErrorContext(ctx, "hrissync alert", "kind", a.Kind, "tenant", a.Tenant, "message", a.Message, "run", a.RunID, "err", a.Err)
+		})
+	}
+	return cfg, nil
+}

@@ -1,0 +1,420 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/internal/keylock"
+	"github.com/hrissync/hrissync/internal/workqueue"
+)
+
+// Engine keeps one tenant's learning platform in step with its HRIS. Create it
+// with New; Run it; feed it events with Notify. Its methods are safe for
+// concurrent use.
+type Engine struct {
+	src   Source
+	sink  Sink
+	store Store
+	cfg   Config
+	log   *slog.Logger
+
+	dispatcher Dispatcher
+	locks      keylock.Locks
+	guard      guard
+	stats      *stats
+	busy       activity // triggers running or about to
+
+	pollMu, batchMu sync.Mutex
+	pollFailures    atomic.Int32
+
+	incidentMu sync.Mutex
+	incidents  map[string]bool // open alert incidents, by key
+
+	auditMu      sync.Mutex
+	auditPending atomic.Bool
+
+	mu      sync.Mutex
+	running bool
+	runCtx  context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	timers  map[string]Timer
+	wg      sync.WaitGroup // trigger goroutines
+}
+
+// Errors of the Engine's API.
+var (
+	// ErrInvalidEvent: an event without an id or an employee id.
+	ErrInvalidEvent = errors.New("hrissync: invalid event")
+	// ErrRunning: Run called on an engine already running.
+	ErrRunning = errors.New("hrissync: engine already running")
+	// ErrNotHeld: ApproveDeletions on a run that is not held.
+	ErrNotHeld = errors.New("hrissync: run is not held for deletion approval")
+)
+
+// New returns an Engine reading src, writing sink and remembering in store. It
+// validates cfg (nil means all defaults) and starts nothing.
+func New(src Source, sink Sink, store Store, cfg *Config) (*Engine, error) {
+	if src == nil || sink == nil || store == nil {
+		return nil, errors.New("hrissync: New needs a Source, a Sink and a Store")
+	}
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		src: src, sink: sink, store: store, cfg: c,
+		log:        c.Logger.With("tenant", c.Tenant),
+		dispatcher: c.Dispatcher,
+		guard:      guard{failures: c.Breaker.Failures, cooldown: c.Breaker.Cooldown},
+		stats:      newStats(),
+		incidents:  map[string]bool{},
+		timers:     map[string]Timer{},
+	}
+	e.busy.init()
+	if e.dispatcher == nil {
+		clock := c.Clock
+		e.dispatcher = queueDispatcher{workqueue.New(clock.Now, func(d time.Duration, f func()) func() bool {
+			return clock.AfterFunc(d, f).Stop
+		})}
+	}
+	return e, nil
+}
+
+// queueDispatcher is the default Dispatcher: the in-process keyed queue.
+type queueDispatcher struct{ *workqueue.Queue }
+
+func (q queueDispatcher) Dispatch(id string, at time.Time) { q.AddAt(id, at) }
+
+// Run sweeps the Store for people left dirty or due, then runs the realtime
+// workers, the fallback poll and the daily batch on their schedules until ctx
+// ends or Shutdown is called. It returns once every goroutine it started has
+// returned: nil when stopped, or the error that stopped it.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if e.running {
+		e.mu.Unlock()
+		return ErrRunning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	e.running, e.runCtx, e.cancel, e.done = true, ctx, cancel, make(chan struct{})
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.running = false
+		for k, t := range e.timers {
+			t.Stop()
+			delete(e.timers, k)
+		}
+		e.mu.Unlock()
+		e.wg.Wait()
+		cancel()
+		close(e.done)
+	}()
+
+	if err := e.sweep(ctx); err != nil {
+		return fmt.Errorf("hrissync: start-up sweep: %w", err)
+	}
+	now := e.cfg.Clock.Now()
+	if e.cfg.Policy.Uses(cadence.Realtime) {
+		e.schedule("poll", e.cfg.PollSchedule.Next(now), e.runPoll)
+	}
+	e.schedule("batch", e.cfg.BatchSchedule.Next(now), e.runBatch)
+	return e.dispatcher.Run(ctx, e.cfg.Concurrency, e.work)
+}
+
+// Shutdown stops taking work and waits for the reconciles in hand to finish,
+// or for ctx to end, whichever is first; then it cancels what is left. People
+// not reached stay dirty in the Store for the next Run.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if !e.running {
+		e.mu.Unlock()
+		return nil
+	}
+	for k, t := range e.timers {
+		t.Stop()
+		delete(e.timers, k)
+	}
+	e.running = false // no more triggers
+	done, cancel := e.done, e.cancel
+	e.mu.Unlock()
+	e.dispatcher.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// schedule runs fn at at, in a goroutine owned by Run.
+func (e *Engine) schedule(name string, at time.Time, fn func(ctx context.Context)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.running {
+		return
+	}
+	if old, ok := e.timers[name]; ok {
+		old.Stop()
+	}
+	e.timers[name] = e.cfg.Clock.AfterFunc(at.Sub(e.cfg.Clock.Now()), func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if !e.running {
+			return
+		}
+		delete(e.timers, name)
+		// Counted busy before this callback returns, so that a
+		// simulation advancing the clock sees the trigger pending.
+		e.busy.add(1)
+		ctx := e.runCtx
+		e.wg.Go(func() {
+			defer e.busy.add(-1)
+			fn(ctx)
+		})
+	})
+}
+
+func (e *Engine) runPoll(ctx context.Context) {
+	if err := e.Poll(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("poll failed", "err", err)
+	}
+	e.schedule("poll", e.cfg.PollSchedule.Next(e.cfg.Clock.Now()), e.runPoll)
+}
+
+func (e *Engine) runBatch(ctx context.Context) {
+	run, err := e.batch(ctx)
+	if err != nil && ctx.Err() == nil {
+		e.log.Warn("batch failed", "run", run.ID, "attempt", run.Attempt, "err", err)
+	}
+	now := e.cfg.Clock.Now()
+	next := e.cfg.BatchSchedule.Next(now)
+	if run.Status == RunFailed && run.Attempt == 1 {
+		if rerun := run.Started.Add(e.cfg.BatchRerun); rerun.Before(next) {
+			next = rerun
+		}
+	}
+	e.schedule("batch", next, e.runBatch)
+}
+
+// Notify accepts an event. It returns once the event is durably recorded in
+// the Store (so a webhook may be acknowledged), or an error; a repeated event
+// id returns nil and changes nothing. The reconcile itself happens on the
+// engine's workers.
+func (e *Engine) Notify(ctx context.Context, ev Event) error {
+	if ev.ID == "" || ev.EmployeeID == "" {
+		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)
+	}
+	now := e.cfg.Clock.Now()
+	atLeast := Version{Time: ev.OccurredAt}
+	if ev.Record != nil {
+		atLeast = ev.Record.Version
+	}
+	dup, err := e.store.Accept(ctx, e.cfg.Tenant, Acceptance{
+		EventID: ev.ID, EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
+		Mark: Mark{Since: now, Classes: cadence.Realtime, Trigger: TriggerRealtime, EventID: ev.ID, MinVersion: atLeast},
+	})
+	if err != nil {
+		return fmt.Errorf("hrissync: accepting event %s: %w", ev.ID, err)
+	}
+	if dup {
+		e.stats.add(func(s *Stats) { s.Duplicates++ })
+		return nil
+	}
+	e.stats.add(func(s *Stats) { s.Events++ })
+	e.dispatcher.Dispatch(ev.EmployeeID, now)
+	return nil
+}
+
+// work is what the Dispatcher runs for one person.
+func (e *Engine) work(ctx context.Context, id string) {
+	p, err := e.store.Person(ctx, e.cfg.Tenant, id)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("reading person", "id", id, "err", err)
+		}
+		return // still dirty in the Store: the next sweep finds it
+	}
+	now := e.cfg.Clock.Now()
+	due := !p.Due.IsZero() && !p.Due.After(now)
+	if p.Dirty.Generation == 0 && !due {
+		if !p.Due.IsZero() {
+			e.dispatcher.Dispatch(id, p.Due) // woken early: wait on
+		}
+		return
+	}
+	trigger := p.Dirty.Trigger
+	if trigger == "" {
+		trigger = TriggerRealtime
+	}
+	_, _ = e.reconcile(ctx, request{
+		id: id, trigger: trigger, classes: cadence.Realtime,
+		fresh: p.Failure == nil || p.Failure.Dead,
+	})
+}
+
+// Reconcile syncs one person now, every class, and returns the write's error
+// if it failed (the failure is recorded and retried as usual).
+func (e *Engine) Reconcile(ctx context.Context, id string) error {
+	_, err := e.reconcile(ctx, request{id: id, trigger: TriggerRealtime, classes: cadence.All, fresh: true})
+	return err
+}
+
+// Replay retries dead-lettered people now: those given, or all of them. It
+// returns the errors of those that failed again, joined.
+func (e *Engine) Replay(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		dead, err := e.store.DeadLetters(ctx, e.cfg.Tenant)
+		if err != nil {
+			return err
+		}
+		for _, p := range dead {
+			ids = append(ids, p.ID)
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := e.reconcile(ctx, request{id: id, trigger: TriggerReplay, classes: cadence.All, fresh: true}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DeadLetters lists the people whose retries ran out, with their last error.
+func (e *Engine) DeadLetters(ctx context.Context) ([]Person, error) {
+	return e.store.DeadLetters(ctx, e.cfg.Tenant)
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats { return e.stats.snapshot() }
+
+// WaitIdle blocks until the engine has no work in hand: no trigger running and
+// no person ready or being reconciled. Work set for later (retries, future
+// dates, the next poll) does not count: it waits on the Clock's timers, which
+// a simulation then advances to. It needs a Dispatcher that can tell (the
+// default can).
+func (e *Engine) WaitIdle(ctx context.Context) error {
+	q, ok := e.dispatcher.(interface {
+		Idle() bool
+		WaitIdle(context.Context) error
+	})
+	if !ok {
+		return errors.New("hrissync: the Dispatcher cannot report idleness")
+	}
+	for {
+		if err := e.busy.wait(ctx); err != nil {
+			return err
+		}
+		if err := q.WaitIdle(ctx); err != nil {
+			return err
+		}
+		if e.busy.idle() && q.Idle() {
+			return nil
+		}
+	}
+}
+
+// sweep dispatches everyone the Store says is dirty or has a due time.
+func (e *Engine) sweep(ctx context.Context) error {
+	now := e.cfg.Clock.Now()
+	return e.pending(ctx, farFuture, func(p Person) error {
+		at := now
+		if p.Dirty.Generation == 0 && p.Due.After(now) {
+			at = p.Due
+		}
+		e.dispatcher.Dispatch(p.ID, at)
+		return nil
+	})
+}
+
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// pending pages through Store.Pending.
+func (e *Engine) pending(ctx context.Context, until time.Time, fn func(Person) error) error {
+	after := ""
+	for {
+		page, err := e.store.Pending(ctx, e.cfg.Tenant, until, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, p := range page {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if len(page) < 500 {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// raise calls the Alerter once per incident: key names the incident, and
+// resolve closes it.
+func (e *Engine) raise(ctx context.Context, key string, a Alert) {
+	e.incidentMu.Lock()
+	open := e.incidents[key]
+	e.incidents[key] = true
+	e.incidentMu.Unlock()
+	if open {
+		return
+	}
+	a.Tenant, a.At = e.cfg.Tenant, e.cfg.Clock.Now()
+	e.stats.add(func(s *Stats) { s.Alerts++ })
+	e.cfg.Alerter.Alert(ctx, a)
+}
+
+func (e *Engine) resolve(key string) {
+	e.incidentMu.Lock()
+	delete(e.incidents, key)
+	e.incidentMu.Unlock()
+}
+
+// activity counts work in hand that the Dispatcher does not see.
+type activity struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	n    int
+}
+
+func (a *activity) init() { a.cond = sync.NewCond(&a.mu) }
+
+func (a *activity) add(d int) {
+	a.mu.Lock()
+	a.n += d
+	if a.n == 0 {
+		a.cond.Broadcast()
+	}
+	a.mu.Unlock()
+}
+
+func (a *activity) idle() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n == 0
+}
+
+func (a *activity) wait(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		a.cond.Broadcast()
+		a.mu.Unlock()
+	})
+	defer stop()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.n != 0 && ctx.Err() == nil {
+		a.cond.Wait()
+	}
+	return ctx.Err()
+}

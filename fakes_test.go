@@ -1,0 +1,233 @@
+package hrissync_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hrissync/hrissync"
+)
+
+// fakeHR is a scripted Source: records with versions stamped from the
+// (bubble's) clock, a switch to make it fail, and a lag that makes Get answer
+// with an older copy.
+type fakeHR struct {
+	mu     sync.Mutex
+	people map[string]hrissync.Employee
+	stale  map[string]hrissync.Employee // what Get answers while lagging
+	seq    int64
+	down   error
+	// listFailAfter makes List fail after that many records (0: never).
+	listFailAfter int
+	lists         int
+	sinces        []time.Time
+}
+
+func newHR() *fakeHR {
+	return &fakeHR{people: map[string]hrissync.Employee{}, stale: map[string]hrissync.Employee{}}
+}
+
+// put stores e with a new version and returns it.
+func (f *fakeHR) put(e hrissync.Employee) hrissync.Employee {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	e.Version = hrissync.Version{Time: time.Now(), Seq: f.seq}
+	f.people[e.ID] = e.Clone()
+	return e
+}
+
+func (f *fakeHR) update(id string, change func(*hrissync.Employee)) hrissync.Employee {
+	f.mu.Lock()
+	e := f.people[id].Clone()
+	f.mu.Unlock()
+	change(&e)
+	return f.put(e)
+}
+
+func (f *fakeHR) remove(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.people, id)
+}
+
+func (f *fakeHR) setDown(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = err
+}
+
+func (f *fakeHR) Get(_ context.Context, id string) (hrissync.Employee, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down != nil {
+		return hrissync.Employee{}, f.down
+	}
+	if e, ok := f.stale[id]; ok {
+		return e.Clone(), nil
+	}
+	e, ok := f.people[id]
+	if !ok {
+		return hrissync.Employee{}, hrissync.ErrNotFound
+	}
+	return e.Clone(), nil
+}
+
+func (f *fakeHR) List(context.Context) iter.Seq2[hrissync.Employee, error] {
+	return func(yield func(hrissync.Employee, error) bool) {
+		f.mu.Lock()
+		f.lists++
+		down, failAfter := f.down, f.listFailAfter
+		ids := slices.Sorted(maps.Keys(f.people))
+		people := maps.Clone(f.people)
+		f.mu.Unlock()
+		if down != nil {
+			yield(hrissync.Employee{}, down)
+			return
+		}
+		for i, id := range ids {
+			if failAfter > 0 && i == failAfter {
+				yield(hrissync.Employee{}, errors.New("connection reset"))
+				return
+			}
+			if !yield(people[id].Clone(), nil) {
+				return
+			}
+		}
+	}
+}
+
+func (f *fakeHR) ChangedSince(_ context.Context, since time.Time) iter.Seq2[hrissync.Employee, error] {
+	return func(yield func(hrissync.Employee, error) bool) {
+		f.mu.Lock()
+		f.sinces = append(f.sinces, since)
+		down := f.down
+		var out []hrissync.Employee
+		for _, e := range f.people {
+			if !e.Version.Time.Before(since) {
+				out = append(out, e.Clone())
+			}
+		}
+		f.mu.Unlock()
+		if down != nil {
+			yield(hrissync.Employee{}, down)
+			return
+		}
+		for _, e := range out {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// fakeLMS is a scripted Sink: it keeps accounts, logs every call, and fails as
+// its fail function says.
+type fakeLMS struct {
+	mu       sync.Mutex
+	accounts map[string]*hrissync.Account
+	calls    []call
+	fail     func(u hrissync.Update) error
+	block    chan struct{} // if set, Apply waits on it (once per value sent)
+	entered  chan string
+}
+
+type call struct {
+	at  time.Time
+	u   hrissync.Update
+	err error
+}
+
+func newLMS() *fakeLMS { return &fakeLMS{accounts: map[string]*hrissync.Account{}} }
+
+func (l *fakeLMS) Apply(ctx context.Context, u hrissync.Update) error {
+	if l.entered != nil {
+		l.entered <- u.EmployeeID
+	}
+	if l.block != nil {
+		<-l.block
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var err error
+	if l.fail != nil {
+		err = l.fail(u)
+	}
+	l.calls = append(l.calls, call{time.Now(), u, err})
+	if err != nil {
+		return err
+	}
+	a, ok := l.accounts[u.EmployeeID]
+	if !ok {
+		a = &hrissync.Account{EmployeeID: u.EmployeeID, Fields: hrissync.Fields{}}
+		l.accounts[u.EmployeeID] = a
+	}
+	a.Active = u.Active
+	for _, c := range u.Changes {
+		a.Fields[c.Field] = c.New
+	}
+	return nil
+}
+
+func (l *fakeLMS) setFail(f func(u hrissync.Update) error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fail = f
+}
+
+// writes returns the successful calls.
+func (l *fakeLMS) writes() []hrissync.Update {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []hrissync.Update
+	for _, c := range l.calls {
+		if c.err == nil {
+			out = append(out, c.u)
+		}
+	}
+	return out
+}
+
+func (l *fakeLMS) allCalls() []call {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.calls)
+}
+
+func (l *fakeLMS) account(id string) (hrissync.Account, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.accounts[id]
+	if !ok {
+		return hrissync.Account{}, false
+	}
+	c := *a
+	c.Fields = maps.Clone(a.Fields)
+	return c, true
+}
+
+// alerts collects alerts.
+type alerts struct {
+	mu  sync.Mutex
+	all []hrissync.Alert
+}
+
+func (a *alerts) Alert(_ context.Context, al hrissync.Alert) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.all = append(a.all, al)
+}
+
+func (a *alerts) kinds() []hrissync.AlertKind {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []hrissync.AlertKind
+	for _, al := range a.all {
+		out = append(out, al.Kind)
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hrissync/hrissync/cadence"
+)
+
+// pollCursor names the poll's watermark in the Store: the start of the last
+// successful poll.
+const pollCursor = "poll"
+
+// Poll runs the fallback poll now: it reconciles the realtime fields of
+// everyone the Source reports changed in the window (cadence.Window: the last
+// 90 minutes, widened back to the previous successful poll), then everyone
+// still dirty — dead letters included. A Source that cannot list changes
+// (ErrChangedSinceUnsupported) is only swept. After three failed polls in a
+// row the Alerter is called, once until a poll succeeds.
+func (e *Engine) Poll(ctx context.Context) error {
+	e.pollMu.Lock()
+	defer e.pollMu.Unlock()
+	err := e.poll(ctx)
+	if err == nil {
+		e.pollFailures.Store(0)
+		e.resolve("poll")
+		return nil
+	}
+	if n := e.pollFailures.Add(1); n >= 3 {
+		e.raise(ctx, "poll", Alert{Kind: AlertPollFailing, Err: err, Message: fmt.Sprintf("%d polls in a row failed", n)})
+	}
+	return err
+}
+
+func (e *Engine) poll(ctx context.Context) error {
+	start := e.cfg.Clock.Now()
+	last, err := e.store.Cursor(ctx, e.cfg.Tenant, pollCursor)
+	if err != nil {
+		return err
+	}
+	since := e.cfg.PollWindow.Since(start, last)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.cfg.Concurrency)
+	var listErr error
+	for rec, err := range e.src.ChangedSince(ctx, since) {
+		if errors.Is(err, ErrChangedSinceUnsupported) {
+			break
+		}
+		if err != nil {
+			listErr = fmt.Errorf("listing changes since %s: %w", since.Format("15:04:05"), err)
+			break
+		}
+		g.Go(func() error {
+			_, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerPoll, classes: cadence.Realtime, record: &rec, fresh: true})
+			return ignoreRecorded(err)
+		})
+	}
+	// Then everyone left dirty: missed retries, dead letters, a crash.
+	sweepErr := e.pending(ctx, start, func(p Person) error {
+		g.Go(func() error {
+			_, err := e.reconcile(gctx, request{id: p.ID, trigger: TriggerPoll, classes: cadence.Realtime, fresh: true})
+			return ignoreRecorded(err)
+		})
+		return nil
+	})
+	if err := errors.Join(g.Wait(), listErr, sweepErr); err != nil {
+		return err
+	}
+	if dead, err := e.store.DeadLetters(ctx, e.cfg.Tenant); err == nil && len(dead) == 0 {
+		e.resolve("dead-letters")
+	}
+	if _, err := e.store.ForgetEvents(ctx, e.cfg.Tenant, start); err != nil {
+		return err
+	}
+	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, start)
+}
+
+// ignoreRecorded drops the error of a reconcile whose failure is already
+// recorded in the Store (and so retried): a poll or batch carries on past one
+// person's failure. Only a context error stops it.
+func ignoreRecorded(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,405 @@
+package hrissync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/retry"
+)
+
+// request is one call for a reconcile.
+type request struct {
+	id      string
+	trigger Trigger
+	classes cadence.Class
+	// record is the person as the poll or batch already read it; nil means
+	// read the Source.
+	record *Employee
+	// fresh starts a new series of attempts (a poll, a batch, a replay);
+	// otherwise the attempt continues the person's current series.
+	fresh bool
+	runID string
+	// chain lists the reports waiting for this person to be provisioned
+	// as their manager, to detect manager cycles.
+	chain []string
+}
+
+// result is what a reconcile did.
+type result int
+
+const (
+	unchanged result = iota // nothing to write
+	written                 // one write made and committed
+	deferred                // put off: paused sink, source lag, a busy manager
+	failed                  // recorded as a failure, retried by policy
+)
+
+// How soon to look again when the Source lags behind an event, or when a
+// manager is being reconciled by someone else.
+const (
+	lagRetry     = 5 * time.Second
+	managerRetry = time.Second
+)
+
+// reconcile compares desired and applied state for one person and makes at
+// most one write. One person is never reconciled twice at once: the regular
+// path waits for the person's lock, while a manager provisioned on behalf of
+// a report is only tried (a wait there could deadlock two reports whose
+// managers are each other).
+func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
+	if len(r.chain) > 0 {
+		if !e.locks.TryLock(r.id) {
+			return deferred, nil
+		}
+	} else {
+		e.locks.Lock(r.id)
+	}
+	defer e.locks.Unlock(r.id)
+
+	p, err := e.store.Person(ctx, e.cfg.Tenant, r.id)
+	if err != nil {
+		return failed, fmt.Errorf("hrissync: reading state of %s: %w", r.id, err)
+	}
+	now := e.cfg.Clock.Now()
+	classes := r.classes | p.Dirty.Classes
+	if !p.Due.IsZero() && !p.Due.After(now) {
+		classes |= cadence.Realtime
+	}
+	attempt := 1
+	if !r.fresh && p.Failure != nil && !p.Failure.Dead {
+		attempt = p.Failure.Attempts + 1
+	}
+	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Reconciles++ })
+
+	rec := r.record
+	if rec == nil || rec.Version.Before(p.Dirty.MinVersion) {
+		got, err := e.src.Get(ctx, r.id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			rec = nil
+		case err != nil:
+			return e.fail(ctx, r, attempt, classes, fmt.Errorf("reading the source: %w", err))
+		default:
+			rec = &got
+		}
+	}
+	if rec != nil && rec.Version.Before(p.Dirty.MinVersion) {
+		if now.Sub(p.Dirty.Since) < e.cfg.HydrateLag {
+			e.stats.add(func(s *Stats) { s.Deferred++ })
+			e.dispatcher.Dispatch(r.id, now.Add(lagRetry))
+			return deferred, nil
+		}
+		e.log.Warn("source still behind the event; applying what it has", "id", r.id,
+			"record", rec.Version, "event", p.Dirty.MinVersion)
+	}
+
+	d, err := e.desire(rec, now)
+	if err != nil {
+		return e.fail(ctx, r, attempt, classes, retry.Permanent(err))
+	}
+	u, applied := e.plan(r, p, d, classes)
+	if u == nil {
+		return e.commitUnchanged(ctx, p, d, applied)
+	}
+
+	if m := u.Fields[FieldManagerID]; m != "" && u.Active && changes(u, FieldManagerID) {
+		switch res, err := e.ensureManager(ctx, r, m); {
+		case err != nil:
+			return e.fail(ctx, r, attempt, classes, err)
+		case res == deferred:
+			e.dispatcher.Dispatch(r.id, now.Add(managerRetry))
+			return deferred, nil
+		case res == unchanged: // the manager cannot be provisioned: set it later
+			withhold(u, applied, FieldManagerID)
+		}
+	}
+
+	retryAt, probe, ok := e.guard.admit(now)
+	if !ok {
+		return e.putOff(ctx, r, p, classes, retryAt)
+	}
+	if attempt == 1 {
+		e.stats.trigger(r.trigger, func(s *TriggerStats) { s.NeededWrites++ })
+	}
+	e.stats.trigger(r.trigger, func(s *TriggerStats) {
+		s.Attempts++
+		if attempt > 1 {
+			s.Retries++
+		}
+	})
+	err = e.sink.Apply(ctx, *u)
+	acked := e.cfg.Clock.Now()
+	switch opened, closed := e.guard.outcome(acked, probe, err); {
+	case opened:
+		e.raise(ctx, "circuit", Alert{Kind: AlertCircuitOpen, Err: err,
+			Message: fmt.Sprintf("the sink failed %d times in a row; writes paused", e.cfg.Breaker.Failures)})
+	case closed:
+		e.resolve("circuit")
+	}
+	if err != nil {
+		return e.fail(ctx, r, attempt, classes, err)
+	}
+	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Writes++ })
+	e.stats.observe(r.trigger, acked.Sub(d.changedAt))
+
+	entry := audit.Entry{
+		ID: entryID(), Tenant: e.cfg.Tenant, EmployeeID: r.id, Action: u.Kind.String(),
+		Trigger: string(r.trigger), EventID: p.Dirty.EventID, RunID: r.runID,
+		SourceChanged: d.changedAt, Received: p.Dirty.Since, Applied: acked,
+		Attempts: attempt, Outcome: "applied",
+	}
+	for _, c := range u.Changes {
+		entry.Changes = append(entry.Changes, audit.Change{Field: c.Field, Old: c.Old, New: c.New})
+	}
+	err = e.store.Commit(ctx, e.cfg.Tenant, Commit{
+		ID: r.id, Generation: p.Dirty.Generation, Exists: true, Active: u.Active,
+		Applied: applied, Audit: []audit.Entry{entry}, Due: d.due,
+	})
+	if err != nil {
+		// The write reached the sink but is not recorded: the person
+		// stays dirty and the write is repeated, harmlessly.
+		return e.fail(ctx, r, attempt, classes, fmt.Errorf("committing: %w", err))
+	}
+	if !d.due.IsZero() {
+		e.dispatcher.Dispatch(r.id, d.due)
+	}
+	e.drainAudit(ctx)
+	return written, nil
+}
+
+// plan decides the write, if any, and the applied state that follows it.
+func (e *Engine) plan(r request, p Person, d desired, classes cadence.Class) (*Update, map[string]Applied) {
+	var kind UpdateKind
+	switch {
+	case !p.Exists && d.active:
+		kind = Create
+	case p.Exists && p.Active && !d.active:
+		kind = Deactivate
+	case p.Exists && !p.Active && d.active:
+		kind = Reactivate
+	case p.Exists && p.Active:
+		kind = Modify
+	default:
+		// No account and none wanted, or a disabled account that stays
+		// disabled: its fields are brought up to date when it returns.
+		return nil, nil
+	}
+	want := classes
+	if kind != Modify {
+		want = cadence.All // creates and (de)activations carry every field
+	}
+	chg, applied := e.diff(p.Applied, d, want)
+	if kind == Modify && e.cfg.CarryPending && len(chg) > 0 && want != cadence.All {
+		want = cadence.All
+		chg, applied = e.diff(p.Applied, d, want)
+	}
+	if kind == Modify && len(chg) == 0 {
+		return nil, applied
+	}
+	return &Update{
+		Tenant: e.cfg.Tenant, EmployeeID: r.id, Kind: kind, Fields: d.fields, Changes: chg,
+		Version: d.version, Trigger: r.trigger, Classes: want, Active: d.active,
+	}, applied
+}
+
+// diff compares the desired fields of the wanted classes with the applied
+// ones. A value from an older version than the one applied is stale and never
+// written. applied also confirms unchanged values at a newer version.
+func (e *Engine) diff(held map[string]Applied, d desired, want cadence.Class) ([]Change, map[string]Applied) {
+	var chg []Change
+	applied := map[string]Applied{}
+	for f, v := range d.fields {
+		if e.cfg.Policy.Class(f)&want == 0 {
+			continue
+		}
+		old, had := held[f]
+		switch {
+		case had && d.version.Before(old.Version):
+			continue
+		case old.Value == v:
+			if had && old.Version.Before(d.version) {
+				applied[f] = Applied{v, d.version}
+			}
+			continue
+		}
+		chg = append(chg, Change{Field: f, Old: old.Value, New: v})
+		applied[f] = Applied{v, d.version}
+	}
+	slices.SortFunc(chg, func(a, b Change) int { return cmpString(a.Field, b.Field) })
+	return chg, applied
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func changes(u *Update, field string) bool {
+	return slices.ContainsFunc(u.Changes, func(c Change) bool { return c.Field == field })
+}
+
+// withhold drops a field from a write; it stays different from the desired
+// value, so a later reconcile writes it.
+func withhold(u *Update, applied map[string]Applied, field string) {
+	u.Changes = slices.DeleteFunc(u.Changes, func(c Change) bool { return c.Field == field })
+	fields := make(Fields, len(u.Fields))
+	for k, v := range u.Fields {
+		if k != field {
+			fields[k] = v
+		}
+	}
+	u.Fields = fields
+	delete(applied, field)
+}
+
+// ensureManager makes sure manager m has an active account before a report
+// refers to it, provisioning m first if need be. It returns written when m is
+// there, unchanged when m cannot be provisioned (not in the Source, out of
+// scope, not started, or in a cycle: the reference is set later), deferred
+// when m is being reconciled elsewhere.
+func (e *Engine) ensureManager(ctx context.Context, r request, m string) (result, error) {
+	mp, err := e.store.Person(ctx, e.cfg.Tenant, m)
+	if err != nil {
+		return failed, err
+	}
+	if mp.Exists && mp.Active {
+		return written, nil
+	}
+	if m == r.id || slices.Contains(r.chain, m) {
+		cycle := append(slices.Clone(r.chain), r.id, m)
+		err := &ManagerCycleError{Cycle: cycle[slices.Index(cycle, m):]}
+		e.log.Warn("manager cycle: provisioning without the manager reference", "err", err)
+		// The person whose manager is withheld must come back for it
+		// once the loop is broken.
+		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: e.cfg.Clock.Now(), Classes: cadence.Realtime, Trigger: r.trigger}); err != nil {
+			return failed, err
+		}
+		e.dispatcher.Dispatch(r.id, e.cfg.Clock.Now().Add(managerRetry))
+		return unchanged, nil
+	}
+	res, err := e.reconcile(ctx, request{id: m, trigger: r.trigger, classes: cadence.All, fresh: true, runID: r.runID, chain: append(slices.Clone(r.chain), r.id)})
+	if err != nil {
+		return failed, fmt.Errorf("provisioning manager %s first: %w", m, err)
+	}
+	if res == deferred {
+		return deferred, nil
+	}
+	if mp, err = e.store.Person(ctx, e.cfg.Tenant, m); err != nil {
+		return failed, err
+	}
+	if mp.Exists && mp.Active {
+		return written, nil
+	}
+	return unchanged, nil
+}
+
+// commitUnchanged records a reconcile that wrote nothing, if there is
+// anything to record: a dirty mark to clear, a due time that moved, a failure
+// to forget, newer versions of unchanged values.
+func (e *Engine) commitUnchanged(ctx context.Context, p Person, d desired, applied map[string]Applied) (result, error) {
+	if p.Dirty.Generation == 0 && p.Due.Equal(d.due) && p.Failure == nil && len(applied) == 0 {
+		return unchanged, nil
+	}
+	err := e.store.Commit(ctx, e.cfg.Tenant, Commit{
+		ID: p.ID, Generation: p.Dirty.Generation, Exists: p.Exists, Active: p.Active,
+		Applied: applied, Due: d.due,
+	})
+	if err != nil {
+		return failed, fmt.Errorf("hrissync: committing %s: %w", p.ID, err)
+	}
+	if !d.due.IsZero() {
+		e.dispatcher.Dispatch(p.ID, d.due)
+	}
+	return unchanged, nil
+}
+
+// putOff leaves the person dirty for after a sink-wide pause, without
+// counting an attempt.
+func (e *Engine) putOff(ctx context.Context, r request, p Person, classes cadence.Class, at time.Time) (result, error) {
+	e.stats.add(func(s *Stats) { s.Deferred++ })
+	if p.Dirty.Generation == 0 || !p.Dirty.Classes.Has(classes) {
+		err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: e.cfg.Clock.Now(), Classes: classes, Trigger: r.trigger})
+		if err != nil {
+			return failed, err
+		}
+	}
+	e.dispatcher.Dispatch(r.id, at)
+	return deferred, nil
+}
+
+// fail records a failed attempt, leaves the person dirty, and either
+// schedules the next attempt or dead-letters the person and raises the alert
+// (once per incident).
+func (e *Engine) fail(ctx context.Context, r request, attempt int, classes cadence.Class, cause error) (result, error) {
+	now := e.cfg.Clock.Now()
+	wait, again := retry.Delay(e.cfg.Retry, attempt, cause)
+	f := Failure{Attempts: attempt, Err: cause.Error(), At: now, Dead: !again}
+	if err := e.store.Fail(ctx, e.cfg.Tenant, r.id, f, Mark{Since: now, Classes: classes, Trigger: r.trigger}); err != nil {
+		e.log.Error("recording a failure", "id", r.id, "cause", cause, "err", err)
+		return failed, errors.Join(cause, err)
+	}
+	if again {
+		e.dispatcher.Dispatch(r.id, now.Add(wait))
+		return failed, cause
+	}
+	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.DeadLetters++ })
+	e.log.Warn("retries exhausted", "id", r.id, "attempts", attempt, "err", cause)
+	e.raise(ctx, "dead-letters", Alert{Kind: AlertRetriesExhausted, Err: cause,
+		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered until the next poll, batch or replay", r.id, attempt)})
+	return failed, cause
+}
+
+// drainAudit hands the outbox to the Auditor. One goroutine drains at a time;
+// a commit made meanwhile is picked up by the drainer's next round.
+func (e *Engine) drainAudit(ctx context.Context) {
+	e.auditPending.Store(true)
+	for e.auditPending.Load() {
+		if !e.auditMu.TryLock() {
+			return
+		}
+		for e.auditPending.Swap(false) {
+			if err := e.drainOnce(ctx); err != nil {
+				e.log.Error("audit hand-over failed; entries stay in the outbox", "err", err)
+				break
+			}
+		}
+		e.auditMu.Unlock()
+	}
+}
+
+func (e *Engine) drainOnce(ctx context.Context) error {
+	for {
+		box, err := e.store.Outbox(ctx, e.cfg.Tenant, 256)
+		if err != nil || len(box) == 0 {
+			return err
+		}
+		if err := e.cfg.Auditor.Record(ctx, box); err != nil {
+			return err
+		}
+		ids := make([]string, len(box))
+		for i, en := range box {
+			ids[i] = en.ID
+		}
+		if err := e.store.Ack(ctx, e.cfg.Tenant, ids); err != nil {
+			return err
+		}
+	}
+}
+
+func entryID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

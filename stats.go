@@ -1,0 +1,127 @@
+package hrissync
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Stats are the engine's counters since New.
+type Stats struct {
+	Events     int64 // events accepted by Notify
+	Duplicates int64 // events dropped as repeats
+	Alerts     int64 // alerts raised
+	Deferred   int64 // reconciles put off by a pause, an open breaker or source lag
+	Triggers   map[Trigger]TriggerStats
+}
+
+// TriggerStats counts one trigger's work.
+type TriggerStats struct {
+	Reconciles int64 // people looked at
+	// NeededWrites are the writes a reconcile set out to make: one per
+	// person per coalesced change, counted on the first attempt only.
+	NeededWrites int64
+	Writes       int64 // sink calls that succeeded
+	Attempts     int64 // sink calls, failed ones included
+	Retries      int64 // attempts after the first of their series
+	DeadLetters  int64 // people whose retries ran out
+	// Latency runs from the HR change (or its taking effect) to the
+	// sink's acknowledgement, over the writes made.
+	Latency Percentiles
+}
+
+// Percentiles summarise a latency distribution.
+type Percentiles struct {
+	Count         int64
+	P50, P99, Max time.Duration
+}
+
+// stats is the engine's mutable counters; Stats is its snapshot.
+type stats struct {
+	mu       sync.Mutex
+	s        Stats
+	latency  map[Trigger]*reservoir
+	sampling *rand.Rand
+}
+
+func newStats() *stats {
+	return &stats{
+		s:        Stats{Triggers: map[Trigger]TriggerStats{}},
+		latency:  map[Trigger]*reservoir{},
+		sampling: rand.New(rand.NewPCG(1, 2)),
+	}
+}
+
+func (s *stats) add(f func(*Stats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.s)
+}
+
+func (s *stats) trigger(t Trigger, f func(*TriggerStats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := s.s.Triggers[t]
+	f(&ts)
+	s.s.Triggers[t] = ts
+}
+
+func (s *stats) observe(t Trigger, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.latency[t]
+	if !ok {
+		r = &reservoir{}
+		s.latency[t] = r
+	}
+	r.add(d, s.sampling)
+}
+
+func (s *stats) snapshot() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.s
+	out.Triggers = make(map[Trigger]TriggerStats, len(s.s.Triggers))
+	for t, ts := range s.s.Triggers {
+		if r := s.latency[t]; r != nil {
+			ts.Latency = r.percentiles()
+		}
+		out.Triggers[t] = ts
+	}
+	return out
+}
+
+// reservoir keeps a uniform sample of at most reservoirSize durations, and the
+// exact count and maximum, so memory stays bounded in a long-running engine.
+type reservoir struct {
+	n      int64
+	max    time.Duration
+	sample []time.Duration
+}
+
+const reservoirSize = 1 << 16
+
+func (r *reservoir) add(d time.Duration, rng *rand.Rand) {
+	r.n++
+	r.max = max(r.max, d)
+	if len(r.sample) < reservoirSize {
+		r.sample = append(r.sample, d)
+		return
+	}
+	if i := rng.Int64N(r.n); i < reservoirSize {
+		r.sample[i] = d
+	}
+}
+
+func (r *reservoir) percentiles() Percentiles {
+	s := slices.Clone(r.sample)
+	slices.Sort(s)
+	at := func(q float64) time.Duration {
+		if len(s) == 0 {
+			return 0
+		}
+		return s[min(int(q*float64(len(s))), len(s)-1)]
+	}
+	return Percentiles{Count: r.n, P50: at(0.50), P99: at(0.99), Max: r.max}
+}
