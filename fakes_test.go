@@ -157,6 +157,11 @@ func (l *fakeLMS) Apply(ctx context.Context, u hrissync.Update) error {
 	if l.fail != nil {
 		err = l.fail(u)
 	}
+	if m := u.Fields[hrissync.FieldManagerID]; err == nil && m != "" && u.Active {
+		if acc, ok := l.accounts[m]; !ok || !acc.Active {
+			err = &hrissync.MissingManagerError{EmployeeID: u.EmployeeID, ManagerID: m}
+		}
+	}
 	l.calls = append(l.calls, call{time.Now(), u, err})
 	if err != nil {
 		return err
