@@ -3,6 +3,7 @@ package hrissync_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -189,6 +190,39 @@ func TestScopeAndMappingHooks(t *testing.T) {
 		}
 		if r.mustAccount(a.ID).Active {
 			t.Error("out-of-scope person still active")
+		}
+	})
+}
+
+func TestBatchFromOlderExportNeverRegresses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.hr.mu.Lock()
+		r.hr.snapshot = maps.Clone(r.hr.people) // the export is taken now…
+		r.hr.mu.Unlock()
+		r.sleep(time.Minute)
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = "Lead"; e.Location = "Lyon" })
+		r.notify(a.ID) // …and the promotion is applied before the batch reads it
+		if err := r.eng.Batch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		acc := r.mustAccount(a.ID)
+		if acc.Fields[hrissync.FieldRole] != "Lead" {
+			t.Errorf("role = %q: the older export overwrote a newer value", acc.Fields[hrissync.FieldRole])
+		}
+		// Location is a batch field never applied at the newer version:
+		// the export's (older) value is the newest the platform saw, so
+		// it stays; the next batch with a fresh export brings Lyon.
+		r.hr.mu.Lock()
+		r.hr.snapshot = nil
+		r.hr.mu.Unlock()
+		if err := r.eng.Batch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.mustAccount(a.ID).Fields[hrissync.FieldLocation]; got != "Lyon" {
+			t.Errorf("location = %q after a fresh export, want Lyon", got)
 		}
 	})
 }

@@ -283,8 +283,8 @@ func TestEventDuringReconcileIsAppliedAfter(t *testing.T) {
 		r.lms.block <- struct{}{}
 		synctest.Wait()
 		w := r.lms.writes()
-		if len(w) != 2 || w[1].Changes[0].New != "Lead" {
-			t.Fatalf("writes = %+v, want the create then the role", w)
+		if len(w) != 2 || w[1].Changes[0].New != "Lead" || w[1].Trigger != hrissync.TriggerRealtime {
+			t.Fatalf("writes = %+v, want the create then the role, both from the events", w)
 		}
 		if p, _ := r.store.Person(t.Context(), "default", a.ID); p.Dirty.Generation != 0 {
 			t.Error("person still dirty after both events were applied")

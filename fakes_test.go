@@ -23,7 +23,9 @@ type fakeHR struct {
 	down   error
 	// listFailAfter makes List fail after that many records (0: never).
 	listFailAfter int
-	lists         int
+	// snapshot, if set, is what List streams: an export taken earlier.
+	snapshot map[string]hrissync.Employee
+	lists    int
 	sinces        []time.Time
 }
 
@@ -82,8 +84,11 @@ func (f *fakeHR) List(context.Context) iter.Seq2[hrissync.Employee, error] {
 		f.mu.Lock()
 		f.lists++
 		down, failAfter := f.down, f.listFailAfter
-		ids := slices.Sorted(maps.Keys(f.people))
 		people := maps.Clone(f.people)
+		if f.snapshot != nil {
+			people = maps.Clone(f.snapshot)
+		}
+		ids := slices.Sorted(maps.Keys(people))
 		f.mu.Unlock()
 		if down != nil {
 			yield(hrissync.Employee{}, down)
@@ -158,7 +163,7 @@ func (l *fakeLMS) Apply(ctx context.Context, u hrissync.Update) error {
 		err = l.fail(u)
 	}
 	if m := u.Fields[hrissync.FieldManagerID]; err == nil && m != "" && u.Active {
-		if acc, ok := l.accounts[m]; !ok || !acc.Active {
+		if _, ok := l.accounts[m]; !ok {
 			err = &hrissync.MissingManagerError{EmployeeID: u.EmployeeID, ManagerID: m}
 		}
 	}

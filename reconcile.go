@@ -118,6 +118,9 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 			return deferred, nil
 		case res == unchanged: // the manager cannot be provisioned: set it later
 			withhold(u, applied, FieldManagerID)
+			if u.Kind == Modify && len(u.Changes) == 0 {
+				return e.commitUnchanged(ctx, p, d, applied)
+			}
 		}
 	}
 
@@ -264,7 +267,7 @@ func withhold(u *Update, applied map[string]Applied, field string) {
 	delete(applied, field)
 }
 
-// ensureManager makes sure manager m has an active account before a report
+// ensureManager makes sure manager m has an account before a report
 // refers to it, provisioning m first if need be. It returns written when m is
 // there, unchanged when m cannot be provisioned (not in the Source, out of
 // scope, not started, or in a cycle: the reference is set later), deferred
@@ -274,8 +277,8 @@ func (e *Engine) ensureManager(ctx context.Context, r request, m string) (result
 	if err != nil {
 		return failed, err
 	}
-	if mp.Exists && mp.Active {
-		return written, nil
+	if mp.Exists {
+		return written, nil // a disabled manager can still be referred to
 	}
 	if m == r.id || slices.Contains(r.chain, m) {
 		cycle := append(slices.Clone(r.chain), r.id, m)
@@ -299,7 +302,7 @@ func (e *Engine) ensureManager(ctx context.Context, r request, m string) (result
 	if mp, err = e.store.Person(ctx, e.cfg.Tenant, m); err != nil {
 		return failed, err
 	}
-	if mp.Exists && mp.Active {
+	if mp.Exists {
 		return written, nil
 	}
 	return unchanged, nil
