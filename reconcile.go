@@ -138,6 +138,15 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		}
 	})
 	err = e.sink.Apply(ctx, *u)
+	var missing *MissingManagerError
+	if errors.As(err, &missing) && len(r.chain) == 0 {
+		// The platform knows better than the Store: provision the
+		// manager, then try once more.
+		if res, merr := e.ensureManager(ctx, r, missing.ManagerID); merr == nil && res == written {
+			e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Attempts++; s.Retries++ })
+			err = e.sink.Apply(ctx, *u)
+		}
+	}
 	acked := e.cfg.Clock.Now()
 	switch opened, closed := e.guard.outcome(acked, probe, err); {
 	case opened:

@@ -94,13 +94,13 @@ func testCommitAppliesEverything(t *testing.T, s hrissync.Store) {
 	due := t0.Add(48 * time.Hour)
 	must(t, s.Commit(ctx, tenant, hrissync.Commit{
 		ID: "w1", Generation: p.Dirty.Generation, Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"email": {"a@x", v(1)}, "role": {"dev", v(1)}},
+		Applied: map[string]hrissync.Applied{"email": {Value: "a@x", Version: v(1)}, "role": {Value: "dev", Version: v(1)}},
 		Audit:   []audit.Entry{entry}, Due: due,
 	}))
 	got := person(t, s, tenant, "w1")
 	want := hrissync.Person{
 		ID: "w1", Exists: true, Active: true, Due: due,
-		Applied: map[string]hrissync.Applied{"email": {"a@x", v(1)}, "role": {"dev", v(1)}},
+		Applied: map[string]hrissync.Applied{"email": {Value: "a@x", Version: v(1)}, "role": {Value: "dev", Version: v(1)}},
 	}
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("person after commit (-want +got):\n%s", d)
@@ -140,18 +140,18 @@ func testCommitKeepsNewerMark(t *testing.T, s hrissync.Store) {
 func testOlderVersionNeverOverwrites(t *testing.T, s hrissync.Store) {
 	ctx := context.Background()
 	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {"lead", v(10)}, "email": {"a@x", v(10)}}}))
+		Applied: map[string]hrissync.Applied{"role": {Value: "lead", Version: v(10)}, "email": {Value: "a@x", Version: v(10)}}}))
 	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {"dev", v(5)}, "location": {"Paris", v(5)}}}))
+		Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: v(5)}, "location": {Value: "Paris", Version: v(5)}}}))
 	got := person(t, s, tenant, "w1").Applied
-	want := map[string]hrissync.Applied{"role": {"lead", v(10)}, "email": {"a@x", v(10)}, "location": {"Paris", v(5)}}
+	want := map[string]hrissync.Applied{"role": {Value: "lead", Version: v(10)}, "email": {Value: "a@x", Version: v(10)}, "location": {Value: "Paris", Version: v(5)}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("applied (-want +got):\n%s", d)
 	}
 	// Same time, higher sequence wins.
 	newer := hrissync.Version{Time: t0.Add(10 * time.Second), Seq: 1}
 	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {"principal", newer}}}))
+		Applied: map[string]hrissync.Applied{"role": {Value: "principal", Version: newer}}}))
 	if r := person(t, s, tenant, "w1").Applied["role"]; r.Value != "principal" {
 		t.Errorf("role = %q, want the higher sequence's value", r.Value)
 	}
@@ -163,7 +163,7 @@ func testCancelledCommitChangesNothing(t *testing.T, s hrissync.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: before.Dirty.Generation, Exists: true,
-		Applied: map[string]hrissync.Applied{"role": {"dev", v(1)}},
+		Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: v(1)}},
 		Audit:   []audit.Entry{{ID: "a1", Tenant: tenant}}})
 	if err == nil {
 		t.Fatal("Commit with a cancelled context succeeded")
@@ -365,7 +365,7 @@ func testTenantIsolation(t *testing.T, s hrissync.Store) {
 	ctx := context.Background()
 	accept(t, s, "a", "e1", "w1")
 	must(t, s.Commit(ctx, "a", hrissync.Commit{ID: "w2", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {"dev", v(1)}}, Audit: []audit.Entry{{ID: "x", Tenant: "a"}}, Due: t0}))
+		Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: v(1)}}, Audit: []audit.Entry{{ID: "x", Tenant: "a"}}, Due: t0}))
 	must(t, s.Fail(ctx, "a", "w3", hrissync.Failure{Dead: true, Attempts: 4}, hrissync.Mark{Classes: cadence.Realtime}))
 	must(t, s.SetCursor(ctx, "a", "poll", t0))
 	must(t, s.SaveRun(ctx, "a", hrissync.Run{ID: "r1", Started: t0}))
@@ -413,7 +413,7 @@ func testConcurrentUse(t *testing.T, s hrissync.Store) {
 				p, err := s.Person(ctx, tenant, id)
 				errs <- err
 				errs <- s.Commit(ctx, tenant, hrissync.Commit{ID: id, Generation: p.Dirty.Generation, Exists: true, Active: true,
-					Applied: map[string]hrissync.Applied{"role": {fmt.Sprint(w), v(w)}}})
+					Applied: map[string]hrissync.Applied{"role": {Value: fmt.Sprint(w), Version: v(w)}}})
 			}
 		})
 	}

@@ -1,0 +1,217 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/retry"
+)
+
+// ErrInjected is the error of a write failed at the scripted ErrorRate.
+var ErrInjected = errors.New("memory: 503 service unavailable (injected)")
+
+// SinkFaults script how the platform fails.
+type SinkFaults struct {
+	ErrorRate float64 // share of writes failing with ErrInjected
+	// Throttles answer every write with 429 and a Retry-After while they
+	// last.
+	Throttles []Throttle
+	Outages   []Span // every write fails
+	// Latency is added to each write, waited on the clock. Leave it zero
+	// under a simulation's fake clock, which advances only when the
+	// engine is idle.
+	Latency time.Duration
+}
+
+// Throttle is a burst of 429s.
+type Throttle struct {
+	Span
+	RetryAfter time.Duration
+}
+
+// Counts are a Platform's counters. Changed counts the writes that changed
+// something: the writes a perfect engine would make. Writes − Changed are
+// wasted writes.
+type Counts struct {
+	Attempts int64
+	Writes   int64
+	Changed  int64
+	ByKind   map[hrissync.UpdateKind]int64
+}
+
+// Account is an account as the Platform holds it: the fields, and the source
+// version each was written from.
+type Account struct {
+	hrissync.Account
+	Versions map[string]hrissync.Version
+	Created  time.Time
+}
+
+// Platform is an in-memory learning platform. It holds one account per
+// employee, refuses a manager reference to an account it does not hold
+// (*hrissync.MissingManagerError), and is safe for concurrent use.
+type Platform struct {
+	clock hrissync.Clock
+
+	mu       sync.Mutex
+	accounts map[string]*Account
+	faults   SinkFaults
+	rng      *rand.Rand
+	counts   Counts
+	onWrite  func(u hrissync.Update, at time.Time)
+}
+
+var (
+	_ hrissync.Sink          = (*Platform)(nil)
+	_ hrissync.AccountLister = (*Platform)(nil)
+)
+
+// NewPlatform returns an empty Platform on clock, its faults drawn from seed.
+func NewPlatform(clock hrissync.Clock, seed uint64) *Platform {
+	return &Platform{
+		clock: clock, accounts: map[string]*Account{}, rng: rand.New(rand.NewPCG(seed, 0x4c4d53)),
+		counts: Counts{ByKind: map[hrissync.UpdateKind]int64{}},
+	}
+}
+
+// SetFaults scripts the failures of later writes.
+func (p *Platform) SetFaults(f SinkFaults) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = f
+}
+
+// OnWrite sets a function called after each successful write, with the time
+// it was acknowledged; the simulator measures latency with it.
+func (p *Platform) OnWrite(fn func(u hrissync.Update, at time.Time)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.onWrite = fn
+}
+
+// Apply implements hrissync.Sink.
+func (p *Platform) Apply(ctx context.Context, u hrissync.Update) error {
+	p.mu.Lock()
+	latency := p.faults.Latency
+	p.mu.Unlock()
+	if latency > 0 {
+		if err := sleep(ctx, p.clock, latency); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts.Attempts++
+	now := p.clock.Now()
+	if err := p.injected(now); err != nil {
+		return err
+	}
+	if m := u.Fields[hrissync.FieldManagerID]; m != "" && m != u.EmployeeID && u.Active {
+		if _, ok := p.accounts[m]; !ok {
+			return &hrissync.MissingManagerError{EmployeeID: u.EmployeeID, ManagerID: m}
+		}
+	}
+	a, ok := p.accounts[u.EmployeeID]
+	changed := !ok
+	if !ok {
+		// A create, or any write for an account the platform lost:
+		// idempotent either way.
+		a = &Account{Account: hrissync.Account{EmployeeID: u.EmployeeID, Fields: hrissync.Fields{}}, Versions: map[string]hrissync.Version{}, Created: now}
+		p.accounts[u.EmployeeID] = a
+	}
+	if a.Active != u.Active {
+		a.Active, changed = u.Active, true
+	}
+	for _, c := range u.Changes {
+		if a.Fields[c.Field] != c.New {
+			changed = true
+		}
+		if c.New == "" {
+			delete(a.Fields, c.Field)
+		} else {
+			a.Fields[c.Field] = c.New
+		}
+		a.Versions[c.Field] = u.Version
+	}
+	p.counts.Writes++
+	p.counts.ByKind[u.Kind]++
+	if changed {
+		p.counts.Changed++
+	}
+	if p.onWrite != nil {
+		p.onWrite(u, now)
+	}
+	return nil
+}
+
+func (p *Platform) injected(now time.Time) error {
+	if during(p.faults.Outages, now) {
+		return fmt.Errorf("memory: platform outage: %w", ErrOutage)
+	}
+	for _, t := range p.faults.Throttles {
+		if t.contains(now) {
+			return retry.RetryAfter(errors.New("memory: 429 too many requests"), t.RetryAfter)
+		}
+	}
+	if p.faults.ErrorRate > 0 && p.rng.Float64() < p.faults.ErrorRate {
+		return ErrInjected
+	}
+	return nil
+}
+
+// Accounts implements hrissync.AccountLister.
+func (p *Platform) Accounts(ctx context.Context) iter.Seq2[hrissync.Account, error] {
+	return func(yield func(hrissync.Account, error) bool) {
+		for _, a := range p.Snapshot() {
+			if err := ctx.Err(); err != nil {
+				yield(hrissync.Account{}, err)
+				return
+			}
+			if !yield(a.Account, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Snapshot returns a copy of every account, by employee ID.
+func (p *Platform) Snapshot() map[string]Account {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]Account, len(p.accounts))
+	for id, a := range p.accounts {
+		c := *a
+		c.Fields = maps.Clone(a.Fields)
+		c.Versions = maps.Clone(a.Versions)
+		out[id] = c
+	}
+	return out
+}
+
+// Counts returns the counters.
+func (p *Platform) Counts() Counts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.counts
+	c.ByKind = maps.Clone(p.counts.ByKind)
+	return c
+}
+
+func sleep(ctx context.Context, clock hrissync.Clock, d time.Duration) error {
+	done := make(chan struct{})
+	t := clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	}
+}
