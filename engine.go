@@ -39,6 +39,9 @@ type Engine struct {
 	auditMu      sync.Mutex
 	auditPending atomic.Bool
 
+	started     chan struct{}
+	startedOnce sync.Once
+
 	mu      sync.Mutex
 	running bool
 	runCtx  context.Context
@@ -76,6 +79,7 @@ func New(src Source, sink Sink, store Store, cfg *Config) (*Engine, error) {
 		stats:      newStats(),
 		incidents:  map[string]bool{},
 		timers:     map[string]Timer{},
+		started:    make(chan struct{}),
 	}
 	e.busy.init()
 	if e.dispatcher == nil {
@@ -126,8 +130,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.schedule("poll", e.cfg.PollSchedule.Next(now), e.runPoll)
 	}
 	e.schedule("batch", e.cfg.BatchSchedule.Next(now), e.runBatch)
+	e.startedOnce.Do(func() { close(e.started) })
 	return e.dispatcher.Run(ctx, e.cfg.Concurrency, e.work)
 }
+
+// Started is closed once Run has swept the Store and set its schedules.
+func (e *Engine) Started() <-chan struct{} { return e.started }
 
 // Shutdown stops taking work and waits for the reconciles in hand to finish,
 // or for ctx to end, whichever is first; then it cancels what is left. People

@@ -93,28 +93,27 @@ type Employee struct {
 // An empty value clears the platform's value; an absent field is left alone.
 type Fields map[string]string
 
-// Fields returns the default mapping of e: every field under its Field name,
-// dates as YYYY-MM-DD, and each attribute under AttributePrefix + name.
-// Empty fields are left out, except status.
+// Fields returns the default mapping of e: every standard field under its
+// Field name (empty when HR has no value, so that clearing a value in HR —
+// a rehire's old termination date — clears it in the platform), dates as
+// YYYY-MM-DD, and each attribute under AttributePrefix + name. An attribute
+// removed from the record is left alone in the platform.
 func (e Employee) Fields() Fields {
-	f := Fields{FieldStatus: string(e.Status)}
-	put := func(k, v string) {
-		if v != "" {
-			f[k] = v
-		}
+	f := Fields{
+		FieldEmployeeNumber:  e.EmployeeNumber,
+		FieldEmail:           e.Email,
+		FieldGivenName:       e.GivenName,
+		FieldFamilyName:      e.FamilyName,
+		FieldStatus:          string(e.Status),
+		FieldStartDate:       e.StartDate.String(),
+		FieldTerminationDate: e.TerminationDate.String(),
+		FieldRole:            e.Role,
+		FieldManagerID:       e.ManagerID,
+		FieldDepartment:      e.Department,
+		FieldLocation:        e.Location,
 	}
-	put(FieldEmployeeNumber, e.EmployeeNumber)
-	put(FieldEmail, e.Email)
-	put(FieldGivenName, e.GivenName)
-	put(FieldFamilyName, e.FamilyName)
-	put(FieldStartDate, e.StartDate.String())
-	put(FieldTerminationDate, e.TerminationDate.String())
-	put(FieldRole, e.Role)
-	put(FieldManagerID, e.ManagerID)
-	put(FieldDepartment, e.Department)
-	put(FieldLocation, e.Location)
 	for k, v := range e.Attributes {
-		put(AttributePrefix+k, v)
+		f[AttributePrefix+k] = v
 	}
 	return f
 }

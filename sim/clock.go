@@ -1,0 +1,120 @@
+package sim
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+
+	"github.com/hrissync/hrissync"
+)
+
+// Clock is a fake hrissync.Clock that only moves when advanced. Timers fire
+// in time order, from the goroutine that advances the clock, so a callback
+// that hands work to the engine has done so before Advance returns.
+type Clock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers timerHeap
+	seq    int64
+}
+
+var _ hrissync.Clock = (*Clock)(nil)
+
+// NewClock returns a Clock reading start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now implements hrissync.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// AfterFunc implements hrissync.Clock. A timer due now or earlier fires on
+// the next Advance.
+func (c *Clock) AfterFunc(d time.Duration, f func()) hrissync.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	t := &timer{c: c, at: c.now.Add(max(d, 0)), seq: c.seq, f: f}
+	heap.Push(&c.timers, t)
+	return t
+}
+
+// Next returns when the earliest pending timer is due.
+func (c *Clock) Next() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.timers) == 0 {
+		return time.Time{}, false
+	}
+	return c.timers[0].at, true
+}
+
+// AdvanceTo moves the clock to t, firing every timer due by then in order,
+// each with the clock reading its due time. It never moves the clock back.
+func (c *Clock) AdvanceTo(t time.Time) {
+	for {
+		c.mu.Lock()
+		if len(c.timers) == 0 || c.timers[0].at.After(t) {
+			if t.After(c.now) {
+				c.now = t
+			}
+			c.mu.Unlock()
+			return
+		}
+		next := heap.Pop(&c.timers).(*timer)
+		next.index = -1
+		if next.at.After(c.now) {
+			c.now = next.at
+		}
+		c.mu.Unlock()
+		next.f()
+	}
+}
+
+type timer struct {
+	c     *Clock
+	at    time.Time
+	seq   int64 // FIFO among timers due at the same instant
+	f     func()
+	index int
+}
+
+// Stop implements hrissync.Timer.
+func (t *timer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	if t.index < 0 {
+		return false
+	}
+	heap.Remove(&t.c.timers, t.index)
+	t.index = -1
+	return true
+}
+
+type timerHeap []*timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*timer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return t
+}

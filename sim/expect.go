@@ -1,0 +1,124 @@
+package sim
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/cadence"
+)
+
+// Expectation is one value the platform must come to hold: a field of one
+// person (or its activity, Field "_active"), from the moment HR changed it or
+// it took effect.
+type Expectation struct {
+	EmployeeID, Field, Value string
+	// Class is the field's class under the hybrid policy, so that every
+	// cadence is reported on the same categories.
+	Class cadence.Class
+	Since time.Time // when HR made the change, or it took effect
+	// EventID is the webhook the change emitted; empty for a change that
+	// took effect by date.
+	EventID string
+	Applied time.Time // when the platform first held it; zero if never
+	// Superseded: a newer value came before this one was written, and the
+	// write carried the newer one (coalescing).
+	Superseded bool
+	Trigger    hrissync.Trigger // the trigger of the write that applied it
+}
+
+// Termination reports whether e is the end of someone's access.
+func (e *Expectation) Termination() bool { return e.Field == activeField && e.Value == "false" }
+
+// Latency is how long the platform took to hold the value.
+func (e *Expectation) Latency() time.Duration { return e.Applied.Sub(e.Since) }
+
+var hybrid = cadence.Hybrid()
+
+func classOf(field string) cadence.Class {
+	if field == activeField {
+		return cadence.Realtime
+	}
+	return hybrid.Class(field)
+}
+
+func key(id, field string) string { return id + "\x00" + field }
+
+// observe evaluates one person after a change or at a moment a date takes
+// effect, and records what the platform must now hold.
+func (s *simulation) observe(id string) {
+	e, ok := s.hris.Employee(id)
+	if !ok {
+		return
+	}
+	now := s.clock.Now()
+	v := expect(e, now, s.cfg.Location, leadDays)
+	event := ""
+	if e.Version.Time.Equal(now) {
+		event = eventID(e)
+	}
+	s.mu.Lock()
+	next, due := s.expected[id].next(v)
+	s.expected[id] = next
+	for f, val := range due {
+		k := key(id, f)
+		s.pending[k] = append(s.pending[k], &Expectation{
+			EmployeeID: id, Field: f, Value: val, Class: classOf(f), Since: now, EventID: event,
+		})
+	}
+	s.mu.Unlock()
+	if len(due) > 0 {
+		// The engine may have written at this very instant, before
+		// this observation: match against what the platform holds.
+		if acc, ok := s.platform.Snapshot()[id]; ok {
+			s.mu.Lock()
+			for f := range due {
+				held := acc.Fields[f]
+				if f == activeField {
+					held = boolString(acc.Active)
+				}
+				s.match(id, f, held, now, "")
+			}
+			s.mu.Unlock()
+		}
+	}
+	for _, t := range transitions(e, now, s.cfg.Location, leadDays) {
+		s.clock.AfterFunc(t.Sub(now), func() { s.observe(id) })
+	}
+}
+
+func eventID(e hrissync.Employee) string { return "evt-" + strconv.FormatInt(e.Version.Seq, 10) }
+
+// applied is the platform's OnWrite hook: it meets the expectations the write
+// satisfies.
+func (s *simulation) applied(u hrissync.Update, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range u.Changes {
+		s.match(u.EmployeeID, c.Field, c.New, at, u.Trigger)
+	}
+	s.match(u.EmployeeID, activeField, boolString(u.Active), at, u.Trigger)
+}
+
+// match marks the first pending expectation of (id, field) with value val as
+// applied at at, and those before it as superseded. s.mu must be held.
+func (s *simulation) match(id, field, val string, at time.Time, trig hrissync.Trigger) {
+	k := key(id, field)
+	list := s.pending[k]
+	for i, e := range list {
+		if e.Value != val {
+			continue
+		}
+		for _, old := range list[:i] {
+			old.Superseded = true
+			s.done = append(s.done, old)
+		}
+		e.Applied, e.Trigger = at, trig
+		s.done = append(s.done, e)
+		s.pending[k] = list[i+1:]
+		if len(s.pending[k]) == 0 {
+			delete(s.pending, k)
+		}
+		return
+	}
+}

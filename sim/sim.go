@@ -1,0 +1,317 @@
+// Package sim simulates an organisation's HR changes and the faults around
+// them on a fake clock, runs the hrissync engine against them, and reports
+// what it cost and how fast changes landed. It answers the question every
+// customer asks — what do hybrid, batch-only and realtime-only cadences cost
+// on my organisation — and proves the engine right while doing so: the
+// platform must end equal to the HRIS, with nothing lost and no write wasted.
+//
+//	rep, err := sim.Run(ctx, sim.Config{People: 2000, Days: 30, Faults: sim.SeedFaults()})
+//
+// A month passes in seconds: the simulator advances its Clock from timer to
+// timer, waiting for the engine to be idle (Engine.WaitIdle) in between.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/connector/memory"
+	memstore "github.com/hrissync/hrissync/store/memory"
+)
+
+// Config describes one simulation. The zero value of a field means its
+// default.
+type Config struct {
+	People int            // the organisation's size at the start; default 2000
+	Days   int            // days of HR changes; default 30
+	Seed   uint64         // everything random is drawn from it; default 1
+	Policy cadence.Policy // default cadence.Hybrid()
+	// Start is midnight of the first day in Location; default Monday
+	// 2 March 2026.
+	Start    time.Time
+	Location *time.Location // the HR time zone; default America/New_York
+	Churn    Churn          // default DefaultChurn()
+	Faults   Faults         // default none; SeedFaults() is the seed's
+	// Settle is how long the simulation runs after the last day of
+	// changes, for the batch and polls that follow it; default 6 hours.
+	Settle time.Duration
+	// Store is the engine's Store; default a new memory store.
+	Store hrissync.Store
+	// Auditor receives the audit entries as well as the report's count.
+	Auditor audit.Auditor
+	// Engine lets the caller adjust the engine's configuration (its
+	// Clock, Policy, Location, Auditor and Alerter are set by the
+	// simulation).
+	Engine func(*hrissync.Config)
+	// Logger receives the engine's logs; default discarded.
+	Logger *slog.Logger
+}
+
+// Churn is the rate of each kind of HR change, per day, as a share of the
+// organisation (0.001 is one change a day in a thousand people).
+type Churn struct {
+	Hires, Leavers              float64
+	Rehires                     float64 // a share of the leavers on file, per day
+	RoleChanges, ManagerChanges float64
+	SkillUpdates, RatingUpdates float64
+	ReorgDay                    int     // the day a reorganisation moves people (0: none)
+	ReorgShare                  float64 // the share of people it moves
+	HireLeadDays, NoticeDays    int     // how far ahead start dates and last days are set, at most
+}
+
+// DefaultChurn is a fairly busy company: about 0.1 % hires and leavers a day,
+// role and manager changes, a reorganisation on day 12, and daily skill and
+// performance rating updates.
+func DefaultChurn() Churn {
+	return Churn{
+		Hires: 0.001, Leavers: 0.001, Rehires: 0.05,
+		RoleChanges: 0.002, ManagerChanges: 0.002,
+		SkillUpdates: 0.03, RatingUpdates: 0.005,
+		ReorgDay: 12, ReorgShare: 0.05,
+		HireLeadDays: 21, NoticeDays: 14,
+	}
+}
+
+// Faults are the failures injected around the engine.
+type Faults struct {
+	LostWebhooks      float64       // share never delivered
+	DuplicateWebhooks float64       // share delivered twice
+	WebhookDelay      time.Duration // deliveries are delayed up to this, so they reorder
+	SinkErrors        float64       // share of sink writes failing with a 503
+	// ThrottleBursts is how many bursts of 429s hit the sink per week,
+	// each ThrottleLength long, answering Retry-After ThrottleRetryAfter.
+	ThrottleBursts     int
+	ThrottleLength     time.Duration
+	ThrottleRetryAfter time.Duration
+	// SourceOutages make the HRIS unavailable: each from a day's
+	// midnight plus At, for Length.
+	SourceOutages []Outage
+}
+
+// Outage is a source outage on one day.
+type Outage struct {
+	Day    int
+	At     time.Duration // since midnight in the HR time zone
+	Length time.Duration
+}
+
+// SeedFaults are the faults of the seed's scenario: 10 % lost webhooks, 5 %
+// duplicates, reordering, 20 % sink errors, 429 bursts, and the source down
+// at 02:00 on day 5 for 40 minutes (the batch fails, its 03:00 rerun succeeds).
+func SeedFaults() Faults {
+	return Faults{
+		LostWebhooks: 0.10, DuplicateWebhooks: 0.05, WebhookDelay: 2 * time.Minute,
+		SinkErrors:     0.20,
+		ThrottleBursts: 3, ThrottleLength: 5 * time.Minute, ThrottleRetryAfter: 30 * time.Second,
+		SourceOutages: []Outage{{Day: 5, At: 2 * time.Hour, Length: 40 * time.Minute}},
+	}
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.People <= 0 {
+		c.People = 2000
+	}
+	if c.Days <= 0 {
+		c.Days = 30
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Policy.IsZero() {
+		c.Policy = cadence.Hybrid()
+	}
+	if c.Location == nil {
+		loc, err := time.LoadLocation("America/New_York")
+		if err != nil {
+			return c, err
+		}
+		c.Location = loc
+	}
+	if c.Start.IsZero() {
+		c.Start = time.Date(2026, 3, 2, 0, 0, 0, 0, c.Location)
+	}
+	if c.Churn == (Churn{}) {
+		c.Churn = DefaultChurn()
+	}
+	if c.Settle <= 0 {
+		c.Settle = 6 * time.Hour
+	}
+	if c.Store == nil {
+		c.Store = memstore.New()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+// leadDays is the engine's pre-hire lead, which the oracle must share.
+const leadDays = 7
+
+// simulation is one run's state.
+type simulation struct {
+	cfg      Config
+	clock    *Clock
+	hris     *memory.HRIS
+	platform *memory.Platform
+	eng      *hrissync.Engine
+	rng      *rand.Rand
+	org      *org
+	audit    *audit.Memory
+	end      time.Time
+
+	mu       sync.Mutex
+	expected map[string]platformView
+	pending  map[string][]*Expectation // by person + "\x00" + field
+	done     []*Expectation
+	alerts   []hrissync.Alert
+}
+
+// Run simulates cfg and reports.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &simulation{
+		cfg:      cfg,
+		clock:    NewClock(cfg.Start),
+		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x53494d)),
+		audit:    &audit.Memory{},
+		expected: map[string]platformView{},
+		pending:  map[string][]*Expectation{},
+	}
+	s.org = &org{rng: rand.New(rand.NewPCG(cfg.Seed, 0x4f5247))}
+	s.hris = memory.NewHRIS(s.clock, cfg.Seed)
+	s.platform = memory.NewPlatform(s.clock, cfg.Seed)
+	s.platform.OnWrite(s.applied)
+	s.end = cfg.Start.AddDate(0, 0, cfg.Days).Add(cfg.Settle)
+
+	auditor := audit.Auditor(s.audit)
+	if cfg.Auditor != nil {
+		auditor = audit.Multi(s.audit, cfg.Auditor)
+	}
+	ecfg := hrissync.Config{}
+	if cfg.Engine != nil {
+		cfg.Engine(&ecfg)
+	}
+	ecfg.Clock, ecfg.Policy, ecfg.Location = s.clock, cfg.Policy, cfg.Location
+	ecfg.PreHireDays, ecfg.Auditor, ecfg.Logger = leadDays, auditor, cfg.Logger
+	ecfg.Alerter = hrissync.AlerterFunc(func(_ context.Context, a hrissync.Alert) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.alerts = append(s.alerts, a)
+	})
+	s.eng, err = hrissync.New(s.hris, s.platform, cfg.Store, &ecfg)
+	if err != nil {
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- s.eng.Run(runCtx) }()
+	select {
+	case <-s.eng.Started():
+	case err := <-runErr:
+		return nil, err
+	}
+
+	// Day zero: the organisation as it stands, loaded in one batch
+	// before the faults begin. The report counts from after it.
+	people := s.org.initial(cfg.People, hrissync.DateOf(cfg.Start))
+	s.hris.Load(people...)
+	for _, e := range people {
+		s.observe(e.ID)
+	}
+	if err := s.eng.Batch(ctx); err != nil {
+		return nil, fmt.Errorf("sim: initial load: %w", err)
+	}
+	if err := s.advance(ctx, cfg.Start.Add(time.Minute)); err != nil {
+		return nil, err
+	}
+	if unmet := s.settleInitial(); unmet != 0 {
+		return nil, fmt.Errorf("sim: initial load left %d expectations unmet", unmet)
+	}
+	base := s.snapshot()
+
+	s.inject()
+	if cfg.Policy.Uses(cadence.Realtime) {
+		s.hris.Subscribe(func(ev hrissync.Event) {
+			// A webhook endpoint that fails answers 5xx and the sender
+			// retries; the memory store does not fail, so this logs.
+			if err := s.eng.Notify(ctx, ev); err != nil {
+				cfg.Logger.Error("notify failed", "err", err)
+			}
+		})
+	}
+	for day := range cfg.Days {
+		date := hrissync.DateOf(cfg.Start).AddDays(day)
+		s.clock.AfterFunc(date.Start(cfg.Location).Sub(s.clock.Now()), func() { s.planDay(day, date) })
+	}
+	if err := s.advance(ctx, s.end); err != nil {
+		return nil, err
+	}
+	cancel()
+	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+		return nil, err
+	}
+	return s.report(ctx, base)
+}
+
+// advance moves the clock timer by timer up to end, letting the engine finish
+// its work at each instant before the next.
+func (s *simulation) advance(ctx context.Context, end time.Time) error {
+	for {
+		if err := s.eng.WaitIdle(ctx); err != nil {
+			return err
+		}
+		next, ok := s.clock.Next()
+		if !ok || next.After(end) {
+			s.clock.AdvanceTo(end)
+			return s.eng.WaitIdle(ctx)
+		}
+		s.clock.AdvanceTo(next)
+	}
+}
+
+// settleInitial marks the expectations met by the initial load as done
+// without counting them.
+func (s *simulation) settleInitial() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, es := range s.pending {
+		n += len(es)
+		delete(s.pending, k)
+	}
+	s.done = nil
+	return n
+}
+
+// inject schedules the faults.
+func (s *simulation) inject() {
+	f := s.cfg.Faults
+	s.hris.SetEventFaults(memory.EventFaults{Lost: f.LostWebhooks, Duplicate: f.DuplicateWebhooks, MaxDelay: f.WebhookDelay})
+	sf := memory.SinkFaults{ErrorRate: f.SinkErrors}
+	weeks := (s.cfg.Days + 6) / 7
+	for range f.ThrottleBursts * weeks {
+		day := hrissync.DateOf(s.cfg.Start).AddDays(s.rng.IntN(s.cfg.Days))
+		from := workingTime(s.rng, day, s.cfg.Location)
+		sf.Throttles = append(sf.Throttles, memory.Throttle{Span: memory.Span{From: from, To: from.Add(f.ThrottleLength)}, RetryAfter: f.ThrottleRetryAfter})
+	}
+	s.platform.SetFaults(sf)
+	for _, o := range f.SourceOutages {
+		from := hrissync.DateOf(s.cfg.Start).AddDays(o.Day).Start(s.cfg.Location).Add(o.At)
+		s.hris.AddOutage(memory.Span{From: from, To: from.Add(o.Length)})
+	}
+}
