@@ -253,9 +253,11 @@ func (e *Engine) work(ctx context.Context, id string) {
 		return // still dirty in the Store: the next sweep finds it
 	}
 	now := e.cfg.Clock.Now()
-	due := !p.Due.IsZero() && !p.Due.After(now)
+	// A date taking effect is a realtime matter: a batch-only policy
+	// leaves it to the next batch.
+	due := !p.Due.IsZero() && !p.Due.After(now) && e.cfg.Policy.Uses(cadence.Realtime)
 	if p.Dirty.Generation == 0 && !due {
-		if !p.Due.IsZero() {
+		if p.Due.After(now) {
 			e.dispatcher.Dispatch(id, p.Due) // woken early: wait on
 		}
 		return

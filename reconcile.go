@@ -114,8 +114,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		case err != nil:
 			return e.fail(ctx, r, attempt, classes, err)
 		case res == deferred:
-			e.dispatcher.Dispatch(r.id, now.Add(managerRetry))
-			return deferred, nil
+			return e.putOff(ctx, r, p, classes, now.Add(managerRetry))
 		case res == unchanged: // the manager cannot be provisioned: set it later
 			withhold(u, applied, FieldManagerID)
 			if u.Kind == Modify && len(u.Changes) == 0 {
@@ -337,8 +336,8 @@ func (e *Engine) commitUnchanged(ctx context.Context, p Person, d desired, appli
 	return unchanged, nil
 }
 
-// putOff leaves the person dirty for after a sink-wide pause, without
-// counting an attempt.
+// putOff leaves the person dirty until at — after a sink-wide pause, or once
+// a manager being reconciled elsewhere is done — without counting an attempt.
 func (e *Engine) putOff(ctx context.Context, r request, p Person, classes cadence.Class, at time.Time) (result, error) {
 	e.stats.add(func(s *Stats) { s.Deferred++ })
 	if p.Dirty.Generation == 0 || !p.Dirty.Classes.Has(classes) {

@@ -33,14 +33,14 @@ func (s *simulation) today() hrissync.Date { return hrissync.DateOf(s.clock.Now(
 
 // working reports whether e is at work today with no last day set.
 func (s *simulation) working(e hrissync.Employee) bool {
-	v := expect(e, s.clock.Now(), s.cfg.Location, leadDays)
-	return v.active && v.fields[hrissync.FieldStatus] == string(hrissync.StatusActive) && e.TerminationDate.IsZero()
+	status, active := effective(e, s.clock.Now(), s.cfg.Location, leadDays)
+	return active && status == hrissync.StatusActive && e.TerminationDate.IsZero()
 }
 
 // leaver reports whether e has left.
 func (s *simulation) leaver(e hrissync.Employee) bool {
-	return !expect(e, s.clock.Now(), s.cfg.Location, leadDays).active &&
-		(e.Status == hrissync.StatusTerminated || !e.TerminationDate.IsZero())
+	_, active := effective(e, s.clock.Now(), s.cfg.Location, leadDays)
+	return !active && (e.Status == hrissync.StatusTerminated || !e.TerminationDate.IsZero())
 }
 
 func (s *simulation) count(keep func(hrissync.Employee) bool) int {
@@ -53,8 +53,14 @@ func (s *simulation) count(keep func(hrissync.Employee) bool) int {
 	return n
 }
 
-// anyone picks a random person that keep accepts.
+// anyone picks a random person that keep accepts: by sampling, as most
+// people qualify, and by a full scan when sampling finds no one.
 func (s *simulation) anyone(keep func(hrissync.Employee) bool) (hrissync.Employee, bool) {
+	for range 64 {
+		if e, ok := s.hris.Employee(s.org.idOf(1 + s.rng.IntN(s.org.nextID))); ok && keep(e) {
+			return e, true
+		}
+	}
 	people := slices.DeleteFunc(s.hris.Employees(), func(e hrissync.Employee) bool { return !keep(e) })
 	if len(people) == 0 {
 		return hrissync.Employee{}, false
@@ -124,11 +130,24 @@ func (s *simulation) changeManager() {
 	}
 }
 
+// rateSkill is an assessment: an assessor rates one to four skills of one
+// person, saving each in turn over the following hour or so, and each save
+// is a change (and a webhook) of its own.
 func (s *simulation) rateSkill() {
-	if e, ok := s.anyone(s.working); ok {
-		s.update("employee.skill_rated", e, func(e *hrissync.Employee) {
-			e.Attributes[pick(s.rng, skills)] = fmt.Sprint(1 + s.rng.IntN(5))
+	e, ok := s.anyone(s.working)
+	if !ok {
+		return
+	}
+	order := s.rng.Perm(len(skills))[:1+s.rng.IntN(4)]
+	at := time.Duration(0)
+	for _, i := range order {
+		skill, rating := skills[i], fmt.Sprint(1+s.rng.IntN(5))
+		s.clock.AfterFunc(at, func() {
+			if cur, ok := s.hris.Employee(e.ID); ok && s.working(cur) {
+				s.update("employee.skill_rated", cur, func(e *hrissync.Employee) { e.Attributes[skill] = rating })
+			}
 		})
+		at += 5*time.Minute + time.Duration(s.rng.Int64N(int64(30*time.Minute)))
 	}
 }
 

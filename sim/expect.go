@@ -70,7 +70,7 @@ func (s *simulation) observe(id string) {
 	if len(due) > 0 {
 		// The engine may have written at this very instant, before
 		// this observation: match against what the platform holds.
-		if acc, ok := s.platform.Snapshot()[id]; ok {
+		if acc, ok := s.platform.Account(id); ok {
 			s.mu.Lock()
 			for f := range due {
 				held := acc.Fields[f]
@@ -92,8 +92,16 @@ func eventID(e hrissync.Employee) string { return "evt-" + strconv.FormatInt(e.V
 // applied is the platform's OnWrite hook: it meets the expectations the write
 // satisfies.
 func (s *simulation) applied(u hrissync.Update, at time.Time) {
+	premature := false
+	if e, ok := s.hris.Employee(u.EmployeeID); ok {
+		_, active := effective(e, at, s.cfg.Location, leadDays)
+		premature = active != u.Active
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if premature {
+		s.premature++
+	}
 	for _, c := range u.Changes {
 		s.match(u.EmployeeID, c.Field, c.New, at, u.Trigger)
 	}

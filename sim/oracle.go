@@ -25,6 +25,14 @@ type view struct {
 // loc, starts leadDays before the start date, and the status shown is the
 // effective one.
 func expect(e hrissync.Employee, now time.Time, loc *time.Location, leadDays int) view {
+	status, active := effective(e, now, loc, leadDays)
+	v := e.Clone()
+	v.Status = status
+	return view{active: active, fields: v.Fields()}
+}
+
+// effective is the status e shows at now, and whether it grants access.
+func effective(e hrissync.Employee, now time.Time, loc *time.Location, leadDays int) (hrissync.Status, bool) {
 	status := e.Status
 	var provision, start, end time.Time
 	if !e.StartDate.IsZero() {
@@ -45,10 +53,7 @@ func expect(e hrissync.Employee, now time.Time, loc *time.Location, leadDays int
 	case status == hrissync.StatusPending:
 		status = hrissync.StatusActive
 	}
-	v := e.Clone()
-	v.Status = status
-	active := status != hrissync.StatusTerminated && (provision.IsZero() || !now.Before(provision))
-	return view{active: active, fields: v.Fields()}
+	return status, status != hrissync.StatusTerminated && (provision.IsZero() || !now.Before(provision))
 }
 
 // transitions are the future instants at which expect(e, ·) may change by

@@ -25,8 +25,10 @@ type org struct {
 
 func (o *org) id() string {
 	o.nextID++
-	return fmt.Sprintf("w-%06d", o.nextID)
+	return o.idOf(o.nextID)
 }
+
+func (o *org) idOf(n int) string { return fmt.Sprintf("w-%06d", n) }
 
 // person returns a new record starting on start, reporting to manager.
 func (o *org) person(start hrissync.Date, manager string, status hrissync.Status) hrissync.Employee {

@@ -41,6 +41,9 @@ type Report struct {
 	// Lost counts changes the platform never came to hold; Coalesced those
 	// overtaken by a newer value written in their place.
 	Lost, Coalesced int
+	// Premature counts writes that gave or removed access when HR said
+	// otherwise at that instant: a termination applied early, say.
+	Premature int
 	// Converged reports that the platform ends equal to the HRIS.
 	Converged bool
 	// Expected and Actual are the final states compared, by employee ID.
@@ -111,6 +114,7 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 
 	s.mu.Lock()
 	r.Alerts = slices.Clone(s.alerts)
+	r.Premature = s.premature
 	r.Expectations = slices.Clone(s.done)
 	for _, list := range s.pending {
 		r.Expectations = append(r.Expectations, list...)

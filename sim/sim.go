@@ -174,6 +174,9 @@ type simulation struct {
 	pending  map[string][]*Expectation // by person + "\x00" + field
 	done     []*Expectation
 	alerts   []hrissync.Alert
+	// premature counts writes that gave or removed access when the HR
+	// record said otherwise at that instant.
+	premature int
 }
 
 // Run simulates cfg and reports.

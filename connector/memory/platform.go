@@ -195,6 +195,20 @@ func (p *Platform) Snapshot() map[string]Account {
 	return out
 }
 
+// Account returns a copy of one account.
+func (p *Platform) Account(id string) (Account, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.accounts[id]
+	if !ok {
+		return Account{}, false
+	}
+	c := *a
+	c.Fields = maps.Clone(a.Fields)
+	c.Versions = maps.Clone(a.Versions)
+	return c, true
+}
+
 // Counts returns the counters.
 func (p *Platform) Counts() Counts {
 	p.mu.Lock()

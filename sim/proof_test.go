@@ -1,0 +1,170 @@
+package sim_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/sim"
+)
+
+// The 30-day proof (DESIGN.md §7): 2,000 people for 30 simulated days under
+// the seed's faults — 10 % lost webhooks, 5 % duplicates, reordering, 20 %
+// sink errors, 429 bursts, the source down at 02:00 on day 5 (the rerun at
+// 03:00 succeeds) and again on day 20 for long enough that the rerun fails
+// too. The platform must end equal to the HRIS, with nothing lost, no write
+// wasted, every realtime change within its budget, and every date-driven
+// change at its moment and not before.
+func TestThirtyDayProof(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the 30-day proof takes a few seconds")
+	}
+	faults := sim.SeedFaults()
+	faults.SourceOutages = append(faults.SourceOutages, sim.Outage{Day: 20, At: 2 * time.Hour, Length: 90 * time.Minute})
+	rep, err := sim.Run(t.Context(), sim.Config{People: 2000, Days: 30, Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s; terminations p50/p99/max %v/%v/%v; realtime %v/%v/%v; attributes %v/%v/%v",
+		rep.Summary(), rep.Terminations.P50, rep.Terminations.P99, rep.Terminations.Max,
+		rep.Realtime.P50, rep.Realtime.P99, rep.Realtime.Max, rep.Attributes.P50, rep.Attributes.P99, rep.Attributes.Max)
+
+	if d := cmp.Diff(rep.Expected, rep.Actual); d != "" {
+		t.Errorf("platform differs from the HRIS (-hris +platform):\n%s", d)
+	}
+	if rep.Lost != 0 {
+		t.Errorf("lost %d changes", rep.Lost)
+	}
+	if rep.Writes != rep.Needed {
+		t.Errorf("writes = %d, needed = %d: %d wasted", rep.Writes, rep.Needed, rep.Writes-rep.Needed)
+	}
+	if rep.Premature != 0 {
+		t.Errorf("%d writes gave or removed access before HR said so", rep.Premature)
+	}
+	if rep.LostWebhooks == 0 || rep.Webhooks <= rep.HRChanges-rep.LostWebhooks {
+		t.Errorf("faults not exercised: %d lost, %d delivered for %d changes", rep.LostWebhooks, rep.Webhooks, rep.HRChanges)
+	}
+	if rep.Attempts <= rep.Writes {
+		t.Errorf("attempts %d ≤ writes %d: sink errors not exercised", rep.Attempts, rep.Writes)
+	}
+	checkBudgets(t, rep, faults)
+	checkBatchRuns(t, rep)
+	if want := int(rep.Writes) + len(rep.Runs) - 1; rep.AuditEntries != want { // the initial load's summary came before
+		t.Errorf("audit entries = %d, want one per write plus one per batch run = %d", rep.AuditEntries, want)
+	}
+}
+
+// checkBudgets: a realtime change whose webhook came is applied within the
+// retry budget (three retries a minute apart, plus any 429 pause); one whose
+// webhook was lost, or whose retries ran out, by the end of the next poll —
+// or the one after, if that poll's own write failed. A change that takes
+// effect by date (a last day, a start) counts as delivered at that moment.
+func checkBudgets(t *testing.T, rep *sim.Report, f sim.Faults) {
+	t.Helper()
+	delivered := map[string]time.Time{}
+	for _, d := range rep.Deliveries {
+		if !d.Lost {
+			delivered[d.Event.ID] = slices.MinFunc(d.Delivered, func(a, b time.Time) int { return a.Compare(b) })
+		}
+	}
+	retryBudget := 3*time.Minute + f.ThrottleLength + time.Second
+	nextPoll := func(after time.Time) time.Time { return after.Truncate(time.Hour).Add(time.Hour) }
+	checked := 0
+	for _, e := range rep.Expectations {
+		if e.Class != cadence.Realtime || e.Superseded || e.Applied.IsZero() {
+			continue
+		}
+		checked++
+		from, came := e.Since, true
+		if e.EventID != "" {
+			from, came = delivered[e.EventID]
+		}
+		var deadline time.Time
+		switch {
+		case came && e.Trigger != hrissync.TriggerPoll:
+			deadline = from.Add(retryBudget)
+		case came:
+			deadline = nextPoll(from.Add(retryBudget)).Add(time.Hour + retryBudget)
+		default:
+			deadline = nextPoll(e.Since).Add(time.Hour + retryBudget)
+		}
+		if e.Applied.After(deadline) {
+			t.Errorf("%s %s=%q changed %s, applied %s by %s: over budget by %v",
+				e.EmployeeID, e.Field, e.Value, e.Since, e.Applied, e.Trigger, e.Applied.Sub(deadline))
+		}
+		if e.Applied.Before(e.Since) {
+			t.Errorf("%s %s applied before it took effect", e.EmployeeID, e.Field)
+		}
+	}
+	if checked < 500 {
+		t.Errorf("only %d realtime changes checked", checked)
+	}
+}
+
+// checkBatchRuns: the batch failing at 02:00 reruns at 03:00 and alerts only
+// when the rerun fails too.
+func checkBatchRuns(t *testing.T, rep *sim.Report) {
+	t.Helper()
+	loc := rep.End.Location()
+	type run struct {
+		at      string
+		attempt int
+		outcome string
+	}
+	var got []run
+	for _, r := range rep.Runs {
+		if r.Outcome != string(hrissync.RunSucceeded) || r.Attempts > 1 {
+			got = append(got, run{r.SourceChanged.In(loc).Format("Jan 2 15:04"), r.Attempts, r.Outcome})
+		}
+	}
+	want := []run{
+		{"Mar 7 02:00", 1, "failed"}, {"Mar 7 03:00", 2, "succeeded"},
+		{"Mar 22 02:00", 1, "failed"}, {"Mar 22 03:00", 2, "failed"},
+	}
+	if d := cmp.Diff(want, got, cmp.AllowUnexported(run{})); d != "" {
+		t.Errorf("failed and rerun batches (-want +got):\n%s", d)
+	}
+	var batchAlerts []string
+	for _, a := range rep.Alerts {
+		if a.Kind == hrissync.AlertBatchFailed {
+			batchAlerts = append(batchAlerts, a.At.In(loc).Format("Jan 2 15:04"))
+		}
+	}
+	if !slices.Equal(batchAlerts, []string{"Mar 22 03:00"}) {
+		t.Errorf("batch alerts at %v, want one, when the 03:00 rerun of 22 March failed", batchAlerts)
+	}
+	if n := len(rep.Runs); n < 31 {
+		t.Errorf("%d batch runs, want the initial load and one a day", n)
+	}
+}
+
+// TestCadencesCompared runs the same organisation, changes and faults under
+// the three cadences: hybrid must cut access as fast as realtime-only, for
+// fewer writes, and far faster than batch-only.
+func TestCadencesCompared(t *testing.T) {
+	reports := map[string]*sim.Report{}
+	for _, p := range []cadence.Policy{cadence.Hybrid(), cadence.BatchOnly(), cadence.RealtimeOnly()} {
+		rep, err := sim.Run(t.Context(), sim.Config{People: 500, Days: 7, Policy: p, Faults: sim.SeedFaults(), Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Converged || rep.Lost != 0 || rep.Writes != rep.Needed {
+			t.Errorf("%s: %s", p.Name(), rep.Summary())
+		}
+		reports[p.Name()] = rep
+	}
+	h, b, r := reports["hybrid"], reports["batch-only"], reports["realtime-only"]
+	if h.Realtime.P50 >= b.Realtime.P50/10 {
+		t.Errorf("hybrid realtime p50 %v is not an order of magnitude below batch-only's %v", h.Realtime.P50, b.Realtime.P50)
+	}
+	if h.Writes >= r.Writes {
+		t.Errorf("hybrid writes %d ≥ realtime-only writes %d", h.Writes, r.Writes)
+	}
+	if b.Writes > h.Writes {
+		t.Errorf("batch-only writes %d > hybrid writes %d", b.Writes, h.Writes)
+	}
+}
