@@ -26,7 +26,7 @@ type fakeHR struct {
 	// snapshot, if set, is what List streams: an export taken earlier.
 	snapshot map[string]hrissync.Employee
 	lists    int
-	sinces        []time.Time
+	sinces   []time.Time
 }
 
 func newHR() *fakeHR {

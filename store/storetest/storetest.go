@@ -55,7 +55,9 @@ const tenant = "t1"
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func v(sec int) hrissync.Version { return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second)} }
+func v(sec int) hrissync.Version {
+	return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second)}
+}
 
 func must(t *testing.T, err error) {
 	t.Helper()
