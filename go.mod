@@ -6,3 +6,5 @@ require (
 	github.com/google/go-cmp v0.7.0
 	golang.org/x/sync v0.25.0
 )
+
+require go.uber.org/goleak v1.3.0

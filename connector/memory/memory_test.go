@@ -1,0 +1,114 @@
+package memory_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/retry"
+	"github.com/hrissync/hrissync/sim"
+)
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func TestHRISEventFaults(t *testing.T) {
+	clock := sim.NewClock(t0)
+	h := memory.NewHRIS(clock, 3)
+	h.SetEventFaults(memory.EventFaults{Lost: 0.2, Duplicate: 0.3, MaxDelay: time.Minute})
+	var got []hrissync.Event
+	h.Subscribe(func(ev hrissync.Event) { got = append(got, ev) })
+	for i := range 1000 {
+		h.Put("employee.updated", hrissync.Employee{ID: "w-1", Role: string(rune('a' + i%26))})
+	}
+	clock.AdvanceTo(t0.Add(2 * time.Minute))
+	lost, sent := 0, 0
+	for _, d := range h.Deliveries() {
+		if d.Lost {
+			lost++
+		}
+		sent += len(d.Delivered)
+	}
+	if lost < 150 || lost > 250 {
+		t.Errorf("lost %d of 1000, want about 200", lost)
+	}
+	if sent != len(got) || sent < 1000-lost+200 {
+		t.Errorf("delivered %d (sent %d) for %d kept events, want about 30 %% duplicates", len(got), sent, 1000-lost)
+	}
+	reordered := false
+	for i := 1; i < len(got); i++ {
+		if got[i].OccurredAt.Before(got[i-1].OccurredAt) || got[i].ID < got[i-1].ID {
+			reordered = true
+		}
+	}
+	if !reordered {
+		t.Error("no delivery overtook another")
+	}
+}
+
+func TestHRISOutageAndOrder(t *testing.T) {
+	clock := sim.NewClock(t0)
+	h := memory.NewHRIS(clock, 1)
+	h.Load(hrissync.Employee{ID: "w-3"}, hrissync.Employee{ID: "w-1"}, hrissync.Employee{ID: "w-2"})
+	var ids []string
+	for e, err := range h.List(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, e.ID)
+	}
+	if len(ids) != 3 || ids[0] != "w-1" || ids[2] != "w-3" {
+		t.Errorf("List order = %v, want ascending IDs", ids)
+	}
+	h.AddOutage(memory.Span{From: t0.Add(time.Hour), To: t0.Add(2 * time.Hour)})
+	clock.AdvanceTo(t0.Add(90 * time.Minute))
+	if _, err := h.Get(context.Background(), "w-1"); !errors.Is(err, memory.ErrOutage) {
+		t.Errorf("Get during outage = %v", err)
+	}
+	for _, err := range h.ChangedSince(context.Background(), t0) {
+		if !errors.Is(err, memory.ErrOutage) {
+			t.Errorf("ChangedSince during outage = %v", err)
+		}
+	}
+	clock.AdvanceTo(t0.Add(2 * time.Hour))
+	if _, err := h.Get(context.Background(), "w-9"); !errors.Is(err, hrissync.ErrNotFound) {
+		t.Errorf("Get unknown = %v, want ErrNotFound", err)
+	}
+}
+
+func TestPlatformFaultsAndCounts(t *testing.T) {
+	clock := sim.NewClock(t0)
+	p := memory.NewPlatform(clock, 1)
+	p.SetFaults(memory.SinkFaults{
+		Throttles: []memory.Throttle{{Span: memory.Span{From: t0, To: t0.Add(time.Minute)}, RetryAfter: 20 * time.Second}},
+	})
+	ctx := context.Background()
+	create := hrissync.Update{EmployeeID: "w-1", Kind: hrissync.Create, Active: true,
+		Changes: []hrissync.Change{{Field: "role", New: "dev"}}, Fields: hrissync.Fields{"role": "dev"}}
+	err := p.Apply(ctx, create)
+	if after, ok := retry.After(err); !ok || after != 20*time.Second {
+		t.Fatalf("during throttle: %v, want RetryAfter 20s", err)
+	}
+	clock.AdvanceTo(t0.Add(time.Minute))
+	if err := p.Apply(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(ctx, create); err != nil { // a repeat: idempotent, wasted
+		t.Fatal(err)
+	}
+	report := hrissync.Update{EmployeeID: "w-2", Kind: hrissync.Create, Active: true, Fields: hrissync.Fields{hrissync.FieldManagerID: "w-9"}}
+	var mm *hrissync.MissingManagerError
+	if err := p.Apply(ctx, report); !errors.As(err, &mm) || mm.ManagerID != "w-9" {
+		t.Errorf("unknown manager: %v, want MissingManagerError", err)
+	}
+	c := p.Counts()
+	if c.Attempts != 4 || c.Writes != 2 || c.Changed != 1 {
+		t.Errorf("counts = %+v, want 4 attempts, 2 writes, 1 that changed something", c)
+	}
+	p.SetFaults(memory.SinkFaults{ErrorRate: 1})
+	if err := p.Apply(ctx, create); !errors.Is(err, memory.ErrInjected) {
+		t.Errorf("at error rate 1: %v", err)
+	}
+}
