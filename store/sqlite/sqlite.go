@@ -1,0 +1,260 @@
+// Package sqlite is the embedded default hrissync.Store: one SQLite file in
+// WAL mode, through modernc.org/sqlite (pure Go, no cgo).
+//
+//	st, err := sqlite.Open(ctx, "/var/lib/hrissync/state.db", nil)
+//	...
+//	defer st.Close()
+//
+// Writes go through one connection and are grouped: the operations that
+// arrive while a transaction commits share the next one, each in a savepoint
+// of its own, so a burst of webhooks pays for a few fsyncs rather than one
+// each — and no caller returns before its own operation is committed.
+//
+// Durability is a choice (Options.Durability): SurviveCrash, the default,
+// keeps every committed transaction through a crash of the process
+// (synchronous=NORMAL in WAL mode); SurvivePowerLoss also keeps the last
+// transactions through a power cut or kernel panic (synchronous=FULL), at
+// the cost of an fsync per group commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/hrissync/hrissync"
+)
+
+// Durability says what a commit survives.
+type Durability int
+
+// Durability settings.
+const (
+	// SurviveCrash keeps committed transactions through a crash of the
+	// process; a power cut may lose the last ones. synchronous=NORMAL.
+	SurviveCrash Durability = iota
+	// SurvivePowerLoss keeps them through a power cut too.
+	// synchronous=FULL.
+	SurvivePowerLoss
+)
+
+// Options configure Open. A nil *Options means the defaults.
+type Options struct {
+	Durability Durability // default SurviveCrash
+	// MaxGroup bounds the operations that share one transaction. Default 256.
+	MaxGroup int
+}
+
+// ErrNewerSchema: the file was written by a newer hrissync whose schema this
+// one does not know. Upgrade hrissync rather than risk the data.
+var ErrNewerSchema = errors.New("sqlite store: the file's schema is newer than this hrissync")
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a hrissync.Store on one SQLite file. Use Open; Close when done.
+type Store struct {
+	db       *sql.DB // readers
+	writer   *sql.Conn
+	ops      chan *op
+	maxGroup int
+	closing  chan struct{}
+	closed   sync.WaitGroup
+	once     sync.Once
+}
+
+var _ hrissync.Store = (*Store)(nil)
+
+// op is one write waiting for a group commit.
+type op struct {
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	ctx  context.Context
+	done chan error
+}
+
+// Open opens (creating if need be) the Store in the file at path, applies
+// the migrations it lacks, and starts the group committer, which Close stops.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxGroup <= 0 {
+		o.MaxGroup = 256
+	}
+	sync := "NORMAL"
+	if o.Durability == SurvivePowerLoss {
+		sync = "FULL"
+	}
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	writer, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite store: opening %s: %w", path, err)
+	}
+	s := &Store{db: db, writer: writer, ops: make(chan *op, o.MaxGroup), maxGroup: o.MaxGroup, closing: make(chan struct{})}
+	if err := s.migrate(ctx); err != nil {
+		writer.Close()
+		db.Close()
+		return nil, err
+	}
+	s.closed.Add(1)
+	go s.commitLoop()
+	return s, nil
+}
+
+// Close stops the committer after the writes in hand and closes the file.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	s.closed.Wait()
+	return errors.Join(s.writer.Close(), s.db.Close())
+}
+
+// migrate applies the embedded migrations the file lacks, in order, each in
+// a transaction, recording the version in PRAGMA user_version.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	var have int
+	if err := s.writer.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("sqlite store: reading schema version: %w", err)
+	}
+	if have > len(names) {
+		return fmt.Errorf("%w: file at version %d, this build knows %d", ErrNewerSchema, have, len(names))
+	}
+	for i := have; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		tx, err := s.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite store: migration %s: %w", names[i], err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite store: migration %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in the next group commit and returns once that commit is
+// durable (or failed). A cancelled ctx before the op is taken changes nothing.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := &op{fn: fn, ctx: ctx, done: make(chan error, 1)}
+	select {
+	case s.ops <- o:
+	case <-s.closing:
+		return errors.New("sqlite store: closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-o.done
+}
+
+func (s *Store) commitLoop() {
+	defer s.closed.Done()
+	for {
+		var first *op
+		select {
+		case first = <-s.ops:
+		case <-s.closing:
+			// Finish what is queued, then stop.
+			for {
+				select {
+				case o := <-s.ops:
+					s.commit([]*op{o})
+				default:
+					return
+				}
+			}
+		}
+		group := []*op{first}
+	more:
+		for len(group) < s.maxGroup {
+			select {
+			case o := <-s.ops:
+				group = append(group, o)
+			default:
+				break more
+			}
+		}
+		s.commit(group)
+	}
+}
+
+// commit runs a group in one transaction, each op in its own savepoint so
+// that one op's error undoes only that op.
+func (s *Store) commit(group []*op) {
+	ctx := context.Background()
+	errs := make([]error, len(group))
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		for _, o := range group {
+			o.done <- fmt.Errorf("sqlite store: begin: %w", err)
+		}
+		return
+	}
+	for i, o := range group {
+		if err := o.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := o.fn(o.ctx, tx); err != nil {
+			errs[i] = err
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
+				errs[i] = errors.Join(err, rerr)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil && errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			errs[i] = errors.Join(errs[i], fmt.Errorf("sqlite store: commit: %w", err))
+		}
+	}
+	for i, o := range group {
+		o.done <- errs[i]
+	}
+}
+
+// placeholders returns "?,?,…" for n values.
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }

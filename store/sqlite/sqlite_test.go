@@ -1,0 +1,75 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store/sqlite"
+	"github.com/hrissync/hrissync/store/storetest"
+)
+
+func open(t *testing.T, path string, opts *sqlite.Options) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) hrissync.Store {
+		return open(t, filepath.Join(t.TempDir(), "state.db"), nil)
+	})
+}
+
+func TestConformancePowerLossDurability(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) hrissync.Store {
+		return open(t, filepath.Join(t.TempDir(), "state.db"), &sqlite.Options{Durability: sqlite.SurvivePowerLoss})
+	})
+}
+
+func TestReopenKeepsState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Accept(ctx, "t", hrissync.Acceptance{EventID: "e1", EmployeeID: "w1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = open(t, path, nil)
+	dup, err := st.Accept(ctx, "t", hrissync.Acceptance{EventID: "e1", EmployeeID: "w1"})
+	if err != nil || !dup {
+		t.Fatalf("after reopening: duplicate=%v err=%v, want the event remembered", dup, err)
+	}
+	if p, _ := st.Person(ctx, "t", "w1"); p.Dirty.Generation == 0 {
+		t.Error("dirty mark lost across reopen")
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := open(t, path, nil)
+	st.Close()
+	// A newer hrissync migrated the file further.
+	raw, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.ExecForTest(context.Background(), "PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if _, err := sqlite.Open(context.Background(), path, nil); !errors.Is(err, sqlite.ErrNewerSchema) {
+		t.Fatalf("Open = %v, want ErrNewerSchema", err)
+	}
+}

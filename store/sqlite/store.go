@@ -1,0 +1,380 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+)
+
+// Times are stored as Unix nanoseconds, the zero time as NULL.
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// appliedJSON packs a person's applied fields compactly: field → [value,
+// version time in Unix nanoseconds, version sequence].
+type appliedJSON map[string][3]any
+
+func encodeApplied(m map[string]hrissync.Applied) (string, error) {
+	out := make(map[string]json.RawMessage, len(m))
+	for f, a := range m {
+		var t int64
+		if !a.Version.Time.IsZero() {
+			t = a.Version.Time.UnixNano()
+		}
+		b, err := json.Marshal([]any{a.Value, t, a.Version.Seq})
+		if err != nil {
+			return "", err
+		}
+		out[f] = b
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+func decodeApplied(s string) (map[string]hrissync.Applied, error) {
+	var raw map[string][3]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, fmt.Errorf("sqlite store: corrupt applied record: %w", err)
+	}
+	out := make(map[string]hrissync.Applied, len(raw))
+	for f, r := range raw {
+		var a hrissync.Applied
+		var t int64
+		if err := errors.Join(json.Unmarshal(r[0], &a.Value), json.Unmarshal(r[1], &t), json.Unmarshal(r[2], &a.Version.Seq)); err != nil {
+			return nil, fmt.Errorf("sqlite store: corrupt applied field %s: %w", f, err)
+		}
+		if t != 0 {
+			a.Version.Time = time.Unix(0, t).UTC()
+		}
+		out[f] = a
+	}
+	return out, nil
+}
+
+func encodeJSON(v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure"
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPerson(row scanner) (hrissync.Person, error) {
+	var (
+		p             hrissync.Person
+		applied       string
+		gen           int64
+		mark, failure sql.NullString
+		due           sql.NullInt64
+	)
+	if err := row.Scan(&p.ID, &p.Exists, &p.Active, &applied, &gen, &mark, &due, &failure); err != nil {
+		return p, err
+	}
+	var err error
+	if p.Applied, err = decodeApplied(applied); err != nil {
+		return p, err
+	}
+	if gen != 0 && mark.Valid {
+		if err := json.Unmarshal([]byte(mark.String), &p.Dirty); err != nil {
+			return p, fmt.Errorf("sqlite store: corrupt mark of %s: %w", p.ID, err)
+		}
+		p.Dirty.Generation = uint64(gen)
+	}
+	p.Due = fromNanos(due)
+	if failure.Valid {
+		p.Failure = &hrissync.Failure{}
+		if err := json.Unmarshal([]byte(failure.String), p.Failure); err != nil {
+			return p, fmt.Errorf("sqlite store: corrupt failure of %s: %w", p.ID, err)
+		}
+	}
+	return p, nil
+}
+
+func personTx(ctx context.Context, tx *sql.Tx, tenant, id string) (hrissync.Person, error) {
+	p, err := scanPerson(tx.QueryRowContext(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return hrissync.Person{ID: id}, nil
+	}
+	return p, err
+}
+
+// mark merges m into a person's mark under a new generation, creating the
+// row if need be.
+func mark(ctx context.Context, tx *sql.Tx, tenant, id string, m hrissync.Mark) error {
+	p, err := personTx(ctx, tx, tenant, id)
+	if err != nil {
+		return err
+	}
+	merged := hrissync.MergeMark(p.Dirty, m)
+	var gen int64
+	if err := tx.QueryRowContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen); err != nil {
+		return err
+	}
+	merged.Generation = 0
+	js, err := encodeJSON(merged)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO people (tenant, id, dirty_gen, mark) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen, mark = excluded.mark`, tenant, id, gen, js)
+	return err
+}
+
+// Accept implements hrissync.Store.
+func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptance) (bool, error) {
+	if ev.EventID == "" || ev.EmployeeID == "" {
+		return false, errors.New("sqlite store: event id and employee id are required")
+	}
+	dup := false
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "INSERT INTO events (tenant, id, forget) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, ev.EventID, ev.Forget.UnixNano())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			dup = err == nil
+			return err
+		}
+		return mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark)
+	})
+	return dup, err
+}
+
+// MarkDirty implements hrissync.Store.
+func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, id := range ids {
+			if err := mark(ctx, tx, tenant, id, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Person implements hrissync.Store.
+func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
+	p, err := scanPerson(s.db.QueryRowContext(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return hrissync.Person{ID: id}, nil
+	}
+	return p, err
+}
+
+// Commit implements hrissync.Store.
+func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		p, err := personTx(ctx, tx, tenant, c.ID)
+		if err != nil {
+			return err
+		}
+		applied, err := encodeApplied(hrissync.MergeApplied(p.Applied, c.Applied))
+		if err != nil {
+			return err
+		}
+		// The mark is cleared only if no mark came since the reconcile
+		// read it.
+		_, err = tx.ExecContext(ctx, `INSERT INTO people (tenant, id, has_acct, active, applied, due) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant, id) DO UPDATE SET has_acct = excluded.has_acct, active = excluded.active,
+				applied = excluded.applied, due = excluded.due, failure = NULL, dead = 0,
+				mark = CASE WHEN dirty_gen = ? THEN NULL ELSE mark END,
+				dirty_gen = CASE WHEN dirty_gen = ? THEN 0 ELSE dirty_gen END`,
+			tenant, c.ID, c.Exists, c.Active, applied, nanos(c.Due), int64(c.Generation), int64(c.Generation))
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, tenant, c.Audit)
+	})
+}
+
+func appendAudit(ctx context.Context, tx *sql.Tx, tenant string, entries []audit.Entry) error {
+	for _, e := range entries {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO outbox (tenant, id, entry) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, e.ID, string(b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fail implements hrissync.Store.
+func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := mark(ctx, tx, tenant, id, m); err != nil {
+			return err
+		}
+		js, err := encodeJSON(f)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE people SET failure = ?, dead = ? WHERE tenant = ? AND id = ?", js, f.Dead, tenant, id)
+		return err
+	})
+}
+
+func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissync.Person, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hrissync.Person
+	for rows.Next() {
+		p, err := scanPerson(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Pending implements hrissync.Store.
+func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
+	return s.people(ctx, "SELECT "+personColumns+` FROM people WHERE tenant = ? AND id > ?
+		AND (dirty_gen != 0 OR (due IS NOT NULL AND due <= ?)) ORDER BY id LIMIT ?`, tenant, after, until.UnixNano(), limit)
+}
+
+// DeadLetters implements hrissync.Store.
+func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]hrissync.Person, error) {
+	return s.people(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND dead != 0 ORDER BY id", tenant)
+}
+
+// People implements hrissync.Store.
+func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]hrissync.Person, error) {
+	return s.people(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id > ? AND has_acct != 0 ORDER BY id LIMIT ?", tenant, after, limit)
+}
+
+// Outbox implements hrissync.Store.
+func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT entry FROM outbox WHERE tenant = ? ORDER BY seq LIMIT ?", tenant, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		var js string
+		if err := rows.Scan(&js); err != nil {
+			return nil, err
+		}
+		var e audit.Entry
+		if err := json.Unmarshal([]byte(js), &e); err != nil {
+			return nil, fmt.Errorf("sqlite store: corrupt outbox entry: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Ack implements hrissync.Store.
+func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		args := []any{tenant}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE tenant = ? AND id IN ("+placeholders(len(ids))+")", args...)
+		return err
+	})
+}
+
+// AppendAudit implements hrissync.Store.
+func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return appendAudit(ctx, tx, tenant, entries) })
+}
+
+// ForgetEvents implements hrissync.Store.
+func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM events WHERE tenant = ? AND forget <= ?", tenant, t.UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// Cursor implements hrissync.Store.
+func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, error) {
+	var at sql.NullInt64
+	err := s.db.QueryRowContext(ctx, "SELECT at FROM cursors WHERE tenant = ? AND name = ?", tenant, name).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return fromNanos(at), err
+}
+
+// SetCursor implements hrissync.Store.
+func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO cursors (tenant, name, at) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at", tenant, name, t.UnixNano())
+		return err
+	})
+}
+
+// SaveRun implements hrissync.Store.
+func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) error {
+	js, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO runs (tenant, id, started, run) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant, id) DO UPDATE SET started = excluded.started, run = excluded.run`, tenant, r.ID, r.Started.UnixNano(), string(js))
+		return err
+	})
+}
+
+func (s *Store) run(ctx context.Context, query string, args ...any) (hrissync.Run, error) {
+	var js string
+	var r hrissync.Run
+	err := s.db.QueryRowContext(ctx, query, args...).Scan(&js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("sqlite store: run: %w", hrissync.ErrNotFound)
+	}
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal([]byte(js), &r)
+}
+
+// Run implements hrissync.Store.
+func (s *Store) Run(ctx context.Context, tenant, id string) (hrissync.Run, error) {
+	return s.run(ctx, "SELECT run FROM runs WHERE tenant = ? AND id = ?", tenant, id)
+}
+
+// LastRun implements hrissync.Store.
+func (s *Store) LastRun(ctx context.Context, tenant string) (hrissync.Run, error) {
+	return s.run(ctx, "SELECT run FROM runs WHERE tenant = ? ORDER BY started DESC, id DESC LIMIT 1", tenant)
+}
