@@ -7,6 +7,10 @@
 //	go run ./examples/standalone            # hybrid
 //	go run ./examples/standalone -compare   # hybrid, batch-only and realtime-only side by side
 //
+// State goes to a SQLite file and the audit trail to a hash-chained log, in a
+// temporary directory unless -dir names one; their paths are printed, and
+// `go run ./examples/auditlog -verify PATH` checks the log.
+//
 // The last line is always
 //
 //	converged=yes|no lost=N writes=N needed=N attempts=N
@@ -17,14 +21,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
+	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/sim"
+	memstore "github.com/hrissync/hrissync/store/memory"
+	"github.com/hrissync/hrissync/store/sqlite"
 )
 
 func main() {
@@ -43,6 +52,8 @@ func run() int {
 		sinkErrs = flag.Float64("sink-errors", 0.20, "share of sink writes failing")
 		bursts   = flag.Int("throttle-bursts", 3, "bursts of 429s per week")
 		outage   = flag.Int("outage-day", 5, "day on which the HRIS is down from 02:00 to 02:40 (-1: none)")
+		dir      = flag.String("dir", "", "directory for the SQLite state and the audit log (default: a new temporary directory)")
+		inMemory = flag.Bool("memory", false, "keep state in memory instead of SQLite (no audit log)")
 	)
 	flag.Parse()
 
@@ -63,9 +74,23 @@ func run() int {
 	started := time.Now()
 	var reports []*sim.Report
 	ok := true
-	for _, p := range policies {
-		rep, err := sim.Run(ctx, sim.Config{People: *people, Days: *days, Seed: *seed, Policy: p, Faults: faults})
+	if *dir == "" && !*inMemory {
+		d, err := os.MkdirTemp("", "hrissync-standalone-")
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "standalone:", err)
+			return 1
+		}
+		*dir = d
+	}
+	for _, p := range policies {
+		cfg := sim.Config{People: *people, Days: *days, Seed: *seed, Policy: p, Faults: faults}
+		closeAll, err := persist(ctx, &cfg, *dir, p.Name(), *inMemory)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "standalone:", err)
+			return 1
+		}
+		rep, err := sim.Run(ctx, cfg)
+		if err := errors.Join(err, closeAll()); err != nil {
 			fmt.Fprintln(os.Stderr, "standalone:", err)
 			return 1
 		}
@@ -82,4 +107,33 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// persist gives a simulation a SQLite store and a hash-chained audit log in
+// dir, named for the cadence, and prints where they are.
+func persist(ctx context.Context, cfg *sim.Config, dir, name string, inMemory bool) (closeAll func() error, err error) {
+	if inMemory {
+		cfg.Store = memstore.New()
+		return func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	statePath := filepath.Join(dir, "state-"+name+".db")
+	auditPath := filepath.Join(dir, "audit-"+name+".jsonl")
+	for _, p := range []string{statePath, statePath + "-wal", statePath + "-shm", auditPath, auditPath + ".head"} {
+		os.Remove(p) // each run starts afresh
+	}
+	st, err := sqlite.Open(ctx, statePath, nil)
+	if err != nil {
+		return nil, err
+	}
+	log, err := audit.OpenLog(auditPath, nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	fmt.Printf("%s: state %s\n%s: audit %s\n", name, statePath, name, auditPath)
+	cfg.Store, cfg.Auditor = st, log
+	return func() error { return errors.Join(log.Close(), st.Close()) }, nil
 }
