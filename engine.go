@@ -347,7 +347,9 @@ func (e *Engine) sweep(ctx context.Context) error {
 	})
 }
 
-var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+// farFuture is later than any due time, and early enough for every Store's
+// time encoding (Unix nanoseconds end in 2262).
+var farFuture = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // pending pages through Store.Pending.
 func (e *Engine) pending(ctx context.Context, until time.Time, fn func(Person) error) error {

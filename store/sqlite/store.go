@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"math"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,17 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 )
+
+// maxNanos is the latest time Unix nanoseconds can hold (in 2262): a bound
+// given later is clamped to it rather than overflowing.
+var maxNanos = time.Unix(0, math.MaxInt64)
+
+func bound(t time.Time) int64 {
+	if t.After(maxNanos) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
 
 // Times are stored as Unix nanoseconds, the zero time as NULL.
 func nanos(t time.Time) any {
@@ -256,7 +268,7 @@ func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissy
 // Pending implements hrissync.Store.
 func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
 	return s.people(ctx, "SELECT "+personColumns+` FROM people WHERE tenant = ? AND id > ?
-		AND (dirty_gen != 0 OR (due IS NOT NULL AND due <= ?)) ORDER BY id LIMIT ?`, tenant, after, until.UnixNano(), limit)
+		AND (dirty_gen != 0 OR (due IS NOT NULL AND due <= ?)) ORDER BY id LIMIT ?`, tenant, after, bound(until), limit)
 }
 
 // DeadLetters implements hrissync.Store.
@@ -315,7 +327,7 @@ func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM events WHERE tenant = ? AND forget <= ?", tenant, t.UnixNano())
+		res, err := tx.ExecContext(ctx, "DELETE FROM events WHERE tenant = ? AND forget <= ?", tenant, bound(t))
 		if err != nil {
 			return err
 		}
