@@ -1,0 +1,61 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store/sqlite"
+)
+
+// BenchmarkAccept measures durable event accepts (Store.Accept: remember the
+// event id and mark the person dirty, committed before it returns) with 1 and
+// 64 concurrent callers, at both durability settings. Reported as accepts/s.
+func BenchmarkAccept(b *testing.B) {
+	for _, d := range []struct {
+		name string
+		d    sqlite.Durability
+	}{{"crash", sqlite.SurviveCrash}, {"powerloss", sqlite.SurvivePowerLoss}} {
+		for _, callers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("durability=%s/callers=%d", d.name, callers), func(b *testing.B) {
+				st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), &sqlite.Options{Durability: d.d})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.Close()
+				var n atomic.Int64
+				forget := time.Now().Add(time.Hour)
+				if callers == 1 {
+					for i := 0; b.Loop(); i++ {
+						accept(b, st, n.Add(1), forget)
+					}
+				} else {
+					// RunParallel starts parallelism × GOMAXPROCS goroutines.
+					b.SetParallelism(max(1, callers/runtime.GOMAXPROCS(0)))
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							accept(b, st, n.Add(1), forget)
+						}
+					})
+				}
+				b.ReportMetric(float64(n.Load())/b.Elapsed().Seconds(), "accepts/s")
+			})
+		}
+	}
+}
+
+func accept(b *testing.B, st *sqlite.Store, i int64, forget time.Time) {
+	_, err := st.Accept(context.Background(), "t", hrissync.Acceptance{
+		EventID: fmt.Sprintf("evt-%d", i), EmployeeID: fmt.Sprintf("w-%d", i%5000), Forget: forget,
+		Mark: hrissync.Mark{Since: forget, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
