@@ -300,6 +300,18 @@ func (e *Engine) Replay(ctx context.Context, ids ...string) error {
 	return errors.Join(errs...)
 }
 
+// Backlog is how many people are waiting for a worker now (ready, not yet
+// being reconciled), or -1 if the Dispatcher cannot tell. A webhook receiver
+// uses it to push back (503) before the backlog grows without bound.
+func (e *Engine) Backlog() int {
+	q, ok := e.dispatcher.(interface{ Len() (ready, processing, waiting int) })
+	if !ok {
+		return -1
+	}
+	ready, _, _ := q.Len()
+	return ready
+}
+
 // DeadLetters lists the people whose retries ran out, with their last error.
 func (e *Engine) DeadLetters(ctx context.Context) ([]Person, error) {
 	return e.store.DeadLetters(ctx, e.cfg.Tenant)

@@ -1,0 +1,143 @@
+// Package webhook is the HTTP endpoint where the HRIS delivers change events:
+// an http.Handler that authenticates each delivery, decodes it strictly, and
+// answers 2xx only once the engine has durably recorded the event.
+//
+//	v, _ := webhook.NewStandardWebhooks(secret)
+//	h, _ := webhook.New(eng, &webhook.Config{Verifier: v})
+//	http.Handle("POST /hris/webhooks", h)
+//
+// Answers: 204 accepted (or a repeat, acknowledged and ignored); 405 wrong
+// method; 415 not JSON; 413 body over the limit; 401 missing or bad signature
+// or a stale timestamp; 400 malformed; 503 with Retry-After when the backlog
+// is over its bound; 500 when the event could not be recorded (the sender
+// retries). A rejection records nothing, is logged with its reason and never
+// with the body, and never echoes the body back.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hrissync/hrissync"
+)
+
+// Notifier records events: *hrissync.Engine is one.
+type Notifier interface {
+	Notify(ctx context.Context, ev hrissync.Event) error
+}
+
+// Config configures New. A nil *Config is not allowed: a Verifier is
+// required, since an endpoint on the public internet must let in only the
+// HRIS.
+type Config struct {
+	Verifier Verifier // required
+	Decoder  Decoder  // default JSON{}
+	// MaxBody bounds a delivery's body. Default 1 MiB.
+	MaxBody int64
+	// Backlog reports the work waiting (Engine.Backlog); when it exceeds
+	// MaxBacklog the handler answers 503 with Retry-After. Default: no
+	// bound.
+	Backlog    func() int
+	MaxBacklog int
+	// RetryAfter is the pause asked for with a 503. Default 30 s.
+	RetryAfter time.Duration
+	// Now is the clock for timestamp tolerance. Default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger // default slog.Default()
+}
+
+// Handler is the webhook endpoint. Use New.
+type Handler struct {
+	n   Notifier
+	cfg Config
+}
+
+// New returns a Handler recording events into n.
+func New(n Notifier, cfg *Config) (*Handler, error) {
+	if n == nil || cfg == nil || cfg.Verifier == nil {
+		return nil, errors.New("webhook: New needs a Notifier and a Config with a Verifier")
+	}
+	c := *cfg
+	if c.Decoder == nil {
+		c.Decoder = JSON{}
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = 1 << 20
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return &Handler{n: n, cfg: c}, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reject(w, r, http.StatusMethodNotAllowed, "method "+r.Method)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		h.reject(w, r, http.StatusUnsupportedMediaType, "content type "+strconv.Quote(r.Header.Get("Content-Type")))
+		return
+	}
+	if h.cfg.Backlog != nil && h.cfg.MaxBacklog > 0 {
+		if n := h.cfg.Backlog(); n > h.cfg.MaxBacklog {
+			w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
+			h.reject(w, r, http.StatusServiceUnavailable, fmt.Sprintf("backlog %d over %d", n, h.cfg.MaxBacklog))
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.reject(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", h.cfg.MaxBody))
+			return
+		}
+		h.reject(w, r, http.StatusBadRequest, "reading the body: "+err.Error())
+		return
+	}
+	if err := h.cfg.Verifier.Verify(r.Header, body, h.cfg.Now()); err != nil {
+		h.reject(w, r, http.StatusUnauthorized, err.Error())
+		return
+	}
+	ev, err := h.cfg.Decoder.Decode(r.Header, body)
+	if err != nil {
+		h.reject(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := h.n.Notify(r.Context(), ev); err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, hrissync.ErrInvalidEvent) {
+			status = http.StatusBadRequest
+		}
+		h.reject(w, r, status, "recording: "+err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// reject answers with status and a short reason of the handler's own words.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "webhook rejected",
+		slog.Int("status", status), slog.String("reason", reason),
+		slog.String("remote", r.RemoteAddr), slog.String("webhook-id", r.Header.Get("webhook-id")))
+	if status == http.StatusUnauthorized {
+		reason = "not authenticated" // say no more to an unauthenticated caller
+	}
+	http.Error(w, reason, status)
+}
