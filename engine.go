@@ -304,7 +304,9 @@ func (e *Engine) Replay(ctx context.Context, ids ...string) error {
 // being reconciled), or -1 if the Dispatcher cannot tell. A webhook receiver
 // uses it to push back (503) before the backlog grows without bound.
 func (e *Engine) Backlog() int {
-	q, ok := e.dispatcher.(interface{ Len() (ready, processing, waiting int) })
+	q, ok := e.dispatcher.(interface {
+		Len() (ready, processing, waiting int)
+	})
 	if !ok {
 		return -1
 	}

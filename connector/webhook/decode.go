@@ -91,4 +91,3 @@ func (JSON) Decode(_ http.Header, body []byte) (hrissync.Event, error) {
 	}
 	return hrissync.Event{ID: j.ID, EmployeeID: j.EmployeeID, Type: j.Type, OccurredAt: *j.OccurredAt, Record: j.Record}, nil
 }
-
