@@ -48,6 +48,11 @@ type Config struct {
 	Store hrissync.Store
 	// Auditor receives the audit entries as well as the report's count.
 	Auditor audit.Auditor
+	// WrapSink, if set, puts a Sink in front of the simulated platform:
+	// a real connector whose writes then also reach the platform, so the
+	// report still measures them. It must pass each write on once its
+	// own succeeded.
+	WrapSink func(platform hrissync.Sink) hrissync.Sink
 	// Engine lets the caller adjust the engine's configuration (its
 	// Clock, Policy, Location, Auditor and Alerter are set by the
 	// simulation).
@@ -214,7 +219,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		defer s.mu.Unlock()
 		s.alerts = append(s.alerts, a)
 	})
-	s.eng, err = hrissync.New(s.hris, s.platform, cfg.Store, &ecfg)
+	var sink hrissync.Sink = s.platform
+	if cfg.WrapSink != nil {
+		sink = cfg.WrapSink(s.platform)
+	}
+	s.eng, err = hrissync.New(s.hris, sink, cfg.Store, &ecfg)
 	if err != nil {
 		return nil, err
 	}

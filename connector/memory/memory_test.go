@@ -8,6 +8,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/connector/sinktest"
 	"github.com/hrissync/hrissync/retry"
 	"github.com/hrissync/hrissync/sim"
 )
@@ -111,4 +112,19 @@ func TestPlatformFaultsAndCounts(t *testing.T) {
 	if err := p.Apply(ctx, create); !errors.Is(err, memory.ErrInjected) {
 		t.Errorf("at error rate 1: %v", err)
 	}
+}
+
+func TestPlatformConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
+		p := memory.NewPlatform(hrissync.RealClock{}, 1)
+		return sinktest.Harness{
+			Sink: p,
+			Account: func(id string) (hrissync.Account, string, bool) {
+				a, ok := p.Account(id)
+				return a.Account, id, ok
+			},
+			Accounts: func() int { return len(p.Snapshot()) },
+			Seed:     func(a hrissync.Account) error { p.Seed(a); return nil },
+		}
+	})
 }

@@ -195,6 +195,21 @@ func (p *Platform) Snapshot() map[string]Account {
 	return out
 }
 
+// Seed puts in an account the platform holds before hrissync wrote it (one
+// made by SSO or an import).
+func (p *Platform) Seed(a hrissync.Account) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fields := hrissync.Fields{}
+	for k, v := range a.Fields {
+		if v != "" {
+			fields[k] = v
+		}
+	}
+	p.accounts[a.EmployeeID] = &Account{Account: hrissync.Account{EmployeeID: a.EmployeeID, Active: a.Active, Fields: fields},
+		Versions: map[string]hrissync.Version{}, Created: p.clock.Now()}
+}
+
 // Account returns a copy of one account.
 func (p *Platform) Account(id string) (Account, bool) {
 	p.mu.Lock()
