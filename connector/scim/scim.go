@@ -484,7 +484,9 @@ func (s *Sink) get(ctx context.Context, id string) (account, string, error) {
 
 // find returns the provider id of a worker's account: from the cache, by
 // externalId, or — when fields are given — by adoption keys in order. ""
-// means none.
+// means none. Each key is its own search, stopping at the first hit: many
+// providers filter only on one attribute with "eq", and some not on an
+// "or" of them.
 func (s *Sink) find(ctx context.Context, worker string, fields hrissync.Fields) (string, error) {
 	s.mu.Lock()
 	id, ok := s.ids[worker]

@@ -1,0 +1,455 @@
+// Package csv is a hrissync.Source over a full CSV export of the HRIS, for
+// the daily batch.
+//
+//	src, err := csv.Open(csv.Config{Path: "/exports/workers.csv", AsOf: exportTime})
+//
+// The file is streamed (memory does not grow with it) and must be sorted by
+// worker id, as the batch finds leavers by merging. Every row's version is the
+// export's as-of time. Open checks the header; List checks every row, and a
+// bad row is a *RowError naming its line and column — never skipped. An
+// expected row count (a manifest beside the file, or a trailer row) catches a
+// file cut at a row boundary; any error ends the list with that error, so the
+// batch fails rather than taking the missing people for leavers.
+//
+// ChangedSince yields hrissync.ErrChangedSinceUnsupported: a file export has
+// no change feed, so the poll only sweeps the dirty set.
+package csv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	stdcsv "encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hrissync/hrissync"
+)
+
+// DefaultColumns maps common header names (compared case-insensitively,
+// ignoring spaces, dashes and underscores) to fields.
+var DefaultColumns = map[string]string{
+	"id": "id", "workerid": "id", "employeeid": "id",
+	"employeenumber": hrissync.FieldEmployeeNumber, "employee#": hrissync.FieldEmployeeNumber,
+	"email": hrissync.FieldEmail, "workemail": hrissync.FieldEmail,
+	"firstname": hrissync.FieldGivenName, "givenname": hrissync.FieldGivenName,
+	"lastname": hrissync.FieldFamilyName, "familyname": hrissync.FieldFamilyName,
+	"status": hrissync.FieldStatus, "employmentstatus": hrissync.FieldStatus,
+	"startdate": hrissync.FieldStartDate, "hiredate": hrissync.FieldStartDate,
+	"terminationdate": hrissync.FieldTerminationDate, "lastdayworked": hrissync.FieldTerminationDate,
+	"role": hrissync.FieldRole, "jobtitle": hrissync.FieldRole, "title": hrissync.FieldRole,
+	"managerid": hrissync.FieldManagerID, "reportsto": hrissync.FieldManagerID,
+	"department": hrissync.FieldDepartment, "location": hrissync.FieldLocation,
+}
+
+// Config configures Open. Path is required.
+type Config struct {
+	Path string
+	// Columns maps header names to fields, replacing DefaultColumns. A
+	// column named "attr.<name>" is always the attribute <name>.
+	Columns map[string]string
+	// IgnoreColumns lists header names to skip; any other unknown column
+	// fails Open, so that a renamed column is not silently dropped.
+	IgnoreColumns []string
+	// AsOf is when the export was taken: every row's version. If zero,
+	// AsOfColumn names a column holding it (RFC 3339), else the file's
+	// modification time is used.
+	AsOf       time.Time
+	AsOfColumn string
+	// DateLayout parses date columns; default "2006-01-02".
+	DateLayout string
+	// ExpectedRows, if positive, is the row count the export must have.
+	// Otherwise Path+".manifest" ({"rows": N}) is read if present, and a
+	// last row whose first cell is "#rows" followed by N is a trailer.
+	ExpectedRows int
+	Comma        rune // default ','
+}
+
+// Source is a hrissync.Source over one CSV file. It reads the file anew on
+// every call, so a new export under the same path is picked up — its header
+// checked again.
+type Source struct {
+	cfg Config
+}
+
+// layout is a header, and per column the field it gives ("" to skip).
+type layout struct {
+	header []string
+	fields []string
+}
+
+var _ hrissync.Source = (*Source)(nil)
+
+// Errors.
+var (
+	// ErrHeader: the header lacks the id column, names a column twice, or
+	// names a column that is neither mapped nor ignored.
+	ErrHeader = errors.New("csv: bad header")
+	// ErrRowCount: the file holds fewer (or more) rows than expected: it
+	// was cut short, or the manifest belongs to another file.
+	ErrRowCount = errors.New("csv: row count differs from the expected")
+	// ErrOrder: the rows are not sorted by worker id.
+	ErrOrder = errors.New("csv: rows not sorted by worker id")
+)
+
+// RowError is a bad row: its 1-based line, the column's header name (empty
+// when the row as a whole is bad), and why.
+type RowError struct {
+	Line   int
+	Column string
+	Err    error
+}
+
+func (e *RowError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("csv: line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("csv: line %d, column %q: %v", e.Line, e.Column, e.Err)
+}
+
+func (e *RowError) Unwrap() error { return e.Err }
+
+func normalise(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	return strings.NewReplacer(" ", "", "-", "", "_", "").Replace(h)
+}
+
+// Open checks the file's header and returns the Source.
+func Open(cfg Config) (*Source, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("csv: Path is required")
+	}
+	if cfg.DateLayout == "" {
+		cfg.DateLayout = time.DateOnly
+	}
+	if cfg.Comma == 0 {
+		cfg.Comma = ','
+	}
+	s := &Source{cfg: cfg}
+	f, r, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrHeader, err)
+	}
+	if _, err := s.layout(header); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// layout checks a header against the configured columns.
+func (s *Source) layout(header []string) (layout, error) {
+	columns := s.cfg.Columns
+	if columns == nil {
+		columns = DefaultColumns
+	}
+	norm := map[string]string{}
+	for k, v := range columns {
+		norm[normalise(k)] = v
+	}
+	ignore := map[string]bool{}
+	for _, c := range s.cfg.IgnoreColumns {
+		ignore[normalise(c)] = true
+	}
+	l := layout{header: slices.Clone(header), fields: make([]string, len(header))}
+	seen := map[string]string{}
+	var unknown []string
+	for i, h := range header {
+		if !utf8.ValidString(h) {
+			return l, fmt.Errorf("%w: column %d is not UTF-8", ErrHeader, i+1)
+		}
+		n := normalise(h)
+		var field string
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(h), hrissync.AttributePrefix):
+			field = strings.TrimSpace(h)
+		case n == normalise(s.cfg.AsOfColumn) && s.cfg.AsOfColumn != "":
+			field = "asof"
+		case norm[n] != "":
+			field = norm[n]
+		case ignore[n]:
+			continue
+		default:
+			unknown = append(unknown, h)
+			continue
+		}
+		if prev, dup := seen[field]; dup {
+			return l, fmt.Errorf("%w: columns %q and %q both give %s", ErrHeader, prev, h, field)
+		}
+		seen[field] = h
+		l.fields[i] = field
+	}
+	if len(unknown) > 0 {
+		return l, fmt.Errorf("%w: unknown columns %q (map them in Columns or list them in IgnoreColumns)", ErrHeader, unknown)
+	}
+	if _, ok := seen["id"]; !ok {
+		return l, fmt.Errorf("%w: no worker id column (one of id, worker id, employee id)", ErrHeader)
+	}
+	return l, nil
+}
+
+// open opens the file and a CSV reader past any UTF-8 byte-order mark.
+func (s *Source) open() (*os.File, *stdcsv.Reader, error) {
+	f, err := os.Open(s.cfg.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("csv: %w", err)
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	r := stdcsv.NewReader(br)
+	r.Comma = s.cfg.Comma
+	r.ReuseRecord = true
+	r.FieldsPerRecord = -1 // checked here, to name the line
+	return f, r, nil
+}
+
+// expected returns the expected row count, or -1 for none.
+func (s *Source) expected() (int, error) {
+	if s.cfg.ExpectedRows > 0 {
+		return s.cfg.ExpectedRows, nil
+	}
+	b, err := os.ReadFile(s.cfg.Path + ".manifest")
+	if errors.Is(err, os.ErrNotExist) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("csv: manifest: %w", err)
+	}
+	var m struct {
+		Rows *int `json:"rows"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.Rows == nil {
+		return 0, fmt.Errorf("csv: manifest %s: want {\"rows\": N}", s.cfg.Path+".manifest")
+	}
+	return *m.Rows, nil
+}
+
+// List implements hrissync.Source: every row, in file order, which must be
+// ascending by worker id.
+func (s *Source) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
+	return func(yield func(hrissync.Employee, error) bool) {
+		for e, err := range s.rows(ctx) {
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// rows streams the file, checking everything.
+func (s *Source) rows(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
+	return func(yield func(hrissync.Employee, error) bool) {
+		fail := func(err error) { yield(hrissync.Employee{}, err) }
+		want, err := s.expected()
+		if err != nil {
+			fail(err)
+			return
+		}
+		f, r, err := s.open()
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer f.Close()
+		asOf := s.cfg.AsOf
+		if asOf.IsZero() && s.cfg.AsOfColumn == "" {
+			st, err := f.Stat()
+			if err != nil {
+				fail(err)
+				return
+			}
+			asOf = st.ModTime()
+		}
+		header, err := r.Read()
+		if err != nil {
+			fail(fmt.Errorf("%w: %v", ErrHeader, err))
+			return
+		}
+		l, err := s.layout(header)
+		if err != nil {
+			fail(err)
+			return
+		}
+		n, prev, trailer := 0, "", -1
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			line, _ := r.FieldPos(0)
+			if err != nil {
+				var pe *stdcsv.ParseError
+				if errors.As(err, &pe) {
+					line = pe.Line
+					err = pe.Err
+				}
+				fail(&RowError{Line: line, Err: err})
+				return
+			}
+			if trailer >= 0 {
+				fail(&RowError{Line: line, Err: errors.New("row after the trailer")})
+				return
+			}
+			if len(rec) > 0 && rec[0] == "#rows" {
+				if len(rec) < 2 {
+					fail(&RowError{Line: line, Err: errors.New("trailer without a count")})
+					return
+				}
+				if trailer, err = strconv.Atoi(rec[1]); err != nil || trailer < 0 {
+					fail(&RowError{Line: line, Err: fmt.Errorf("trailer count %q", rec[1])})
+					return
+				}
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				fail(err)
+				return
+			}
+			e, err := s.employee(l, rec, line, asOf)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if n > 0 && e.ID <= prev {
+				fail(&RowError{Line: line, Column: l.header[slices.Index(l.fields, "id")], Err: fmt.Errorf("%w: %q after %q", ErrOrder, e.ID, prev)})
+				return
+			}
+			prev = e.ID
+			n++
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if want < 0 {
+			want = trailer
+		}
+		if want >= 0 && n != want {
+			fail(fmt.Errorf("%w: read %d rows, expected %d", ErrRowCount, n, want))
+		}
+	}
+}
+
+// employee turns one row into a record.
+func (s *Source) employee(l layout, rec []string, line int, asOf time.Time) (hrissync.Employee, error) {
+	if len(rec) != len(l.header) {
+		return hrissync.Employee{}, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d", len(rec), len(l.header))}
+	}
+	e := hrissync.Employee{Version: hrissync.Version{Time: asOf}}
+	for i, field := range l.fields {
+		v := strings.TrimSpace(rec[i])
+		if field == "" {
+			continue
+		}
+		bad := func(err error) (hrissync.Employee, error) {
+			return hrissync.Employee{}, &RowError{Line: line, Column: l.header[i], Err: err}
+		}
+		if !utf8.ValidString(v) {
+			return bad(errors.New("not UTF-8"))
+		}
+		var err error
+		switch field {
+		case "id":
+			if v == "" {
+				return bad(errors.New("empty worker id"))
+			}
+			e.ID = v
+		case "asof":
+			t, perr := time.Parse(time.RFC3339, v)
+			if perr != nil {
+				return bad(fmt.Errorf("bad as-of time %q: want RFC 3339", v))
+			}
+			e.Version.Time = t
+		case hrissync.FieldEmployeeNumber:
+			e.EmployeeNumber = v
+		case hrissync.FieldEmail:
+			e.Email = v
+		case hrissync.FieldGivenName:
+			e.GivenName = v
+		case hrissync.FieldFamilyName:
+			e.FamilyName = v
+		case hrissync.FieldStatus:
+			switch st := hrissync.Status(strings.ToLower(v)); st {
+			case hrissync.StatusActive, hrissync.StatusLeave, hrissync.StatusTerminated, hrissync.StatusPending:
+				e.Status = st
+			default:
+				return bad(fmt.Errorf("unknown status %q", v))
+			}
+		case hrissync.FieldStartDate:
+			e.StartDate, err = s.date(v)
+		case hrissync.FieldTerminationDate:
+			e.TerminationDate, err = s.date(v)
+		case hrissync.FieldRole:
+			e.Role = v
+		case hrissync.FieldManagerID:
+			e.ManagerID = v
+		case hrissync.FieldDepartment:
+			e.Department = v
+		case hrissync.FieldLocation:
+			e.Location = v
+		default:
+			if name, ok := strings.CutPrefix(field, hrissync.AttributePrefix); ok && v != "" {
+				if e.Attributes == nil {
+					e.Attributes = map[string]string{}
+				}
+				e.Attributes[name] = v
+			}
+		}
+		if err != nil {
+			return bad(err)
+		}
+	}
+	if e.Status == "" {
+		e.Status = hrissync.StatusActive
+	}
+	return e, nil
+}
+
+func (s *Source) date(v string) (hrissync.Date, error) {
+	if v == "" {
+		return hrissync.Date{}, nil
+	}
+	t, err := time.Parse(s.cfg.DateLayout, v)
+	if err != nil {
+		return hrissync.Date{}, fmt.Errorf("bad date %q: want %s", v, s.cfg.DateLayout)
+	}
+	return hrissync.DateOf(t), nil
+}
+
+// Get implements hrissync.Source by scanning the file: the batch asks only
+// for the few people it is about to deprovision.
+func (s *Source) Get(ctx context.Context, id string) (hrissync.Employee, error) {
+	for e, err := range s.rows(ctx) {
+		if err != nil {
+			return hrissync.Employee{}, err
+		}
+		if e.ID == id {
+			return e, nil
+		}
+		if e.ID > id {
+			break // sorted: it is not there
+		}
+	}
+	return hrissync.Employee{}, fmt.Errorf("csv: %s: %w", id, hrissync.ErrNotFound)
+}
+
+// ChangedSince implements hrissync.Source: a file has no change feed.
+func (s *Source) ChangedSince(context.Context, time.Time) iter.Seq2[hrissync.Employee, error] {
+	return func(yield func(hrissync.Employee, error) bool) {
+		yield(hrissync.Employee{}, hrissync.ErrChangedSinceUnsupported)
+	}
+}
