@@ -154,6 +154,12 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	case closed:
 		e.resolve("circuit")
 	}
+	if after, throttled := retry.After(err); throttled && !retry.IsPermanent(err) {
+		// The sink is up and said when to come back: the whole sink is
+		// paused (the guard saw it), and this person waits with the
+		// rest, without using up an attempt of its own.
+		return e.putOff(ctx, r, p, classes, acked.Add(after))
+	}
 	if err != nil {
 		return e.fail(ctx, r, attempt, classes, err)
 	}

@@ -86,7 +86,11 @@ func (s *simulation) snapshot() baseline {
 }
 
 func (s *simulation) report(ctx context.Context, base baseline) (*Report, error) {
-	r := &Report{Policy: s.cfg.Policy.Name(), People: s.cfg.People, Days: s.cfg.Days, End: s.end}
+	name := s.cfg.Policy.Name()
+	if s.cfg.Way != Engine {
+		name = s.cfg.Way.String()
+	}
+	r := &Report{Policy: name, People: s.cfg.People, Days: s.cfg.Days, End: s.end}
 	c := s.platform.Counts()
 	r.Needed, r.Writes, r.Attempts = c.Changed-base.counts.Changed, c.Writes-base.counts.Writes, c.Attempts-base.counts.Attempts
 	r.Triggers = map[hrissync.Trigger]hrissync.TriggerStats{}
@@ -108,7 +112,7 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 			r.LostWebhooks++
 		}
 	}
-	if !s.cfg.Policy.Uses(cadence.Realtime) {
+	if s.cfg.Way == NaiveBatch || (s.cfg.Way == Engine && !s.cfg.Policy.Uses(cadence.Realtime)) {
 		r.Webhooks, r.LostWebhooks = 0, 0
 	}
 

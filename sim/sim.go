@@ -35,6 +35,9 @@ type Config struct {
 	Days   int            // days of HR changes; default 30
 	Seed   uint64         // everything random is drawn from it; default 1
 	Policy cadence.Policy // default cadence.Hybrid()
+	// Way is what syncs the organisation: the engine (default), or a
+	// reference implementation to compare it with.
+	Way Way
 	// Start is midnight of the first day in Location; default Monday
 	// 2 March 2026.
 	Start    time.Time
@@ -168,7 +171,7 @@ type simulation struct {
 	clock    *Clock
 	hris     *memory.HRIS
 	platform *memory.Platform
-	eng      *hrissync.Engine
+	eng      driver
 	rng      *rand.Rand
 	org      *org
 	audit    *audit.Memory
@@ -223,9 +226,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.WrapSink != nil {
 		sink = cfg.WrapSink(s.platform)
 	}
-	s.eng, err = hrissync.New(s.hris, sink, cfg.Store, &ecfg)
-	if err != nil {
-		return nil, err
+	switch cfg.Way {
+	case NaiveBatch:
+		s.eng = naiveBatch{newReference(s, sink)}
+	case NaiveRelay:
+		s.eng = naiveRelay{newReference(s, sink)}
+	default:
+		if s.eng, err = hrissync.New(s.hris, sink, cfg.Store, &ecfg); err != nil {
+			return nil, err
+		}
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -257,7 +266,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	base := s.snapshot()
 
 	s.inject()
-	if cfg.Policy.Uses(cadence.Realtime) {
+	if cfg.Way == NaiveRelay || (cfg.Way == Engine && cfg.Policy.Uses(cadence.Realtime)) {
 		s.hris.Subscribe(func(ev hrissync.Event) {
 			// A webhook endpoint that fails answers 5xx and the sender
 			// retries; the memory store does not fail, so this logs.

@@ -24,6 +24,10 @@ type SinkFaults struct {
 	// last.
 	Throttles []Throttle
 	Outages   []Span // every write fails
+	// RateLimit, if positive, is the most writes per second the platform
+	// accepts (on the clock); a write over it is answered 429 with the
+	// Retry-After until the next slot.
+	RateLimit float64
 	// Latency is added to each write, waited on the clock. Leave it zero
 	// under a simulation's fake clock, which advances only when the
 	// engine is idle.
@@ -66,6 +70,7 @@ type Platform struct {
 	rng      *rand.Rand
 	counts   Counts
 	onWrite  func(u hrissync.Update, at time.Time)
+	nextSlot time.Time // RateLimit: when the next write is accepted
 }
 
 var (
@@ -162,6 +167,12 @@ func (p *Platform) injected(now time.Time) error {
 	}
 	if p.faults.ErrorRate > 0 && p.rng.Float64() < p.faults.ErrorRate {
 		return ErrInjected
+	}
+	if r := p.faults.RateLimit; r > 0 {
+		if now.Before(p.nextSlot) {
+			return retry.RetryAfter(errors.New("memory: 429 over the rate limit"), p.nextSlot.Sub(now))
+		}
+		p.nextSlot = now.Add(time.Duration(float64(time.Second) / r))
 	}
 	return nil
 }
