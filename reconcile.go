@@ -125,6 +125,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 
 	retryAt, probe, ok := e.guard.admit(now)
 	if !ok {
+		e.pauseDispatch(retryAt)
 		return e.putOff(ctx, r, p, classes, retryAt)
 	}
 	if attempt == 1 {
@@ -158,6 +159,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		// The sink is up and said when to come back: the whole sink is
 		// paused (the guard saw it), and this person waits with the
 		// rest, without using up an attempt of its own.
+		e.pauseDispatch(acked.Add(after))
 		return e.putOff(ctx, r, p, classes, acked.Add(after))
 	}
 	if err != nil {
@@ -340,6 +342,14 @@ func (e *Engine) commitUnchanged(ctx context.Context, p Person, d desired, appli
 		e.dispatcher.Dispatch(p.ID, d.due)
 	}
 	return unchanged, nil
+}
+
+// pauseDispatch holds the Dispatcher's ready people until t, where it can:
+// while the sink is paused, handing them out would only put each off again.
+func (e *Engine) pauseDispatch(t time.Time) {
+	if p, ok := e.dispatcher.(interface{ PauseUntil(time.Time) }); ok {
+		p.PauseUntil(t)
+	}
 }
 
 // putOff leaves the person dirty until at — after a sink-wide pause, or once

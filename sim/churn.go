@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hrissync/hrissync"
@@ -68,14 +70,29 @@ func (s *simulation) anyone(keep func(hrissync.Employee) bool) (hrissync.Employe
 	return pick(s.rng, people), true
 }
 
-// managerFor picks a manager for e among the people at work with a lower ID,
-// so that the manager tree never loops.
+// managerFor picks a manager for id among the people at work with a lower
+// ID, so that the manager tree never loops: by sampling, then by a scan of
+// the lower IDs when sampling finds no one.
 func (s *simulation) managerFor(id string) string {
-	m, ok := s.anyone(func(m hrissync.Employee) bool { return m.ID < id && s.working(m) })
-	if !ok {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "w-"))
+	if err != nil || n <= 1 {
 		return ""
 	}
-	return m.ID
+	ok := func(i int) (string, bool) {
+		m, found := s.hris.Employee(s.org.idOf(i))
+		return m.ID, found && s.working(m)
+	}
+	for range 64 {
+		if m, good := ok(1 + s.rng.IntN(n-1)); good {
+			return m
+		}
+	}
+	for i := 1; i < n; i++ {
+		if m, good := ok(i); good {
+			return m
+		}
+	}
+	return ""
 }
 
 // put records a change in the HRIS (which emits its webhook) and in the
@@ -173,5 +190,33 @@ func (s *simulation) reorganise() {
 				}
 			})
 		}
+	}
+}
+
+// storm schedules the storm's manager changes, evenly over its span.
+func (s *simulation) storm() {
+	st := s.cfg.Storm
+	var people []hrissync.Employee
+	for _, e := range s.hris.Employees() {
+		if len(people) == st.People {
+			break
+		}
+		if s.working(e) && e.ManagerID != "" {
+			people = append(people, e)
+		}
+	}
+	if len(people) == 0 {
+		return
+	}
+	step := st.Within / time.Duration(max(st.Changes, 1))
+	for i := range st.Changes {
+		id := people[i%len(people)].ID
+		s.clock.AfterFunc(time.Duration(i)*step, func() {
+			if e, ok := s.hris.Employee(id); ok {
+				if m := s.managerFor(id); m != "" {
+					s.update("employee.reorganised", e, func(e *hrissync.Employee) { e.ManagerID = m })
+				}
+			}
+		})
 	}
 }

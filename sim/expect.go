@@ -102,6 +102,7 @@ func (s *simulation) applied(u hrissync.Update, at time.Time) {
 	if premature {
 		s.premature++
 	}
+	s.writeTimes = append(s.writeTimes, at)
 	for _, c := range u.Changes {
 		s.match(u.EmployeeID, c.Field, c.New, at, u.Trigger)
 	}

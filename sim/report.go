@@ -49,12 +49,23 @@ type Report struct {
 	// Expected and Actual are the final states compared, by employee ID.
 	Expected, Actual map[string]AccountView
 
+	// Storm reports the reorganisation storm, if there was one.
+	Storm *StormResult
+
 	Alerts       []hrissync.Alert
 	AuditEntries int
 	Runs         []audit.Entry // the batch run summaries, in order
 	Expectations []*Expectation
 	Deliveries   []memory.Delivery
 	End          time.Time
+}
+
+// StormResult is what the storm cost: the people it changed, the writes
+// made from its start until the last of its changes was applied, and how long
+// that took in simulated time.
+type StormResult struct {
+	Changes, People, Writes int
+	Converged               time.Duration
 }
 
 // AccountView is an account as compared at the end: activity and, for an
@@ -158,6 +169,9 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 		}
 	}
 	r.Terminations, r.Realtime, r.Attributes = percentiles(term), percentiles(rt), percentiles(attr)
+	if st := s.cfg.Storm; st != nil {
+		r.Storm = s.stormResult(r.Expectations)
+	}
 
 	r.AuditEntries = s.audit.Len() - base.audit
 	for _, e := range s.audit.Entries() {
@@ -250,4 +264,29 @@ func short(d time.Duration) string {
 		return d.Round(time.Second).String()
 	}
 	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+func (s *simulation) stormResult(exps []*Expectation) *StormResult {
+	st, res := s.cfg.Storm, &StormResult{}
+	people := map[string]bool{}
+	end := s.stormAt
+	for _, e := range exps {
+		if e.Field != "managerId" || e.Since.Before(s.stormAt) || e.Since.After(s.stormAt.Add(st.Within)) {
+			continue
+		}
+		res.Changes++
+		people[e.EmployeeID] = true
+		if e.Applied.After(end) {
+			end = e.Applied
+		}
+	}
+	res.People, res.Converged = len(people), end.Sub(s.stormAt)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.writeTimes {
+		if !t.Before(s.stormAt) && !t.After(end) {
+			res.Writes++
+		}
+	}
+	return res
 }

@@ -44,6 +44,8 @@ type Config struct {
 	Location *time.Location // the HR time zone; default America/New_York
 	Churn    Churn          // default DefaultChurn()
 	Faults   Faults         // default none; SeedFaults() is the seed's
+	// Storm, if set, is a reorganisation storm on top of the churn.
+	Storm *Storm
 	// Settle is how long the simulation runs after the last day of
 	// changes, for the batch and polls that follow it; default 6 hours.
 	Settle time.Duration
@@ -89,6 +91,16 @@ func DefaultChurn() Churn {
 	}
 }
 
+// Storm is a burst of manager changes: Changes of them spread evenly over
+// Within, from 10:00 on Day, over People people (so a person may change more
+// than once, and a good engine writes each person once).
+type Storm struct {
+	Day     int
+	Changes int
+	People  int
+	Within  time.Duration
+}
+
 // Faults are the failures injected around the engine.
 type Faults struct {
 	LostWebhooks      float64       // share never delivered
@@ -100,6 +112,9 @@ type Faults struct {
 	ThrottleBursts     int
 	ThrottleLength     time.Duration
 	ThrottleRetryAfter time.Duration
+	// SinkRateLimit, if positive, is the most writes per second the
+	// platform accepts; more are answered 429 with Retry-After.
+	SinkRateLimit float64
 	// SourceOutages make the HRIS unavailable: each from a day's
 	// midnight plus At, for Length.
 	SourceOutages []Outage
@@ -177,11 +192,13 @@ type simulation struct {
 	audit    *audit.Memory
 	end      time.Time
 
-	mu       sync.Mutex
-	expected map[string]platformView
-	pending  map[string][]*Expectation // by person + "\x00" + field
-	done     []*Expectation
-	alerts   []hrissync.Alert
+	mu         sync.Mutex
+	expected   map[string]platformView
+	pending    map[string][]*Expectation // by person + "\x00" + field
+	done       []*Expectation
+	alerts     []hrissync.Alert
+	writeTimes []time.Time // every successful write, for the storm's figures
+	stormAt    time.Time
 	// premature counts writes that gave or removed access when the HR
 	// record said otherwise at that instant.
 	premature int
@@ -279,6 +296,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		date := hrissync.DateOf(cfg.Start).AddDays(day)
 		s.clock.AfterFunc(date.Start(cfg.Location).Sub(s.clock.Now()), func() { s.planDay(day, date) })
 	}
+	if st := cfg.Storm; st != nil {
+		s.stormAt = hrissync.DateOf(cfg.Start).AddDays(st.Day).Start(cfg.Location).Add(10 * time.Hour)
+		s.clock.AfterFunc(s.stormAt.Sub(s.clock.Now()), s.storm)
+	}
 	if err := s.advance(ctx, s.end); err != nil {
 		return nil, err
 	}
@@ -323,7 +344,7 @@ func (s *simulation) settleInitial() int {
 func (s *simulation) inject() {
 	f := s.cfg.Faults
 	s.hris.SetEventFaults(memory.EventFaults{Lost: f.LostWebhooks, Duplicate: f.DuplicateWebhooks, MaxDelay: f.WebhookDelay})
-	sf := memory.SinkFaults{ErrorRate: f.SinkErrors}
+	sf := memory.SinkFaults{ErrorRate: f.SinkErrors, RateLimit: f.SinkRateLimit}
 	weeks := (s.cfg.Days + 6) / 7
 	for range f.ThrottleBursts * weeks {
 		day := hrissync.DateOf(s.cfg.Start).AddDays(s.rng.IntN(s.cfg.Days))

@@ -31,6 +31,8 @@ type Queue struct {
 	processing map[string]bool
 	waiting    map[string]delayed
 	stopped    bool
+	pausedTill time.Time // no id is handed out before this
+	pauseStop  func() bool
 }
 
 type delayed struct {
@@ -103,11 +105,36 @@ func (q *Queue) fire(id string, at time.Time) {
 	}
 }
 
-// get blocks until an id is ready or the queue stops.
+// PauseUntil holds every ready id until t: the work behind it (a sink that
+// asked for a pause) cannot be done before then, and handing the ids out only
+// to put them off again would cost a round of work per id. A later pause
+// extends it; an earlier one is ignored.
+func (q *Queue) PauseUntil(t time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	d := t.Sub(q.now())
+	if d <= 0 || !t.After(q.pausedTill) {
+		return
+	}
+	if q.pauseStop != nil {
+		q.pauseStop()
+	}
+	q.pausedTill = t
+	q.pauseStop = q.afterFunc(d, func() {
+		q.mu.Lock()
+		q.cond.Broadcast()
+		q.mu.Unlock()
+	})
+}
+
+func (q *Queue) pausedLocked() bool { return q.now().Before(q.pausedTill) }
+
+// get blocks until an id is ready (and the queue not paused) or the queue
+// stops.
 func (q *Queue) get() (string, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ready) == 0 && !q.stopped {
+	for (len(q.ready) == 0 || q.pausedLocked()) && !q.stopped {
 		q.cond.Wait()
 	}
 	if q.stopped {
@@ -181,17 +208,24 @@ func (q *Queue) stopTimers() {
 		w.stop()
 		delete(q.waiting, id)
 	}
+	if q.pauseStop != nil {
+		q.pauseStop()
+		q.pauseStop = nil
+	}
 }
 
 // Idle reports whether no id is ready or being worked on. Ids waiting for a
-// later time do not count: a simulation advances its clock to them.
+// later time, or held by a pause, do not count: a simulation advances its
+// clock to them.
 func (q *Queue) Idle() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.idleLocked()
 }
 
-func (q *Queue) idleLocked() bool { return len(q.ready) == 0 && len(q.processing) == 0 }
+func (q *Queue) idleLocked() bool {
+	return len(q.processing) == 0 && (len(q.ready) == 0 || q.pausedLocked())
+}
 
 // WaitIdle blocks until the queue is Idle or stopped, or ctx ends.
 func (q *Queue) WaitIdle(ctx context.Context) error {
