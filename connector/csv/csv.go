@@ -361,6 +361,16 @@ func (s *Source) employee(l layout, rec []string, line int, asOf time.Time) (hri
 		if !utf8.ValidString(v) {
 			return bad(errors.New("not UTF-8"))
 		}
+		text := map[string]*string{
+			hrissync.FieldEmployeeNumber: &e.EmployeeNumber, hrissync.FieldEmail: &e.Email,
+			hrissync.FieldGivenName: &e.GivenName, hrissync.FieldFamilyName: &e.FamilyName,
+			hrissync.FieldRole: &e.Role, hrissync.FieldManagerID: &e.ManagerID,
+			hrissync.FieldDepartment: &e.Department, hrissync.FieldLocation: &e.Location,
+		}
+		if p, ok := text[field]; ok {
+			*p = v
+			continue
+		}
 		var err error
 		switch field {
 		case "id":
@@ -374,14 +384,6 @@ func (s *Source) employee(l layout, rec []string, line int, asOf time.Time) (hri
 				return bad(fmt.Errorf("bad as-of time %q: want RFC 3339", v))
 			}
 			e.Version.Time = t
-		case hrissync.FieldEmployeeNumber:
-			e.EmployeeNumber = v
-		case hrissync.FieldEmail:
-			e.Email = v
-		case hrissync.FieldGivenName:
-			e.GivenName = v
-		case hrissync.FieldFamilyName:
-			e.FamilyName = v
 		case hrissync.FieldStatus:
 			switch st := hrissync.Status(strings.ToLower(v)); st {
 			case hrissync.StatusActive, hrissync.StatusLeave, hrissync.StatusTerminated, hrissync.StatusPending:
@@ -393,14 +395,6 @@ func (s *Source) employee(l layout, rec []string, line int, asOf time.Time) (hri
 			e.StartDate, err = s.date(v)
 		case hrissync.FieldTerminationDate:
 			e.TerminationDate, err = s.date(v)
-		case hrissync.FieldRole:
-			e.Role = v
-		case hrissync.FieldManagerID:
-			e.ManagerID = v
-		case hrissync.FieldDepartment:
-			e.Department = v
-		case hrissync.FieldLocation:
-			e.Location = v
 		default:
 			if name, ok := strings.CutPrefix(field, hrissync.AttributePrefix); ok && v != "" {
 				if e.Attributes == nil {

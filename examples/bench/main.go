@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,17 @@ func main() {
 	burst := flag.Int("burst", 20000, "realtime: deliveries in the burst")
 	stormPeople := flag.Int("storm-people", 50000, "storm: manager changes, one per person, within 10 s")
 	stormRate := flag.Float64("storm-rate", 500, "storm: writes per second the sink accepts")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 
 	fmt.Printf("# hrissync benchmarks\n\n%s, %s/%s, %d cores (GOMAXPROCS %d), %s memory; %s\n\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), memTotal(), time.Now().UTC().Format(time.RFC3339))
@@ -51,6 +62,7 @@ func main() {
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", s+":", err)
+			pprof.StopCPUProfile()
 			os.Exit(1)
 		}
 		fmt.Printf("_%s: %v of real time._\n\n", s, time.Since(start).Round(100*time.Millisecond))

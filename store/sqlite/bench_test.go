@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
@@ -57,5 +58,46 @@ func accept(b *testing.B, st *sqlite.Store, i int64, forget time.Time) {
 	})
 	if err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkCommit measures Store.Commit, the one transaction per reconcile
+// (applied fields merged, an audit entry into the outbox, the dirty mark
+// checked and cleared), with 1 and 64 concurrent callers.
+func BenchmarkCommit(b *testing.B) {
+	for _, callers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			var n atomic.Int64
+			at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			commit := func() {
+				i := n.Add(1)
+				err := st.Commit(context.Background(), "t", hrissync.Commit{
+					ID: fmt.Sprintf("w-%d", i%5000), Exists: true, Active: true,
+					Applied: map[string]hrissync.Applied{"role": {Value: fmt.Sprint(i), Version: hrissync.Version{Time: at, Seq: i}}},
+					Audit:   []audit.Entry{{ID: fmt.Sprint("a", i), Tenant: "t", EmployeeID: "w", Applied: at}},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if callers == 1 {
+				for b.Loop() {
+					commit()
+				}
+			} else {
+				b.SetParallelism(max(1, callers/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						commit()
+					}
+				})
+			}
+			b.ReportMetric(float64(n.Load())/b.Elapsed().Seconds(), "commits/s")
+		})
 	}
 }

@@ -70,6 +70,12 @@ type Store struct {
 	closing  chan struct{}
 	closed   sync.WaitGroup
 	once     sync.Once
+
+	// Prepared statements, by query text: parsing SQL costs more than
+	// running these small queries.
+	stmtMu  sync.Mutex
+	readers map[string]*sql.Stmt // on the pool
+	writers map[string]*sql.Stmt // on the writer connection
 }
 
 var _ hrissync.Store = (*Store)(nil)
@@ -110,7 +116,8 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store: opening %s: %w", path, err)
 	}
-	s := &Store{db: db, writer: writer, ops: make(chan *op, o.MaxGroup), maxGroup: o.MaxGroup, closing: make(chan struct{})}
+	s := &Store{db: db, writer: writer, ops: make(chan *op, o.MaxGroup), maxGroup: o.MaxGroup, closing: make(chan struct{}),
+		readers: map[string]*sql.Stmt{}, writers: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
 		writer.Close()
 		db.Close()
@@ -125,7 +132,85 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.once.Do(func() { close(s.closing) })
 	s.closed.Wait()
-	return errors.Join(s.writer.Close(), s.db.Close())
+	s.stmtMu.Lock()
+	var errs []error
+	for _, m := range []map[string]*sql.Stmt{s.readers, s.writers} {
+		for q, st := range m {
+			errs = append(errs, st.Close())
+			delete(m, q)
+		}
+	}
+	s.stmtMu.Unlock()
+	return errors.Join(append(errs, s.writer.Close(), s.db.Close())...)
+}
+
+// stmt returns the prepared statement for query in m, preparing it once.
+func (s *Store) stmt(ctx context.Context, m map[string]*sql.Stmt, query string, prepare func(context.Context, string) (*sql.Stmt, error)) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := m[query]; ok {
+		return st, nil
+	}
+	st, err := prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	m[query] = st
+	return st, nil
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, s.readers, query, s.db.PrepareContext)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// row is a *sql.Row or the error of preparing it.
+type row struct {
+	*sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.Row.Scan(dest...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) row {
+	st, err := s.stmt(ctx, s.readers, query, s.db.PrepareContext)
+	if err != nil {
+		return row{err: err}
+	}
+	return row{Row: st.QueryRowContext(ctx, args...)}
+}
+
+// txStmt is the writer connection's statement for query, bound to tx.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.stmt(ctx, s.writers, query, s.writer.PrepareContext)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) row {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return row{err: err}
+	}
+	return row{Row: st.QueryRowContext(ctx, args...)}
 }
 
 // migrate applies the embedded migrations the file lacks, in order, each in
@@ -232,17 +317,17 @@ func (s *Store) commit(group []*op) {
 			errs[i] = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		if _, err := s.txExec(ctx, tx, "SAVEPOINT op"); err != nil {
 			errs[i] = err
 			continue
 		}
 		if err := o.fn(o.ctx, tx); err != nil {
 			errs[i] = err
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
+			if _, rerr := s.txExec(ctx, tx, "ROLLBACK TO op"); rerr != nil {
 				errs[i] = errors.Join(err, rerr)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil && errs[i] == nil {
+		if _, err := s.txExec(ctx, tx, "RELEASE op"); err != nil && errs[i] == nil {
 			errs[i] = err
 		}
 	}

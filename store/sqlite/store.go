@@ -123,8 +123,8 @@ func scanPerson(row scanner) (hrissync.Person, error) {
 	return p, nil
 }
 
-func personTx(ctx context.Context, tx *sql.Tx, tenant, id string) (hrissync.Person, error) {
-	p, err := scanPerson(tx.QueryRowContext(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
+func (s *Store) personTx(ctx context.Context, tx *sql.Tx, tenant, id string) (hrissync.Person, error) {
+	p, err := scanPerson(s.txQueryRow(ctx, tx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return hrissync.Person{ID: id}, nil
 	}
@@ -133,14 +133,14 @@ func personTx(ctx context.Context, tx *sql.Tx, tenant, id string) (hrissync.Pers
 
 // mark merges m into a person's mark under a new generation, creating the
 // row if need be.
-func mark(ctx context.Context, tx *sql.Tx, tenant, id string, m hrissync.Mark) error {
-	p, err := personTx(ctx, tx, tenant, id)
+func (s *Store) mark(ctx context.Context, tx *sql.Tx, tenant, id string, m hrissync.Mark) error {
+	p, err := s.personTx(ctx, tx, tenant, id)
 	if err != nil {
 		return err
 	}
 	merged := hrissync.MergeMark(p.Dirty, m)
 	var gen int64
-	if err := tx.QueryRowContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen); err != nil {
+	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen); err != nil {
 		return err
 	}
 	merged.Generation = 0
@@ -148,7 +148,7 @@ func mark(ctx context.Context, tx *sql.Tx, tenant, id string, m hrissync.Mark) e
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO people (tenant, id, dirty_gen, mark) VALUES (?, ?, ?, ?)
+	_, err = s.txExec(ctx, tx, `INSERT INTO people (tenant, id, dirty_gen, mark) VALUES (?, ?, ?, ?)
 		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen, mark = excluded.mark`, tenant, id, gen, js)
 	return err
 }
@@ -160,7 +160,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 	}
 	dup := false
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "INSERT INTO events (tenant, id, forget) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, ev.EventID, ev.Forget.UnixNano())
+		res, err := s.txExec(ctx, tx, "INSERT INTO events (tenant, id, forget) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, ev.EventID, ev.Forget.UnixNano())
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 			dup = err == nil
 			return err
 		}
-		return mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark)
+		return s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark)
 	})
 	return dup, err
 }
@@ -177,7 +177,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, id := range ids {
-			if err := mark(ctx, tx, tenant, id, m); err != nil {
+			if err := s.mark(ctx, tx, tenant, id, m); err != nil {
 				return err
 			}
 		}
@@ -187,7 +187,7 @@ func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hr
 
 // Person implements hrissync.Store.
 func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
-	p, err := scanPerson(s.db.QueryRowContext(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
+	p, err := scanPerson(s.queryRow(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return hrissync.Person{ID: id}, nil
 	}
@@ -197,7 +197,7 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person,
 // Commit implements hrissync.Store.
 func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		p, err := personTx(ctx, tx, tenant, c.ID)
+		p, err := s.personTx(ctx, tx, tenant, c.ID)
 		if err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 		}
 		// The mark is cleared only if no mark came since the reconcile
 		// read it.
-		_, err = tx.ExecContext(ctx, `INSERT INTO people (tenant, id, has_acct, active, applied, due) VALUES (?, ?, ?, ?, ?, ?)
+		_, err = s.txExec(ctx, tx, `INSERT INTO people (tenant, id, has_acct, active, applied, due) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, id) DO UPDATE SET has_acct = excluded.has_acct, active = excluded.active,
 				applied = excluded.applied, due = excluded.due, failure = NULL, dead = 0,
 				mark = CASE WHEN dirty_gen = ? THEN NULL ELSE mark END,
@@ -216,17 +216,17 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 		if err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, tenant, c.Audit)
+		return s.appendAudit(ctx, tx, tenant, c.Audit)
 	})
 }
 
-func appendAudit(ctx context.Context, tx *sql.Tx, tenant string, entries []audit.Entry) error {
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, tenant string, entries []audit.Entry) error {
 	for _, e := range entries {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO outbox (tenant, id, entry) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, e.ID, string(b)); err != nil {
+		if _, err := s.txExec(ctx, tx, "INSERT INTO outbox (tenant, id, entry) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, e.ID, string(b)); err != nil {
 			return err
 		}
 	}
@@ -236,20 +236,20 @@ func appendAudit(ctx context.Context, tx *sql.Tx, tenant string, entries []audit
 // Fail implements hrissync.Store.
 func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := mark(ctx, tx, tenant, id, m); err != nil {
+		if err := s.mark(ctx, tx, tenant, id, m); err != nil {
 			return err
 		}
 		js, err := encodeJSON(f)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE people SET failure = ?, dead = ? WHERE tenant = ? AND id = ?", js, f.Dead, tenant, id)
+		_, err = s.txExec(ctx, tx, "UPDATE people SET failure = ?, dead = ? WHERE tenant = ? AND id = ?", js, f.Dead, tenant, id)
 		return err
 	})
 }
 
 func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissync.Person, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]
 
 // Outbox implements hrissync.Store.
 func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT entry FROM outbox WHERE tenant = ? ORDER BY seq LIMIT ?", tenant, limit)
+	rows, err := s.query(ctx, "SELECT entry FROM outbox WHERE tenant = ? ORDER BY seq LIMIT ?", tenant, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -313,21 +313,21 @@ func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
 		for _, id := range ids {
 			args = append(args, id)
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE tenant = ? AND id IN ("+placeholders(len(ids))+")", args...)
+		_, err := s.txExec(ctx, tx, "DELETE FROM outbox WHERE tenant = ? AND id IN ("+placeholders(len(ids))+")", args...)
 		return err
 	})
 }
 
 // AppendAudit implements hrissync.Store.
 func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return appendAudit(ctx, tx, tenant, entries) })
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.appendAudit(ctx, tx, tenant, entries) })
 }
 
 // ForgetEvents implements hrissync.Store.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM events WHERE tenant = ? AND forget <= ?", tenant, bound(t))
+		res, err := s.txExec(ctx, tx, "DELETE FROM events WHERE tenant = ? AND forget <= ?", tenant, bound(t))
 		if err != nil {
 			return err
 		}
@@ -340,7 +340,7 @@ func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (i
 // Cursor implements hrissync.Store.
 func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, error) {
 	var at sql.NullInt64
-	err := s.db.QueryRowContext(ctx, "SELECT at FROM cursors WHERE tenant = ? AND name = ?", tenant, name).Scan(&at)
+	err := s.queryRow(ctx, "SELECT at FROM cursors WHERE tenant = ? AND name = ?", tenant, name).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
@@ -350,7 +350,7 @@ func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, err
 // SetCursor implements hrissync.Store.
 func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO cursors (tenant, name, at) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at", tenant, name, t.UnixNano())
+		_, err := s.txExec(ctx, tx, "INSERT INTO cursors (tenant, name, at) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at", tenant, name, t.UnixNano())
 		return err
 	})
 }
@@ -362,7 +362,7 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO runs (tenant, id, started, run) VALUES (?, ?, ?, ?)
+		_, err := s.txExec(ctx, tx, `INSERT INTO runs (tenant, id, started, run) VALUES (?, ?, ?, ?)
 			ON CONFLICT (tenant, id) DO UPDATE SET started = excluded.started, run = excluded.run`, tenant, r.ID, r.Started.UnixNano(), string(js))
 		return err
 	})
@@ -371,7 +371,7 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 func (s *Store) run(ctx context.Context, query string, args ...any) (hrissync.Run, error) {
 	var js string
 	var r hrissync.Run
-	err := s.db.QueryRowContext(ctx, query, args...).Scan(&js)
+	err := s.queryRow(ctx, query, args...).Scan(&js)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("sqlite store: run: %w", hrissync.ErrNotFound)
 	}
