@@ -80,9 +80,15 @@ type Store struct {
 
 var _ hrissync.Store = (*Store)(nil)
 
+// txn marks code that runs inside the writer's open transaction. The
+// transaction is begun and committed with plain statements on the writer
+// connection rather than through sql.Tx, so that the statements prepared on
+// that connection are reused as they are (sql.Tx would prepare them again).
+type txn struct{}
+
 // op is one write waiting for a group commit.
 type op struct {
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *txn) error
 	ctx  context.Context
 	done chan error
 }
@@ -188,25 +194,16 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) row {
 	return row{Row: st.QueryRowContext(ctx, args...)}
 }
 
-// txStmt is the writer connection's statement for query, bound to tx.
-func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+func (s *Store) txExec(ctx context.Context, _ *txn, query string, args ...any) (sql.Result, error) {
 	st, err := s.stmt(ctx, s.writers, query, s.writer.PrepareContext)
-	if err != nil {
-		return nil, err
-	}
-	return tx.StmtContext(ctx, st), nil
-}
-
-func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	st, err := s.txStmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
 }
 
-func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) row {
-	st, err := s.txStmt(ctx, tx, query)
+func (s *Store) txQueryRow(ctx context.Context, _ *txn, query string, args ...any) row {
+	st, err := s.stmt(ctx, s.writers, query, s.writer.PrepareContext)
 	if err != nil {
 		return row{err: err}
 	}
@@ -254,7 +251,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // write runs fn in the next group commit and returns once that commit is
 // durable (or failed). A cancelled ctx before the op is taken changes nothing.
-func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -305,8 +302,8 @@ func (s *Store) commitLoop() {
 func (s *Store) commit(group []*op) {
 	ctx := context.Background()
 	errs := make([]error, len(group))
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
+	tx := &txn{}
+	if _, err := s.writer.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		for _, o := range group {
 			o.done <- fmt.Errorf("sqlite store: begin: %w", err)
 		}
@@ -331,9 +328,10 @@ func (s *Store) commit(group []*op) {
 			errs[i] = err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.writer.ExecContext(ctx, "COMMIT"); err != nil {
+		_, rerr := s.writer.ExecContext(ctx, "ROLLBACK")
 		for i := range errs {
-			errs[i] = errors.Join(errs[i], fmt.Errorf("sqlite store: commit: %w", err))
+			errs[i] = errors.Join(errs[i], fmt.Errorf("sqlite store: commit: %w", err), rerr)
 		}
 	}
 	for i, o := range group {

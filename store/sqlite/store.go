@@ -123,7 +123,7 @@ func scanPerson(row scanner) (hrissync.Person, error) {
 	return p, nil
 }
 
-func (s *Store) personTx(ctx context.Context, tx *sql.Tx, tenant, id string) (hrissync.Person, error) {
+func (s *Store) personTx(ctx context.Context, tx *txn, tenant, id string) (hrissync.Person, error) {
 	p, err := scanPerson(s.txQueryRow(ctx, tx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return hrissync.Person{ID: id}, nil
@@ -133,7 +133,7 @@ func (s *Store) personTx(ctx context.Context, tx *sql.Tx, tenant, id string) (hr
 
 // mark merges m into a person's mark under a new generation, creating the
 // row if need be.
-func (s *Store) mark(ctx context.Context, tx *sql.Tx, tenant, id string, m hrissync.Mark) error {
+func (s *Store) mark(ctx context.Context, tx *txn, tenant, id string, m hrissync.Mark) error {
 	p, err := s.personTx(ctx, tx, tenant, id)
 	if err != nil {
 		return err
@@ -159,7 +159,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 		return false, errors.New("sqlite store: event id and employee id are required")
 	}
 	dup := false
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := s.txExec(ctx, tx, "INSERT INTO events (tenant, id, forget) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, ev.EventID, ev.Forget.UnixNano())
 		if err != nil {
 			return err
@@ -175,7 +175,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 
 // MarkDirty implements hrissync.Store.
 func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		for _, id := range ids {
 			if err := s.mark(ctx, tx, tenant, id, m); err != nil {
 				return err
@@ -196,7 +196,7 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person,
 
 // Commit implements hrissync.Store.
 func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		p, err := s.personTx(ctx, tx, tenant, c.ID)
 		if err != nil {
 			return err
@@ -220,7 +220,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 	})
 }
 
-func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, tenant string, entries []audit.Entry) error {
+func (s *Store) appendAudit(ctx context.Context, tx *txn, tenant string, entries []audit.Entry) error {
 	for _, e := range entries {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -235,7 +235,7 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, tenant string, entr
 
 // Fail implements hrissync.Store.
 func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		if err := s.mark(ctx, tx, tenant, id, m); err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		args := []any{tenant}
 		for _, id := range ids {
 			args = append(args, id)
@@ -320,13 +320,13 @@ func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
 
 // AppendAudit implements hrissync.Store.
 func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.appendAudit(ctx, tx, tenant, entries) })
+	return s.write(ctx, func(ctx context.Context, tx *txn) error { return s.appendAudit(ctx, tx, tenant, entries) })
 }
 
 // ForgetEvents implements hrissync.Store.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := s.txExec(ctx, tx, "DELETE FROM events WHERE tenant = ? AND forget <= ?", tenant, bound(t))
 		if err != nil {
 			return err
@@ -349,7 +349,7 @@ func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, err
 
 // SetCursor implements hrissync.Store.
 func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := s.txExec(ctx, tx, "INSERT INTO cursors (tenant, name, at) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at", tenant, name, t.UnixNano())
 		return err
 	})
@@ -361,7 +361,7 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := s.txExec(ctx, tx, `INSERT INTO runs (tenant, id, started, run) VALUES (?, ?, ?, ?)
 			ON CONFLICT (tenant, id) DO UPDATE SET started = excluded.started, run = excluded.run`, tenant, r.ID, r.Started.UnixNano(), string(js))
 		return err
