@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"time"
 
@@ -85,7 +86,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		case errors.Is(err, ErrNotFound):
 			rec = nil
 		case err != nil:
-			return e.fail(ctx, r, attempt, classes, fmt.Errorf("reading the source: %w", err))
+			return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, fmt.Errorf("reading the source: %w", err))
 		default:
 			rec = &got
 		}
@@ -102,17 +103,26 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 
 	d, err := e.desire(rec, now)
 	if err != nil {
-		return e.fail(ctx, r, attempt, classes, retry.Permanent(err))
+		return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
 	}
-	u, applied := e.plan(r, p, d, classes)
+	basis := p
+	if p.Dirty.Unsure {
+		// A write may have landed unrecorded: trust nothing applied and
+		// rewrite every field.
+		basis.Applied, classes = nil, cadence.All
+	}
+	u, applied := e.plan(r, basis, d, classes)
 	if u == nil {
 		return e.commitUnchanged(ctx, p, d, applied)
 	}
 
+	comeBack := false // a manager withheld to break a cycle: set it next time
 	if m := u.Fields[FieldManagerID]; m != "" && u.Active && changes(u, FieldManagerID) {
-		switch res, err := e.ensureManager(ctx, r, m); {
+		res, cycle, err := e.ensureManager(ctx, r, m)
+		comeBack = cycle
+		switch {
 		case err != nil:
-			return e.fail(ctx, r, attempt, classes, err)
+			return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, err)
 		case res == deferred:
 			return e.putOff(ctx, r, p, classes, now.Add(managerRetry))
 		case res == unchanged: // the manager cannot be provisioned: set it later
@@ -131,6 +141,13 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	if attempt == 1 {
 		e.stats.trigger(r.trigger, func(s *TriggerStats) { s.NeededWrites++ })
 	}
+	// Until its commit, the write may land unrecorded: say so durably
+	// first, so that after a crash the next reconcile rewrites rather
+	// than trusting applied state the platform may no longer match.
+	generation, err := e.store.Intend(ctx, e.cfg.Tenant, r.id, Mark{Since: now, Classes: classes, Trigger: r.trigger})
+	if err != nil {
+		return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, fmt.Errorf("recording the intent: %w", err))
+	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) {
 		s.Attempts++
 		if attempt > 1 {
@@ -142,7 +159,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	if errors.As(err, &missing) && len(r.chain) == 0 {
 		// The platform knows better than the Store: provision the
 		// manager, then try once more.
-		if res, merr := e.ensureManager(ctx, r, missing.ManagerID); merr == nil && res == written {
+		if res, _, merr := e.ensureManager(ctx, r, missing.ManagerID); merr == nil && res == written {
 			e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Attempts++; s.Retries++ })
 			err = e.sink.Apply(ctx, *u)
 		}
@@ -163,7 +180,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		return e.putOff(ctx, r, p, classes, acked.Add(after))
 	}
 	if err != nil {
-		return e.fail(ctx, r, attempt, classes, err)
+		return e.fail(ctx, r, attempt, classes, mayHaveLanded(err), err)
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Writes++ })
 	e.stats.observe(r.trigger, acked.Sub(d.changedAt))
@@ -178,16 +195,22 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		entry.Changes = append(entry.Changes, audit.Change{Field: c.Field, Old: c.Old, New: c.New})
 	}
 	err = e.store.Commit(ctx, e.cfg.Tenant, Commit{
-		ID: r.id, Generation: p.Dirty.Generation, Exists: true, Active: u.Active,
+		ID: r.id, Generation: generation, Exists: true, Active: u.Active,
 		Applied: applied, Audit: []audit.Entry{entry}, Due: d.due,
 	})
 	if err != nil {
 		// The write reached the sink but is not recorded: the person
 		// stays dirty and the write is repeated, harmlessly.
-		return e.fail(ctx, r, attempt, classes, fmt.Errorf("committing: %w", err))
+		return e.fail(ctx, r, attempt, classes, true, fmt.Errorf("committing: %w", err))
 	}
 	if !d.due.IsZero() {
 		e.dispatcher.Dispatch(r.id, d.due)
+	}
+	if comeBack {
+		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: acked, Classes: cadence.Realtime, Trigger: r.trigger}); err != nil {
+			e.log.Error("marking a withheld manager reference", "id", r.id, "err", err)
+		}
+		e.dispatcher.Dispatch(r.id, acked.Add(managerRetry))
 	}
 	e.drainAudit(ctx)
 	return written, nil
@@ -285,43 +308,36 @@ func withhold(u *Update, applied map[string]Applied, field string) {
 
 // ensureManager makes sure manager m has an account before a report
 // refers to it, provisioning m first if need be. It returns written when m is
-// there, unchanged when m cannot be provisioned (not in the Source, out of
-// scope, not started, or in a cycle: the reference is set later), deferred
-// when m is being reconciled elsewhere.
-func (e *Engine) ensureManager(ctx context.Context, r request, m string) (result, error) {
+// there, unchanged when m cannot be provisioned now (not in the Source, out of
+// scope, not started, or in a cycle — cycle is then true, and the reference
+// is set by a later reconcile), deferred when m is being reconciled elsewhere.
+func (e *Engine) ensureManager(ctx context.Context, r request, m string) (res result, cycle bool, err error) {
 	mp, err := e.store.Person(ctx, e.cfg.Tenant, m)
 	if err != nil {
-		return failed, err
+		return failed, false, err
 	}
 	if mp.Exists {
-		return written, nil // a disabled manager can still be referred to
+		return written, false, nil // a disabled manager can still be referred to
 	}
 	if m == r.id || slices.Contains(r.chain, m) {
-		cycle := append(slices.Clone(r.chain), r.id, m)
-		err := &ManagerCycleError{Cycle: cycle[slices.Index(cycle, m):]}
-		e.log.Warn("manager cycle: provisioning without the manager reference", "err", err)
-		// The person whose manager is withheld must come back for it
-		// once the loop is broken.
-		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: e.cfg.Clock.Now(), Classes: cadence.Realtime, Trigger: r.trigger}); err != nil {
-			return failed, err
-		}
-		e.dispatcher.Dispatch(r.id, e.cfg.Clock.Now().Add(managerRetry))
-		return unchanged, nil
+		loop := append(slices.Clone(r.chain), r.id, m)
+		e.log.Warn("manager cycle: provisioning without the manager reference", "err", &ManagerCycleError{Cycle: loop[slices.Index(loop, m):]})
+		return unchanged, true, nil
 	}
-	res, err := e.reconcile(ctx, request{id: m, trigger: r.trigger, classes: cadence.All, fresh: true, runID: r.runID, chain: append(slices.Clone(r.chain), r.id)})
+	res, err = e.reconcile(ctx, request{id: m, trigger: r.trigger, classes: cadence.All, fresh: true, runID: r.runID, chain: append(slices.Clone(r.chain), r.id)})
 	if err != nil {
-		return failed, fmt.Errorf("provisioning manager %s first: %w", m, err)
+		return failed, false, fmt.Errorf("provisioning manager %s first: %w", m, err)
 	}
 	if res == deferred {
-		return deferred, nil
+		return deferred, false, nil
 	}
 	if mp, err = e.store.Person(ctx, e.cfg.Tenant, m); err != nil {
-		return failed, err
+		return failed, false, err
 	}
 	if mp.Exists {
-		return written, nil
+		return written, false, nil
 	}
-	return unchanged, nil
+	return unchanged, false, nil
 }
 
 // commitUnchanged records a reconcile that wrote nothing, if there is
@@ -369,11 +385,11 @@ func (e *Engine) putOff(ctx context.Context, r request, p Person, classes cadenc
 // fail records a failed attempt, leaves the person dirty, and either
 // schedules the next attempt or dead-letters the person and raises the alert
 // (once per incident).
-func (e *Engine) fail(ctx context.Context, r request, attempt int, classes cadence.Class, cause error) (result, error) {
+func (e *Engine) fail(ctx context.Context, r request, attempt int, classes cadence.Class, unsure bool, cause error) (result, error) {
 	now := e.cfg.Clock.Now()
 	wait, again := retry.Delay(e.cfg.Retry, attempt, cause)
 	f := Failure{Attempts: attempt, Err: cause.Error(), At: now, Dead: !again}
-	if err := e.store.Fail(ctx, e.cfg.Tenant, r.id, f, Mark{Since: now, Classes: classes, Trigger: r.trigger}); err != nil {
+	if err := e.store.Fail(ctx, e.cfg.Tenant, r.id, f, Mark{Since: now, Classes: classes, Trigger: r.trigger, Unsure: unsure}); err != nil {
 		e.log.Error("recording a failure", "id", r.id, "cause", cause, "err", err)
 		return failed, errors.Join(cause, err)
 	}
@@ -386,6 +402,14 @@ func (e *Engine) fail(ctx context.Context, r request, attempt int, classes caden
 	e.raise(ctx, "dead-letters", Alert{Kind: AlertRetriesExhausted, Err: cause,
 		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered until the next poll, batch or replay", r.id, attempt)})
 	return failed, cause
+}
+
+// mayHaveLanded reports whether a failed write may have reached the sink
+// anyway: the call was cut off (a deadline, a cancellation, a broken
+// connection) rather than answered with an error.
+func mayHaveLanded(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne)
 }
 
 // drainAudit hands the outbox to the Auditor. One goroutine drains at a time;

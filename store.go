@@ -37,12 +37,20 @@ type Store interface {
 	// newer), the account's existence and activity, the audit entries into
 	// the outbox, the next due time, and the removal of any failure record.
 	// The dirty mark is cleared only if its generation still equals
-	// c.Generation; a mark made since stays.
+	// c.Generation; a mark made since stays, with Unsure cleared (the
+	// write it was unsure of is now recorded).
 	Commit(ctx context.Context, tenant string, c Commit) error
 
+	// Intend records, just before a write, that the write may reach the
+	// sink without its commit (a crash in between): it marks the person
+	// dirty with m and Unsure set, and returns the mark's new generation,
+	// which the reconcile then commits against.
+	Intend(ctx context.Context, tenant, id string, m Mark) (generation uint64, err error)
+
 	// Fail records a failed attempt and keeps (or makes) the person dirty
-	// with m, in one transaction. f.Dead puts the person in the dead-letter
-	// listing.
+	// with m, in one transaction; the mark's Unsure becomes m.Unsure (the
+	// engine knows whether the failed write may have landed). f.Dead puts
+	// the person in the dead-letter listing.
 	Fail(ctx context.Context, tenant, id string, f Failure, m Mark) error
 
 	// Pending lists, in ID order after the ID after, up to limit people who
@@ -115,6 +123,10 @@ type Mark struct {
 	// record read from the Source that is older is stale (read-after-write
 	// lag) and the person is tried again shortly.
 	MinVersion Version
+	// Unsure: a write may have reached the sink without being recorded
+	// (a crash between the write and its commit), so the applied state
+	// cannot be trusted; the next reconcile rewrites every field.
+	Unsure bool `json:",omitempty"`
 }
 
 // Acceptance is an event as the Store records it.
@@ -207,5 +219,6 @@ func MergeMark(held, m Mark) Mark {
 	if m.Trigger != "" {
 		held.Trigger = m.Trigger
 	}
+	held.Unsure = held.Unsure || m.Unsure
 	return held
 }

@@ -99,6 +99,19 @@ func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hr
 	return nil
 }
 
+// Intend implements hrissync.Store.
+func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.tenant(tenant).person(id)
+	m.Unsure = true
+	s.mark(p, m)
+	return p.Dirty.Generation, nil
+}
+
 // Person implements hrissync.Store.
 func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
 	if err := ctx.Err(); err != nil {
@@ -138,6 +151,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 	if p.Dirty.Generation == c.Generation {
 		p.Dirty = hrissync.Mark{}
 	}
+	p.Dirty.Unsure = false
 	t.outbox = append(t.outbox, c.Audit...)
 	return nil
 }
@@ -152,6 +166,7 @@ func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure,
 	p := s.tenant(tenant).person(id)
 	p.Failure = &f
 	s.mark(p, m)
+	p.Dirty.Unsure = m.Unsure
 	return nil
 }
 

@@ -78,7 +78,7 @@ func crashChild() int {
 		return 1
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	conn := httpConn{base: url, client: client}
+	conn := httpConn{base: url, client: client, generation: os.Getenv("HRISSYNC_CRASH_GEN")}
 	eng, err := hrissync.New(conn, conn, st, &hrissync.Config{
 		Clock: clock, Auditor: log, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -105,8 +105,9 @@ func crashChild() int {
 
 // httpConn is the child's Source and Sink, over loopback HTTP to the parent.
 type httpConn struct {
-	base   string
-	client *http.Client
+	base       string
+	client     *http.Client
+	generation string // which child this is: the platform refuses a dead one's late writes
 }
 
 func (c httpConn) get(path string, v any) bool {
@@ -120,7 +121,13 @@ func (c httpConn) get(path string, v any) bool {
 
 func (c httpConn) post(path string, v any) error {
 	b, _ := json.Marshal(v)
-	resp, err := c.client.Post(c.base+path, "application/json", bytes.NewReader(b))
+	req, err := http.NewRequest(http.MethodPost, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Generation", c.generation)
+	resp, err := c.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -185,6 +192,11 @@ type world struct {
 	writes   []write
 	killOn   string // "", "apply-before", "apply-after", "batch", "poll", "notify"
 	kill     func()
+	// generation is the running child's; a write from an earlier, killed
+	// one is refused. A request the dead child sent just before the kill
+	// can otherwise reach the platform after its successor has moved on:
+	// a zombie write no engine can know of (see the closing note).
+	generation string
 }
 
 type account struct {
@@ -302,6 +314,10 @@ func (w *world) handler() http.Handler {
 		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
+		if r.Header.Get("X-Generation") != w.generation {
+			http.Error(rw, "connection reset", http.StatusServiceUnavailable)
+			return
+		}
 		if w.killOn == "apply-before" || (w.killOn == string(u.Trigger) && w.rng.IntN(2) == 0) {
 			w.fire() // the write never lands
 			http.Error(rw, "killed", http.StatusServiceUnavailable)
@@ -382,8 +398,12 @@ func TestCrashSafety(t *testing.T) {
 	var lives []life
 	spawn := func() *exec.Cmd {
 		lives = append(lives, life{from: w.clock.Now(), to: w.clock.Now().Add(1000 * time.Hour)})
+		gen := strconv.Itoa(len(lives))
+		w.mu.Lock()
+		w.generation = gen
+		w.mu.Unlock()
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "HRISSYNC_CRASH_CHILD=1", "HRISSYNC_CRASH_URL="+srv.URL, "HRISSYNC_CRASH_DIR="+dir,
+		cmd.Env = append(os.Environ(), "HRISSYNC_CRASH_CHILD=1", "HRISSYNC_CRASH_URL="+srv.URL, "HRISSYNC_CRASH_DIR="+dir, "HRISSYNC_CRASH_GEN="+gen,
 			"HRISSYNC_CRASH_EPOCH="+strconv.FormatInt(w.clock.epoch.UnixNano(), 10),
 			"HRISSYNC_CRASH_WALL="+strconv.FormatInt(w.clock.wall.UnixNano(), 10))
 		cmd.Stderr = os.Stderr

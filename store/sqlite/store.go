@@ -132,25 +132,28 @@ func (s *Store) personTx(ctx context.Context, tx *txn, tenant, id string) (hriss
 }
 
 // mark merges m into a person's mark under a new generation, creating the
-// row if need be.
-func (s *Store) mark(ctx context.Context, tx *txn, tenant, id string, m hrissync.Mark) error {
+// row if need be. replaceUnsure sets Unsure to m's rather than merging it.
+func (s *Store) mark(ctx context.Context, tx *txn, tenant, id string, m hrissync.Mark, replaceUnsure bool) (uint64, error) {
 	p, err := s.personTx(ctx, tx, tenant, id)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	merged := hrissync.MergeMark(p.Dirty, m)
+	if replaceUnsure {
+		merged.Unsure = m.Unsure
+	}
 	var gen int64
 	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen); err != nil {
-		return err
+		return 0, err
 	}
 	merged.Generation = 0
 	js, err := encodeJSON(merged)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, err = s.txExec(ctx, tx, `INSERT INTO people (tenant, id, dirty_gen, mark) VALUES (?, ?, ?, ?)
 		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen, mark = excluded.mark`, tenant, id, gen, js)
-	return err
+	return uint64(gen), err
 }
 
 // Accept implements hrissync.Store.
@@ -168,7 +171,8 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 			dup = err == nil
 			return err
 		}
-		return s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark)
+		_, err = s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark, false)
+		return err
 	})
 	return dup, err
 }
@@ -177,12 +181,24 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		for _, id := range ids {
-			if err := s.mark(ctx, tx, tenant, id, m); err != nil {
+			if _, err := s.mark(ctx, tx, tenant, id, m, false); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// Intend implements hrissync.Store.
+func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) (uint64, error) {
+	var gen uint64
+	m.Unsure = true
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		var err error
+		gen, err = s.mark(ctx, tx, tenant, id, m, false)
+		return err
+	})
+	return gen, err
 }
 
 // Person implements hrissync.Store.
@@ -210,7 +226,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 		_, err = s.txExec(ctx, tx, `INSERT INTO people (tenant, id, has_acct, active, applied, due) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, id) DO UPDATE SET has_acct = excluded.has_acct, active = excluded.active,
 				applied = excluded.applied, due = excluded.due, failure = NULL, dead = 0,
-				mark = CASE WHEN dirty_gen = ? THEN NULL ELSE mark END,
+				mark = CASE WHEN dirty_gen = ? THEN NULL ELSE json_remove(mark, '$.Unsure') END,
 				dirty_gen = CASE WHEN dirty_gen = ? THEN 0 ELSE dirty_gen END`,
 			tenant, c.ID, c.Exists, c.Active, applied, nanos(c.Due), int64(c.Generation), int64(c.Generation))
 		if err != nil {
@@ -236,7 +252,7 @@ func (s *Store) appendAudit(ctx context.Context, tx *txn, tenant string, entries
 // Fail implements hrissync.Store.
 func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
-		if err := s.mark(ctx, tx, tenant, id, m); err != nil {
+		if _, err := s.mark(ctx, tx, tenant, id, m, true); err != nil {
 			return err
 		}
 		js, err := encodeJSON(f)

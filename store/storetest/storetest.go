@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hrissync.Store) {
 		{"CancelledCommitChangesNothing", testCancelledCommitChangesNothing},
 		{"AcceptRemembersEventIDs", testAcceptRemembersEventIDs},
 		{"MarksMerge", testMarksMerge},
+		{"IntentBeforeWrite", testIntent},
 		{"PendingSweep", testPendingSweep},
 		{"DeadLetters", testDeadLetters},
 		{"PeopleInIDOrder", testPeopleInIDOrder},
@@ -215,6 +216,41 @@ func testMarksMerge(t *testing.T, s hrissync.Store) {
 	m := person(t, s, tenant, "w1").Dirty
 	if m.Classes != cadence.All || !m.Since.Equal(t0) || m.MinVersion != v(5) || m.EventID != "e1" || m.Trigger != hrissync.TriggerBatch {
 		t.Errorf("merged mark = %+v, want all classes, first since, newest min version, event e1, trigger batch", m)
+	}
+}
+
+func testIntent(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	gen, err := s.Intend(ctx, tenant, "w1", hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime})
+	must(t, err)
+	p := person(t, s, tenant, "w1")
+	if !p.Dirty.Unsure || p.Dirty.Generation != gen || gen == 0 {
+		t.Fatalf("after Intend: mark %+v, generation returned %d", p.Dirty, gen)
+	}
+	// The write's commit clears the mark.
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: gen, Exists: true, Active: true}))
+	if p := person(t, s, tenant, "w1"); p.Dirty.Generation != 0 || p.Dirty.Unsure {
+		t.Fatalf("after the commit: %+v", p.Dirty)
+	}
+	// An event during the write keeps the person dirty, but the write is
+	// recorded: no longer unsure.
+	gen, err = s.Intend(ctx, tenant, "w1", hrissync.Mark{Since: t0, Classes: cadence.Realtime})
+	must(t, err)
+	accept(t, s, tenant, "e1", "w1")
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: gen, Exists: true, Active: true}))
+	if p := person(t, s, tenant, "w1"); p.Dirty.Generation == 0 || p.Dirty.Unsure {
+		t.Fatalf("after a commit with an event in between: %+v, want dirty and sure", p.Dirty)
+	}
+	// A failed write the sink answered is not unsure; one cut off is.
+	_, err = s.Intend(ctx, tenant, "w2", hrissync.Mark{Since: t0, Classes: cadence.Realtime})
+	must(t, err)
+	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 1, Err: "503"}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	if p := person(t, s, tenant, "w2"); p.Dirty.Unsure || p.Dirty.Generation == 0 {
+		t.Fatalf("after an answered failure: %+v", p.Dirty)
+	}
+	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 2, Err: "timeout"}, hrissync.Mark{Since: t0, Classes: cadence.Realtime, Unsure: true}))
+	if p := person(t, s, tenant, "w2"); !p.Dirty.Unsure {
+		t.Fatalf("after a cut-off write: %+v", p.Dirty)
 	}
 }
 
