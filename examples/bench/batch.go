@@ -64,7 +64,9 @@ func (g *generated) List(context.Context) iter.Seq2[hrissync.Employee, error] {
 }
 
 func (g *generated) ChangedSince(context.Context, time.Time) iter.Seq2[hrissync.Employee, error] {
-	return func(yield func(hrissync.Employee, error) bool) { yield(hrissync.Employee{}, hrissync.ErrChangedSinceUnsupported) }
+	return func(yield func(hrissync.Employee, error) bool) {
+		yield(hrissync.Employee{}, hrissync.ErrChangedSinceUnsupported)
+	}
 }
 
 // batchScale loads n people with one batch, changes 1 %, and measures the
