@@ -17,17 +17,7 @@ func TestShutdownFinishesWorkInHand(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hr, lms := newHR(), newLMS()
 		lms.block, lms.entered = make(chan struct{}), make(chan string, 1)
-		eng, err := hrissync.New(hr, lms, memory.New(), &hrissync.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error)
-		go func() { done <- eng.Run(context.Background()) }()
-		<-eng.Started()
-		a := hr.put(alice())
-		if err := eng.Notify(t.Context(), hrissync.Event{ID: "e1", EmployeeID: a.ID, OccurredAt: a.Version.Time}); err != nil {
-			t.Fatal(err)
-		}
+		eng, done := runWithOneEvent(t, hr, lms)
 		<-lms.entered // a write is in hand
 		stopped := make(chan error)
 		go func() { stopped <- eng.Shutdown(context.Background()) }()
@@ -57,17 +47,7 @@ func TestShutdownDeadlineCancelsWork(t *testing.T) {
 			<-ctx.Done() // a sink that never answers, but honours its context
 			return ctx.Err()
 		})
-		eng, err := hrissync.New(hr, stuck, memory.New(), &hrissync.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error)
-		go func() { done <- eng.Run(context.Background()) }()
-		<-eng.Started()
-		a := hr.put(alice())
-		if err := eng.Notify(t.Context(), hrissync.Event{ID: "e1", EmployeeID: a.ID, OccurredAt: a.Version.Time}); err != nil {
-			t.Fatal(err)
-		}
+		eng, done := runWithOneEvent(t, hr, stuck)
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -76,4 +56,22 @@ func TestShutdownDeadlineCancelsWork(t *testing.T) {
 		}
 		<-done
 	})
+}
+
+// runWithOneEvent runs an engine (stopped only by Shutdown) and gives it one
+// event for a new person; done receives Run's result.
+func runWithOneEvent(t *testing.T, hr *fakeHR, sink hrissync.Sink) (*hrissync.Engine, chan error) {
+	t.Helper()
+	eng, err := hrissync.New(hr, sink, memory.New(), &hrissync.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- eng.Run(context.Background()) }()
+	<-eng.Started()
+	a := hr.put(alice())
+	if err := eng.Notify(t.Context(), hrissync.Event{ID: "e1", EmployeeID: a.ID, OccurredAt: a.Version.Time}); err != nil {
+		t.Fatal(err)
+	}
+	return eng, done
 }

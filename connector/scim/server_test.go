@@ -109,26 +109,28 @@ func (u *users) GetAll(r *http.Request, params elimity.ListRequestParams) (elimi
 	return page, nil
 }
 
-// ifMatch checks a write's If-Match against the stored version.
-func (u *users) ifMatch(r *http.Request, s *stored) error {
+// writable returns the stored user a write targets, checking its If-Match
+// against the stored version; u.mu is held.
+func (u *users) writable(r *http.Request, id string) (*stored, error) {
+	s, ok := u.byID[id]
+	if !ok {
+		return nil, scimerrors.ScimErrorResourceNotFound(id)
+	}
 	if u.staleOnce {
 		u.staleOnce = false
 		s.version++ // someone else wrote it
 	}
 	if m := r.Header.Get("If-Match"); m != "" && m != etag(s.version) {
-		return scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: "version mismatch"}
+		return nil, scimerrors.ScimError{Status: http.StatusPreconditionFailed, Detail: "version mismatch"}
 	}
-	return nil
+	return s, nil
 }
 
 func (u *users) Replace(r *http.Request, id string, attrs elimity.ResourceAttributes) (elimity.Resource, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	s, ok := u.byID[id]
-	if !ok {
-		return elimity.Resource{}, scimerrors.ScimErrorResourceNotFound(id)
-	}
-	if err := u.ifMatch(r, s); err != nil {
+	s, err := u.writable(r, id)
+	if err != nil {
 		return elimity.Resource{}, err
 	}
 	if ext, ok := attrs["externalId"].(string); ok {
@@ -154,11 +156,8 @@ func (u *users) Delete(r *http.Request, id string) error {
 func (u *users) Patch(r *http.Request, id string, ops []elimity.PatchOperation) (elimity.Resource, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	s, ok := u.byID[id]
-	if !ok {
-		return elimity.Resource{}, scimerrors.ScimErrorResourceNotFound(id)
-	}
-	if err := u.ifMatch(r, s); err != nil {
+	s, err := u.writable(r, id)
+	if err != nil {
 		return elimity.Resource{}, err
 	}
 	for _, op := range ops {
