@@ -9,9 +9,8 @@ import (
 
 // desired is what the platform should hold for one person at one instant.
 type desired struct {
-	known   bool // in the Source and in scope; otherwise deprovision
-	active  bool // should have access now
-	fields  Fields
+	active  bool   // should have access now
+	fields  Fields // nil when the person is not in the Source or out of scope
 	version Version
 	// due is the next instant at which the desired state changes by the
 	// mere passing of time (a start date, a last day worked); zero if none.
@@ -27,7 +26,7 @@ func (e *Engine) desire(rec *Employee, now time.Time) (desired, error) {
 	if rec == nil || !e.cfg.InScope(*rec) {
 		return desired{changedAt: now}, nil
 	}
-	d := desired{known: true, version: rec.Version, changedAt: rec.Version.Time}
+	d := desired{version: rec.Version, changedAt: rec.Version.Time}
 	loc := e.cfg.Location
 	effective := rec.Status
 	var provisionAt, startAt, endAt time.Time
@@ -68,7 +67,6 @@ func (e *Engine) desire(rec *Employee, now time.Time) (desired, error) {
 			effective = StatusActive
 		case !startAt.IsZero() && now.Before(provisionAt):
 			effective = StatusPending
-			d.known = true
 			transition(provisionAt)
 		case !startAt.IsZero() && now.Before(startAt):
 			effective = StatusPending
