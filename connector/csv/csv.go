@@ -291,16 +291,17 @@ func (s *Source) rows(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 			if err == io.EOF {
 				break
 			}
-			line, _ := r.FieldPos(0)
 			if err != nil {
+				// FieldPos is only valid after a successful read.
+				line := 0
 				var pe *stdcsv.ParseError
 				if errors.As(err, &pe) {
-					line = pe.Line
-					err = pe.Err
+					line, err = pe.Line, pe.Err
 				}
 				fail(&RowError{Line: line, Err: err})
 				return
 			}
+			line, _ := r.FieldPos(0)
 			if trailer >= 0 {
 				fail(&RowError{Line: line, Err: errors.New("row after the trailer")})
 				return
