@@ -134,25 +134,36 @@ func (s *Store) personTx(ctx context.Context, tx *txn, tenant, id string) (hriss
 // mark merges m into a person's mark under a new generation, creating the
 // row if need be. replaceUnsure sets Unsure to m's rather than merging it.
 func (s *Store) mark(ctx context.Context, tx *txn, tenant, id string, m hrissync.Mark, replaceUnsure bool) (uint64, error) {
-	p, err := s.personTx(ctx, tx, tenant, id)
-	if err != nil {
+	// Only the mark is needed: reading the whole person would decode its
+	// applied fields on every event.
+	var held hrissync.Mark
+	var gen int64
+	var js sql.NullString
+	err := s.txQueryRow(ctx, tx, "SELECT dirty_gen, mark FROM people WHERE tenant = ? AND id = ?", tenant, id).Scan(&gen, &js)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return 0, err
+	case gen != 0 && js.Valid:
+		if err := json.Unmarshal([]byte(js.String), &held); err != nil {
+			return 0, fmt.Errorf("sqlite store: corrupt mark of %s: %w", id, err)
+		}
+		held.Generation = uint64(gen)
 	}
-	merged := hrissync.MergeMark(p.Dirty, m)
+	merged := hrissync.MergeMark(held, m)
 	if replaceUnsure {
 		merged.Unsure = m.Unsure
 	}
-	var gen int64
 	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen); err != nil {
 		return 0, err
 	}
 	merged.Generation = 0
-	js, err := encodeJSON(merged)
+	enc, err := encodeJSON(merged)
 	if err != nil {
 		return 0, err
 	}
 	_, err = s.txExec(ctx, tx, `INSERT INTO people (tenant, id, dirty_gen, mark) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen, mark = excluded.mark`, tenant, id, gen, js)
+		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen, mark = excluded.mark`, tenant, id, gen, enc)
 	return uint64(gen), err
 }
 
