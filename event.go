@@ -17,8 +17,10 @@ const (
 	TriggerReplay   Trigger = "replay"   // an operator replaying dead letters
 )
 
-// Triggers lists every trigger, for reports.
-var Triggers = []Trigger{TriggerRealtime, TriggerPoll, TriggerBatch, TriggerReplay}
+// AllTriggers lists every trigger, for reports.
+func AllTriggers() []Trigger {
+	return []Trigger{TriggerRealtime, TriggerPoll, TriggerBatch, TriggerReplay}
+}
 
 // Event is a change notification from the HRIS: "look at this person now".
 type Event struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hrissync/hrissync/audit"
@@ -274,18 +275,8 @@ func (e *Engine) diff(held map[string]Applied, d desired, want cadence.Class) ([
 		chg = append(chg, Change{Field: f, Old: old.Value, New: v})
 		applied[f] = Applied{v, d.version}
 	}
-	slices.SortFunc(chg, func(a, b Change) int { return cmpString(a.Field, b.Field) })
+	slices.SortFunc(chg, func(a, b Change) int { return strings.Compare(a.Field, b.Field) })
 	return chg, applied
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func changes(u *Update, field string) bool {

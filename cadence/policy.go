@@ -16,7 +16,6 @@ package cadence
 
 import (
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -163,11 +162,4 @@ func (p Policy) Uses(c Class) bool {
 		}
 	}
 	return false
-}
-
-// Fields lists the fields named explicitly in p, sorted, with their classes;
-// every other field has the default class. It is for documentation and
-// reports.
-func (p Policy) Fields() []string {
-	return slices.Sorted(maps.Keys(p.fields))
 }

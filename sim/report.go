@@ -234,7 +234,7 @@ func WriteTable(w io.Writer, reports ...*Report) error {
 	row("people × days", func(r *Report) string { return fmt.Sprintf("%d × %d", r.People, r.Days) })
 	row("HR changes", func(r *Report) string { return fmt.Sprint(r.HRChanges) })
 	row("webhooks delivered / lost", func(r *Report) string { return fmt.Sprintf("%d / %d", r.Webhooks, r.LostWebhooks) })
-	for _, t := range hrissync.Triggers {
+	for _, t := range hrissync.AllTriggers() {
 		row("writes by "+string(t), func(r *Report) string { return num(r.Triggers[t].Writes) })
 	}
 	row("needed writes", func(r *Report) string { return num(r.Needed) })

@@ -36,25 +36,28 @@ import (
 )
 
 // DefaultColumns maps common header names (compared case-insensitively,
-// ignoring spaces, dashes and underscores) to fields.
-var DefaultColumns = map[string]string{
-	"id": "id", "workerid": "id", "employeeid": "id",
-	"employeenumber": hrissync.FieldEmployeeNumber, "employee#": hrissync.FieldEmployeeNumber,
-	"email": hrissync.FieldEmail, "workemail": hrissync.FieldEmail,
-	"firstname": hrissync.FieldGivenName, "givenname": hrissync.FieldGivenName,
-	"lastname": hrissync.FieldFamilyName, "familyname": hrissync.FieldFamilyName,
-	"status": hrissync.FieldStatus, "employmentstatus": hrissync.FieldStatus,
-	"startdate": hrissync.FieldStartDate, "hiredate": hrissync.FieldStartDate,
-	"terminationdate": hrissync.FieldTerminationDate, "lastdayworked": hrissync.FieldTerminationDate,
-	"role": hrissync.FieldRole, "jobtitle": hrissync.FieldRole, "title": hrissync.FieldRole,
-	"managerid": hrissync.FieldManagerID, "reportsto": hrissync.FieldManagerID,
-	"department": hrissync.FieldDepartment, "location": hrissync.FieldLocation,
+// ignoring spaces, dashes and underscores) to fields. It returns a new map,
+// for a caller to extend.
+func DefaultColumns() map[string]string {
+	return map[string]string{
+		"id": "id", "workerid": "id", "employeeid": "id",
+		"employeenumber": hrissync.FieldEmployeeNumber, "employee#": hrissync.FieldEmployeeNumber,
+		"email": hrissync.FieldEmail, "workemail": hrissync.FieldEmail,
+		"firstname": hrissync.FieldGivenName, "givenname": hrissync.FieldGivenName,
+		"lastname": hrissync.FieldFamilyName, "familyname": hrissync.FieldFamilyName,
+		"status": hrissync.FieldStatus, "employmentstatus": hrissync.FieldStatus,
+		"startdate": hrissync.FieldStartDate, "hiredate": hrissync.FieldStartDate,
+		"terminationdate": hrissync.FieldTerminationDate, "lastdayworked": hrissync.FieldTerminationDate,
+		"role": hrissync.FieldRole, "jobtitle": hrissync.FieldRole, "title": hrissync.FieldRole,
+		"managerid": hrissync.FieldManagerID, "reportsto": hrissync.FieldManagerID,
+		"department": hrissync.FieldDepartment, "location": hrissync.FieldLocation,
+	}
 }
 
 // Config configures Open. Path is required.
 type Config struct {
 	Path string
-	// Columns maps header names to fields, replacing DefaultColumns. A
+	// Columns maps header names to fields, replacing DefaultColumns(). A
 	// column named "attr.<name>" is always the attribute <name>.
 	Columns map[string]string
 	// IgnoreColumns lists header names to skip; any other unknown column
@@ -154,7 +157,7 @@ func Open(cfg Config) (*Source, error) {
 func (s *Source) layout(header []string) (layout, error) {
 	columns := s.cfg.Columns
 	if columns == nil {
-		columns = DefaultColumns
+		columns = DefaultColumns()
 	}
 	norm := map[string]string{}
 	for k, v := range columns {

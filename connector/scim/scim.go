@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -327,7 +328,7 @@ func (s *Sink) attributes(u hrissync.Update, managerID string, only map[string]b
 	}
 	if attrsChanged {
 		var pairs []map[string]any
-		for _, k := range slices.Sorted(mapsKeys(f)) {
+		for _, k := range slices.Sorted(maps.Keys(f)) {
 			if name, ok := strings.CutPrefix(k, hrissync.AttributePrefix); ok && f[k] != "" {
 				pairs = append(pairs, map[string]any{"name": name, "value": f[k]})
 			}
@@ -338,16 +339,6 @@ func (s *Sink) attributes(u hrissync.Update, managerID string, only map[string]b
 		out[s.cfg.Extension] = ext
 	}
 	return out
-}
-
-func mapsKeys(f hrissync.Fields) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range f {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Apply implements hrissync.Sink.

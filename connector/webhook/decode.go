@@ -28,16 +28,16 @@ type DecoderFunc func(h http.Header, body []byte) (hrissync.Event, error)
 // Decode calls f.
 func (f DecoderFunc) Decode(h http.Header, body []byte) (hrissync.Event, error) { return f(h, body) }
 
-// Event types of the generic JSON format.
-var EventTypes = []string{
-	"employee.created", "employee.updated", "employee.terminated", "employee.rehired", "employee.deleted",
+// EventTypes lists the event types of the generic JSON format.
+func EventTypes() []string {
+	return []string{"employee.created", "employee.updated", "employee.terminated", "employee.rehired", "employee.deleted"}
 }
 
 // JSON decodes the generic event format, strictly:
 //
 //	{
 //	  "id": "evt_01HZX…",               // required: the event's id, the same on every retry
-//	  "type": "employee.updated",       // required: one of EventTypes
+//	  "type": "employee.updated",       // required: one of EventTypes()
 //	  "employeeId": "w-000042",         // required: the HRIS worker id
 //	  "occurredAt": "2026-03-02T09:15:00Z", // required: when HR made the change (RFC 3339)
 //	  "record": { … }                   // optional: the changed record (a hrissync.Employee)
@@ -80,8 +80,8 @@ func (JSON) Decode(_ http.Header, body []byte) (hrissync.Event, error) {
 		slices.Sort(missing)
 		return hrissync.Event{}, fmt.Errorf("%w: missing %v", ErrMalformed, missing)
 	}
-	if !slices.Contains(EventTypes, j.Type) {
-		return hrissync.Event{}, fmt.Errorf("%w: unknown event type %q (want one of %v)", ErrMalformed, j.Type, EventTypes)
+	if types := EventTypes(); !slices.Contains(types, j.Type) {
+		return hrissync.Event{}, fmt.Errorf("%w: unknown event type %q (want one of %v)", ErrMalformed, j.Type, types)
 	}
 	if j.Record != nil && j.Record.ID != j.EmployeeID {
 		return hrissync.Event{}, fmt.Errorf("%w: record %q does not match employeeId %q", ErrMalformed, j.Record.ID, j.EmployeeID)

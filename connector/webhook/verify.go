@@ -3,7 +3,6 @@ package webhook
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -120,21 +119,20 @@ const (
 // timestamp header's value ("" when the scheme has none).
 type Signed func(body []byte, timestamp string) []byte
 
-// Common layouts of signed content.
-var (
-	// BodyOnly signs the raw body.
-	BodyOnly Signed = func(body []byte, _ string) []byte { return body }
-	// TimestampDotBody signs "timestamp.body", the common way to bind a
-	// timestamp against replays.
-	TimestampDotBody Signed = func(body []byte, ts string) []byte {
-		return append(append([]byte(ts), '.'), body...)
-	}
-	// BodyThenTimestamp signs the body followed by the timestamp, as
-	// BambooHR documents for X-BambooHR-Signature and X-BambooHR-Timestamp.
-	BodyThenTimestamp Signed = func(body []byte, ts string) []byte {
-		return append(append([]byte{}, body...), ts...)
-	}
-)
+// BodyOnly is a Signed layout: the raw body.
+func BodyOnly(body []byte, _ string) []byte { return body }
+
+// TimestampDotBody is a Signed layout: "timestamp.body", the common way to
+// bind a timestamp against replays.
+func TimestampDotBody(body []byte, ts string) []byte {
+	return append(append([]byte(ts), '.'), body...)
+}
+
+// BodyThenTimestamp is a Signed layout: the body followed by the timestamp,
+// as BambooHR documents for X-BambooHR-Signature and X-BambooHR-Timestamp.
+func BodyThenTimestamp(body []byte, ts string) []byte {
+	return append(append([]byte{}, body...), ts...)
+}
 
 // HMAC verifies the vendor-style schemes: an HMAC of the body (optionally
 // bound to a timestamp header) in one header, hex or base64, with an
@@ -160,9 +158,6 @@ type HMAC struct {
 	Signed          Signed        // default BodyOnly, or TimestampDotBody with a TimestampHeader
 	Tolerance       time.Duration // zero: five minutes; negative: unchecked
 }
-
-// SHA512 is sha512.New, for HMAC.Hash.
-var SHA512 = sha512.New
 
 // Verify implements Verifier.
 func (v *HMAC) Verify(h http.Header, body []byte, now time.Time) error {

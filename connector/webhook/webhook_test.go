@@ -232,7 +232,7 @@ func TestVendorHMAC(t *testing.T) {
 	}
 	m512 := hmac.New(sha512.New, secret)
 	m512.Write(body)
-	s512 := &webhook.HMAC{Secrets: [][]byte{secret}, Header: "X-Signature", Prefix: "sha512=", Hash: webhook.SHA512}
+	s512 := &webhook.HMAC{Secrets: [][]byte{secret}, Header: "X-Signature", Prefix: "sha512=", Hash: sha512.New}
 	h = http.Header{}
 	h.Set("X-Signature", "sha512="+hex.EncodeToString(m512.Sum(nil)))
 	if err := s512.Verify(h, body, time.Now()); err != nil {
