@@ -87,8 +87,14 @@ type Config struct {
 	// Clock is the time source. Default the real clock.
 	Clock Clock
 	// Dispatcher hands people to workers. Default an in-process keyed
-	// queue.
+	// queue. A Dispatcher that is also a Scheduler runs the poll and the
+	// batch (once across replicas); one that is also a Locker is the
+	// default Locker.
 	Dispatcher Dispatcher
+	// Locker guards each person across processes, for replicas sharing
+	// a Store. Default the Dispatcher, if it is a Locker; otherwise none
+	// (one process needs none).
+	Locker Locker
 	// Auditor makes audit entries durable. Default none: entries are
 	// committed to the Store's outbox and then dropped.
 	Auditor audit.Auditor
@@ -185,6 +191,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = RealClock{}
+	}
+	if l, ok := cfg.Dispatcher.(Locker); ok && cfg.Locker == nil {
+		cfg.Locker = l
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -125,11 +125,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.sweep(ctx); err != nil {
 		return fmt.Errorf("hrissync: start-up sweep: %w", err)
 	}
-	now := e.cfg.Clock.Now()
-	if e.cfg.Policy.Uses(cadence.Realtime) {
-		e.schedule("poll", e.cfg.PollSchedule.Next(now), e.runPoll)
+	if s, ok := e.dispatcher.(Scheduler); ok {
+		if e.cfg.Policy.Uses(cadence.Realtime) {
+			s.Every("poll", e.cfg.PollSchedule, func(ctx context.Context) time.Time { e.pollOnce(ctx); return time.Time{} })
+		}
+		s.Every("batch", e.cfg.BatchSchedule, e.batchOnce)
+	} else {
+		now := e.cfg.Clock.Now()
+		if e.cfg.Policy.Uses(cadence.Realtime) {
+			e.schedule("poll", e.cfg.PollSchedule.Next(now), e.runPoll)
+		}
+		e.schedule("batch", e.cfg.BatchSchedule.Next(now), e.runBatch)
 	}
-	e.schedule("batch", e.cfg.BatchSchedule.Next(now), e.runBatch)
 	e.startedOnce.Do(func() { close(e.started) })
 	return e.dispatcher.Run(ctx, e.cfg.Concurrency, e.work)
 }
@@ -193,25 +200,35 @@ func (e *Engine) schedule(name string, at time.Time, fn func(ctx context.Context
 }
 
 func (e *Engine) runPoll(ctx context.Context) {
-	if err := e.Poll(ctx); err != nil && ctx.Err() == nil {
-		e.log.Warn("poll failed", "err", err)
-	}
+	e.pollOnce(ctx)
 	e.schedule("poll", e.cfg.PollSchedule.Next(e.cfg.Clock.Now()), e.runPoll)
 }
 
+func (e *Engine) pollOnce(ctx context.Context) {
+	if err := e.Poll(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("poll failed", "err", err)
+	}
+}
+
 func (e *Engine) runBatch(ctx context.Context) {
+	next := e.cfg.BatchSchedule.Next(e.cfg.Clock.Now())
+	if rerun := e.batchOnce(ctx); !rerun.IsZero() && rerun.Before(next) {
+		next = rerun
+	}
+	e.schedule("batch", next, e.runBatch)
+}
+
+// batchOnce runs the batch and returns when its rerun is due: the zero time
+// unless this was a scheduled run that failed.
+func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
 	run, err := e.batch(ctx)
 	if err != nil && ctx.Err() == nil {
 		e.log.Warn("batch failed", "run", run.ID, "attempt", run.Attempt, "err", err)
 	}
-	now := e.cfg.Clock.Now()
-	next := e.cfg.BatchSchedule.Next(now)
 	if run.Status == RunFailed && run.Attempt == 1 {
-		if rerun := run.Started.Add(e.cfg.BatchRerun); rerun.Before(next) {
-			next = rerun
-		}
+		return run.Started.Add(e.cfg.BatchRerun)
 	}
-	e.schedule("batch", next, e.runBatch)
+	return time.Time{}
 }
 
 // Notify accepts an event. It returns once the event is durably recorded in

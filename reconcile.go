@@ -64,6 +64,14 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		e.locks.Lock(r.id)
 	}
 	defer e.locks.Unlock(r.id)
+	unlock, ok, err := e.lockPerson(ctx, r.id, len(r.chain) == 0)
+	switch {
+	case err != nil:
+		return failed, fmt.Errorf("hrissync: locking %s: %w", r.id, err)
+	case !ok:
+		return deferred, nil
+	}
+	defer unlock()
 
 	p, err := e.store.Person(ctx, e.cfg.Tenant, r.id)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/internal/rowcodec"
 )
 
 // maxNanos is the latest time Unix nanoseconds can hold (in 2262): a bound
@@ -39,47 +40,6 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// appliedJSON packs a person's applied fields compactly: field → [value,
-// version time in Unix nanoseconds, version sequence].
-type appliedJSON map[string][3]any
-
-func encodeApplied(m map[string]hrissync.Applied) (string, error) {
-	out := make(map[string]json.RawMessage, len(m))
-	for f, a := range m {
-		var t int64
-		if !a.Version.Time.IsZero() {
-			t = a.Version.Time.UnixNano()
-		}
-		b, err := json.Marshal([]any{a.Value, t, a.Version.Seq})
-		if err != nil {
-			return "", err
-		}
-		out[f] = b
-	}
-	b, err := json.Marshal(out)
-	return string(b), err
-}
-
-func decodeApplied(s string) (map[string]hrissync.Applied, error) {
-	var raw map[string][3]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
-		return nil, fmt.Errorf("sqlite store: corrupt applied record: %w", err)
-	}
-	out := make(map[string]hrissync.Applied, len(raw))
-	for f, r := range raw {
-		var a hrissync.Applied
-		var t int64
-		if err := errors.Join(json.Unmarshal(r[0], &a.Value), json.Unmarshal(r[1], &t), json.Unmarshal(r[2], &a.Version.Seq)); err != nil {
-			return nil, fmt.Errorf("sqlite store: corrupt applied field %s: %w", f, err)
-		}
-		if t != 0 {
-			a.Version.Time = time.Unix(0, t).UTC()
-		}
-		out[f] = a
-	}
-	return out, nil
-}
-
 func encodeJSON(v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -104,8 +64,8 @@ func scanPerson(row scanner) (hrissync.Person, error) {
 		return p, err
 	}
 	var err error
-	if p.Applied, err = decodeApplied(applied); err != nil {
-		return p, err
+	if p.Applied, err = rowcodec.DecodeApplied(applied); err != nil {
+		return p, fmt.Errorf("sqlite store: %s: %w", p.ID, err)
 	}
 	if gen != 0 && mark.Valid {
 		if err := json.Unmarshal([]byte(mark.String), &p.Dirty); err != nil {
@@ -228,7 +188,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 		if err != nil {
 			return err
 		}
-		applied, err := encodeApplied(hrissync.MergeApplied(p.Applied, c.Applied))
+		applied, err := rowcodec.EncodeApplied(hrissync.MergeApplied(p.Applied, c.Applied))
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,382 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/internal/rowcodec"
+)
+
+// queries are the Store's SQL, {{schema}} standing for the schema.
+var queries = map[string]string{
+	"person":  "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
+	// lockRow and lockMark create the row if need be and lock it until
+	// the transaction ends, returning what is held, in one round trip.
+	"lockRow": `INSERT INTO {{schema}}.people (tenant, id) VALUES ($1, $2)
+		ON CONFLICT (tenant, id) DO UPDATE SET tenant = excluded.tenant
+		RETURNING ` + personColumns,
+	"lockMark": `INSERT INTO {{schema}}.people (tenant, id) VALUES ($1, $2)
+		ON CONFLICT (tenant, id) DO UPDATE SET tenant = excluded.tenant
+		RETURNING dirty_gen, mark`,
+	"setMark": `UPDATE {{schema}}.people SET dirty_gen = nextval('{{schema}}.generation'), mark = $3
+		WHERE tenant = $1 AND id = $2 RETURNING dirty_gen`,
+	"newEvent": "INSERT INTO {{schema}}.events (tenant, id, forget) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+	// The mark is cleared only if no mark came since the reconcile read it.
+	"commit": `UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5, due = $6,
+			failure = NULL, dead = false,
+			mark = CASE WHEN dirty_gen = $7 THEN NULL ELSE mark - 'Unsure' END,
+			dirty_gen = CASE WHEN dirty_gen = $7 THEN 0 ELSE dirty_gen END
+		WHERE tenant = $1 AND id = $2`,
+	"audit":    "INSERT INTO {{schema}}.outbox (tenant, id, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+	"fail":     "UPDATE {{schema}}.people SET failure = $3, dead = $4 WHERE tenant = $1 AND id = $2",
+	"pending":  "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND (dirty_gen <> 0 OR due <= $3) ORDER BY id LIMIT $4",
+	"dead":     "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND dead ORDER BY id",
+	"people":   "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND has_acct ORDER BY id LIMIT $3",
+	"outbox":   "SELECT entry FROM {{schema}}.outbox WHERE tenant = $1 ORDER BY seq LIMIT $2",
+	"ack":      "DELETE FROM {{schema}}.outbox WHERE tenant = $1 AND id = ANY($2)",
+	"forget":   "DELETE FROM {{schema}}.events WHERE tenant = $1 AND forget <= $2",
+	"cursor":   "SELECT at FROM {{schema}}.cursors WHERE tenant = $1 AND name = $2",
+	"setCursor": `INSERT INTO {{schema}}.cursors (tenant, name, at) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at`,
+	"saveRun": `INSERT INTO {{schema}}.runs (tenant, id, started, run) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant, id) DO UPDATE SET started = excluded.started, run = excluded.run`,
+	"run":     "SELECT run FROM {{schema}}.runs WHERE tenant = $1 AND id = $2",
+	"lastRun": "SELECT run FROM {{schema}}.runs WHERE tenant = $1 ORDER BY started DESC, id DESC LIMIT 1",
+}
+
+const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure"
+
+// bound is t in Unix nanoseconds, clamped to what they can hold (2262).
+func bound(t time.Time) int64 {
+	if t.After(time.Unix(0, math.MaxInt64)) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// nanos is t in Unix nanoseconds, the zero time as NULL.
+func nanos(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+func fromNanos(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *n).UTC()
+}
+
+func scanPerson(row pgx.Row) (hrissync.Person, error) {
+	var (
+		p             hrissync.Person
+		applied       string
+		gen           int64
+		mark, failure []byte
+		due           *int64
+	)
+	if err := row.Scan(&p.ID, &p.Exists, &p.Active, &applied, &gen, &mark, &due, &failure); err != nil {
+		return p, err
+	}
+	var err error
+	if p.Applied, err = rowcodec.DecodeApplied(applied); err != nil {
+		return p, fmt.Errorf("postgres store: %s: %w", p.ID, err)
+	}
+	if gen != 0 && mark != nil {
+		if err := json.Unmarshal(mark, &p.Dirty); err != nil {
+			return p, fmt.Errorf("postgres store: corrupt mark of %s: %w", p.ID, err)
+		}
+		p.Dirty.Generation = uint64(gen)
+	}
+	p.Due = fromNanos(due)
+	if failure != nil {
+		p.Failure = &hrissync.Failure{}
+		if err := json.Unmarshal(failure, p.Failure); err != nil {
+			return p, fmt.Errorf("postgres store: corrupt failure of %s: %w", p.ID, err)
+		}
+	}
+	return p, nil
+}
+
+// inTx runs fn in a transaction.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// mark merges m into a person's mark under a new generation, creating the
+// row if need be; the row stays locked until the transaction ends.
+// replaceUnsure sets Unsure to m's rather than merging it.
+func (s *Store) mark(ctx context.Context, tx pgx.Tx, tenant, id string, m hrissync.Mark, replaceUnsure bool) (uint64, error) {
+	var held hrissync.Mark
+	var gen int64
+	var js []byte
+	if err := tx.QueryRow(ctx, s.sql["lockMark"], tenant, id).Scan(&gen, &js); err != nil {
+		return 0, err
+	}
+	if gen != 0 && js != nil {
+		if err := json.Unmarshal(js, &held); err != nil {
+			return 0, fmt.Errorf("postgres store: corrupt mark of %s: %w", id, err)
+		}
+		held.Generation = uint64(gen)
+	}
+	merged := hrissync.MergeMark(held, m)
+	if replaceUnsure {
+		merged.Unsure = m.Unsure
+	}
+	merged.Generation = 0
+	enc, err := json.Marshal(merged)
+	if err != nil {
+		return 0, err
+	}
+	err = tx.QueryRow(ctx, s.sql["setMark"], tenant, id, enc).Scan(&gen)
+	return uint64(gen), err
+}
+
+// Accept implements hrissync.Store. With a Queue for the tenant, the
+// person's job is inserted in the same transaction.
+func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptance) (bool, error) {
+	if ev.EventID == "" || ev.EmployeeID == "" {
+		return false, errors.New("postgres store: event id and employee id are required")
+	}
+	dup := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, s.sql["newEvent"], tenant, ev.EventID, ev.Forget.UnixNano())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			dup = true
+			return nil
+		}
+		if _, err := s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark, false); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, tenant, []string{ev.EmployeeID})
+	})
+	return dup, err
+}
+
+// MarkDirty implements hrissync.Store. With a Queue for the tenant, the
+// people's jobs are inserted in the same transaction.
+func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		for _, id := range ids {
+			if _, err := s.mark(ctx, tx, tenant, id, m, false); err != nil {
+				return err
+			}
+		}
+		return s.enqueue(ctx, tx, tenant, ids)
+	})
+}
+
+// enqueue inserts jobs for ids in tx, if a Queue serves the tenant.
+func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, tenant string, ids []string) error {
+	q := s.queue(tenant)
+	if q == nil {
+		return nil
+	}
+	return q.insertTx(ctx, tx, ids)
+}
+
+// Intend implements hrissync.Store.
+func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) (uint64, error) {
+	var gen uint64
+	m.Unsure = true
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		gen, err = s.mark(ctx, tx, tenant, id, m, false)
+		return err
+	})
+	return gen, err
+}
+
+// Person implements hrissync.Store.
+func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
+	p, err := scanPerson(s.pool.QueryRow(ctx, s.sql["person"], tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hrissync.Person{ID: id}, nil
+	}
+	return p, err
+}
+
+// Commit implements hrissync.Store.
+func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		p, err := scanPerson(tx.QueryRow(ctx, s.sql["lockRow"], tenant, c.ID))
+		if err != nil {
+			return err
+		}
+		applied, err := rowcodec.EncodeApplied(hrissync.MergeApplied(p.Applied, c.Applied))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, s.sql["commit"], tenant, c.ID, c.Exists, c.Active, applied, nanos(c.Due), int64(c.Generation)); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, tenant, c.Audit)
+	})
+}
+
+func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, tenant string, entries []audit.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	var batch pgx.Batch
+	for _, e := range entries {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		batch.Queue(s.sql["audit"], tenant, e.ID, b)
+	}
+	return tx.SendBatch(ctx, &batch).Close()
+}
+
+// Fail implements hrissync.Store.
+func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
+	js, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.mark(ctx, tx, tenant, id, m, true); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, s.sql["fail"], tenant, id, js, f.Dead)
+		return err
+	})
+}
+
+func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissync.Person, error) {
+	rows, err := s.pool.Query(ctx, s.sql[query], args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hrissync.Person
+	for rows.Next() {
+		p, err := scanPerson(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Pending implements hrissync.Store.
+func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
+	return s.people(ctx, "pending", tenant, after, bound(until), limit)
+}
+
+// DeadLetters implements hrissync.Store.
+func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]hrissync.Person, error) {
+	return s.people(ctx, "dead", tenant)
+}
+
+// People implements hrissync.Store.
+func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]hrissync.Person, error) {
+	return s.people(ctx, "people", tenant, after, limit)
+}
+
+// Outbox implements hrissync.Store.
+func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
+	rows, err := s.pool.Query(ctx, s.sql["outbox"], tenant, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		var js []byte
+		if err := rows.Scan(&js); err != nil {
+			return nil, err
+		}
+		var e audit.Entry
+		if err := json.Unmarshal(js, &e); err != nil {
+			return nil, fmt.Errorf("postgres store: corrupt outbox entry: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Ack implements hrissync.Store.
+func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, s.sql["ack"], tenant, ids)
+	return err
+}
+
+// AppendAudit implements hrissync.Store.
+func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error { return s.appendAudit(ctx, tx, tenant, entries) })
+}
+
+// ForgetEvents implements hrissync.Store.
+func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, s.sql["forget"], tenant, bound(t))
+	return int(tag.RowsAffected()), err
+}
+
+// Cursor implements hrissync.Store.
+func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, error) {
+	var at int64
+	err := s.pool.QueryRow(ctx, s.sql["cursor"], tenant, name).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, at).UTC(), err
+}
+
+// SetCursor implements hrissync.Store.
+func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
+	_, err := s.pool.Exec(ctx, s.sql["setCursor"], tenant, name, t.UnixNano())
+	return err
+}
+
+// SaveRun implements hrissync.Store.
+func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) error {
+	js, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, s.sql["saveRun"], tenant, r.ID, r.Started.UnixNano(), js)
+	return err
+}
+
+func (s *Store) run(ctx context.Context, query string, args ...any) (hrissync.Run, error) {
+	var js []byte
+	var r hrissync.Run
+	err := s.pool.QueryRow(ctx, s.sql[query], args...).Scan(&js)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("postgres store: run: %w", hrissync.ErrNotFound)
+	}
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(js, &r)
+}
+
+// Run implements hrissync.Store.
+func (s *Store) Run(ctx context.Context, tenant, id string) (hrissync.Run, error) {
+	return s.run(ctx, "run", tenant, id)
+}
+
+// LastRun implements hrissync.Store.
+func (s *Store) LastRun(ctx context.Context, tenant string) (hrissync.Run, error) {
+	return s.run(ctx, "lastRun", tenant)
+}
