@@ -1,0 +1,432 @@
+package postgres_test
+
+// Three replicas on one PostgreSQL: a week of HR changes (compressed into
+// seconds of real time, since River keeps real time), webhooks delivered to
+// replicas at random — lost, repeated, and some while their person is being
+// reconciled by another replica — the poll and the batch on short schedules,
+// and one replica (River's leader) killed abruptly mid-run: its database
+// sessions terminated, its in-flight writes cut off. The others must finish
+// its work: the platform ends equal to the HRIS, nothing lost, no person ever
+// written by two replicas at once, each poll and batch run once.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/retry"
+	"github.com/hrissync/hrissync/store/postgres"
+)
+
+// overlapSink detects two writes for one person in flight at once, refuses
+// the writes of a killed replica, and now and then changes the person in
+// the HRIS while its write is in flight (so the event arrives mid-reconcile).
+type overlapSink struct {
+	next    hrissync.Sink
+	mu      sync.Mutex
+	flying  map[string]bool
+	overlap atomic.Int64
+	during  func(id string) // called inside some writes
+}
+
+func (s *overlapSink) Apply(ctx context.Context, u hrissync.Update) error {
+	s.mu.Lock()
+	if s.flying[u.EmployeeID] {
+		s.overlap.Add(1)
+	}
+	s.flying[u.EmployeeID] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.flying, u.EmployeeID)
+		s.mu.Unlock()
+	}()
+	s.during(u.EmployeeID)
+	time.Sleep(time.Millisecond) // a platform's round trip: long enough to overlap
+	return s.next.Apply(ctx, u)
+}
+
+// replicaSink is one replica's way to the platform; once the replica is
+// killed nothing more of it arrives.
+type replicaSink struct {
+	next hrissync.Sink
+	dead *atomic.Bool
+}
+
+func (s replicaSink) Apply(ctx context.Context, u hrissync.Update) error {
+	if s.dead.Load() {
+		return errors.New("replica is dead")
+	}
+	return s.next.Apply(ctx, u)
+}
+
+// records keeps the Queue's "scheduled job" log records.
+type records struct {
+	mu  sync.Mutex
+	ran []scheduled
+}
+
+// after counts the scheduled times of name after t.
+func (r *records) after(t time.Time, name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.ran {
+		if s.name == name && s.slot.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+type scheduled struct {
+	name, replica string
+	slot          time.Time
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *records) WithGroup(string) slog.Handler            { return r }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Message != "scheduled job" {
+		return nil
+	}
+	var s scheduled
+	rec.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "name":
+			s.name = a.Value.String()
+		case "replica":
+			s.replica = a.Value.String()
+		case "slot":
+			s.slot = a.Value.Time()
+		}
+		return true
+	})
+	r.mu.Lock()
+	r.ran = append(r.ran, s)
+	r.mu.Unlock()
+	return nil
+}
+
+type replica struct {
+	name   string
+	eng    *hrissync.Engine
+	cancel context.CancelFunc
+	done   chan error
+	dead   atomic.Bool
+}
+
+func TestThreeReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about half a minute")
+	}
+	pool, schema := database(t, 8)
+	ctx := context.Background()
+	open(t, pool, schema) // migrate once, before the replicas race to
+
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 2)
+	platform.SetFaults(memory.SinkFaults{ErrorRate: 0.05})
+	today := hrissync.DateOf(time.Now())
+	var people []hrissync.Employee
+	for i := range 300 {
+		id := fmt.Sprintf("w-%04d", i)
+		e := hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive,
+			StartDate: today.AddDays(-100), Role: "role-" + strconv.Itoa(i%7), Department: "dept-" + strconv.Itoa(i%5)}
+		if i >= 10 {
+			e.ManagerID = fmt.Sprintf("w-%04d", i%10)
+		}
+		people = append(people, e)
+	}
+	hris.Load(people...)
+
+	rng := rand.New(rand.NewPCG(9, 9))
+	var rngMu sync.Mutex
+	chance := func(p float64) bool { rngMu.Lock(); defer rngMu.Unlock(); return rng.Float64() < p }
+	var replicas []*replica
+	var midReconcile atomic.Int64
+	// deliver sends an event to a live replica at random, moving on to
+	// another if that one fails (a load balancer's retry).
+	var deliver func(ev hrissync.Event)
+	deliver = func(ev hrissync.Event) {
+		rngMu.Lock()
+		order := rng.Perm(len(replicas))
+		rngMu.Unlock()
+		for _, i := range order {
+			r := replicas[i]
+			if r.dead.Load() {
+				continue
+			}
+			if err := r.eng.Notify(ctx, ev); err == nil {
+				return
+			}
+		}
+		t.Errorf("event %s accepted by no replica", ev.ID)
+	}
+	var inFlight sync.WaitGroup
+	hris.Subscribe(func(ev hrissync.Event) {
+		if chance(0.1) {
+			return // lost: the poll must find it
+		}
+		copies := 1
+		if chance(0.05) {
+			copies = 2
+		}
+		for range copies {
+			inFlight.Go(func() { deliver(ev) })
+		}
+	})
+	sink := &overlapSink{next: platform, flying: map[string]bool{}}
+	sink.during = func(id string) {
+		if !chance(0.05) {
+			return
+		}
+		midReconcile.Add(1)
+		if _, err := hris.Update("role", id, func(e *hrissync.Employee) { e.Role += "+" }); err != nil {
+			t.Error(err)
+		}
+	}
+
+	ran := &records{}
+	for i := range 3 {
+		r := &replica{name: fmt.Sprintf("replica-%d", i), done: make(chan error, 1)}
+		cfg := pool.Config().Copy()
+		cfg.MaxConns = 24
+		cfg.ConnConfig.RuntimeParams["application_name"] = r.name
+		// A killed replica cannot come back.
+		cfg.BeforeConnect = func(context.Context, *pgx.ConnConfig) error {
+			if r.dead.Load() {
+				return errors.New("replica is dead")
+			}
+			return nil
+		}
+		rpool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(rpool.Close)
+		st := open(t, rpool, schema)
+		q, err := postgres.NewQueue(ctx, st, &postgres.QueueOptions{
+			Name: r.name, Workers: 8, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 200 * time.Millisecond,
+			JobTimeout: 10 * time.Second, RescueAfter: 12 * time.Second, Logger: slog.New(ran),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.eng, err = hrissync.New(hris, replicaSink{sink, &r.dead}, st, &hrissync.Config{
+			Dispatcher: q, Concurrency: 8,
+			PollSchedule: cadence.Every(2 * time.Second), PollWindow: cadence.Window{Length: 3 * time.Second, Overlap: time.Second},
+			BatchSchedule: cadence.Every(5 * time.Second),
+			Retry:         retry.Fixed(3, 200*time.Millisecond),
+			HydrateLag:    time.Second,
+			Logger:        slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		r.cancel = cancel
+		go func() { r.done <- r.eng.Run(rctx) }()
+		<-r.eng.Started()
+		replicas = append(replicas, r)
+	}
+	t.Cleanup(func() {
+		for _, r := range replicas {
+			r.cancel()
+			<-r.done
+		}
+	})
+
+	// A week of changes, about 90 a day, in eight seconds; the leader is
+	// killed three seconds in.
+	var killed *replica
+	var killedAt time.Time
+	start := time.Now()
+	for n := 0; n < 630; n++ {
+		time.Sleep(time.Until(start.Add(time.Duration(n) * 8 * time.Second / 630)))
+		if killed == nil && time.Since(start) > 3*time.Second {
+			killed, killedAt = kill(t, pool, schema, replicas), time.Now()
+		}
+		rngMu.Lock()
+		id, k, v := fmt.Sprintf("w-%04d", rng.IntN(len(people))), rng.IntN(10), rng.IntN(1000)
+		rngMu.Unlock()
+		var err error
+		switch {
+		case k < 4:
+			_, err = hris.Update("role", id, func(e *hrissync.Employee) { e.Role = "role-" + strconv.Itoa(v) })
+		case k < 7:
+			_, err = hris.Update("skill", id, func(e *hrissync.Employee) {
+				e.Attributes = maps.Clone(e.Attributes)
+				if e.Attributes == nil {
+					e.Attributes = map[string]string{}
+				}
+				e.Attributes["skill.go"] = strconv.Itoa(v % 5)
+			})
+		case k < 8:
+			_, err = hris.Update("termination", id, func(e *hrissync.Employee) {
+				if e.TerminationDate.IsZero() {
+					e.TerminationDate = today.AddDays(-1)
+				} else { // rehired
+					e.TerminationDate, e.Status = hrissync.Date{}, hrissync.StatusActive
+				}
+			})
+		default:
+			_, err = hris.Update("manager", id, func(e *hrissync.Employee) { e.ManagerID = fmt.Sprintf("w-%04d", v%10) })
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	inFlight.Wait()
+
+	// The survivors finish everything: the platform equals the HRIS and
+	// nobody is left dirty; and a new leader has taken over the schedules
+	// (River's leadership lasts 15 seconds unless renewed).
+	st := open(t, pool, schema)
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		diff := compare(hris, platform)
+		pending, err := st.Pending(ctx, "default", time.Now(), "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff == "" && len(pending) == 0 && ran.after(killedAt, "poll") >= 2 && ran.after(killedAt, "batch") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not done 40 seconds after the last change: %s; %d still pending; %d polls and %d batches since the kill",
+				diff, len(pending), ran.after(killedAt, "poll"), ran.after(killedAt, "batch"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	dead, err := st.DeadLetters(ctx, "default")
+	if err != nil || len(dead) != 0 {
+		t.Errorf("dead letters: %d, %v", len(dead), err)
+	}
+	if n := sink.overlap.Load(); n != 0 {
+		t.Errorf("%d writes overlapped another replica's write of the same person", n)
+	}
+	if midReconcile.Load() == 0 {
+		t.Error("no event arrived while its person was being reconciled")
+	}
+	checkOncePerSchedule(t, ran, killed.name, killedAt)
+	counts := platform.Counts()
+	t.Logf("killed %s; %d writes (%d attempts), %d events mid-reconcile; took %s",
+		killed.name, counts.Writes, counts.Attempts, midReconcile.Load(), time.Since(start).Round(time.Second))
+}
+
+// kill stops River's leader abruptly: its writes stop reaching the
+// platform, its database sessions are terminated (releasing its advisory
+// locks and leaving its jobs running until River rescues them), and it
+// cannot reconnect.
+func kill(t *testing.T, pool *pgxpool.Pool, schema string, replicas []*replica) *replica {
+	t.Helper()
+	var leader string
+	if err := pool.QueryRow(context.Background(), "SELECT leader_id FROM "+schema+".river_leader").Scan(&leader); err != nil {
+		t.Fatalf("finding River's leader: %v", err)
+	}
+	for _, r := range replicas {
+		if r.name != leader {
+			continue
+		}
+		r.dead.Store(true)
+		_, err := pool.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", r.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.cancel()
+		return r
+	}
+	t.Fatalf("leader %q is none of the replicas", leader)
+	return nil
+}
+
+// checkOncePerSchedule: each poll and batch time ran on one replica — or,
+// if the killed replica had it in hand, once more on a survivor — and none
+// was skipped but while no replica led (after the kill, until River's
+// leadership expired; the first time missed then runs late, once).
+func checkOncePerSchedule(t *testing.T, ran *records, killed string, killedAt time.Time) {
+	t.Helper()
+	ran.mu.Lock()
+	defer ran.mu.Unlock()
+	for _, name := range []string{"poll", "batch"} {
+		bySlot := map[time.Time][]string{}
+		for _, r := range ran.ran {
+			if r.name == name {
+				bySlot[r.slot] = append(bySlot[r.slot], r.replica)
+			}
+		}
+		slots := slices.SortedFunc(maps.Keys(bySlot), time.Time.Compare)
+		every := map[string]time.Duration{"poll": 2 * time.Second, "batch": 5 * time.Second}[name]
+		gaps := 0
+		for i, slot := range slots {
+			by := bySlot[slot]
+			if len(by) > 1 && !(len(by) == 2 && by[0] == killed) {
+				t.Errorf("%s of %s ran %d times: %s", name, slot.Format("15:04:05.000"), len(by), strings.Join(by, ", "))
+			}
+			if i == 0 || slot.Sub(slots[i-1]) == every {
+				continue
+			}
+			if gaps++; gaps > 1 || slot.Before(killedAt) {
+				t.Errorf("%s skipped from %s to %s (kill at %s)", name, slots[i-1].Format("15:04:05"), slot.Format("15:04:05"), killedAt.Format("15:04:05"))
+			}
+		}
+		t.Logf("%s: %d scheduled times, each run once; %d gap while no replica led", name, len(slots), gaps)
+	}
+}
+
+// compare returns how the platform differs from what the HRIS says it should
+// hold, or "".
+func compare(hris *memory.HRIS, platform *memory.Platform) string {
+	now := time.Now()
+	var out []string
+	for _, e := range hris.Employees() {
+		f := e.Fields()
+		active := true
+		if !e.TerminationDate.IsZero() && !now.Before(e.TerminationDate.AddDays(1).Start(time.UTC)) {
+			active, f[hrissync.FieldStatus] = false, string(hrissync.StatusTerminated)
+		}
+		a, ok := platform.Account(e.ID)
+		switch {
+		case !ok && active:
+			out = append(out, e.ID+" missing")
+		case !ok: // left before ever being provisioned: no account is right
+		case a.Active != active:
+			out = append(out, fmt.Sprintf("%s active=%v want %v", e.ID, a.Active, active))
+		case active && !maps.Equal(nonEmpty(a.Fields), nonEmpty(f)):
+			out = append(out, fmt.Sprintf("%s fields %v want %v", e.ID, a.Fields, f))
+		}
+		if len(out) > 3 {
+			break
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func nonEmpty(f hrissync.Fields) hrissync.Fields {
+	out := hrissync.Fields{}
+	for k, v := range f {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
