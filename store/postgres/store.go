@@ -17,7 +17,7 @@ import (
 
 // queries are the Store's SQL, {{schema}} standing for the schema.
 var queries = map[string]string{
-	"person":  "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
+	"person": "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
 	// lockRow and lockMark create the row if need be and lock it until
 	// the transaction ends, returning what is held, in one round trip.
 	"lockRow": `INSERT INTO {{schema}}.people (tenant, id) VALUES ($1, $2)
@@ -35,15 +35,18 @@ var queries = map[string]string{
 			mark = CASE WHEN dirty_gen = $7 THEN NULL ELSE mark - 'Unsure' END,
 			dirty_gen = CASE WHEN dirty_gen = $7 THEN 0 ELSE dirty_gen END
 		WHERE tenant = $1 AND id = $2`,
-	"audit":    "INSERT INTO {{schema}}.outbox (tenant, id, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-	"fail":     "UPDATE {{schema}}.people SET failure = $3, dead = $4 WHERE tenant = $1 AND id = $2",
-	"pending":  "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND (dirty_gen <> 0 OR due <= $3) ORDER BY id LIMIT $4",
-	"dead":     "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND dead ORDER BY id",
-	"people":   "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND has_acct ORDER BY id LIMIT $3",
-	"outbox":   "SELECT entry FROM {{schema}}.outbox WHERE tenant = $1 ORDER BY seq LIMIT $2",
-	"ack":      "DELETE FROM {{schema}}.outbox WHERE tenant = $1 AND id = ANY($2)",
-	"forget":   "DELETE FROM {{schema}}.events WHERE tenant = $1 AND forget <= $2",
-	"cursor":   "SELECT at FROM {{schema}}.cursors WHERE tenant = $1 AND name = $2",
+	"audit":   "INSERT INTO {{schema}}.outbox (tenant, id, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+	"fail":    "UPDATE {{schema}}.people SET failure = $3, dead = $4 WHERE tenant = $1 AND id = $2",
+	"pending": "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND (dirty_gen <> 0 OR due <= $3) ORDER BY id LIMIT $4",
+	"dead":    "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND dead ORDER BY id",
+	"people":  "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND has_acct ORDER BY id LIMIT $3",
+	"outbox":  "SELECT entry FROM {{schema}}.outbox WHERE tenant = $1 ORDER BY seq LIMIT $2",
+	// Replicas drain one outbox: acks take turns, or two deleting the
+	// same rows in different orders deadlock.
+	"ackTurn": "SELECT pg_advisory_xact_lock(hashtextextended('hrissync outbox ' || $1, 0))",
+	"ack":     "DELETE FROM {{schema}}.outbox WHERE tenant = $1 AND id = ANY($2)",
+	"forget":  "DELETE FROM {{schema}}.events WHERE tenant = $1 AND forget <= $2",
+	"cursor":  "SELECT at FROM {{schema}}.cursors WHERE tenant = $1 AND name = $2",
 	"setCursor": `INSERT INTO {{schema}}.cursors (tenant, name, at) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at`,
 	"saveRun": `INSERT INTO {{schema}}.runs (tenant, id, started, run) VALUES ($1, $2, $3, $4)
@@ -317,8 +320,13 @@ func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, s.sql["ack"], tenant, ids)
-	return err
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.sql["ackTurn"], tenant); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, s.sql["ack"], tenant, ids)
+		return err
+	})
 }
 
 // AppendAudit implements hrissync.Store.

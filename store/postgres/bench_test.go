@@ -1,0 +1,125 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/store/postgres"
+	"github.com/hrissync/hrissync/store/sqlite"
+)
+
+const benchPeople = 3000
+
+// BenchmarkReconciles measures reconciles per second when every person is
+// dirty (a burst of webhooks, or the sweep after downtime): 1, 2 and 3
+// replicas on one PostgreSQL with River, and the embedded default (SQLite,
+// the in-process queue) for comparison. Each replica creates every account
+// it reconciles in the memory platform.
+//
+//	go test ./store/postgres -run '^$' -bench Reconciles -benchtime 1x -count 5
+func BenchmarkReconciles(b *testing.B) {
+	for _, workers := range []int{8, 32} {
+		for _, n := range []int{1, 2, 3} {
+			b.Run(fmt.Sprintf("postgres/replicas=%d/workers=%d", n, workers), func(b *testing.B) {
+				for b.Loop() {
+					benchReplicas(b, n, workers)
+				}
+			})
+		}
+	}
+	b.Run("sqlite", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "state.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			b.StartTimer()
+			measure(b, st, []hrissync.Dispatcher{nil}, 8)
+		}
+	})
+}
+
+func benchReplicas(b *testing.B, n, workers int) {
+	b.StopTimer()
+	pool, schema := database(b, 4)
+	st := open(b, pool, schema)
+	var queues []hrissync.Dispatcher
+	for i := range n {
+		cfg := pool.Config().Copy()
+		cfg.MaxConns = int32(workers + 8)
+		rpool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rpool.Close()
+		q, err := postgres.NewQueue(context.Background(), open(b, rpool, schema), &postgres.QueueOptions{Name: fmt.Sprint("replica-", i), Workers: workers})
+		if err != nil {
+			b.Fatal(err)
+		}
+		queues = append(queues, q)
+	}
+	b.StartTimer()
+	measure(b, st, queues, workers)
+}
+
+// measure marks everyone dirty, runs an engine per dispatcher (nil: the
+// default) until every account exists, and reports reconciles per second.
+func measure(b *testing.B, st hrissync.Store, dispatchers []hrissync.Dispatcher, workers int) {
+	b.StopTimer()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 1)
+	ids := make([]string, benchPeople)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("w-%05d", i)
+		hris.Load(hrissync.Employee{ID: ids[i], Email: ids[i] + "@example.com", Status: hrissync.StatusActive, StartDate: hrissync.DateOf(time.Now()).AddDays(-10)})
+	}
+	var engines []*hrissync.Engine
+	for _, d := range dispatchers {
+		eng, err := hrissync.New(hris, platform, st, &hrissync.Config{
+			Dispatcher: d, Concurrency: workers, Logger: slog.New(slog.DiscardHandler),
+			PollSchedule: cadence.Every(24 * time.Hour), BatchSchedule: cadence.Every(24 * time.Hour),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		engines = append(engines, eng)
+	}
+	b.StartTimer()
+	start := time.Now()
+	// Marked in pages, as a webhook burst would: with River, each page's
+	// jobs are inserted in the marking transaction.
+	for i := 0; i < len(ids); i += 500 {
+		if err := st.MarkDirty(ctx, "default", ids[i:min(i+500, len(ids))], hrissync.Mark{Since: start, Classes: cadence.All, Trigger: hrissync.TriggerRealtime}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	done := make(chan error, len(engines))
+	for _, eng := range engines {
+		go func() { done <- eng.Run(ctx) }()
+	}
+	for platform.Counts().Writes < benchPeople {
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cancel()
+	for range engines {
+		<-done
+	}
+	b.ReportMetric(benchPeople/elapsed.Seconds(), "reconciles/s")
+	b.StartTimer()
+}
