@@ -66,15 +66,16 @@ func run(url, schema string, people, changes int, over time.Duration) error {
 			StartDate: today.AddDays(-30), Role: "role-" + strconv.Itoa(i%9)})
 	}
 
-	// Which replica ran each poll and batch: the Queue logs it at Info.
-	out := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+	// Which replica ran each poll and batch: the Queue logs it at Info
+	// (River's own Info lines are left out).
+	out := slog.New(scheduledOnly{slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey || a.Key == slog.LevelKey {
 				return slog.Attr{}
 			}
 			return a
 		},
-	}))
+	})})
 	var engines []*hrissync.Engine
 	done := make(chan error, 3)
 	for i := range 3 {
@@ -155,9 +156,29 @@ func differing(hris *memory.HRIS, platform *memory.Platform) int {
 	n := 0
 	for _, e := range hris.Employees() {
 		a, ok := platform.Account(e.ID)
-		if !ok || a.Fields["role"] != e.Role || a.Fields["skill.go"] != e.Attributes["skill.go"] {
+		if !ok || !maps.Equal(nonEmpty(a.Fields), nonEmpty(e.Fields())) {
 			n++
 		}
 	}
 	return n
+}
+
+func nonEmpty(f hrissync.Fields) hrissync.Fields {
+	out := hrissync.Fields{}
+	for k, v := range f {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// scheduledOnly passes on the Queue's "scheduled job" lines and warnings.
+type scheduledOnly struct{ slog.Handler }
+
+func (h scheduledOnly) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message != "scheduled job" && r.Level < slog.LevelWarn {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
