@@ -1,6 +1,7 @@
 package hrissync
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/hrissync/hrissync/cadence"
@@ -68,6 +69,21 @@ func (k UpdateKind) String() string {
 		return "reactivate"
 	}
 	return "unknown"
+}
+
+// MarshalText writes the kind by name, so that JSON (a Plan, an Update)
+// reads "create" rather than 1.
+func (k UpdateKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind written by MarshalText.
+func (k *UpdateKind) UnmarshalText(b []byte) error {
+	for _, c := range []UpdateKind{Create, Modify, Deactivate, Reactivate} {
+		if c.String() == string(b) {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("hrissync: unknown update kind %q", b)
 }
 
 // Update is one coalesced write to the learning platform.

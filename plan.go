@@ -1,0 +1,124 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hrissync/hrissync/cadence"
+)
+
+// Plan is what the batch would change if it ran now: a dry run.
+type Plan struct {
+	At time.Time
+	// Seen is how many people the Source's full list holds.
+	Seen int
+	// Writes are the writes the batch would make, in ID order (the
+	// leavers' last), each with its changes.
+	Writes  []Update
+	ByKind  map[UpdateKind]int
+	ByField map[string]int // how many writes would change each field
+	// Leavers are the accounts to deprovision: gone from the list, or out
+	// of scope. Accounts is how many active accounts the batch's merge
+	// found, the deletion limit's base.
+	Leavers  []string
+	Accounts int
+	// Held: the leavers pass Config.DeletionLimit, so the batch would stop
+	// before deprovisioning them (their writes are not in Writes) and wait
+	// for ApproveDeletions.
+	Held bool
+}
+
+// Plan reads what the batch reads — the Source's full list, merged with the
+// Store's accounts — and returns every write the batch would make now,
+// without writing anything: not to the sink, not to the Store.
+func (e *Engine) Plan(ctx context.Context) (Plan, error) {
+	now := e.cfg.Clock.Now()
+	plan := Plan{At: now, ByKind: map[UpdateKind]int{}, ByField: map[string]int{}}
+	add := func(id string, rec *Employee, held *Person) error {
+		p := Person{ID: id}
+		if held != nil {
+			p = *held
+		} else {
+			var err error
+			if p, err = e.store.Person(ctx, e.cfg.Tenant, id); err != nil {
+				return err
+			}
+		}
+		d, err := e.desire(rec, now)
+		if err != nil {
+			return fmt.Errorf("hrissync: planning %s: %w", id, err)
+		}
+		if p.Dirty.Unsure {
+			p.Applied = nil // the batch rewrites every field
+		}
+		u, _ := e.plan(request{id: id, trigger: TriggerBatch}, p, d, cadence.All)
+		if u == nil {
+			return nil
+		}
+		plan.Writes = append(plan.Writes, *u)
+		plan.ByKind[u.Kind]++
+		for _, c := range u.Changes {
+			plan.ByField[c.Field]++
+		}
+		return nil
+	}
+
+	accounts := &accountCursor{e: e}
+	gone := func(p Person) {
+		if p.Active {
+			plan.Accounts++
+			plan.Leavers = append(plan.Leavers, p.ID)
+		}
+	}
+	lastID := ""
+	for rec, err := range e.src.List(ctx) {
+		if err != nil {
+			return plan, fmt.Errorf("hrissync: reading the full list after %q: %w", lastID, err)
+		}
+		if lastID != "" && rec.ID <= lastID {
+			return plan, fmt.Errorf("%w: %q after %q", ErrSourceOrder, rec.ID, lastID)
+		}
+		lastID = rec.ID
+		plan.Seen++
+		held, err := accounts.upTo(ctx, rec.ID, gone)
+		if err != nil {
+			return plan, err
+		}
+		if held != nil && held.Active {
+			plan.Accounts++
+			if !e.cfg.InScope(rec) {
+				plan.Leavers = append(plan.Leavers, rec.ID)
+				continue
+			}
+		}
+		if err := add(rec.ID, &rec, held); err != nil {
+			return plan, err
+		}
+	}
+	if _, err := accounts.upTo(ctx, "", gone); err != nil {
+		return plan, err
+	}
+	plan.Held = e.cfg.DeletionLimit.exceeded(len(plan.Leavers), plan.Accounts)
+	if plan.Held {
+		return plan, nil
+	}
+	// Each leaver is read once more, as the batch does: one who is there
+	// after all is reconciled, not deprovisioned.
+	for _, id := range plan.Leavers {
+		var rec *Employee
+		got, err := e.src.Get(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return plan, fmt.Errorf("hrissync: reading leaver %s: %w", id, err)
+		default:
+			rec = &got
+		}
+		if err := add(id, rec, nil); err != nil {
+			return plan, err
+		}
+	}
+	return plan, nil
+}
