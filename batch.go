@@ -39,18 +39,21 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 	defer e.batchMu.Unlock()
 	now := e.cfg.Clock.Now()
 	run := Run{ID: "batch-" + now.UTC().Format("20060102T150405Z") + "-" + entryID()[:6], Attempt: 1, Started: now}
-	if last, err := e.store.LastRun(ctx, e.cfg.Tenant); err == nil && last.Status == RunFailed && last.Attempt == 1 {
+	last, err := e.store.LastRun(ctx, e.cfg.Tenant)
+	switch {
+	case err == nil && last.Status == RunFailed && last.Attempt == 1:
 		run = last
 		run.Attempt, run.Started, run.Err = 2, now, ""
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
+	case err != nil && !errors.Is(err, ErrNotFound):
 		return run, err
 	}
+	e.progress = progressOf(e, run, last.Seen)
 	run.Status = RunRunning
 	if err := e.store.SaveRun(ctx, e.cfg.Tenant, run); err != nil {
 		return run, err
 	}
 
-	err := e.runList(ctx, &run)
+	err = e.runList(ctx, &run)
 	if err == nil && run.Status != RunHeld {
 		err = e.deprovision(ctx, &run)
 	}
@@ -64,6 +67,7 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 		})
 	}
 	run.Finished = e.cfg.Clock.Now()
+	e.progress(run.Seen, true)
 	switch {
 	case err != nil:
 		run.Status, run.Err = RunFailed, err.Error()
@@ -85,7 +89,10 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 		saveErr = errors.Join(saveErr, auditErr)
 	}
 	e.drainAudit(ctx)
-	return run, errors.Join(err, saveErr)
+	err = errors.Join(err, saveErr)
+	e.finished(ctx, RunRecord{Name: "batch", RunID: run.ID, Started: run.Started, Took: run.Finished.Sub(run.Started),
+		Outcome: string(run.Status), Writes: run.Writes}, err)
+	return run, err
 }
 
 // runList streams the Source's list, reconciling chunk by chunk and merging
@@ -127,6 +134,7 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 		}
 		run.Checkpoint = chunk[len(chunk)-1].rec.ID
 		chunk = chunk[:0]
+		e.progress(run.Seen, false)
 		return e.store.SaveRun(ctx, e.cfg.Tenant, *run)
 	}
 

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/retry"
@@ -100,8 +102,16 @@ type Config struct {
 	Auditor audit.Auditor
 	// Alerter pages an operator. Default: alerts are logged at Error.
 	Alerter Alerter
-	// Logger receives the engine's logs. Default slog.Default().
+	// Logger receives the engine's logs. Default slog.Default(). Only ids
+	// are logged at Info and above, never a person's field values.
 	Logger *slog.Logger
+	// MeterProvider receives the engine's OpenTelemetry metrics (see
+	// metrics.go for the instruments). Default none: nothing global is
+	// used.
+	MeterProvider metric.MeterProvider
+	// Progress, if set, is called as the batch goes, after each chunk and
+	// at the end, from the batch's goroutine; it must not block.
+	Progress func(BatchProgress)
 }
 
 // Cutover is when a termination takes effect on its last day worked.

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/internal/keylock"
 	"github.com/hrissync/hrissync/internal/workqueue"
@@ -28,7 +30,10 @@ type Engine struct {
 	locks      keylock.Locks
 	guard      guard
 	stats      *stats
-	busy       activity // triggers running or about to
+	metrics    *instruments
+	history    history                       // the last polls and batches
+	progress   func(done int, finished bool) // the running batch's; batchMu
+	busy       activity                      // triggers running or about to
 
 	pollMu, batchMu sync.Mutex
 	pollFailures    atomic.Int32
@@ -82,6 +87,9 @@ func New(src Source, sink Sink, store Store, cfg *Config) (*Engine, error) {
 		started:    make(chan struct{}),
 	}
 	e.busy.init()
+	if e.metrics, err = newInstruments(c.MeterProvider, c.Tenant, e); err != nil {
+		return nil, fmt.Errorf("hrissync: metrics: %w", err)
+	}
 	if e.dispatcher == nil {
 		clock := c.Clock
 		e.dispatcher = queueDispatcher{workqueue.New(clock.Now, func(d time.Duration, f func()) func() bool {
@@ -237,6 +245,7 @@ func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
 // engine's workers.
 func (e *Engine) Notify(ctx context.Context, ev Event) error {
 	if ev.ID == "" || ev.EmployeeID == "" {
+		e.metrics.event(ctx, "rejected")
 		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)
 	}
 	now := e.cfg.Clock.Now()
@@ -253,9 +262,11 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 	}
 	if dup {
 		e.stats.add(func(s *Stats) { s.Duplicates++ })
+		e.metrics.event(ctx, "duplicate")
 		return nil
 	}
 	e.stats.add(func(s *Stats) { s.Events++ })
+	e.metrics.event(ctx, "accepted")
 	e.dispatcher.Dispatch(ev.EmployeeID, now)
 	return nil
 }
@@ -414,6 +425,7 @@ func (e *Engine) raise(ctx context.Context, key string, a Alert) {
 	}
 	a.Tenant, a.At = e.cfg.Tenant, e.cfg.Clock.Now()
 	e.stats.add(func(s *Stats) { s.Alerts++ })
+	e.metrics.alerts.Add(ctx, 1, e.metrics.attrs(attribute.String("kind", string(a.Kind))))
 	e.cfg.Alerter.Alert(ctx, a)
 }
 

@@ -163,6 +163,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 			s.Retries++
 		}
 	})
+	e.metrics.attempt(ctx, r.trigger, u.Kind, attempt > 1)
 	err = e.sink.Apply(ctx, *u)
 	var missing *MissingManagerError
 	if errors.As(err, &missing) && len(r.chain) == 0 {
@@ -170,6 +171,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		// manager, then try once more.
 		if res, _, merr := e.ensureManager(ctx, r, missing.ManagerID); merr == nil && res == written {
 			e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Attempts++; s.Retries++ })
+			e.metrics.attempt(ctx, r.trigger, u.Kind, true)
 			err = e.sink.Apply(ctx, *u)
 		}
 	}
@@ -193,6 +195,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Writes++ })
 	e.stats.observe(r.trigger, acked.Sub(d.changedAt))
+	e.metrics.write(ctx, u, acked.Sub(d.changedAt))
 
 	entry := audit.Entry{
 		ID: entryID(), Tenant: e.cfg.Tenant, EmployeeID: r.id, Action: u.Kind.String(),
@@ -397,6 +400,7 @@ func (e *Engine) fail(ctx context.Context, r request, attempt int, classes caden
 		return failed, cause
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.DeadLetters++ })
+	e.metrics.dead.Add(ctx, 1, e.metrics.attrs(trig(r.trigger)))
 	e.log.Warn("retries exhausted", "id", r.id, "attempts", attempt, "err", cause)
 	e.raise(ctx, "dead-letters", Alert{Kind: AlertRetriesExhausted, Err: cause,
 		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered until the next poll, batch or replay", r.id, attempt)})

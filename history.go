@@ -1,0 +1,57 @@
+package hrissync
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// RunRecord is one poll or batch as the engine ran it.
+type RunRecord struct {
+	Name    string // "poll" or "batch"
+	RunID   string // the batch's run in the ledger
+	Started time.Time
+	Took    time.Duration
+	Outcome string // "succeeded", "failed", or a batch's "held"
+	Err     string
+	Writes  int // a batch's writes
+}
+
+// history keeps the last polls and batches, newest last.
+type history struct {
+	mu   sync.Mutex
+	runs []RunRecord
+}
+
+const historyLength = 20
+
+func (h *history) add(r RunRecord) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.runs) == historyLength {
+		h.runs = slices.Delete(h.runs, 0, 1)
+	}
+	h.runs = append(h.runs, r)
+}
+
+// finished records a poll or batch in the history and the metrics.
+func (e *Engine) finished(ctx context.Context, r RunRecord, err error) {
+	if r.Outcome == "" {
+		r.Outcome = "succeeded"
+	}
+	if err != nil {
+		r.Outcome, r.Err = "failed", err.Error()
+	}
+	e.history.add(r)
+	e.metrics.run(ctx, r.Name, r.Took, err)
+}
+
+// Recent returns the last polls and batches this engine ran, newest first.
+func (e *Engine) Recent() []RunRecord {
+	e.history.mu.Lock()
+	defer e.history.mu.Unlock()
+	out := slices.Clone(e.history.runs)
+	slices.Reverse(out)
+	return out
+}
