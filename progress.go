@@ -1,6 +1,9 @@
 package hrissync
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // BatchProgress is how far the running batch has got, for Config.Progress.
 type BatchProgress struct {
@@ -36,4 +39,22 @@ func progressOf(e *Engine, run Run, total int) func(done int, finished bool) {
 		}
 		report(p)
 	}
+}
+
+// String is a progress line: "batch-… 1500/2000 (75%) 3400/s, about 0s left".
+func (p BatchProgress) String() string {
+	s := fmt.Sprintf("%s %d", p.RunID, p.Done)
+	if p.Total > 0 {
+		s += fmt.Sprintf("/%d (%d%%)", p.Total, p.Done*100/p.Total)
+	}
+	if p.Rate > 0 {
+		s += fmt.Sprintf(" %.0f/s", p.Rate)
+	}
+	switch {
+	case p.Finished:
+		s += fmt.Sprintf(", done in %s", p.Elapsed.Round(time.Millisecond))
+	case p.Left > 0:
+		s += fmt.Sprintf(", about %s left", p.Left.Round(time.Second))
+	}
+	return s
 }

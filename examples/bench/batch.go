@@ -89,6 +89,7 @@ func batchScale(ns []int) error {
 		var writes atomic.Int64
 		sink := hrissync.SinkFunc(func(context.Context, hrissync.Update) error { writes.Add(1); return nil })
 		eng, err := hrissync.New(src, sink, st, &hrissync.Config{Concurrency: 16, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Progress:      func(p hrissync.BatchProgress) { fmt.Fprintf(os.Stderr, "\r\033[Kbatch %s", p) },
 			DeletionLimit: hrissync.DeletionLimit{Count: n, Share: 1}})
 		if err != nil {
 			return err
@@ -107,6 +108,7 @@ func batchScale(ns []int) error {
 			return err
 		}
 		took := time.Since(start)
+		fmt.Fprint(os.Stderr, "\r\033[K")
 		fmt.Printf("| %d | %s | %s | %.0f | %.0f MiB | %d | %d |\n", n, ms(load), ms(took), float64(n)/took.Seconds(), peakRSS(), writes.Load(), (n+99)/100)
 		st.Close()
 		os.RemoveAll(dir)

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/sim"
@@ -83,13 +84,15 @@ func run() int {
 		*dir = d
 	}
 	for _, p := range policies {
-		cfg := sim.Config{People: *people, Days: *days, Seed: *seed, Policy: p, Faults: faults}
+		cfg := sim.Config{People: *people, Days: *days, Seed: *seed, Policy: p, Faults: faults,
+			Engine: func(c *hrissync.Config) { c.Progress = progressLine }}
 		closeAll, err := persist(ctx, &cfg, *dir, p.Name(), *inMemory)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "standalone:", err)
 			return 1
 		}
 		rep, err := sim.Run(ctx, cfg)
+		fmt.Fprint(os.Stderr, "\r\033[K") // clear the progress line
 		if err := errors.Join(err, closeAll()); err != nil {
 			fmt.Fprintln(os.Stderr, "standalone:", err)
 			return 1
@@ -136,4 +139,10 @@ func persist(ctx context.Context, cfg *sim.Config, dir, name string, inMemory bo
 	fmt.Printf("%s: state %s\n%s: audit %s\n", name, statePath, name, auditPath)
 	cfg.Store, cfg.Auditor = st, log
 	return func() error { return errors.Join(log.Close(), st.Close()) }, nil
+}
+
+// progressLine shows the running batch on one line of the terminal (in
+// simulated time: a month's batches pass in seconds).
+func progressLine(p hrissync.BatchProgress) {
+	fmt.Fprintf(os.Stderr, "\r\033[Kbatch %s", p)
 }
