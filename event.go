@@ -16,11 +16,12 @@ const (
 	TriggerPoll     Trigger = "poll"     // the hourly fallback poll
 	TriggerBatch    Trigger = "batch"    // the daily batch
 	TriggerReplay   Trigger = "replay"   // an operator replaying dead letters
+	TriggerRepair   Trigger = "repair"   // an operator repairing drift
 )
 
 // AllTriggers lists every trigger, for reports.
 func AllTriggers() []Trigger {
-	return []Trigger{TriggerRealtime, TriggerPoll, TriggerBatch, TriggerReplay}
+	return []Trigger{TriggerRealtime, TriggerPoll, TriggerBatch, TriggerReplay, TriggerRepair}
 }
 
 // Event is a change notification from the HRIS: "look at this person now".

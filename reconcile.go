@@ -31,6 +31,11 @@ type request struct {
 	// chain lists the reports waiting for this person to be provisioned
 	// as their manager, to detect manager cycles.
 	chain []string
+	// platform is the account as the platform was just seen to hold it
+	// (a drift repair; a zero Account: none): it overrides the Store's
+	// existence and activity, and every field is rewritten. nil: trust
+	// the Store.
+	platform *Account
 }
 
 // result is what a reconcile did.
@@ -115,7 +120,10 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
 	}
 	basis := p
-	if p.Dirty.Unsure {
+	if r.platform != nil {
+		basis.Exists, basis.Active = r.platform.EmployeeID != "", r.platform.Active
+	}
+	if p.Dirty.Unsure || r.platform != nil {
 		// A write may have landed unrecorded: trust nothing applied and
 		// rewrite every field.
 		basis.Applied, classes = nil, cadence.All

@@ -221,6 +221,13 @@ func (p *Platform) Seed(a hrissync.Account) {
 		Versions: map[string]hrissync.Version{}, Created: p.clock.Now()}
 }
 
+// Delete removes an account, as an administrator might by hand.
+func (p *Platform) Delete(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.accounts, id)
+}
+
 // Account returns a copy of one account.
 func (p *Platform) Account(id string) (Account, bool) {
 	p.mu.Lock()

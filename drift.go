@@ -1,0 +1,107 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/hrissync/hrissync/cadence"
+)
+
+// ErrCannotList: drift needs a Sink that is an AccountLister.
+var ErrCannotList = errors.New("hrissync: the sink cannot list its accounts")
+
+// Drift is how the platform differs from what the engine applied.
+type Drift struct {
+	// Changed are accounts whose fields or activity differ from what the
+	// engine last wrote (changed by hand in the platform): by person, the
+	// fields that differ ("active" for the activity).
+	Changed map[string][]string
+	// Unknown are accounts the engine never wrote: made by hand, or by
+	// another tool. They are reported, never touched.
+	Unknown []string
+	// Missing are accounts the engine wrote that the platform no longer
+	// holds.
+	Missing []string
+	// Repaired are the people rewritten by the repair; Failed those whose
+	// repair failed (left dirty and retried as usual).
+	Repaired, Failed []string
+}
+
+// CheckDrift compares every account the platform holds with the applied
+// state in the Store. With repair, changed accounts are rewritten from the
+// Source (every field) and missing ones created again; unknown accounts are
+// only reported. Counts grow with the platform: run it off-peak.
+func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
+	lister, ok := e.sink.(AccountLister)
+	if !ok {
+		return Drift{}, ErrCannotList
+	}
+	d := Drift{Changed: map[string][]string{}}
+	seen := map[string]Account{}
+	for a, err := range lister.Accounts(ctx) {
+		if err != nil {
+			return d, fmt.Errorf("hrissync: listing the platform's accounts: %w", err)
+		}
+		seen[a.EmployeeID] = a
+		p, err := e.store.Person(ctx, e.cfg.Tenant, a.EmployeeID)
+		if err != nil {
+			return d, err
+		}
+		if !p.Exists {
+			d.Unknown = append(d.Unknown, a.EmployeeID)
+			continue
+		}
+		var fields []string
+		if a.Active != p.Active {
+			fields = append(fields, "active")
+		}
+		for _, f := range slices.Sorted(maps.Keys(p.Applied)) {
+			if a.Fields[f] != p.Applied[f].Value {
+				fields = append(fields, f)
+			}
+		}
+		if len(fields) > 0 {
+			d.Changed[a.EmployeeID] = fields
+		}
+	}
+	after := ""
+	for {
+		page, err := e.store.People(ctx, e.cfg.Tenant, after, 500)
+		if err != nil {
+			return d, err
+		}
+		for _, p := range page {
+			if _, ok := seen[p.ID]; !ok {
+				d.Missing = append(d.Missing, p.ID)
+			}
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	slices.Sort(d.Unknown)
+	if !repair {
+		return d, nil
+	}
+	// Each is rewritten from the Source, every field, against what the
+	// platform was seen to hold.
+	fix := func(id string, held Account) {
+		r := request{id: id, trigger: TriggerRepair, classes: cadence.All, fresh: true, platform: &held}
+		if res, err := e.reconcile(ctx, r); err != nil || res != written {
+			d.Failed = append(d.Failed, id)
+			return
+		}
+		d.Repaired = append(d.Repaired, id)
+	}
+	for _, id := range slices.Sorted(maps.Keys(d.Changed)) {
+		fix(id, seen[id])
+	}
+	for _, id := range d.Missing {
+		fix(id, Account{})
+	}
+	return d, nil
+}
