@@ -342,6 +342,13 @@ func (e *Engine) Backlog() int {
 	return ready
 }
 
+// Tenant is the tenant the engine syncs.
+func (e *Engine) Tenant() string { return e.cfg.Tenant }
+
+// LastRun returns the batch run started last (an error wrapping ErrNotFound
+// before the first).
+func (e *Engine) LastRun(ctx context.Context) (Run, error) { return e.store.LastRun(ctx, e.cfg.Tenant) }
+
 // DeadLetters lists the people whose retries ran out, with their last error.
 func (e *Engine) DeadLetters(ctx context.Context) ([]Person, error) {
 	return e.store.DeadLetters(ctx, e.cfg.Tenant)

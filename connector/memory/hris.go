@@ -117,6 +117,14 @@ func (h *HRIS) Put(typ string, e hrissync.Employee) hrissync.Employee {
 	return e
 }
 
+// Remove deletes a record, as a purged export would (no event: a person
+// gone from the full list is a leaver for the batch to find).
+func (h *HRIS) Remove(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.people, id)
+}
+
 // Update changes one record with fn and emits its event.
 func (h *HRIS) Update(typ, id string, fn func(*hrissync.Employee)) (hrissync.Employee, error) {
 	h.mu.Lock()

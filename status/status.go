@@ -1,0 +1,212 @@
+// Package status serves an operator's page for one engine, in HTML and JSON,
+// like net/http/pprof: the host mounts it where it likes, behind its own
+// authentication.
+//
+//	mux.Handle("/sync/", http.StripPrefix("/sync", status.Handler(eng)))
+//
+// The page shows the last polls and batches (when, how long, the outcome),
+// the queue depth, the dead letters with their last error and a button to
+// replay each, a batch waiting for deletion approval with a button to approve
+// it, and the lag from HR change to platform per trigger. It names people by
+// id only. The JSON document is the same at status.json.
+//
+// The buttons POST forms. Cross-origin POSTs are refused
+// (http.CrossOriginProtection, on the browser's Sec-Fetch-Site and Origin
+// headers), and each form carries a token derived from a secret made when the
+// handler is, so a request forged elsewhere is refused even by an older
+// browser.
+package status
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/hrissync/hrissync"
+)
+
+//go:embed page.html
+var pageFS embed.FS
+
+var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
+	"ago": func(now, t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return now.Sub(t).Round(time.Second).String() + " ago"
+	},
+}).ParseFS(pageFS, "page.html"))
+
+// Document is what the page shows; status.json serves it as JSON.
+type Document struct {
+	Tenant string    `json:"tenant"`
+	At     time.Time `json:"at"`
+	// Backlog is how many people wait for a worker now (-1: the
+	// Dispatcher cannot tell).
+	Backlog     int                   `json:"backlog"`
+	Runs        []hrissync.RunRecord  `json:"runs"`
+	DeadLetters []DeadLetter          `json:"deadLetters"`
+	Approval    *Approval             `json:"approval,omitempty"`
+	Lag         map[string]Percentile `json:"lag"`
+	Token       string                `json:"-"`
+}
+
+// DeadLetter is a person whose retries ran out.
+type DeadLetter struct {
+	ID       string    `json:"id"`
+	Attempts int       `json:"attempts"`
+	LastErr  string    `json:"lastError"`
+	At       time.Time `json:"at"`
+}
+
+// Approval is a batch held by the deletion limit.
+type Approval struct {
+	RunID   string    `json:"runId"`
+	Started time.Time `json:"started"`
+	Leavers int       `json:"leavers"`
+}
+
+// Percentile is one trigger's lag from HR change to platform.
+type Percentile struct {
+	Count int64         `json:"count"`
+	P50   time.Duration `json:"p50"`
+	P99   time.Duration `json:"p99"`
+	Max   time.Duration `json:"max"`
+}
+
+type handler struct {
+	eng    *hrissync.Engine
+	secret []byte
+	now    func() time.Time
+}
+
+// Handler returns the status page of eng.
+func Handler(eng *hrissync.Engine) http.Handler {
+	h := &handler{eng: eng, secret: make([]byte, 32), now: time.Now}
+	_, _ = rand.Read(h.secret)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.html)
+	mux.HandleFunc("GET /status.json", h.json)
+	mux.HandleFunc("POST /replay", h.replay)
+	mux.HandleFunc("POST /approve", h.approve)
+	return http.NewCrossOriginProtection().Handler(mux)
+}
+
+func (h *handler) token() string {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte("hrissync status " + h.eng.Tenant()))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (h *handler) document(ctx context.Context) (Document, error) {
+	d := Document{Tenant: h.eng.Tenant(), At: h.now(), Backlog: h.eng.Backlog(), Runs: h.eng.Recent(),
+		Lag: map[string]Percentile{}, Token: h.token()}
+	dead, err := h.eng.DeadLetters(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, p := range dead {
+		dl := DeadLetter{ID: p.ID}
+		if p.Failure != nil {
+			dl.Attempts, dl.LastErr, dl.At = p.Failure.Attempts, p.Failure.Err, p.Failure.At
+		}
+		d.DeadLetters = append(d.DeadLetters, dl)
+	}
+	switch run, err := h.eng.LastRun(ctx); {
+	case err == nil && run.Status == hrissync.RunHeld:
+		d.Approval = &Approval{RunID: run.ID, Started: run.Started, Leavers: len(run.Leavers)}
+	case err != nil && !errors.Is(err, hrissync.ErrNotFound):
+		return d, err
+	}
+	for t, s := range h.eng.Stats().Triggers {
+		if s.Latency.Count > 0 {
+			d.Lag[string(t)] = Percentile{Count: s.Latency.Count, P50: s.Latency.P50, P99: s.Latency.P99, Max: s.Latency.Max}
+		}
+	}
+	return d, nil
+}
+
+func (h *handler) html(w http.ResponseWriter, r *http.Request) {
+	d, err := h.document(r.Context())
+	if err != nil {
+		http.Error(w, "reading the engine's state: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	if err := page.Execute(w, d); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+func (h *handler) json(w http.ResponseWriter, r *http.Request) {
+	d, err := h.document(r.Context())
+	if err != nil {
+		http.Error(w, "reading the engine's state: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(d)
+}
+
+// checked reports whether a POST carries the page's token; if not it has
+// answered 403.
+func (h *handler) checked(w http.ResponseWriter, r *http.Request) bool {
+	if !hmac.Equal([]byte(r.PostFormValue("token")), []byte(h.token())) {
+		http.Error(w, "missing or wrong form token: reload the page", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+func (h *handler) replay(w http.ResponseWriter, r *http.Request) {
+	if !h.checked(w, r) {
+		return
+	}
+	id := r.PostFormValue("id")
+	if id == "" {
+		http.Error(w, "which person? the form names none", http.StatusBadRequest)
+		return
+	}
+	if err := h.eng.Replay(r.Context(), id); err != nil {
+		http.Error(w, "replaying "+id+": "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	backToPage(w)
+}
+
+// backToPage answers a form with the page. The Location is left relative
+// (http.Redirect would resolve it against the path as the handler sees it,
+// which lacks the host's mount prefix).
+func backToPage(w http.ResponseWriter) {
+	w.Header().Set("Location", "./")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
+	if !h.checked(w, r) {
+		return
+	}
+	err := h.eng.ApproveDeletions(r.Context(), r.PostFormValue("run"))
+	switch {
+	case errors.Is(err, hrissync.ErrNotHeld), errors.Is(err, hrissync.ErrNotFound):
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	case err != nil:
+		http.Error(w, "approving: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	backToPage(w)
+}

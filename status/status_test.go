@@ -1,0 +1,191 @@
+package status_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/retry"
+	"github.com/hrissync/hrissync/status"
+	memstore "github.com/hrissync/hrissync/store/memory"
+)
+
+// scene is an engine with one dead letter (w-0001, refused by the platform
+// until refuse is cleared) and a batch held by the deletion limit.
+func scene(t *testing.T) (*hrissync.Engine, *atomic.Bool) {
+	t.Helper()
+	ctx := context.Background()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 1)
+	for i := range 6 {
+		id := fmt.Sprintf("w-%04d", i)
+		hris.Load(hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(2020, 1, 6), Role: "Engineer"})
+	}
+	refuse := &atomic.Bool{}
+	sink := hrissync.SinkFunc(func(ctx context.Context, u hrissync.Update) error {
+		if u.EmployeeID == "w-0001" && refuse.Load() {
+			return retry.Permanent(errors.New("400 invalid email"))
+		}
+		return platform.Apply(ctx, u)
+	})
+	eng, err := hrissync.New(hris, sink, memstore.New(), &hrissync.Config{
+		Tenant: "acme", Logger: slog.New(slog.DiscardHandler), DeletionLimit: hrissync.DeletionLimit{Count: 1, Share: 0.01},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	refuse.Store(true)
+	if _, err := hris.Update("role", "w-0001", func(e *hrissync.Employee) { e.Role = "Lead" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Reconcile(ctx, "w-0001"); err == nil {
+		t.Fatal("the refused write succeeded")
+	}
+	hris.Remove("w-0004")
+	hris.Remove("w-0005")
+	if err := eng.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return eng, refuse
+}
+
+func TestDocumentAndForms(t *testing.T) {
+	eng, refuse := scene(t)
+	srv := httptest.NewServer(status.Handler(eng))
+	defer srv.Close()
+
+	var doc status.Document
+	resp, err := http.Get(srv.URL + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if doc.Tenant != "acme" || len(doc.DeadLetters) != 1 || doc.DeadLetters[0].ID != "w-0001" ||
+		!strings.Contains(doc.DeadLetters[0].LastErr, "400 invalid email") || doc.Approval == nil || doc.Approval.Leavers != 2 {
+		t.Fatalf("document: %+v", doc)
+	}
+	if len(doc.Runs) != 2 || doc.Runs[0].Outcome != "held" || doc.Runs[1].Outcome != "succeeded" || doc.Lag["batch"].Count == 0 {
+		t.Errorf("runs and lag: %+v %+v", doc.Runs, doc.Lag)
+	}
+
+	// A POST without the page's token, or from another site, changes
+	// nothing.
+	refuse.Store(false)
+	post := func(form url.Values, site string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/replay", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(url.Values{"id": {"w-0001"}}, ""); code != http.StatusForbidden {
+		t.Errorf("replay without a token: %d, want 403", code)
+	}
+	if code := post(url.Values{"id": {"w-0001"}, "token": {"forged"}}, "cross-site"); code != http.StatusForbidden {
+		t.Errorf("cross-site replay: %d, want 403", code)
+	}
+	if dead, _ := eng.DeadLetters(context.Background()); len(dead) != 1 {
+		t.Fatalf("a refused POST replayed: %d dead letters left", len(dead))
+	}
+	page, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(page.Body)
+	page.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, ok := strings.Cut(string(body), `name="token" value="`)
+	if !ok {
+		t.Fatal("no token in the page")
+	}
+	token = token[:strings.IndexByte(token, '"')]
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/approve", strings.NewReader(url.Values{"run": {doc.Approval.RunID}, "token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approving with the page's token: %d", resp.StatusCode)
+	}
+	if run, _ := eng.LastRun(context.Background()); run.Status != hrissync.RunSucceeded {
+		t.Errorf("after approval the run is %s", run.Status)
+	}
+}
+
+// TestBrowserReplay loads the page in a real headless Chromium, clicks the
+// dead letter's Replay button, and checks the dead letter is gone.
+func TestBrowserReplay(t *testing.T) {
+	path, lookErr := exec.LookPath("chromium")
+	if lookErr != nil {
+		if os.Getenv("HRISSYNC_REQUIRE_BROWSER") != "" {
+			t.Fatal("chromium is required here (HRISSYNC_REQUIRE_BROWSER) but not found")
+		}
+		t.Skip("no chromium: `apt-get install chromium` (as .ci/run does) to run the browser test")
+	}
+	eng, refuse := scene(t)
+	refuse.Store(false) // the platform now takes the write
+	srv := httptest.NewServer(http.StripPrefix("/sync", status.Handler(eng)))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	fail := func(step string, err error) {
+		if err != nil {
+			t.Fatalf("driving Chromium (%s): %v", step, err)
+		}
+	}
+	fail("load", chromedp.Do(browser, chromedp.Navigate(srv.URL+"/sync/")))
+	before, err := chromedp.Run(browser, chromedp.Text("#dead-w-0001"))
+	fail("read the dead letter", err)
+	fail("click replay", chromedp.Do(browser, chromedp.Click("#replay-w-0001"), chromedp.WaitVisible("#no-dead-letters")))
+	after, err := chromedp.Run(browser, chromedp.Text("#no-dead-letters"))
+	fail("read the page after", err)
+	if !strings.Contains(before, "400 invalid email") || after != "None." {
+		t.Errorf("page before the click %q, after %q", before, after)
+	}
+	if dead, err := eng.DeadLetters(context.Background()); err != nil || len(dead) != 0 {
+		t.Errorf("dead letters after the click: %d (%v)", len(dead), err)
+	}
+}
