@@ -54,6 +54,10 @@ type Config struct {
 	Breaker Breaker
 	// Concurrency bounds the people reconciled at once. Default 8.
 	Concurrency int
+	// Share, if set, bounds the reconciles in flight across every engine
+	// given the same Share (the tenants of one process), fairly. Default
+	// none: only Concurrency bounds this engine.
+	Share *Share
 
 	// Map turns a record into the fields the platform holds: rename,
 	// derive, translate codes; an empty value clears the platform's value,

@@ -61,6 +61,14 @@ const (
 // a report is only tried (a wait there could deadlock two reports whose
 // managers are each other).
 func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
+	// A manager provisioned on a report's behalf runs in the report's
+	// slot: taking a second could deadlock a full Share.
+	if e.cfg.Share != nil && len(r.chain) == 0 {
+		if err := e.cfg.Share.acquire(ctx, e.cfg.Tenant); err != nil {
+			return failed, err
+		}
+		defer e.cfg.Share.release(e.cfg.Tenant)
+	}
 	if len(r.chain) > 0 {
 		if !e.locks.TryLock(r.id) {
 			return deferred, nil
