@@ -43,7 +43,9 @@ func (r *rig) run(cfg hrissync.Config) {
 	if cfg.Alerter == nil {
 		cfg.Alerter = r.alerts
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	eng, err := hrissync.New(r.hr, r.lms, r.store, &cfg)
 	if err != nil {
 		r.t.Fatal(err)

@@ -45,6 +45,8 @@ func (e *Engine) finished(ctx context.Context, r RunRecord, err error) {
 	}
 	e.history.add(r)
 	e.metrics.run(ctx, r.Name, r.Took, err)
+	// Ids and counts only: Info carries no person's data.
+	e.log.Info(r.Name+" finished", "run", r.RunID, "took", r.Took, "outcome", r.Outcome, "writes", r.Writes)
 }
 
 // Recent returns the last polls and batches this engine ran, newest first.

@@ -1,8 +1,11 @@
 package hrissync_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -23,7 +26,9 @@ func TestMetrics(t *testing.T) {
 		reader := sdkmetric.NewManualReader()
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 		var progress []hrissync.BatchProgress
-		r := start(t, hrissync.Config{Tenant: "acme", MeterProvider: mp, Progress: func(p hrissync.BatchProgress) { progress = append(progress, p) }})
+		var logs bytes.Buffer
+		r := start(t, hrissync.Config{Tenant: "acme", MeterProvider: mp, Progress: func(p hrissync.BatchProgress) { progress = append(progress, p) },
+			Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 		staff(r, 3)
 		if err := r.eng.Batch(ctx); err != nil {
 			t.Fatal(err)
@@ -91,6 +96,16 @@ func TestMetrics(t *testing.T) {
 		}
 		if len(progress) == 0 || !progress[len(progress)-1].Finished || progress[len(progress)-1].Done != 3 {
 			t.Errorf("batch progress: %+v", progress)
+		}
+		// Info names people by id only: no field values, no errors
+		// quoting them.
+		for line := range strings.Lines(logs.String()) {
+			if strings.Contains(line, `"level":"INFO"`) && (strings.Contains(line, "@example.com") || strings.Contains(line, "Lead") || strings.Contains(line, "bad")) {
+				t.Errorf("personal data at Info: %s", line)
+			}
+		}
+		if !strings.Contains(logs.String(), `"msg":"batch finished"`) {
+			t.Errorf("no Info line for the batch: %s", logs.String())
 		}
 		if runs := r.eng.Recent(); len(runs) != 1 || runs[0].Name != "batch" || runs[0].Writes != 3 || runs[0].Outcome != "succeeded" {
 			t.Errorf("recent runs: %+v", runs)
