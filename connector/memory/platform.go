@@ -7,6 +7,7 @@ import (
 	"iter"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -261,4 +262,41 @@ func sleep(ctx context.Context, clock hrissync.Clock, d time.Duration) error {
 		t.Stop()
 		return ctx.Err()
 	}
+}
+
+// Diff lists how the platform differs from what the HRIS says it should hold
+// at now (a termination taking effect at the end of the last day, UTC; no
+// account is right for someone who left before ever being provisioned), a
+// line per person, in ID order. Empty fields count as absent.
+func Diff(h *HRIS, p *Platform, now time.Time) []string {
+	var out []string
+	for _, e := range h.Employees() {
+		want := e.Fields()
+		active := e.TerminationDate.IsZero() || now.Before(e.TerminationDate.AddDays(1).Start(time.UTC))
+		if !active {
+			want[hrissync.FieldStatus] = string(hrissync.StatusTerminated)
+		}
+		a, ok := p.Account(e.ID)
+		switch {
+		case !ok && active:
+			out = append(out, e.ID+" missing")
+		case !ok:
+		case a.Active != active:
+			out = append(out, fmt.Sprintf("%s active=%v, want %v", e.ID, a.Active, active))
+		case active && !maps.Equal(nonEmpty(a.Fields), nonEmpty(want)):
+			out = append(out, fmt.Sprintf("%s fields %v, want %v", e.ID, a.Fields, want))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func nonEmpty(f hrissync.Fields) hrissync.Fields {
+	out := hrissync.Fields{}
+	for k, v := range f {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }

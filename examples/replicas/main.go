@@ -131,12 +131,12 @@ func run(url, schema string, people, changes int, over time.Duration) error {
 	// Wait for the platform to hold what the HRIS says (the skills wait
 	// for the next batch).
 	for time.Since(start) < over+time.Minute {
-		if lost := differing(hris, platform); lost == 0 {
+		if lost := len(memory.Diff(hris, platform, time.Now())); lost == 0 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	lost := differing(hris, platform)
+	lost := len(memory.Diff(hris, platform, time.Now()))
 	c := platform.Counts()
 	cancel()
 	for range engines {
@@ -149,28 +149,6 @@ func run(url, schema string, people, changes int, over time.Duration) error {
 		return fmt.Errorf("%d people differ", lost)
 	}
 	return nil
-}
-
-// differing counts the people whose account differs from their record.
-func differing(hris *memory.HRIS, platform *memory.Platform) int {
-	n := 0
-	for _, e := range hris.Employees() {
-		a, ok := platform.Account(e.ID)
-		if !ok || !maps.Equal(nonEmpty(a.Fields), nonEmpty(e.Fields())) {
-			n++
-		}
-	}
-	return n
-}
-
-func nonEmpty(f hrissync.Fields) hrissync.Fields {
-	out := hrissync.Fields{}
-	for k, v := range f {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // scheduledOnly passes on the Queue's "scheduled job" lines and warnings.

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -176,12 +175,13 @@ func run(serve time.Duration) error {
 		}
 	}
 	for _, r := range tenants {
-		for time.Since(start) < time.Minute && differing(r) > 0 {
+		for time.Since(start) < time.Minute && len(memory.Diff(r.hris, r.platform, time.Now())) > 0 {
 			time.Sleep(50 * time.Millisecond)
 		}
+		differ := len(memory.Diff(r.hris, r.platform, time.Now()))
 		s := r.eng.Stats().Triggers[hrissync.TriggerRealtime]
 		fmt.Printf("%-8s %-16s %-13s people=%-5d changes=%-5d differing=%d realtime writes=%d p50=%s p99=%s status %s/status/%s/\n",
-			r.name, r.zone, r.policy.Name(), r.people, r.changes, differing(r), s.Writes,
+			r.name, r.zone, r.policy.Name(), r.people, r.changes, differ, s.Writes,
 			s.Latency.P50.Round(time.Millisecond), s.Latency.P99.Round(time.Millisecond), base, r.name)
 	}
 	if serve > 0 {
@@ -208,7 +208,7 @@ func run(serve time.Duration) error {
 	}
 	fmt.Printf("audit log verified: one chain per tenant %v\n", perTenant)
 	for _, r := range tenants {
-		if n := differing(r); n > 0 {
+		if n := len(memory.Diff(r.hris, r.platform, time.Now())); n > 0 {
 			return fmt.Errorf("%s: %d people differ", r.name, n)
 		}
 	}
@@ -249,26 +249,4 @@ func deliver(url string, signer *standardwebhooks.Webhook, e hrissync.Employee) 
 		}
 		time.Sleep(100 * time.Millisecond << attempt) // a sender's backoff (503 when the backlog is full)
 	}
-}
-
-// differing counts the tenant's people whose account differs from HR.
-func differing(r *running) int {
-	n := 0
-	for _, e := range r.hris.Employees() {
-		a, ok := r.platform.Account(e.ID)
-		if !ok || !maps.Equal(nonEmpty(a.Fields), nonEmpty(e.Fields())) {
-			n++
-		}
-	}
-	return n
-}
-
-func nonEmpty(f hrissync.Fields) hrissync.Fields {
-	out := hrissync.Fields{}
-	for k, v := range f {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	return out
 }

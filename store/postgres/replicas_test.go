@@ -303,7 +303,8 @@ func TestThreeReplicas(t *testing.T) {
 	st := open(t, pool, schema)
 	deadline := time.Now().Add(40 * time.Second)
 	for {
-		diff := compare(hris, platform)
+		differ := memory.Diff(hris, platform, time.Now())
+		diff := strings.Join(differ[:min(3, len(differ))], "; ")
 		pending, err := st.Pending(ctx, "default", time.Now(), "", 10)
 		if err != nil {
 			t.Fatal(err)
@@ -391,42 +392,4 @@ func checkOncePerSchedule(t *testing.T, ran *records, killed string, killedAt ti
 		}
 		t.Logf("%s: %d scheduled times, each run once; %d gap while no replica led", name, len(slots), gaps)
 	}
-}
-
-// compare returns how the platform differs from what the HRIS says it should
-// hold, or "".
-func compare(hris *memory.HRIS, platform *memory.Platform) string {
-	now := time.Now()
-	var out []string
-	for _, e := range hris.Employees() {
-		f := e.Fields()
-		active := true
-		if !e.TerminationDate.IsZero() && !now.Before(e.TerminationDate.AddDays(1).Start(time.UTC)) {
-			active, f[hrissync.FieldStatus] = false, string(hrissync.StatusTerminated)
-		}
-		a, ok := platform.Account(e.ID)
-		switch {
-		case !ok && active:
-			out = append(out, e.ID+" missing")
-		case !ok: // left before ever being provisioned: no account is right
-		case a.Active != active:
-			out = append(out, fmt.Sprintf("%s active=%v want %v", e.ID, a.Active, active))
-		case active && !maps.Equal(nonEmpty(a.Fields), nonEmpty(f)):
-			out = append(out, fmt.Sprintf("%s fields %v want %v", e.ID, a.Fields, f))
-		}
-		if len(out) > 3 {
-			break
-		}
-	}
-	return strings.Join(out, "; ")
-}
-
-func nonEmpty(f hrissync.Fields) hrissync.Fields {
-	out := hrissync.Fields{}
-	for k, v := range f {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	return out
 }
