@@ -25,6 +25,10 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+
 	"github.com/hrissync/hrissync"
 )
 
@@ -51,12 +55,17 @@ type Config struct {
 	// Now is the clock for timestamp tolerance. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // default slog.Default()
+	// MeterProvider receives hrissync.webhook.rejected, the deliveries
+	// refused before reaching the engine, by HTTP status (the engine
+	// counts what it accepts). Default none.
+	MeterProvider metric.MeterProvider
 }
 
 // Handler is the webhook endpoint. Use New.
 type Handler struct {
-	n   Notifier
-	cfg Config
+	n        Notifier
+	cfg      Config
+	rejected metric.Int64Counter
 }
 
 // New returns a Handler recording events into n.
@@ -80,7 +89,15 @@ func New(n Notifier, cfg *Config) (*Handler, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return &Handler{n: n, cfg: c}, nil
+	if c.MeterProvider == nil {
+		c.MeterProvider = noop.NewMeterProvider()
+	}
+	rejected, err := c.MeterProvider.Meter("github.com/hrissync/hrissync/connector/webhook").Int64Counter("hrissync.webhook.rejected",
+		metric.WithUnit("{delivery}"), metric.WithDescription("Webhook deliveries refused before reaching the engine, by HTTP status."))
+	if err != nil {
+		return nil, fmt.Errorf("webhook: metrics: %w", err)
+	}
+	return &Handler{n: n, cfg: c, rejected: rejected}, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -133,6 +150,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // reject answers with status and a short reason of the handler's own words.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	h.rejected.Add(r.Context(), 1, metric.WithAttributes(attribute.Int("status", status)))
 	h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "webhook rejected",
 		slog.Int("status", status), slog.String("reason", reason),
 		slog.String("remote", r.RemoteAddr), slog.String("webhook-id", r.Header.Get("webhook-id")))

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
@@ -189,7 +191,9 @@ func TestEveryRejectionRecordsNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := newRig(t, webhook.Config{MaxBacklog: 10, Backlog: func() int { return c.backlog }})
+			reader := sdkmetric.NewManualReader()
+			r := newRig(t, webhook.Config{MaxBacklog: 10, Backlog: func() int { return c.backlog },
+				MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
 			req := httptest.NewRequest(c.method, "/", bytes.NewReader(c.body))
 			req.Header = c.header
 			rec := httptest.NewRecorder()
@@ -205,6 +209,22 @@ func TestEveryRejectionRecordsNothing(t *testing.T) {
 			}
 			if len(c.body) > 20 && strings.Contains(rec.Body.String(), string(c.body[:20])) {
 				t.Error("the body was echoed back")
+			}
+			var rm metricdata.ResourceMetrics
+			if err := reader.Collect(context.Background(), &rm); err != nil {
+				t.Fatal(err)
+			}
+			counted := false
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+						status, _ := p.Attributes.Value("status")
+						counted = m.Name == "hrissync.webhook.rejected" && status.AsInt64() == int64(c.want) && p.Value == 1
+					}
+				}
+			}
+			if !counted {
+				t.Errorf("the rejection was not counted by status: %+v", rm.ScopeMetrics)
 			}
 			if c.want == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") != "30" {
 				t.Errorf("Retry-After = %q", rec.Header().Get("Retry-After"))
