@@ -28,6 +28,16 @@ var queries = map[string]string{
 		RETURNING dirty_gen, mark`,
 	"setMark": `UPDATE {{schema}}.people SET dirty_gen = nextval('{{schema}}.generation'), mark = $3
 		WHERE tenant = $1 AND id = $2 RETURNING dirty_gen`,
+	// intend is MergeMark for an intent (no event id, no minimum
+	// version, Unsure set), done by the database in one statement: the
+	// write path's hottest mark, one round trip instead of a
+	// transaction's four. A held mark keeps its Since, event and version.
+	"intend": `INSERT INTO {{schema}}.people (tenant, id, dirty_gen, mark) VALUES ($1, $2, nextval('{{schema}}.generation'), $3)
+		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen,
+			mark = CASE WHEN people.dirty_gen = 0 OR people.mark IS NULL THEN excluded.mark
+				ELSE people.mark || jsonb_build_object('Classes', coalesce((people.mark->>'Classes')::int, 0) | $4::int, 'Unsure', true)
+					|| CASE WHEN $5::text = '' THEN '{}'::jsonb ELSE jsonb_build_object('Trigger', $5::text) END END
+		RETURNING dirty_gen`,
 	"newEvent": "INSERT INTO {{schema}}.events (tenant, id, forget) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 	// The mark is cleared only if no mark came since the reconcile read it.
 	"commit": `UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5, due = $6,
@@ -194,14 +204,17 @@ func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, tenant string, ids []str
 
 // Intend implements hrissync.Store.
 func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) (uint64, error) {
-	var gen uint64
+	if m.EventID != "" || !m.MinVersion.Time.IsZero() || m.MinVersion.Seq != 0 {
+		return 0, errors.New("postgres store: an intent carries no event")
+	}
 	m.Unsure = true
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		gen, err = s.mark(ctx, tx, tenant, id, m, false)
-		return err
-	})
-	return gen, err
+	enc, err := json.Marshal(m)
+	if err != nil {
+		return 0, err
+	}
+	var gen int64
+	err = s.pool.QueryRow(ctx, s.sql["intend"], tenant, id, enc, int(m.Classes), string(m.Trigger)).Scan(&gen)
+	return uint64(gen), err
 }
 
 // Person implements hrissync.Store.

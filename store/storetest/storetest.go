@@ -241,6 +241,22 @@ func testIntent(t *testing.T, s hrissync.Store) {
 	if p := person(t, s, tenant, "w1"); p.Dirty.Generation == 0 || p.Dirty.Unsure {
 		t.Fatalf("after a commit with an event in between: %+v, want dirty and sure", p.Dirty)
 	}
+	// An intent merges into a mark already held: the classes are united,
+	// the event and its minimum version and the first Since are kept.
+	dup, err := s.Accept(ctx, tenant, hrissync.Acceptance{EventID: "e7", EmployeeID: "w3", Forget: t0.Add(time.Hour),
+		Mark: hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime, EventID: "e7", MinVersion: v(5)}})
+	must(t, err)
+	if dup {
+		t.Fatal("a new event reported as a repeat")
+	}
+	gen, err = s.Intend(ctx, tenant, "w3", hrissync.Mark{Since: t0.Add(time.Minute), Classes: cadence.Batch, Trigger: hrissync.TriggerBatch})
+	must(t, err)
+	want := hrissync.Mark{Generation: gen, Since: t0, Classes: cadence.Realtime | cadence.Batch, Trigger: hrissync.TriggerBatch,
+		EventID: "e7", MinVersion: v(5), Unsure: true}
+	if got := person(t, s, tenant, "w3").Dirty; !got.Since.Equal(want.Since) || got.Generation != want.Generation || got.Classes != want.Classes ||
+		got.Trigger != want.Trigger || got.EventID != want.EventID || got.MinVersion.Compare(want.MinVersion) != 0 || !got.Unsure {
+		t.Fatalf("an intent over a held mark: %+v, want %+v", got, want)
+	}
 	// A failed write the sink answered is not unsure; one cut off is.
 	_, err = s.Intend(ctx, tenant, "w2", hrissync.Mark{Since: t0, Classes: cadence.Realtime})
 	must(t, err)
