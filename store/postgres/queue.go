@@ -241,15 +241,17 @@ func (q *Queue) insertTx(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if err != nil {
 		return fmt.Errorf("postgres queue: inserting jobs: %w", err)
 	}
-	return q.hurry(ctx, tx, res, time.Now())
+	return q.hurry(ctx, tx, res, func(int) time.Time { return time.Now() })
 }
 
-// hurry makes jobs that were already waiting for a later time run at at:
-// River's unique insert keeps the waiting job as it was, but the Dispatcher
-// contract keeps the earlier time.
-func (q *Queue) hurry(ctx context.Context, tx pgx.Tx, res []*rivertype.JobInsertResult, at time.Time) error {
-	for _, r := range res {
-		if !r.UniqueSkippedAsDuplicate || r.Job.State == rivertype.JobStateRunning || !r.Job.ScheduledAt.After(at) {
+// hurry makes jobs that were already waiting for later than asked (at(i)
+// for the i-th) run now: River's unique insert keeps the waiting job as it
+// was, but the Dispatcher contract keeps the earlier time. (Now rather than
+// at: River can only retry a job at once; a job run early finds nothing to
+// do and waits on.)
+func (q *Queue) hurry(ctx context.Context, tx pgx.Tx, res []*rivertype.JobInsertResult, at func(i int) time.Time) error {
+	for i, r := range res {
+		if !r.UniqueSkippedAsDuplicate || r.Job.State == rivertype.JobStateRunning || !r.Job.ScheduledAt.After(at(i)) {
 			continue
 		}
 		var err error
@@ -308,7 +310,7 @@ func (q *Queue) insertWaiting(ctx context.Context) {
 			}
 			res, err := q.client.InsertMany(ctx, params)
 			if err == nil {
-				err = q.hurry(ctx, nil, res, time.Now())
+				err = q.hurry(ctx, nil, res, func(i int) time.Time { return batch[i].at })
 			}
 			if err != nil && ctx.Err() == nil {
 				q.log.Error("inserting jobs; the people stay dirty in the Store", "err", err)
