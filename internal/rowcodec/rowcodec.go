@@ -1,6 +1,7 @@
-// Package rowcodec packs a person's applied fields into one column, for the
-// SQL Stores: one row per person, so that a million people are a million
-// rows, whatever the number of fields.
+// Package rowcodec is what the SQL Stores share: a person's applied fields
+// packed into one column (one row per person, so that a million people are a
+// million rows, whatever the number of fields), and reading rows in either
+// driver.
 package rowcodec
 
 import (
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
 )
 
 // EncodeApplied packs applied fields compactly as JSON: field → [value,
@@ -50,4 +52,42 @@ func DecodeApplied(s string) (map[string]hrissync.Applied, error) {
 		out[f] = a
 	}
 	return out, nil
+}
+
+// Scanner is a row: database/sql's and pgx's alike.
+type Scanner interface {
+	Scan(dest ...any) error
+}
+
+// Rows are the results of a query, in either driver.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+}
+
+// Collect scans every row of rows with scan. The caller closes rows.
+func Collect[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// ScanEntry reads an outbox row: the entry as one JSON column.
+func ScanEntry(row Scanner) (audit.Entry, error) {
+	var js []byte
+	var e audit.Entry
+	if err := row.Scan(&js); err != nil {
+		return e, err
+	}
+	if err := json.Unmarshal(js, &e); err != nil {
+		return e, fmt.Errorf("corrupt outbox entry: %w", err)
+	}
+	return e, nil
 }

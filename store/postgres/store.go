@@ -91,7 +91,7 @@ func fromNanos(n *int64) time.Time {
 	return time.Unix(0, *n).UTC()
 }
 
-func scanPerson(row pgx.Row) (hrissync.Person, error) {
+func scanPerson(row rowcodec.Scanner) (hrissync.Person, error) {
 	var (
 		p             hrissync.Person
 		applied       string
@@ -280,15 +280,7 @@ func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissy
 		return nil, err
 	}
 	defer rows.Close()
-	var out []hrissync.Person
-	for rows.Next() {
-		p, err := scanPerson(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return rowcodec.Collect(rows, scanPerson)
 }
 
 // Pending implements hrissync.Store.
@@ -313,19 +305,11 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 		return nil, err
 	}
 	defer rows.Close()
-	var out []audit.Entry
-	for rows.Next() {
-		var js []byte
-		if err := rows.Scan(&js); err != nil {
-			return nil, err
-		}
-		var e audit.Entry
-		if err := json.Unmarshal(js, &e); err != nil {
-			return nil, fmt.Errorf("postgres store: corrupt outbox entry: %w", err)
-		}
-		out = append(out, e)
+	entries, err := rowcodec.Collect(rows, rowcodec.ScanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: %w", err)
 	}
-	return out, rows.Err()
+	return entries, nil
 }
 
 // Ack implements hrissync.Store.

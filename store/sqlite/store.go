@@ -50,9 +50,7 @@ func encodeJSON(v any) (any, error) {
 
 const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure"
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanPerson(row scanner) (hrissync.Person, error) {
+func scanPerson(row rowcodec.Scanner) (hrissync.Person, error) {
 	var (
 		p             hrissync.Person
 		applied       string
@@ -241,15 +239,7 @@ func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissy
 		return nil, err
 	}
 	defer rows.Close()
-	var out []hrissync.Person
-	for rows.Next() {
-		p, err := scanPerson(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return rowcodec.Collect(rows, scanPerson)
 }
 
 // Pending implements hrissync.Store.
@@ -275,19 +265,11 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 		return nil, err
 	}
 	defer rows.Close()
-	var out []audit.Entry
-	for rows.Next() {
-		var js string
-		if err := rows.Scan(&js); err != nil {
-			return nil, err
-		}
-		var e audit.Entry
-		if err := json.Unmarshal([]byte(js), &e); err != nil {
-			return nil, fmt.Errorf("sqlite store: corrupt outbox entry: %w", err)
-		}
-		out = append(out, e)
+	entries, err := rowcodec.Collect(rows, rowcodec.ScanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: %w", err)
 	}
-	return out, rows.Err()
+	return entries, nil
 }
 
 // Ack implements hrissync.Store.
