@@ -47,6 +47,10 @@ func runTenants(t *testing.T, log *audit.Log, specs ...*tenant) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		policy := cadence.Hybrid() // every other tenant realtime-only: policies are per tenant
+		if i%2 == 1 {
+			policy = cadence.RealtimeOnly()
+		}
 		tn.hris = memory.NewHRIS(hrissync.RealClock{}, uint64(i+1))
 		tn.platform = memory.NewPlatform(hrissync.RealClock{}, uint64(i+1))
 		faults := memory.SinkFaults{Latency: 100 * time.Millisecond} // a platform's round trip
@@ -59,7 +63,7 @@ func runTenants(t *testing.T, log *audit.Log, specs ...*tenant) {
 		}
 		tn.eng, err = hrissync.New(tn.hris, tn.platform, store, &hrissync.Config{
 			Tenant: tn.name, Location: loc, Share: share, Concurrency: tn.workers, Auditor: auditor, Logger: slog.New(slog.DiscardHandler),
-			Policy: map[bool]cadence.Policy{false: cadence.Hybrid(), true: cadence.RealtimeOnly()}[i%2 == 1],
+			Policy: policy,
 		})
 		if err != nil {
 			t.Fatal(err)
