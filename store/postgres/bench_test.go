@@ -26,12 +26,19 @@ const benchPeople = 3000
 // it reconciles in the memory platform.
 //
 //	go test ./store/postgres -run '^$' -bench Reconciles -benchtime 1x -count 5
+//
+// The settings compared: River's fetch cooldown at the Queue's default
+// (20 ms) with 8 and 32 workers per replica, and a 2 ms cooldown with 32
+// and 64, to see whether fetching is the limit.
 func BenchmarkReconciles(b *testing.B) {
-	for _, workers := range []int{8, 32} {
+	for _, set := range []struct {
+		workers  int
+		cooldown time.Duration
+	}{{8, 20 * time.Millisecond}, {32, 20 * time.Millisecond}, {32, 2 * time.Millisecond}, {64, 2 * time.Millisecond}} {
 		for _, n := range []int{1, 2, 3} {
-			b.Run(fmt.Sprintf("postgres/replicas=%d/workers=%d", n, workers), func(b *testing.B) {
+			b.Run(fmt.Sprintf("postgres/replicas=%d/workers=%d/cooldown=%s", n, set.workers, set.cooldown), func(b *testing.B) {
 				for b.Loop() {
-					benchReplicas(b, n, workers)
+					benchReplicas(b, n, set.workers, set.cooldown)
 				}
 			})
 		}
@@ -50,7 +57,7 @@ func BenchmarkReconciles(b *testing.B) {
 	})
 }
 
-func benchReplicas(b *testing.B, n, workers int) {
+func benchReplicas(b *testing.B, n, workers int, cooldown time.Duration) {
 	b.StopTimer()
 	pool, schema := database(b, 4)
 	st := open(b, pool, schema)
@@ -63,7 +70,7 @@ func benchReplicas(b *testing.B, n, workers int) {
 			b.Fatal(err)
 		}
 		defer rpool.Close()
-		q, err := postgres.NewQueue(context.Background(), open(b, rpool, schema), &postgres.QueueOptions{Name: fmt.Sprint("replica-", i), Workers: workers})
+		q, err := postgres.NewQueue(context.Background(), open(b, rpool, schema), &postgres.QueueOptions{Name: fmt.Sprint("replica-", i), Workers: workers, FetchCooldown: cooldown})
 		if err != nil {
 			b.Fatal(err)
 		}
