@@ -58,7 +58,7 @@ func (s *overlapSink) Apply(ctx context.Context, u hrissync.Update) error {
 		s.mu.Unlock()
 	}()
 	s.during(u.EmployeeID)
-	time.Sleep(time.Millisecond) // a platform's round trip: long enough to overlap
+	time.Sleep(25 * time.Millisecond) // a platform's round trip: long enough for an event sent meanwhile to reach another replica
 	return s.next.Apply(ctx, u)
 }
 
