@@ -40,3 +40,52 @@ func Example() {
 	// active: false status: terminated
 	// writes: 2 create: 1 deactivate: 1
 }
+
+// An engine running as a host runs it: Run in its own goroutine, each HR
+// change handed to Notify (what a webhook handler does), and Shutdown on the
+// way out.
+func ExampleEngine_Run() {
+	ctx := context.Background()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 1)
+	eng, err := hrissync.New(hris, platform, memstore.New(), &hrissync.Config{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		panic(err)
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- eng.Run(ctx) }()
+	<-eng.Started()
+
+	// notify is the webhook: "look at this person now".
+	notify := func(typ string, rec hrissync.Employee) {
+		err := eng.Notify(ctx, hrissync.Event{
+			ID: fmt.Sprintf("evt-%d", rec.Version.Seq), EmployeeID: rec.ID, Type: typ, OccurredAt: rec.Version.Time,
+		})
+		if err != nil {
+			panic(err)
+		}
+		if err := eng.WaitIdle(ctx); err != nil { // the workers have applied it
+			panic(err)
+		}
+		acc, _ := platform.Account(rec.ID)
+		fmt.Println(typ+":", "active", acc.Active, "role", acc.Fields[hrissync.FieldRole])
+	}
+
+	notify("employee.created", hris.Put("employee.created", hrissync.Employee{
+		ID: "w-42", Email: "ada@example.com", Status: hrissync.StatusActive, Role: "Engineer",
+	}))
+	rec, _ := hris.Update("employee.updated", "w-42", func(e *hrissync.Employee) { e.Role = "Lead" })
+	notify("employee.updated", rec)
+	rec, _ = hris.Update("employee.terminated", "w-42", func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
+	notify("employee.terminated", rec)
+
+	fmt.Println("shutdown:", eng.Shutdown(ctx), "run:", <-runErr)
+	// Output:
+	// employee.created: active true role Engineer
+	// employee.updated: active true role Lead
+	// employee.terminated: active false role Lead
+	// shutdown: <nil> run: <nil>
+}
