@@ -85,7 +85,7 @@ type Employee struct {
 	// Attributes holds skill ratings, performance ratings and custom
 	// fields, by name without AttributePrefix.
 	Attributes map[string]string
-	// Version orders observations of this record (DESIGN.md §5).
+	// Version orders observations of this record (docs/design.md §5.2).
 	Version Version
 }
 

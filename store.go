@@ -15,7 +15,7 @@ import (
 // the engine (never the database's clock), so simulated time works.
 //
 // It is wider than a one-method interface because the engine needs its
-// operations to be atomic together (DESIGN.md §4). Implement it with the
+// operations to be atomic together (docs/design.md §4). Implement it with the
 // conformance suite in hand: store/storetest.Run. Every method is safe for
 // concurrent use; ctx bounds each call.
 type Store interface {
@@ -202,7 +202,7 @@ func MergeApplied(held, commit map[string]Applied) map[string]Applied {
 	return out
 }
 
-// MergeMark merges a new mark into a held one (DESIGN.md: marks merge), for
+// MergeMark merges a new mark into a held one (docs/design.md §4.3), for
 // Stores. The generation is the Store's to set.
 func MergeMark(held, m Mark) Mark {
 	if held.Generation == 0 {

@@ -66,7 +66,7 @@ type Policy struct {
 
 // The fields that decide access to the learning platform: who may log in
 // (status, termination date, email as the login) and what they must learn
-// (role, manager). DESIGN.md §2.
+// (role, manager). docs/design.md §2.1.
 var statusFields = []string{"status", "terminationDate", "role", "managerId", "email"}
 
 // Hybrid is the recommended policy: employment status, termination date, role,

@@ -8,7 +8,7 @@ import (
 )
 
 // The oracle says what the learning platform should hold. It is written
-// apart from the engine's own evaluation, from the rules in DESIGN.md §5, so
+// apart from the engine's own evaluation, from the rules in docs/design.md §5, so
 // that the simulation checks the engine against the rules rather than
 // against itself.
 

@@ -12,7 +12,7 @@ import (
 	"github.com/hrissync/hrissync/sim"
 )
 
-// The 30-day proof (DESIGN.md §7): 2,000 people for 30 simulated days under
+// The 30-day proof (docs/design.md §10.1): 2,000 people for 30 simulated days under
 // the seed's faults — 10 % lost webhooks, 5 % duplicates, reordering, 20 %
 // sink errors, 429 bursts, the source down at 02:00 on day 5 (the rerun at
 // 03:00 succeeds) and again on day 20 for long enough that the rerun fails
