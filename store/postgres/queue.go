@@ -437,11 +437,12 @@ func (q *Queue) workScheduled(ctx context.Context, job *river.Job[scheduledArgs]
 // River's leader keeps it only in memory, and a newly elected leader would
 // otherwise skip a time that fell while there was none.
 func (q *Queue) remembered(name string, s cadence.Schedule) river.PeriodicSchedule {
-	return rememberedSchedule{q: q, cursor: "schedule/" + name, s: s}
+	return rememberedSchedule{q: q, name: name, cursor: "schedule/" + name, s: s}
 }
 
 type rememberedSchedule struct {
 	q      *Queue
+	name   string
 	cursor string
 	s      cadence.Schedule
 }
@@ -455,7 +456,11 @@ func (r rememberedSchedule) Next(t time.Time) time.Time {
 	}
 	next := r.s.Next(t)
 	if now := time.Now(); next.Before(now) {
-		next = r.s.Next(now) // missed several: once is enough
+		// Missed several (no leader, or one too busy): once is enough.
+		missed := next
+		next = r.s.Next(now)
+		r.q.log.Warn("scheduled times missed; the next runs once", "name", r.name,
+			"missed", missed, "next", next)
 	}
 	if err := r.q.store.SetCursor(ctx, r.q.tenant, r.cursor, next); err != nil {
 		r.q.log.Error("keeping the next scheduled time", "name", r.cursor, "err", err)

@@ -34,38 +34,47 @@ import (
 	"github.com/hrissync/hrissync/store/postgres"
 )
 
-// overlapSink detects two writes for one person in flight at once, refuses
-// the writes of a killed replica, and now and then changes the person in
-// the HRIS while its write is in flight (so the event arrives mid-reconcile).
+// overlapSink detects two writes for one person in flight at once, cuts off
+// the writes of a replica killed while they were in flight, and now and then
+// changes the person in the HRIS while its write is in flight (so the event
+// arrives mid-reconcile).
 type overlapSink struct {
 	next    hrissync.Sink
 	mu      sync.Mutex
-	flying  map[string]bool
+	flying  map[string]*atomic.Bool // by person: the writing replica's death
 	overlap atomic.Int64
 	during  func(id string) // called inside some writes
 }
 
-func (s *overlapSink) Apply(ctx context.Context, u hrissync.Update) error {
+func (s *overlapSink) apply(ctx context.Context, u hrissync.Update, dead *atomic.Bool) error {
 	s.mu.Lock()
-	if s.flying[u.EmployeeID] {
+	// Two writes overlap only while both writers live: a killed
+	// replica's lock is gone with its sessions, and its write is cut off
+	// below, as a dead process's connection would be.
+	if other, ok := s.flying[u.EmployeeID]; ok && !other.Load() && !dead.Load() {
 		s.overlap.Add(1)
 	}
-	s.flying[u.EmployeeID] = true
+	s.flying[u.EmployeeID] = dead
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.flying, u.EmployeeID)
+		if s.flying[u.EmployeeID] == dead {
+			delete(s.flying, u.EmployeeID)
+		}
 		s.mu.Unlock()
 	}()
 	s.during(u.EmployeeID)
 	time.Sleep(25 * time.Millisecond) // a platform's round trip: long enough for an event sent meanwhile to reach another replica
+	if dead.Load() {
+		return errors.New("connection reset") // never reaches the platform: no zombie write
+	}
 	return s.next.Apply(ctx, u)
 }
 
 // replicaSink is one replica's way to the platform; once the replica is
 // killed nothing more of it arrives.
 type replicaSink struct {
-	next hrissync.Sink
+	next *overlapSink
 	dead *atomic.Bool
 }
 
@@ -73,13 +82,15 @@ func (s replicaSink) Apply(ctx context.Context, u hrissync.Update) error {
 	if s.dead.Load() {
 		return errors.New("replica is dead")
 	}
-	return s.next.Apply(ctx, u)
+	return s.next.apply(ctx, u, s.dead)
 }
 
-// records keeps the Queue's "scheduled job" log records.
+// records keeps the Queue's log records of scheduled jobs: those run, and
+// the times it said it collapsed.
 type records struct {
-	mu  sync.Mutex
-	ran []scheduled
+	mu        sync.Mutex
+	ran       []scheduled
+	collapsed map[string][]time.Time // by name: the next time after a collapse
 }
 
 // after counts the scheduled times of name after t.
@@ -104,9 +115,6 @@ func (r *records) Enabled(context.Context, slog.Level) bool { return true }
 func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
 func (r *records) WithGroup(string) slog.Handler            { return r }
 func (r *records) Handle(_ context.Context, rec slog.Record) error {
-	if rec.Message != "scheduled job" {
-		return nil
-	}
 	var s scheduled
 	rec.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
@@ -114,14 +122,22 @@ func (r *records) Handle(_ context.Context, rec slog.Record) error {
 			s.name = a.Value.String()
 		case "replica":
 			s.replica = a.Value.String()
-		case "slot":
+		case "slot", "next":
 			s.slot = a.Value.Time()
 		}
 		return true
 	})
 	r.mu.Lock()
-	r.ran = append(r.ran, s)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	switch rec.Message {
+	case "scheduled job":
+		r.ran = append(r.ran, s)
+	case "scheduled times missed; the next runs once":
+		if r.collapsed == nil {
+			r.collapsed = map[string][]time.Time{}
+		}
+		r.collapsed[s.name] = append(r.collapsed[s.name], s.slot)
+	}
 	return nil
 }
 
@@ -194,7 +210,7 @@ func TestThreeReplicas(t *testing.T) {
 			inFlight.Go(func() { deliver(ev) })
 		}
 	})
-	sink := &overlapSink{next: platform, flying: map[string]bool{}}
+	sink := &overlapSink{next: platform, flying: map[string]*atomic.Bool{}}
 	sink.during = func(id string) {
 		if !chance(0.05) {
 			return
@@ -300,8 +316,11 @@ func TestThreeReplicas(t *testing.T) {
 	// The survivors finish everything: the platform equals the HRIS and
 	// nobody is left dirty; and a new leader has taken over the schedules
 	// (River's leadership lasts 15 seconds unless renewed).
+	// Awaited as a condition, with no fixed deadline: the test gives up
+	// only once nothing has moved for a minute (no write attempted, no
+	// poll or batch run) — a stall, not a slow machine.
 	st := open(t, pool, schema)
-	deadline := time.Now().Add(40 * time.Second)
+	moved, lastMark := time.Now(), int64(-1)
 	for {
 		differ := memory.Diff(hris, platform, time.Now())
 		diff := strings.Join(differ[:min(3, len(differ))], "; ")
@@ -312,8 +331,14 @@ func TestThreeReplicas(t *testing.T) {
 		if diff == "" && len(pending) == 0 && ran.after(killedAt, "poll") >= 2 && ran.after(killedAt, "batch") >= 2 {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not done 40 seconds after the last change: %s; %d still pending; %d polls and %d batches since the kill",
+		ran.mu.Lock()
+		mark := platform.Counts().Attempts + int64(len(ran.ran))
+		ran.mu.Unlock()
+		if mark != lastMark {
+			moved, lastMark = time.Now(), mark
+		}
+		if time.Since(moved) > time.Minute {
+			t.Fatalf("stalled a minute before finishing: %s; %d still pending; %d polls and %d batches since the kill",
 				diff, len(pending), ran.after(killedAt, "poll"), ran.after(killedAt, "batch"))
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -362,8 +387,10 @@ func kill(t *testing.T, pool *pgxpool.Pool, schema string, replicas []*replica) 
 
 // checkOncePerSchedule: each poll and batch time ran on one replica — or,
 // if the killed replica had it in hand, once more on a survivor — and none
-// was skipped but while no replica led (after the kill, until River's
-// leadership expired; the first time missed then runs late, once).
+// was skipped silently: a time is skipped only when its schedule fell more
+// than one interval behind (no replica led, after the kill; or a leader too
+// busy on a loaded machine), and then the Queue says so and runs the next
+// time once.
 func checkOncePerSchedule(t *testing.T, ran *records, killed string, killedAt time.Time) {
 	t.Helper()
 	ran.mu.Lock()
@@ -386,10 +413,11 @@ func checkOncePerSchedule(t *testing.T, ran *records, killed string, killedAt ti
 			if i == 0 || slot.Sub(slots[i-1]) == every {
 				continue
 			}
-			if gaps++; gaps > 1 || slot.Before(killedAt) {
-				t.Errorf("%s skipped from %s to %s (kill at %s)", name, slots[i-1].Format("15:04:05"), slot.Format("15:04:05"), killedAt.Format("15:04:05"))
+			gaps++
+			if !slices.ContainsFunc(ran.collapsed[name], slot.Equal) {
+				t.Errorf("%s skipped from %s to %s unannounced (kill at %s)", name, slots[i-1].Format("15:04:05"), slot.Format("15:04:05"), killedAt.Format("15:04:05"))
 			}
 		}
-		t.Logf("%s: %d scheduled times, each run once; %d gap while no replica led", name, len(slots), gaps)
+		t.Logf("%s: %d scheduled times, each run once; %d gaps, each announced as missed times collapsed", name, len(slots), gaps)
 	}
 }
