@@ -198,7 +198,16 @@ func TestThreeReplicas(t *testing.T) {
 		t.Errorf("event %s accepted by no replica", ev.ID)
 	}
 	var inFlight sync.WaitGroup
+	// The HRIS delivers from timer goroutines, which can outlive the test
+	// body; once it ends they deliver nothing.
+	var ended bool
+	var endedMu sync.Mutex
 	hris.Subscribe(func(ev hrissync.Event) {
+		endedMu.Lock()
+		defer endedMu.Unlock()
+		if ended {
+			return
+		}
 		if chance(0.1) {
 			return // lost: the poll must find it
 		}
@@ -269,6 +278,12 @@ func TestThreeReplicas(t *testing.T) {
 			r.cancel()
 			<-r.done
 		}
+	})
+	t.Cleanup(func() { // before the replicas stop
+		endedMu.Lock()
+		ended = true
+		endedMu.Unlock()
+		inFlight.Wait()
 	})
 
 	// A week of changes, about 90 a day, in eight seconds; the leader is
