@@ -22,9 +22,9 @@ import (
 // account.
 //
 // Like many service providers, this one registers the core User schema
-// only. So the sink adopts existing accounts by externalId and userName
-// (not by the enterprise employeeNumber), and is given core fields only, as
-// a hrissync.Config.Map keeping those would give the engine.
+// only, and the default settings suit it: the sink sends the core schema's
+// attributes (and the enterprise extension's only when it has values for
+// them), and adopts existing accounts by externalId, then userName.
 func Example() {
 	ctx := context.Background()
 	lms := newUserStore()
@@ -34,7 +34,6 @@ func Example() {
 	sink, err := scim.New(scim.Config{
 		BaseURL: srv.URL,
 		Token:   "secret-token",
-		Adopt:   []scim.Key{scim.ByExternalID, scim.ByEmail},
 	})
 	if err != nil {
 		panic(err)
@@ -143,7 +142,8 @@ func (s *userStore) Delete(r *http.Request, id string) error {
 	return scimerrors.ScimError{Status: http.StatusNotImplemented}
 }
 
-// Patch applies "replace" operations of value objects, as the sink sends.
+// Patch applies "replace" operations of top-level attributes by path
+// (active, title, userName), enough for this example.
 func (s *userStore) Patch(r *http.Request, id string, ops []elimity.PatchOperation) (elimity.Resource, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -152,10 +152,10 @@ func (s *userStore) Patch(r *http.Request, id string, ops []elimity.PatchOperati
 		return elimity.Resource{}, scimerrors.ScimErrorResourceNotFound(id)
 	}
 	for _, op := range ops {
-		value, _ := op.Value.(map[string]any)
-		for k, v := range value {
-			u.Attributes[k] = v
+		if op.Op != elimity.PatchOperationReplace || op.Path == nil || op.Path.AttributePath.SubAttribute != nil || op.Path.ValueExpression != nil {
+			return elimity.Resource{}, scimerrors.ScimError{Status: http.StatusNotImplemented}
 		}
+		u.Attributes[op.Path.AttributePath.AttributeName] = op.Value
 	}
 	return u, nil
 }

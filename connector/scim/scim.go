@@ -3,12 +3,65 @@
 //
 //	sink, err := scim.New(scim.Config{BaseURL: "https://lms.example.com/scim/v2", Token: token})
 //
-// Each person is one User whose externalId is the HRIS worker id. A create is
-// a POST of the whole resource; an update is a PATCH "replace" of exactly the
-// changed attributes (or a PUT of the whole resource, for providers without
-// PATCH), sent with If-Match when the provider gives ETags; deprovisioning is
-// PATCH active=false, and a rehire PATCH active=true on the same account —
-// never a DELETE, unless configured, and never a second POST.
+// # What reaches the provider
+//
+// Each person is one User whose externalId is the HRIS worker id. By default
+// the sink sends only the two schemas every provider registers — the core
+// User schema and the enterprise extension (RFC 7643 §4.1, §4.3) — and so
+// carries these fields (Sink.Carries):
+//
+//	email           emails[type eq "work"].value (and userName, by default)
+//	givenName       name.givenName
+//	familyName      name.familyName
+//	role            title
+//	employeeNumber  enterprise employeeNumber
+//	department      enterprise department
+//	managerId       enterprise manager (the manager's provider id)
+//
+// and the account's activity as active. Employment status, start and
+// termination dates, location and the attributes (skill and performance
+// ratings) have no place in those schemas, so by default they are not
+// carried: the engine leaves them out of this sink's state rather than record
+// as applied what the provider never received. A provider that registers a
+// schema for them (by agreement with the host) gets them when Config.Extension
+// names that schema (DefaultExtension is the one this package describes).
+// Why not send them anyway: providers that do not know a schema silently drop
+// it on POST and PUT and refuse with 400 every PATCH that names it — and a
+// refused PATCH takes the termination it carried down with it.
+//
+// # Writes
+//
+// A create is a POST of the resource, without empty values. An update is a
+// PATCH of exactly the changed attributes, one operation per attribute with a
+// path (emails[type eq "work"].value, name.givenName, the enterprise
+// manager…), a cleared value being a "remove" of that path, so that nothing
+// else the provider holds (a second email, a formatted name) is lost; or,
+// with Config.NoPatch, a PUT of the resource as the provider holds it with
+// the carried attributes replaced. Every write is sent with If-Match when the
+// provider gives ETags.
+//
+// A write that deactivates sends active=false on its own first, then the
+// rest: a PATCH is atomic, so an attribute the provider refuses must not take
+// the deactivation down with it. Deprovisioning is active=false (DELETE only
+// with Config.Delete), and a rehire active=true on the same account, never a
+// second POST.
+//
+// Every write is confirmed: from the resource the provider answers with, or a
+// GET when it answers without one. An attribute the provider does not hold
+// afterwards — dropped silently, or active still true after a deactivation —
+// is a *NotAppliedError, so that nothing is recorded as applied that the
+// provider does not hold.
+//
+// # Adoption
+//
+// An account the provider already holds (made by SSO or an import) is found
+// by the keys of Config.Adopt, one "eq" search each: by default externalId,
+// then userName. Adoption never guesses and never makes a second account:
+// two candidates, or an account bound to another worker, are a
+// *ConflictError; a search the provider refuses is a *SearchError that stops
+// the create.
+//
+// # Errors
 //
 // Errors follow hrissync's one-layer retry model: the HTTP client repeats a
 // request only when its connection broke; 429 and 503 become
@@ -16,7 +69,8 @@
 // *Error values; 4xx are retry.Permanent(*Error) carrying the SCIM scimType
 // and detail. A manager the provider does not hold yet is a
 // *hrissync.MissingManagerError, which makes the engine provision the manager
-// first.
+// first. A *NotAppliedError is retryable; a *PartialWriteError says that a
+// deactivation landed but the rest of its write did not.
 package scim
 
 import (
@@ -47,9 +101,11 @@ const (
 	UserSchema       = "urn:ietf:params:scim:schemas:core:2.0:User"
 	EnterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 	PatchOpSchema    = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	// DefaultExtension holds what the core and enterprise schemas have no
-	// place for: employment status and dates, location, and the
-	// attributes (skill and performance ratings) as name/value pairs.
+	// DefaultExtension is a schema a host may choose for Config.Extension,
+	// for a provider that registers it: employment status, start and
+	// termination dates, location (strings named as the fields), and
+	// "attributes", the skill and performance ratings as name/value pairs.
+	// It is not sent unless chosen.
 	DefaultExtension = "urn:hrissync:params:scim:schemas:extension:learner:2.0:User"
 )
 
@@ -58,25 +114,77 @@ type Key int
 
 // Keys, for Config.Adopt.
 const (
-	ByExternalID     Key = iota // externalId eq the worker id
-	ByEmployeeNumber            // enterprise employeeNumber eq the employee number
-	ByEmail                     // userName eq the user name (the email by default)
+	// ByExternalID: externalId eq the worker id. An account bound by an
+	// earlier write is found this way.
+	ByExternalID Key = iota
+	// ByEmployeeNumber: the enterprise employeeNumber eq the employee
+	// number. Opt-in: many providers cannot filter on the enterprise
+	// extension.
+	ByEmployeeNumber
+	// ByEmail: a work email eq the email, searched as
+	// emails[type eq "work" and value eq "…"]. Opt-in: a mailbox may be
+	// reused.
+	ByEmail
+	// ByUserName: userName eq the user name (Config.UserName).
+	ByUserName
 )
+
+func (k Key) String() string {
+	switch k {
+	case ByExternalID:
+		return "externalId"
+	case ByEmployeeNumber:
+		return "employeeNumber"
+	case ByEmail:
+		return "email"
+	case ByUserName:
+		return "userName"
+	}
+	return "Key(" + strconv.Itoa(int(k)) + ")"
+}
+
+func (k Key) goName() string {
+	switch k {
+	case ByExternalID:
+		return "scim.ByExternalID"
+	case ByEmployeeNumber:
+		return "scim.ByEmployeeNumber"
+	case ByEmail:
+		return "scim.ByEmail"
+	case ByUserName:
+		return "scim.ByUserName"
+	}
+	return k.String()
+}
 
 // Config configures New. BaseURL is required.
 type Config struct {
 	BaseURL string // the provider's SCIM base, without a trailing /Users
 	Token   string // sent as "Authorization: Bearer …" if set
-	// UserName derives the userName; default the email.
+	// UserName derives the userName from the carried fields (those for
+	// which Sink.Carries is true); default the email. An empty userName
+	// is never sent.
 	UserName func(hrissync.Fields) string
-	// Extension is the URN of the schema extension for custom fields;
-	// default DefaultExtension.
+	// Extension is the URN of a schema extension, registered by the
+	// provider, that carries what the core and enterprise schemas have no
+	// place for (see DefaultExtension). Default none: those fields are
+	// not carried.
 	Extension string
 	// Adopt is the order of keys by which an existing account is found
-	// and adopted; default externalId, then employee number, then email.
-	// A key matching more than one account, or an account already bound
-	// to another worker, is a *ConflictError, never a guess.
+	// and adopted (its externalId then bound to the worker); default
+	// ByExternalID, then ByUserName. ByEmail and ByEmployeeNumber are
+	// opt-in. Adoption never guesses: a key matching two accounts, or an
+	// account bound to another worker (externalId set to another worker
+	// id), is a permanent *ConflictError, and so is an inactive account
+	// unless AdoptInactive. A search the provider refuses (a 400
+	// invalidFilter: it cannot filter on that attribute) is a permanent
+	// *SearchError naming the key to remove; the create stops there
+	// rather than risk a second account.
 	Adopt []Key
+	// AdoptInactive lets adoption take an inactive account not bound to
+	// any worker, and reactivate it. Off by default: a mailbox reused
+	// for a new hire must not hand them a leaver's training record.
+	AdoptInactive bool
 	// NoPatch sends updates as PUT of the whole resource, for providers
 	// that lack PATCH.
 	NoPatch bool
@@ -101,22 +209,31 @@ type Sink struct {
 	ids map[string]string // worker id → provider id
 }
 
-var _ hrissync.Sink = (*Sink)(nil)
+var (
+	_ hrissync.Sink         = (*Sink)(nil)
+	_ hrissync.FieldCarrier = (*Sink)(nil)
+)
 
 // New returns a Sink for the provider at cfg.BaseURL.
 func New(cfg Config) (*Sink, error) {
 	if _, err := url.Parse(cfg.BaseURL); err != nil || cfg.BaseURL == "" {
 		return nil, fmt.Errorf("scim: bad BaseURL %q", cfg.BaseURL)
 	}
+	if cfg.Extension == UserSchema || cfg.Extension == EnterpriseSchema {
+		return nil, fmt.Errorf("scim: Extension %q is a standard schema; its attributes are carried already", cfg.Extension)
+	}
 	if cfg.UserName == nil {
 		cfg.UserName = func(f hrissync.Fields) string { return f[hrissync.FieldEmail] }
 	}
-	if cfg.Extension == "" {
-		cfg.Extension = DefaultExtension
-	}
 	if len(cfg.Adopt) == 0 {
-		cfg.Adopt = []Key{ByExternalID, ByEmployeeNumber, ByEmail}
+		cfg.Adopt = []Key{ByExternalID, ByUserName}
 	}
+	for _, k := range cfg.Adopt {
+		if k < ByExternalID || k > ByUserName {
+			return nil, fmt.Errorf("scim: unknown adoption key %v", k)
+		}
+	}
+	cfg.Adopt = slices.Clone(cfg.Adopt)
 	s := &Sink{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), client: cfg.HTTPClient, ids: map[string]string{}}
 	if s.client == nil {
 		s.client = connectionRetryClient()
@@ -125,6 +242,20 @@ func New(cfg Config) (*Sink, error) {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)
 	}
 	return s, nil
+}
+
+// Carries implements hrissync.FieldCarrier: the fields of the core and
+// enterprise schemas, and with Config.Extension the rest (status, dates,
+// location, attributes).
+func (s *Sink) Carries(field string) bool {
+	switch field {
+	case hrissync.FieldEmail, hrissync.FieldGivenName, hrissync.FieldFamilyName, hrissync.FieldRole,
+		hrissync.FieldEmployeeNumber, hrissync.FieldDepartment, hrissync.FieldManagerID:
+		return true
+	case hrissync.FieldStatus, hrissync.FieldStartDate, hrissync.FieldTerminationDate, hrissync.FieldLocation:
+		return s.cfg.Extension != ""
+	}
+	return s.cfg.Extension != "" && strings.HasPrefix(field, hrissync.AttributePrefix) && len(field) > len(hrissync.AttributePrefix)
 }
 
 // connectionRetryClient repeats a request only when the connection broke
@@ -148,7 +279,7 @@ func connectionRetryClient() *http.Client {
 // Error is a SCIM error response (RFC 7644 §3.12).
 type Error struct {
 	Status   int
-	ScimType string // invalidValue, uniqueness, mutability, …
+	ScimType string // invalidValue, invalidFilter, uniqueness, mutability, …
 	Detail   string
 	Method   string
 	Path     string
@@ -165,18 +296,98 @@ func (e *Error) Error() string {
 	return s
 }
 
-// ConflictError: adoption found more than one candidate account, or one
-// already bound to another worker. The engine dead-letters the person for an
-// operator to resolve.
+// ConflictError: adoption found an account it will not take, and will not
+// create a second one beside it. The engine dead-letters the person for an
+// operator to resolve (Config.Adopt). It is always permanent. One of:
+//
+//   - two or more candidates for one key (Candidates lists them all);
+//   - an account bound to another worker (BoundTo: its externalId), such as
+//     a leaver's account whose mailbox was reused;
+//   - an inactive account bound to no worker, without Config.AdoptInactive
+//     (Inactive).
 type ConflictError struct {
 	EmployeeID string
-	Key        string
+	Key        Key
 	Candidates []string // provider ids
+	BoundTo    string   // the worker the one candidate is bound to, if that is the conflict
+	Inactive   bool     // the one candidate is inactive and AdoptInactive is off
 }
 
 func (e *ConflictError) Error() string {
+	switch {
+	case e.BoundTo != "":
+		return fmt.Sprintf("scim: adopting %s by %s: account %v is bound to worker %s", e.EmployeeID, e.Key, e.Candidates, e.BoundTo)
+	case e.Inactive:
+		return fmt.Sprintf("scim: adopting %s by %s: account %v is inactive (set AdoptInactive to adopt it)", e.EmployeeID, e.Key, e.Candidates)
+	}
 	return fmt.Sprintf("scim: adopting %s by %s: %d candidate accounts %v", e.EmployeeID, e.Key, len(e.Candidates), e.Candidates)
 }
+
+// SearchError: the provider answered an adoption search with an error. The
+// write stops there, since creating an account when the search could not
+// tell whether one exists could make a second one. When the provider refused
+// the filter (400, 501) it will refuse it every time: the error is permanent
+// and says to remove the key from Config.Adopt. Err is the *Error, wrapped as
+// the provider's answer dictates (retry.RetryAfter for 429…).
+type SearchError struct {
+	EmployeeID string
+	Key        Key
+	Filter     string
+	Err        error
+}
+
+func (e *SearchError) Error() string {
+	s := fmt.Sprintf("scim: searching for %s by %s (filter %s): %v", e.EmployeeID, e.Key, e.Filter, e.Err)
+	if refusedFilter(e.Err) {
+		s += fmt.Sprintf("; the provider cannot search by %s: remove %s from scim.Config.Adopt", e.Key, e.Key.goName())
+	}
+	return s
+}
+
+func (e *SearchError) Unwrap() error { return e.Err }
+
+func refusedFilter(err error) bool {
+	st := status(err)
+	return st == http.StatusBadRequest || st == http.StatusNotImplemented
+}
+
+// NotAppliedError: the provider acknowledged a write but does not hold what
+// was written — an attribute silently dropped (a provider does that with
+// attributes it does not know), or active still true after a deactivation.
+// It is retryable. Values are compared exactly, an absent attribute being "";
+// a provider that normalises a value (lower-cases an email) therefore reports
+// one too, and the host should map the value to the provider's form.
+type NotAppliedError struct {
+	EmployeeID string
+	ProviderID string
+	// Attribute is the SCIM attribute path ("title", "active",
+	// `emails[type eq "work"].value`, the enterprise manager…).
+	Attribute string
+	// Field is the hrissync field it carries; "" for active and
+	// externalId.
+	Field     string
+	Want, Got string
+}
+
+func (e *NotAppliedError) Error() string {
+	return fmt.Sprintf("scim: %s (account %s): the provider acknowledged the write but holds %s = %q, want %q",
+		e.EmployeeID, e.ProviderID, e.Attribute, e.Got, e.Want)
+}
+
+// PartialWriteError: a write that deactivates sent active=false on its own
+// first, and the provider confirmed it, but the rest of the write (Err)
+// failed. Access has ended; the fields are behind. Retrying the whole write
+// is safe: a repeated active=false changes nothing. Its retry class is Err's.
+type PartialWriteError struct {
+	EmployeeID string
+	Err        error
+}
+
+func (e *PartialWriteError) Error() string {
+	return fmt.Sprintf("scim: %s: deactivated (confirmed), but the rest of the write failed: %v", e.EmployeeID, e.Err)
+}
+
+func (e *PartialWriteError) Unwrap() error { return e.Err }
 
 // response is an HTTP answer, read whole.
 type response struct {
@@ -246,7 +457,8 @@ func (s *Sink) do(ctx context.Context, method, path string, body any, ifMatch st
 	return r, retry.Permanent(e)
 }
 
-// retryAfter reads Retry-After: seconds or an HTTP date; default 30 s.
+// retryAfter reads Retry-After: seconds or an HTTP date; default 30 s. Zero
+// and a date already past are 0: the engine sets the floor.
 func retryAfter(v string) time.Duration {
 	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
 		return time.Duration(n) * time.Second
@@ -265,278 +477,850 @@ func status(err error) int {
 	return 0
 }
 
-// user is the SCIM resource of a desired record.
-func (s *Sink) user(u hrissync.Update, managerID string) map[string]any {
-	f := u.Fields
-	res := map[string]any{
-		"schemas":    []string{UserSchema, EnterpriseSchema, s.cfg.Extension},
-		"externalId": u.EmployeeID,
-		"userName":   s.cfg.UserName(f),
-		"active":     u.Active,
+// A resource is a SCIM User as decoded from JSON. Attribute names are
+// matched case-insensitively (RFC 7643 §2.1).
+type resource map[string]any
+
+func decode(b []byte) (resource, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var r resource
+	if err := d.Decode(&r); err != nil {
+		return nil, err
 	}
-	for k, v := range s.attributes(u, managerID, nil) {
-		res[k] = v
-	}
-	return res
+	return r, nil
 }
 
-// attributes returns the SCIM attributes for the given fields (nil: all),
-// shaped as a PATCH replace value or part of a whole resource.
-func (s *Sink) attributes(u hrissync.Update, managerID string, only map[string]bool) map[string]any {
-	f := u.Fields
-	want := func(fields ...string) bool {
-		if only == nil {
-			return true
-		}
-		return slices.ContainsFunc(fields, func(x string) bool { return only[x] })
+// lookup returns m's attribute name, matched exactly or else without case.
+func lookup(m map[string]any, name string) (any, bool) {
+	if v, ok := m[name]; ok {
+		return v, true
 	}
-	out := map[string]any{}
-	if want(hrissync.FieldGivenName, hrissync.FieldFamilyName) {
-		out["name"] = map[string]any{"givenName": f[hrissync.FieldGivenName], "familyName": f[hrissync.FieldFamilyName]}
-	}
-	if want(hrissync.FieldEmail) {
-		out["emails"] = []map[string]any{{"value": f[hrissync.FieldEmail], "type": "work", "primary": true}}
-		if only != nil {
-			out["userName"] = s.cfg.UserName(f)
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v, true
 		}
 	}
-	if want(hrissync.FieldRole) {
-		out["title"] = f[hrissync.FieldRole]
+	return nil, false
+}
+
+// key returns the name under which m holds name, or name.
+func key(m map[string]any, name string) string {
+	if _, ok := m[name]; ok {
+		return name
 	}
-	ent := map[string]any{}
-	if want(hrissync.FieldEmployeeNumber) {
-		ent["employeeNumber"] = f[hrissync.FieldEmployeeNumber]
-	}
-	if want(hrissync.FieldDepartment) {
-		ent["department"] = f[hrissync.FieldDepartment]
-	}
-	if want(hrissync.FieldManagerID) {
-		ent["manager"] = map[string]any{"value": managerID}
-	}
-	if len(ent) > 0 {
-		out[EnterpriseSchema] = ent
-	}
-	ext := map[string]any{}
-	for _, field := range []string{hrissync.FieldStatus, hrissync.FieldStartDate, hrissync.FieldTerminationDate, hrissync.FieldLocation} {
-		if want(field) {
-			ext[field] = f[field]
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k
 		}
 	}
-	attrsChanged := only == nil
-	for k := range only {
-		attrsChanged = attrsChanged || strings.HasPrefix(k, hrissync.AttributePrefix)
+	return name
+}
+
+func child(m map[string]any, name string) map[string]any {
+	v, _ := lookup(m, name)
+	c, _ := v.(map[string]any)
+	return c
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
 	}
-	if attrsChanged {
-		var pairs []map[string]any
-		for _, k := range slices.Sorted(maps.Keys(f)) {
-			if name, ok := strings.CutPrefix(k, hrissync.AttributePrefix); ok && f[k] != "" {
-				pairs = append(pairs, map[string]any{"name": name, "value": f[k]})
-			}
+	return ""
+}
+
+func attr(m map[string]any, name string) string {
+	v, _ := lookup(m, name)
+	return str(v)
+}
+
+func (r resource) id() string         { return attr(r, "id") }
+func (r resource) externalID() string { return attr(r, "externalId") }
+
+// active is "true", "false" or "" when the provider holds no value.
+func (r resource) active() string { return strings.ToLower(attr(r, "active")) }
+
+func (r resource) emails() []map[string]any {
+	v, _ := lookup(r, "emails")
+	list, _ := v.([]any)
+	var out []map[string]any
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, m)
 		}
-		ext["attributes"] = pairs
-	}
-	if len(ext) > 0 {
-		out[s.cfg.Extension] = ext
 	}
 	return out
 }
 
-// Apply implements hrissync.Sink.
-func (s *Sink) Apply(ctx context.Context, u hrissync.Update) error {
-	managerID := ""
-	if m := u.Fields[hrissync.FieldManagerID]; m != "" {
-		id, err := s.find(ctx, m, nil)
-		if err != nil {
-			return err
-		}
-		if id == "" {
-			return &hrissync.MissingManagerError{EmployeeID: u.EmployeeID, ManagerID: m}
-		}
-		managerID = id
+// workEmail returns the index of the email of type work, or -1.
+func (r resource) workEmail() int {
+	return slices.IndexFunc(r.emails(), func(e map[string]any) bool { return strings.EqualFold(attr(e, "type"), "work") })
+}
+
+// email is the email the account holds for the person: the work email, else
+// the primary one, else the only one.
+func (r resource) email() string {
+	es := r.emails()
+	if i := r.workEmail(); i >= 0 {
+		return attr(es[i], "value")
 	}
-	id, err := s.find(ctx, u.EmployeeID, u.Fields)
+	for _, e := range es {
+		if attr(e, "primary") == "true" {
+			return attr(e, "value")
+		}
+	}
+	if len(es) == 1 {
+		return attr(es[0], "value")
+	}
+	return ""
+}
+
+// pairs returns the name/value pairs of the extension's attributes.
+func pairs(ext map[string]any) []map[string]any {
+	v, _ := lookup(ext, "attributes")
+	list, _ := v.([]any)
+	var out []map[string]any
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// path is the SCIM attribute path that carries field.
+func (s *Sink) path(field string) string {
+	switch field {
+	case hrissync.FieldEmail:
+		return `emails[type eq "work"].value`
+	case hrissync.FieldGivenName:
+		return "name.givenName"
+	case hrissync.FieldFamilyName:
+		return "name.familyName"
+	case hrissync.FieldRole:
+		return "title"
+	case hrissync.FieldEmployeeNumber, hrissync.FieldDepartment:
+		return EnterpriseSchema + ":" + field
+	case hrissync.FieldManagerID:
+		return EnterpriseSchema + ":manager"
+	case hrissync.FieldStatus, hrissync.FieldStartDate, hrissync.FieldTerminationDate, hrissync.FieldLocation:
+		return s.cfg.Extension + ":" + field
+	}
+	name := strings.TrimPrefix(field, hrissync.AttributePrefix)
+	return fmt.Sprintf("%s:attributes[name eq %s].value", s.cfg.Extension, filterString(name))
+}
+
+// held is the value r holds for field ("" when none); the manager is the
+// manager's provider id.
+func (s *Sink) held(r resource, field string) string {
+	switch field {
+	case hrissync.FieldEmail:
+		return r.email()
+	case hrissync.FieldGivenName:
+		return attr(child(r, "name"), "givenName")
+	case hrissync.FieldFamilyName:
+		return attr(child(r, "name"), "familyName")
+	case hrissync.FieldRole:
+		return attr(r, "title")
+	case hrissync.FieldEmployeeNumber, hrissync.FieldDepartment:
+		return attr(child(r, EnterpriseSchema), field)
+	case hrissync.FieldManagerID:
+		return attr(child(child(r, EnterpriseSchema), "manager"), "value")
+	case hrissync.FieldStatus, hrissync.FieldStartDate, hrissync.FieldTerminationDate, hrissync.FieldLocation:
+		return attr(child(r, s.cfg.Extension), field)
+	}
+	name := strings.TrimPrefix(field, hrissync.AttributePrefix)
+	for _, p := range pairs(child(r, s.cfg.Extension)) {
+		if attr(p, "name") == name {
+			return attr(p, "value")
+		}
+	}
+	return ""
+}
+
+// heldFor is held, except that clearing the email asks only that no work
+// email be held: another email the account holds is not the sink's to
+// remove.
+func (s *Sink) heldFor(r resource, field, want string) string {
+	if field == hrissync.FieldEmail && want == "" {
+		if i := r.workEmail(); i >= 0 {
+			return attr(r.emails()[i], "value")
+		}
+		return ""
+	}
+	return s.held(r, field)
+}
+
+// sub returns r's complex attribute name, made if absent.
+func sub(r map[string]any, name string) map[string]any {
+	k := key(r, name)
+	c, ok := r[k].(map[string]any)
+	if !ok {
+		c = map[string]any{}
+		r[k] = c
+	}
+	return c
+}
+
+// setSub sets (or, for "", removes) c's attribute name, then removes c from
+// parent if it is left empty.
+func setSub(parent map[string]any, container, name string, v any) {
+	c := sub(parent, container)
+	if v == "" || v == nil {
+		delete(c, key(c, name))
+	} else {
+		c[key(c, name)] = v
+	}
+	if len(c) == 0 {
+		delete(parent, key(parent, container))
+	}
+}
+
+// put sets field to v in a whole resource (a POST or PUT body), removing the
+// attribute for "": bodies never carry empty values. v is the manager's
+// provider id for FieldManagerID.
+func (s *Sink) put(r resource, field, v string) {
+	switch field {
+	case hrissync.FieldEmail:
+		if s.heldFor(r, field, v) == v {
+			return // held already, if untyped: not duplicated
+		}
+		es := r.emails()
+		i := r.workEmail()
+		switch {
+		case v == "" && i >= 0:
+			es = slices.Delete(es, i, i+1)
+		case v == "":
+		case i >= 0:
+			es[i][key(es[i], "value")] = v
+		default:
+			for _, e := range es {
+				delete(e, key(e, "primary"))
+			}
+			es = slices.Insert(es, 0, map[string]any{"value": v, "type": "work", "primary": true})
+		}
+		if len(es) == 0 {
+			delete(r, key(r, "emails"))
+		} else {
+			list := make([]any, len(es))
+			for i, e := range es {
+				list[i] = e
+			}
+			r[key(r, "emails")] = list
+		}
+	case hrissync.FieldGivenName, hrissync.FieldFamilyName:
+		setSub(r, "name", field, v)
+	case hrissync.FieldRole:
+		if v == "" {
+			delete(r, key(r, "title"))
+		} else {
+			r[key(r, "title")] = v
+		}
+	case hrissync.FieldEmployeeNumber, hrissync.FieldDepartment:
+		setSub(r, EnterpriseSchema, field, v)
+	case hrissync.FieldManagerID:
+		if v == "" {
+			setSub(r, EnterpriseSchema, "manager", nil)
+		} else {
+			setSub(r, EnterpriseSchema, "manager", map[string]any{"value": v})
+		}
+	case hrissync.FieldStatus, hrissync.FieldStartDate, hrissync.FieldTerminationDate, hrissync.FieldLocation:
+		setSub(r, s.cfg.Extension, field, v)
+	default:
+		name := strings.TrimPrefix(field, hrissync.AttributePrefix)
+		ext := child(r, s.cfg.Extension)
+		list := setPair(pairs(ext), name, v)
+		if len(list) == 0 {
+			setSub(r, s.cfg.Extension, "attributes", nil)
+		} else {
+			setSub(r, s.cfg.Extension, "attributes", list)
+		}
+	}
+}
+
+// setPair sets (or, for "", removes) the value of the pair named name.
+func setPair(ps []map[string]any, name, v string) []any {
+	var out []any
+	found := false
+	for _, p := range ps {
+		if attr(p, "name") == name {
+			found = true
+			if v == "" {
+				continue
+			}
+			p = map[string]any{"name": name, "value": v}
+		}
+		out = append(out, p)
+	}
+	if !found && v != "" {
+		out = append(out, map[string]any{"name": name, "value": v})
+	}
+	return out
+}
+
+// schemas names the schemas r carries: the core, and each extension present.
+func schemas(r resource) []string {
+	out := []string{UserSchema}
+	for _, k := range slices.Sorted(maps.Keys(r)) {
+		if strings.HasPrefix(strings.ToLower(k), "urn:") && !strings.EqualFold(k, UserSchema) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// An op is one PATCH operation.
+type op struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
+// ops returns the PATCH operations that take cur's field to v ("" clears
+// it): none when cur holds v already.
+func (s *Sink) ops(cur resource, field, v string) []op {
+	if s.heldFor(cur, field, v) == v {
+		return nil
+	}
+	p := s.path(field)
+	switch {
+	case field == hrissync.FieldEmail && v == "":
+		return []op{{Op: "remove", Path: `emails[type eq "work"]`}}
+	case field == hrissync.FieldEmail && cur.workEmail() < 0:
+		return []op{{Op: "add", Path: "emails", Value: []any{map[string]any{"value": v, "type": "work", "primary": true}}}}
+	case v == "":
+		return []op{{Op: "remove", Path: p}}
+	case field == hrissync.FieldManagerID:
+		return []op{{Op: "replace", Path: p, Value: map[string]any{"value": v}}}
+	}
+	return []op{{Op: "replace", Path: p, Value: v}}
+}
+
+// pairOps returns the PATCH operation that takes the extension's
+// name/value pairs to the values of the attribute fields given, the other
+// pairs kept as held: one operation for the whole multi-valued list, since
+// a value filter matching no pair yet would be refused.
+func (s *Sink) pairOps(cur resource, w *write, fields []string) []op {
+	held := pairs(child(cur, s.cfg.Extension))
+	list := make([]any, len(held))
+	for i, p := range held {
+		list[i] = p
+	}
+	changed := false
+	for _, f := range fields {
+		if s.held(cur, f) == w.want(f) {
+			continue
+		}
+		changed = true
+		var ps []map[string]any
+		for _, p := range list {
+			ps = append(ps, p.(map[string]any))
+		}
+		list = setPair(ps, strings.TrimPrefix(f, hrissync.AttributePrefix), w.want(f))
+	}
+	p := s.cfg.Extension + ":attributes"
+	switch {
+	case !changed:
+		return nil
+	case len(list) == 0:
+		return []op{{Op: "remove", Path: p}}
+	}
+	return []op{{Op: "replace", Path: p, Value: list}}
+}
+
+// A write is one Update, reduced to the fields the sink carries.
+type write struct {
+	worker  string
+	active  bool            // the account's activity after the write
+	fields  hrissync.Fields // the carried desired fields
+	changed []string        // the carried fields this write changes, sorted
+	manager string          // the manager's provider id, once resolved
+}
+
+func (s *Sink) newWrite(u hrissync.Update) *write {
+	w := &write{worker: u.EmployeeID, active: u.Active && u.Kind != hrissync.Deactivate, fields: hrissync.Fields{}}
+	for k, v := range u.Fields {
+		if s.Carries(k) {
+			w.fields[k] = v
+		}
+	}
+	for _, c := range u.Changes {
+		if s.Carries(c.Field) && !slices.Contains(w.changed, c.Field) {
+			w.changed = append(w.changed, c.Field)
+			if _, ok := w.fields[c.Field]; !ok {
+				w.fields[c.Field] = c.New
+			}
+		}
+	}
+	slices.Sort(w.changed)
+	return w
+}
+
+// all returns the carried fields of the desired record, sorted.
+func (w *write) all() []string { return slices.Sorted(maps.Keys(w.fields)) }
+
+// want is the value field should hold after the write.
+func (w *write) want(field string) string {
+	if field == hrissync.FieldManagerID {
+		return w.manager
+	}
+	return w.fields[field]
+}
+
+// resolveManager finds the manager's provider id if fields writes one.
+func (s *Sink) resolveManager(ctx context.Context, w *write, fields []string) error {
+	m := w.fields[hrissync.FieldManagerID]
+	if m == "" || w.manager != "" || !slices.Contains(fields, hrissync.FieldManagerID) {
+		return nil
+	}
+	id, err := s.findBound(ctx, m)
 	if err != nil {
 		return err
 	}
 	if id == "" {
-		if !u.Active {
+		return &hrissync.MissingManagerError{EmployeeID: w.worker, ManagerID: m}
+	}
+	w.manager = id
+	return nil
+}
+
+// Apply implements hrissync.Sink. Fields the sink does not carry are
+// ignored.
+func (s *Sink) Apply(ctx context.Context, u hrissync.Update) error {
+	w := s.newWrite(u)
+	id, err := s.locate(ctx, w)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		if !w.active {
 			return nil // nothing to deprovision
 		}
-		return s.create(ctx, u, managerID)
+		return s.create(ctx, w)
 	}
-	if u.Kind == hrissync.Deactivate && s.cfg.Delete {
+	if !w.active && s.cfg.Delete {
 		_, err := s.do(ctx, http.MethodDelete, "/Users/"+id, nil, "")
 		if status(err) == http.StatusNotFound {
 			err = nil
 		}
 		if err == nil {
-			s.forget(u.EmployeeID)
+			s.forget(w.worker)
 		}
 		return err
 	}
-	return s.update(ctx, id, u, managerID)
+	return s.update(ctx, id, w)
 }
 
-func (s *Sink) create(ctx context.Context, u hrissync.Update, managerID string) error {
-	r, err := s.do(ctx, http.MethodPost, "/Users", s.user(u, managerID), "")
+// userName derives the userName; "" is never sent.
+func (s *Sink) userName(w *write) string { return s.cfg.UserName(w.fields) }
+
+func (s *Sink) create(ctx context.Context, w *write) error {
+	fields := w.all()
+	if err := s.resolveManager(ctx, w, fields); err != nil {
+		return err
+	}
+	body := resource{"externalId": w.worker, "active": w.active}
+	if n := s.userName(w); n != "" {
+		body["userName"] = n
+	}
+	for _, f := range fields {
+		s.put(body, f, w.want(f))
+	}
+	body["schemas"] = schemas(body)
+	r, err := s.do(ctx, http.MethodPost, "/Users", body, "")
 	if status(err) == http.StatusConflict {
 		// A uniqueness conflict: the account exists (a lost answer to
 		// an earlier POST, or an SSO-created account): find and update.
-		s.forget(u.EmployeeID)
-		id, ferr := s.find(ctx, u.EmployeeID, u.Fields)
+		s.forget(w.worker)
+		id, ferr := s.locate(ctx, w)
 		if ferr != nil {
 			return errors.Join(err, ferr)
 		}
 		if id == "" {
 			return retry.Permanent(err)
 		}
-		all := u
-		all.Changes = nil
-		for k, v := range u.Fields {
-			all.Changes = append(all.Changes, hrissync.Change{Field: k, New: v})
-		}
-		return s.update(ctx, id, all, managerID)
+		w.changed = fields
+		return s.update(ctx, id, w)
 	}
 	if err != nil {
 		return err
 	}
-	var created struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(r.body, &created); err != nil || created.ID == "" {
+	created, _ := decode(r.body)
+	id := created.id()
+	if id == "" {
 		return fmt.Errorf("scim: POST /Users answered without an id")
 	}
-	s.remember(u.EmployeeID, created.ID)
-	return nil
+	s.remember(w.worker, id)
+	if _, ok := lookup(created, "userName"); !ok {
+		if created, _, err = s.get(ctx, id); err != nil {
+			return err
+		}
+	}
+	return s.confirm(w, id, created, fields)
 }
 
 // update writes the changed attributes (and activity) of an account,
-// re-reading it once if its ETag moved.
-func (s *Sink) update(ctx context.Context, id string, u hrissync.Update, managerID string) error {
-	changed := map[string]bool{}
-	for _, c := range u.Changes {
-		changed[c.Field] = true
-	}
-	for attempt := 0; ; attempt++ {
-		cur, etag, err := s.get(ctx, id)
-		if status(err) == http.StatusNotFound {
-			s.forget(u.EmployeeID)
-			if !u.Active {
-				return nil
-			}
-			return s.create(ctx, u, managerID) // the provider lost it
+// re-reading it once if its ETag moved. A write that deactivates sends
+// active=false alone first, and confirms it.
+func (s *Sink) update(ctx context.Context, id string, w *write) error {
+	deactivated := false
+	finish := func(err error) error {
+		if err == nil {
+			return nil
 		}
-		if err != nil {
-			return err
+		if st := status(err); st == http.StatusNotFound || st == http.StatusPreconditionFailed || st == http.StatusConflict {
+			err = retry.Permanent(err)
 		}
-		var body any
-		method := http.MethodPatch
-		if s.cfg.NoPatch {
-			method = http.MethodPut
-			body = s.user(u, managerID)
-		} else {
-			value := s.attributes(u, managerID, changed)
-			value["active"] = u.Active
-			if cur.ExternalID != u.EmployeeID {
-				value["externalId"] = u.EmployeeID // adoption binds the account
-			}
-			body = map[string]any{"schemas": []string{PatchOpSchema},
-				"Operations": []map[string]any{{"op": "replace", "value": value}}}
-		}
-		_, err = s.do(ctx, method, "/Users/"+id, body, etag)
-		if status(err) == http.StatusPreconditionFailed && attempt == 0 {
-			continue // someone else changed it: re-read, try once more
-		}
-		if status(err) == http.StatusNotFound || status(err) == http.StatusPreconditionFailed || status(err) == http.StatusConflict {
-			return retry.Permanent(err)
+		if deactivated {
+			return &PartialWriteError{EmployeeID: w.worker, Err: err}
 		}
 		return err
 	}
-}
-
-// account is what the sink reads back of a User.
-type account struct {
-	ID         string `json:"id"`
-	ExternalID string `json:"externalId"`
-	UserName   string `json:"userName"`
-}
-
-func (s *Sink) get(ctx context.Context, id string) (account, string, error) {
-	r, err := s.do(ctx, http.MethodGet, "/Users/"+id, nil, "")
-	if err != nil {
-		return account{}, "", err
-	}
-	var a account
-	if err := json.Unmarshal(r.body, &a); err != nil {
-		return account{}, "", fmt.Errorf("scim: GET /Users/%s: %w", id, err)
-	}
-	return a, r.header.Get("ETag"), nil
-}
-
-// find returns the provider id of a worker's account: from the cache, by
-// externalId, or — when fields are given — by adoption keys in order. ""
-// means none. Each key is its own search, stopping at the first hit: many
-// providers filter only on one attribute with "eq", and some not on an
-// "or" of them.
-func (s *Sink) find(ctx context.Context, worker string, fields hrissync.Fields) (string, error) {
-	s.mu.Lock()
-	id, ok := s.ids[worker]
-	s.mu.Unlock()
-	if ok {
-		return id, nil
-	}
-	keys := []Key{ByExternalID}
-	if fields != nil {
-		keys = s.cfg.Adopt
-	}
-	for _, k := range keys {
-		var attr, value string
-		switch k {
-		case ByExternalID:
-			attr, value = "externalId", worker
-		case ByEmployeeNumber:
-			attr, value = EnterpriseSchema+":employeeNumber", fields[hrissync.FieldEmployeeNumber]
-		case ByEmail:
-			attr, value = "userName", s.cfg.UserName(fields)
+	for attempt := 0; ; attempt++ {
+		cur, etag, err := s.get(ctx, id)
+		if status(err) == http.StatusNotFound && !deactivated {
+			s.forget(w.worker)
+			if !w.active {
+				return nil
+			}
+			w.changed = w.all()
+			return s.create(ctx, w) // the provider lost it
 		}
-		if value == "" {
+		if err != nil {
+			return finish(err)
+		}
+		if !w.active && cur.active() != "false" {
+			cur, etag, err = s.deactivate(ctx, id, w, cur, etag)
+			if status(err) == http.StatusPreconditionFailed && attempt == 0 {
+				continue // someone else changed it: re-read, try once more
+			}
+			if err != nil {
+				return finish(err)
+			}
+			deactivated = true
+		}
+		err = s.modify(ctx, id, w, cur, etag)
+		if status(err) == http.StatusPreconditionFailed && attempt == 0 {
 			continue
 		}
-		found, err := s.search(ctx, attr, value)
+		return finish(err)
+	}
+}
+
+// deactivate sends active=false alone and confirms it; it returns the
+// resource as the provider then holds it.
+func (s *Sink) deactivate(ctx context.Context, id string, w *write, cur resource, etag string) (resource, string, error) {
+	method, body := http.MethodPatch, any(map[string]any{"schemas": []string{PatchOpSchema},
+		"Operations": []op{{Op: "replace", Path: "active", Value: false}}})
+	if s.cfg.NoPatch {
+		r := clone(cur)
+		r[key(r, "active")] = false
+		method, body = http.MethodPut, r
+	}
+	res, etag, err := s.send(ctx, method, id, body, etag)
+	if err != nil {
+		return nil, "", err
+	}
+	if got := res.active(); got != "false" {
+		return nil, "", &NotAppliedError{EmployeeID: w.worker, ProviderID: id, Attribute: "active", Want: "false", Got: got}
+	}
+	return res, etag, nil
+}
+
+// modify writes the changed fields (all of them for a PUT), activity and the
+// externalId binding, and confirms them.
+func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, etag string) error {
+	fields := w.changed
+	if s.cfg.NoPatch {
+		fields = w.all()
+	}
+	if err := s.resolveManager(ctx, w, fields); err != nil {
+		return err
+	}
+	var body any
+	method := http.MethodPatch
+	if s.cfg.NoPatch {
+		r := clone(cur)
+		for _, f := range fields {
+			s.put(r, f, w.want(f))
+		}
+		r[key(r, "active")] = w.active
+		r[key(r, "externalId")] = w.worker
+		if n := s.userName(w); n != "" {
+			r[key(r, "userName")] = n
+		}
+		r["schemas"] = schemas(r)
+		method, body = http.MethodPut, r
+	} else {
+		var ops []op
+		if n := s.userName(w); n != "" && !strings.EqualFold(n, attr(cur, "userName")) {
+			ops = append(ops, op{Op: "replace", Path: "userName", Value: n})
+		}
+		var attrs []string
+		for _, f := range fields {
+			if strings.HasPrefix(f, hrissync.AttributePrefix) {
+				attrs = append(attrs, f)
+				continue
+			}
+			ops = append(ops, s.ops(cur, f, w.want(f))...)
+		}
+		ops = append(ops, s.pairOps(cur, w, attrs)...)
+		if cur.active() != strconv.FormatBool(w.active) {
+			ops = append(ops, op{Op: "replace", Path: "active", Value: w.active})
+		}
+		if cur.externalID() != w.worker {
+			ops = append(ops, op{Op: "replace", Path: "externalId", Value: w.worker}) // adoption binds the account
+		}
+		if len(ops) == 0 {
+			return s.confirm(w, id, cur, fields)
+		}
+		body = map[string]any{"schemas": []string{PatchOpSchema}, "Operations": ops}
+	}
+	res, _, err := s.send(ctx, method, id, body, etag)
+	if err != nil {
+		return err
+	}
+	return s.confirm(w, id, res, fields)
+}
+
+// send writes body to the account and returns the resource as the provider
+// then holds it: from the answer when it carries the resource, else read
+// back.
+func (s *Sink) send(ctx context.Context, method, id string, body any, etag string) (resource, string, error) {
+	r, err := s.do(ctx, method, "/Users/"+id, body, etag)
+	if err != nil {
+		return nil, "", err
+	}
+	if res, err := decode(r.body); err == nil {
+		if _, ok := lookup(res, "userName"); ok {
+			return res, etagOf(r.header, res), nil
+		}
+	}
+	return s.get(ctx, id)
+}
+
+// confirm checks that res holds what w wrote of fields, its activity and,
+// where the sink relies on it, its externalId.
+func (s *Sink) confirm(w *write, id string, res resource, fields []string) error {
+	var errs []error
+	miss := func(attribute, field, want, got string) {
+		errs = append(errs, &NotAppliedError{EmployeeID: w.worker, ProviderID: id, Attribute: attribute, Field: field, Want: want, Got: got})
+	}
+	for _, f := range fields {
+		if want, got := w.want(f), s.heldFor(res, f, w.want(f)); want != got {
+			miss(s.path(f), f, want, got)
+		}
+	}
+	if want, got := strconv.FormatBool(w.active), res.active(); want != got {
+		miss("active", "", want, got)
+	}
+	if slices.Contains(s.cfg.Adopt, ByExternalID) && res.externalID() != w.worker {
+		miss("externalId", "", w.worker, res.externalID())
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// clone returns a deep copy of r, for a PUT body: without the attributes a
+// client never writes (id, meta), nor empty values.
+func clone(r resource) resource {
+	b, _ := json.Marshal(r)
+	c, _ := decode(b)
+	if c == nil {
+		c = resource{}
+	}
+	delete(c, key(c, "id"))
+	delete(c, key(c, "meta"))
+	prune(c)
+	return c
+}
+
+// prune removes empty strings, and the complex values they leave empty.
+func prune(m map[string]any) {
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			if v == "" {
+				delete(m, k)
+			}
+		case map[string]any:
+			if prune(v); len(v) == 0 {
+				delete(m, k)
+			}
+		case []any:
+			for _, e := range v {
+				if e, ok := e.(map[string]any); ok {
+					prune(e)
+				}
+			}
+		}
+	}
+}
+
+func etagOf(h http.Header, r resource) string {
+	if e := h.Get("ETag"); e != "" {
+		return e
+	}
+	return attr(child(r, "meta"), "version")
+}
+
+func (s *Sink) get(ctx context.Context, id string) (resource, string, error) {
+	r, err := s.do(ctx, http.MethodGet, "/Users/"+id, nil, "")
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := decode(r.body)
+	if err != nil {
+		return nil, "", fmt.Errorf("scim: GET /Users/%s: %w", id, err)
+	}
+	return res, etagOf(r.header, res), nil
+}
+
+// locate returns the provider id of the worker's account: from the cache,
+// or by the adoption keys in order. "" means none. Each key is its own
+// search, stopping at the first hit: many providers filter only on one
+// attribute with "eq", and some not on an "or" of them.
+func (s *Sink) locate(ctx context.Context, w *write) (string, error) {
+	if id, ok := s.cached(w.worker); ok {
+		return id, nil
+	}
+	for _, k := range s.cfg.Adopt {
+		filter, match := s.key(k, w)
+		if filter == "" {
+			continue
+		}
+		found, err := s.search(ctx, filter)
 		if err != nil {
+			err = &SearchError{EmployeeID: w.worker, Key: k, Filter: filter, Err: err}
+			if st := status(err); st >= 400 && st < 500 && st != http.StatusTooManyRequests || st == http.StatusNotImplemented {
+				err = retry.Permanent(err)
+			}
 			return "", err
 		}
-		// An account bound to another worker is never adopted.
-		found = slices.DeleteFunc(found, func(a account) bool { return a.ExternalID != "" && a.ExternalID != worker })
+		// Providers that ignore a filter they cannot apply answer
+		// every account: only a real match counts.
+		found = slices.DeleteFunc(found, func(r resource) bool { return !match(r) })
 		switch len(found) {
 		case 0:
 			continue
 		case 1:
-			s.remember(worker, found[0].ID)
-			return found[0].ID, nil
+		default:
+			var ids []string
+			for _, r := range found {
+				ids = append(ids, r.id())
+			}
+			return "", retry.Permanent(&ConflictError{EmployeeID: w.worker, Key: k, Candidates: ids})
 		}
-		var ids []string
-		for _, a := range found {
-			ids = append(ids, a.ID)
+		r := found[0]
+		switch ext := r.externalID(); {
+		case ext == w.worker:
+		case ext != "":
+			if !w.active {
+				continue // another worker's account: nothing of ours to deprovision
+			}
+			return "", retry.Permanent(&ConflictError{EmployeeID: w.worker, Key: k, Candidates: []string{r.id()}, BoundTo: ext})
+		case r.active() == "false" && !s.cfg.AdoptInactive:
+			if !w.active {
+				continue // inactive already
+			}
+			return "", retry.Permanent(&ConflictError{EmployeeID: w.worker, Key: k, Candidates: []string{r.id()}, Inactive: true})
 		}
-		return "", retry.Permanent(&ConflictError{EmployeeID: worker, Key: attr, Candidates: ids})
+		s.remember(w.worker, r.id())
+		return r.id(), nil
 	}
 	return "", nil
 }
 
-func (s *Sink) search(ctx context.Context, attr, value string) ([]account, error) {
-	filter := fmt.Sprintf("%s eq %s", attr, strconv.Quote(value))
+// key returns the filter of an adoption key for w ("" when w has no value
+// for it) and the test a found account must pass.
+func (s *Sink) key(k Key, w *write) (string, func(resource) bool) {
+	switch k {
+	case ByExternalID:
+		return "externalId eq " + filterString(w.worker), func(r resource) bool { return r.externalID() == w.worker }
+	case ByUserName:
+		if n := s.userName(w); n != "" {
+			return "userName eq " + filterString(n), func(r resource) bool { return strings.EqualFold(attr(r, "userName"), n) }
+		}
+	case ByEmail:
+		if e := w.fields[hrissync.FieldEmail]; e != "" {
+			return fmt.Sprintf(`emails[type eq "work" and value eq %s]`, filterString(e)), func(r resource) bool {
+				return slices.ContainsFunc(r.emails(), func(m map[string]any) bool { return strings.EqualFold(attr(m, "value"), e) })
+			}
+		}
+	case ByEmployeeNumber:
+		if n := w.fields[hrissync.FieldEmployeeNumber]; n != "" {
+			return EnterpriseSchema + ":employeeNumber eq " + filterString(n), func(r resource) bool {
+				return s.held(r, hrissync.FieldEmployeeNumber) == n
+			}
+		}
+	}
+	return "", nil
+}
+
+// findBound returns the provider id of the account bound to worker (the
+// cache, then externalId), or "".
+func (s *Sink) findBound(ctx context.Context, worker string) (string, error) {
+	if id, ok := s.cached(worker); ok {
+		return id, nil
+	}
+	filter := "externalId eq " + filterString(worker)
+	found, err := s.search(ctx, filter)
+	if err != nil {
+		return "", err
+	}
+	found = slices.DeleteFunc(found, func(r resource) bool { return r.externalID() != worker })
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		s.remember(worker, found[0].id())
+		return found[0].id(), nil
+	}
+	var ids []string
+	for _, r := range found {
+		ids = append(ids, r.id())
+	}
+	return "", retry.Permanent(&ConflictError{EmployeeID: worker, Key: ByExternalID, Candidates: ids})
+}
+
+// filterString quotes v as a SCIM filter string (a JSON string).
+func filterString(v string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func (s *Sink) search(ctx context.Context, filter string) ([]resource, error) {
 	r, err := s.do(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(filter), nil, "")
 	if err != nil {
 		return nil, err
 	}
 	var list struct {
-		Resources []account `json:"Resources"`
+		Resources []resource `json:"Resources"`
 	}
-	if err := json.Unmarshal(r.body, &list); err != nil {
+	d := json.NewDecoder(bytes.NewReader(r.body))
+	d.UseNumber()
+	if err := d.Decode(&list); err != nil {
 		return nil, fmt.Errorf("scim: searching %s: %w", filter, err)
 	}
 	return list.Resources, nil
+}
+
+func (s *Sink) cached(worker string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.ids[worker]
+	return id, ok
 }
 
 func (s *Sink) remember(worker, id string) {
