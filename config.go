@@ -52,6 +52,11 @@ type Config struct {
 	// Breaker opens after consecutive sink failures. Default 10 failures,
 	// one minute before a probe.
 	Breaker Breaker
+	// RetryAfterFloor is the shortest pause a sink's Retry-After makes:
+	// a platform answering 0, a negative number or a date already past
+	// is given this, plus up to half of it at random so that the writers
+	// do not all return at one instant. Default one second.
+	RetryAfterFloor time.Duration
 	// Concurrency bounds the people reconciled at once. Default 8.
 	Concurrency int
 	// Share, if set, bounds the reconciles in flight across every engine
@@ -177,6 +182,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.Breaker.Cooldown <= 0 {
 		cfg.Breaker.Cooldown = time.Minute
+	}
+	if cfg.RetryAfterFloor <= 0 {
+		cfg.RetryAfterFloor = time.Second
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8

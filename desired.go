@@ -2,6 +2,8 @@ package hrissync
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hrissync/hrissync/cadence"
@@ -90,10 +92,29 @@ func (e *Engine) desire(rec *Employee, now time.Time) (desired, error) {
 		return desired{}, fmt.Errorf("mapping %s: %w", rec.ID, err)
 	}
 	for f := range fields {
-		if e.cfg.Policy.Class(f) == cadence.Ignore {
+		if e.cfg.Policy.Class(f) == cadence.Ignore || !e.carried(f) {
 			delete(fields, f)
 		}
 	}
 	d.fields = fields
 	return d, nil
+}
+
+// carried reports whether the sink writes field.
+func (e *Engine) carried(field string) bool { return e.carries == nil || e.carries(field) }
+
+// uncarried names the fields of the standard record, and the attributes,
+// that the policy would sync but the sink does not carry: said once at start
+// so that a host sees plainly what reaches no platform.
+func (e *Engine) uncarried() []string {
+	var out []string
+	for _, f := range slices.Sorted(maps.Keys(Employee{}.Fields())) {
+		if e.cfg.Policy.Class(f) != cadence.Ignore && !e.carried(f) {
+			out = append(out, f)
+		}
+	}
+	if attr := AttributePrefix + "*"; e.cfg.Policy.Class(attr) != cadence.Ignore && !e.carried(attr) {
+		out = append(out, attr)
+	}
+	return out
 }

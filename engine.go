@@ -27,6 +27,7 @@ type Engine struct {
 	log   *slog.Logger
 
 	dispatcher Dispatcher
+	carries    func(field string) bool // the sink's FieldCarrier; nil: every field
 	locks      keylock.Locks
 	guard      guard
 	stats      *stats
@@ -80,13 +81,16 @@ func New(src Source, sink Sink, store Store, cfg *Config) (*Engine, error) {
 		src: src, sink: sink, store: store, cfg: c,
 		log:        c.Logger.With("tenant", c.Tenant),
 		dispatcher: c.Dispatcher,
-		guard:      guard{failures: c.Breaker.Failures, cooldown: c.Breaker.Cooldown},
+		guard:      guard{failures: c.Breaker.Failures, cooldown: c.Breaker.Cooldown, floor: c.RetryAfterFloor},
 		stats:      newStats(),
 		incidents:  map[string]bool{},
 		timers:     map[string]Timer{},
 		started:    make(chan struct{}),
 	}
 	e.busy.init()
+	if c, ok := sink.(FieldCarrier); ok {
+		e.carries = c.Carries
+	}
 	if e.metrics, err = newInstruments(c.MeterProvider, c.Tenant, e); err != nil {
 		return nil, fmt.Errorf("hrissync: metrics: %w", err)
 	}
@@ -130,6 +134,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		close(e.done)
 	}()
 
+	if left := e.uncarried(); len(left) > 0 {
+		e.log.Info("fields the sink does not carry reach no platform", "fields", left)
+	}
 	if err := e.sweep(ctx); err != nil {
 		return fmt.Errorf("hrissync: start-up sweep: %w", err)
 	}

@@ -24,6 +24,8 @@ type rig struct {
 	alerts *alerts
 	eng    *hrissync.Engine
 	events int
+	// carries, if set, makes the sink a FieldCarrier.
+	carries func(field string) bool
 }
 
 // start builds and runs an engine in the current bubble; the engine stops
@@ -46,7 +48,11 @@ func (r *rig) run(cfg hrissync.Config) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	eng, err := hrissync.New(r.hr, r.lms, r.store, &cfg)
+	var sink hrissync.Sink = r.lms
+	if r.carries != nil {
+		sink = carrier{r.lms, r.carries}
+	}
+	eng, err := hrissync.New(r.hr, sink, r.store, &cfg)
 	if err != nil {
 		r.t.Fatal(err)
 	}

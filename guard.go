@@ -2,6 +2,7 @@ package hrissync
 
 import (
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 type guard struct {
 	failures int
 	cooldown time.Duration
+	// floor is the shortest pause a Retry-After makes: a platform that
+	// says 0, a negative number or a date already past would otherwise
+	// be hammered by every worker at once.
+	floor time.Duration
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -44,6 +49,13 @@ func (g *guard) admit(now time.Time) (retryAt time.Time, probe, ok bool) {
 	return time.Time{}, true, true
 }
 
+// resumeAt is when writes may go again after a Retry-After pause.
+func (g *guard) resumeAt() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pausedUntil
+}
+
 // outcome records a write's result, and reports whether the breaker just
 // opened or closed.
 func (g *guard) outcome(now time.Time, probe bool, err error) (opened, closed bool) {
@@ -54,6 +66,11 @@ func (g *guard) outcome(now time.Time, probe bool, err error) (opened, closed bo
 	}
 	if after, ok := retry.After(err); ok {
 		// The platform is up and asked for a pause: not a breaker failure.
+		if after < g.floor {
+			// Jittered, so that writers sharing the platform do not
+			// all come back at the same instant.
+			after = g.floor + rand.N(g.floor/2+1)
+		}
 		if until := now.Add(after); until.After(g.pausedUntil) {
 			g.pausedUntil = until
 		}

@@ -108,7 +108,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		case errors.Is(err, ErrNotFound):
 			rec = nil
 		case err != nil:
-			return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, fmt.Errorf("reading the source: %w", err))
+			return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, fmt.Errorf("reading the source: %w", err))
 		default:
 			rec = &got
 		}
@@ -125,7 +125,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 
 	d, err := e.desire(rec, now)
 	if err != nil {
-		return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
+		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
 	}
 	basis := p
 	if r.platform != nil {
@@ -147,7 +147,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		comeBack = cycle
 		switch {
 		case err != nil:
-			return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, err)
+			return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, err)
 		case res == deferred:
 			return e.putOff(ctx, r, p, classes, now.Add(managerRetry))
 		case res == unchanged: // the manager cannot be provisioned: set it later
@@ -171,7 +171,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	// than trusting applied state the platform may no longer match.
 	generation, err := e.store.Intend(ctx, e.cfg.Tenant, r.id, Mark{Since: now, Classes: classes, Trigger: r.trigger})
 	if err != nil {
-		return e.fail(ctx, r, attempt, classes, p.Dirty.Unsure, fmt.Errorf("recording the intent: %w", err))
+		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, fmt.Errorf("recording the intent: %w", err))
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) {
 		s.Attempts++
@@ -199,15 +199,17 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	case closed:
 		e.resolve("circuit")
 	}
-	if after, throttled := retry.After(err); throttled && !retry.IsPermanent(err) {
+	if _, throttled := retry.After(err); throttled && !retry.IsPermanent(err) {
 		// The sink is up and said when to come back: the whole sink is
-		// paused (the guard saw it), and this person waits with the
-		// rest, without using up an attempt of its own.
-		e.pauseDispatch(acked.Add(after))
-		return e.putOff(ctx, r, p, classes, acked.Add(after))
+		// paused (the guard saw it, and floored the pause), and this
+		// person waits with the rest, without using up an attempt of its
+		// own.
+		until := e.guard.resumeAt()
+		e.pauseDispatch(until)
+		return e.putOff(ctx, r, p, classes, until)
 	}
 	if err != nil {
-		return e.fail(ctx, r, attempt, classes, mayHaveLanded(err), err)
+		return e.fail(ctx, r, p.Failure, attempt, classes, mayHaveLanded(err), err)
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Writes++ })
 	e.stats.observe(r.trigger, acked.Sub(d.changedAt))
@@ -229,7 +231,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	if err != nil {
 		// The write reached the sink but is not recorded: the person
 		// stays dirty and the write is repeated, harmlessly.
-		return e.fail(ctx, r, attempt, classes, true, fmt.Errorf("committing: %w", err))
+		return e.fail(ctx, r, p.Failure, attempt, classes, true, fmt.Errorf("committing: %w", err))
 	}
 	if !d.due.IsZero() {
 		e.dispatcher.Dispatch(r.id, d.due)
@@ -403,7 +405,7 @@ func (e *Engine) putOff(ctx context.Context, r request, p Person, classes cadenc
 // fail records a failed attempt, leaves the person dirty, and either
 // schedules the next attempt or dead-letters the person and raises the alert
 // (once per incident).
-func (e *Engine) fail(ctx context.Context, r request, attempt int, classes cadence.Class, unsure bool, cause error) (result, error) {
+func (e *Engine) fail(ctx context.Context, r request, was *Failure, attempt int, classes cadence.Class, unsure bool, cause error) (result, error) {
 	now := e.cfg.Clock.Now()
 	wait, again := retry.Delay(e.cfg.Retry, attempt, cause)
 	f := Failure{Attempts: attempt, Err: cause.Error(), At: now, Dead: !again}
@@ -413,6 +415,11 @@ func (e *Engine) fail(ctx context.Context, r request, attempt int, classes caden
 	}
 	if again {
 		e.dispatcher.Dispatch(r.id, now.Add(wait))
+		return failed, cause
+	}
+	if was != nil && was.Dead {
+		// Still dead after a poll's or batch's fresh try: the same
+		// dead letter, counted and logged once.
 		return failed, cause
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.DeadLetters++ })

@@ -26,6 +26,18 @@ type SinkFunc func(ctx context.Context, u Update) error
 // Apply calls f.
 func (f SinkFunc) Apply(ctx context.Context, u Update) error { return f(ctx, u) }
 
+// FieldCarrier is implemented by Sinks that carry only some fields to the
+// platform (a SCIM provider has a place for a role but not for a skill
+// rating). The engine leaves every other field out of this sink's desired
+// and applied state: never written, never recorded as applied or audited as
+// written, never a reason to write. A Sink that does not implement it
+// carries every field.
+type FieldCarrier interface {
+	// Carries reports whether the sink writes field to the platform. It
+	// must be a pure function of its argument.
+	Carries(field string) bool
+}
+
 // Account is what a learning platform holds for one person.
 type Account struct {
 	EmployeeID string
