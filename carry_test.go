@@ -27,7 +27,9 @@ func (c carrier) Carries(field string) bool { return c.carries(field) }
 func TestUncarriedFieldsAreNeverWrittenRecordedOrAudited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := &rig{t: t, hr: newHR(), lms: newLMS(), store: memory.New(), audit: &audit.Memory{}, alerts: &alerts{},
-			carries: func(f string) bool { return !strings.HasPrefix(f, hrissync.AttributePrefix) && f != hrissync.FieldLocation }}
+			carries: func(f string) bool {
+				return !strings.HasPrefix(f, hrissync.AttributePrefix) && f != hrissync.FieldLocation
+			}}
 		r.run(hrissync.Config{})
 		a := r.hr.put(alice())
 		r.notify(a.ID)
