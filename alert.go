@@ -17,14 +17,24 @@ const (
 	AlertPollFailing       AlertKind = "poll-failing"       // polls keep failing
 )
 
+// Severity says how urgent an alert is.
+type Severity string
+
+// Severities.
+const (
+	SeverityWarning  Severity = "warning"
+	SeverityCritical Severity = "critical" // access that should have ended has not: a leaver's, for one
+)
+
 // Alert is raised once per incident, not once per person.
 type Alert struct {
-	Kind    AlertKind
-	Tenant  string
-	At      time.Time
-	Message string
-	RunID   string // for batch alerts
-	Err     error  // the last error, if any
+	Kind     AlertKind
+	Severity Severity // default warning
+	Tenant   string
+	At       time.Time
+	Message  string
+	RunID    string // for batch alerts
+	Err      error  // the last error, if any
 }
 
 // Alerter pages an operator. Alert is called from the engine's goroutines, one

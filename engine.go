@@ -438,6 +438,9 @@ func (e *Engine) raise(ctx context.Context, key string, a Alert) {
 		return
 	}
 	a.Tenant, a.At = e.cfg.Tenant, e.cfg.Clock.Now()
+	if a.Severity == "" {
+		a.Severity = SeverityWarning
+	}
 	e.stats.add(func(s *Stats) { s.Alerts++ })
 	e.metrics.alerts.Add(ctx, 1, e.metrics.attrs(attribute.String("kind", string(a.Kind))))
 	e.cfg.Alerter.Alert(ctx, a)

@@ -74,6 +74,7 @@ func (e *Engine) poll(ctx context.Context) error {
 	}
 	if dead, err := e.store.DeadLetters(ctx, e.cfg.Tenant); err == nil && len(dead) == 0 {
 		e.resolve("dead-letters")
+		e.resolve("dead-letters/revoking")
 	}
 	if _, err := e.store.ForgetEvents(ctx, e.cfg.Tenant, start); err != nil {
 		return err

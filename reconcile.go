@@ -36,6 +36,9 @@ type request struct {
 	// existence and activity, and every field is rewritten. nil: trust
 	// the Store.
 	platform *Account
+	// revoking is set once the write is planned: it takes access away,
+	// so its failure is critical.
+	revoking bool
 }
 
 // result is what a reconcile did.
@@ -140,6 +143,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	if u == nil {
 		return e.commitUnchanged(ctx, p, d, applied)
 	}
+	r.revoking = u.Kind == Deactivate
 
 	comeBack := false // a manager withheld to break a cycle: set it next time
 	if m := u.Fields[FieldManagerID]; m != "" && u.Active && changes(u, FieldManagerID) {
@@ -425,7 +429,13 @@ func (e *Engine) fail(ctx context.Context, r request, was *Failure, attempt int,
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.DeadLetters++ })
 	e.metrics.dead.Add(ctx, 1, e.metrics.attrs(trig(r.trigger)))
 	e.log.Warn("retries exhausted", "id", r.id, "attempts", attempt, "err", cause)
-	e.raise(ctx, "dead-letters", Alert{Kind: AlertRetriesExhausted, Err: cause,
+	incident, severity := "dead-letters", SeverityWarning
+	if r.revoking {
+		// A leaver keeps access: its own incident, so that other dead
+		// letters never mask it.
+		incident, severity = "dead-letters/revoking", SeverityCritical
+	}
+	e.raise(ctx, incident, Alert{Kind: AlertRetriesExhausted, Severity: severity, Err: cause,
 		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered until the next poll, batch or replay", r.id, attempt)})
 	return failed, cause
 }

@@ -202,3 +202,31 @@ func TestPollCatchesLostWebhook(t *testing.T) {
 		}
 	})
 }
+
+// A leaver whose deactivation keeps failing is its own, critical incident:
+// another person's open dead letter never masks it.
+func TestFailedTerminationIsACriticalIncidentOfItsOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		b := alice()
+		b.ID, b.Email = "w-002", "bob@example.com"
+		b = r.hr.put(b)
+		r.notify(a.ID)
+		r.notify(b.ID)
+		r.lms.setFail(func(u hrissync.Update) error { return retry.Permanent(errors.New("400 refused")) })
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = "Lead" })
+		r.notify(a.ID) // a warning incident opens
+		r.hr.update(b.ID, func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
+		r.notify(b.ID)
+		r.alerts.mu.Lock()
+		defer r.alerts.mu.Unlock()
+		var got []hrissync.Severity
+		for _, al := range r.alerts.all {
+			got = append(got, al.Severity)
+		}
+		if want := []hrissync.Severity{hrissync.SeverityWarning, hrissync.SeverityCritical}; !slices.Equal(got, want) {
+			t.Errorf("alert severities = %v, want %v", got, want)
+		}
+	})
+}
