@@ -209,8 +209,10 @@ type Sink struct {
 	ids map[string]string // worker id → provider id
 }
 
-// Sink is a hrissync.Sink and a hrissync.FieldCarrier (Carries).
-var _ hrissync.Sink = (*Sink)(nil)
+var (
+	_ hrissync.Sink         = (*Sink)(nil)
+	_ hrissync.FieldCarrier = (*Sink)(nil)
+)
 
 // New returns a Sink for the provider at cfg.BaseURL.
 func New(cfg Config) (*Sink, error) {

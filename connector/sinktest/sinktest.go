@@ -102,11 +102,9 @@ func Person(id string) hrissync.Employee {
 	}
 }
 
-// carries reports whether h's Sink carries field: for a Sink that
-// implements hrissync.FieldCarrier, what its Carries says; otherwise every
-// field.
+// carries reports whether h's Sink carries field.
 func carries(h Harness, field string) bool {
-	if c, ok := h.Sink.(interface{ Carries(field string) bool }); ok { // hrissync.FieldCarrier
+	if c, ok := h.Sink.(hrissync.FieldCarrier); ok {
 		return c.Carries(field)
 	}
 	return true
