@@ -86,6 +86,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"IgnoredDeactivationIsAnError", testIgnoredDeactivation},
 		{"DeactivationLandsDespiteARefusedChange", testDeactivationDespiteRefusal},
 		{"ThrottleIsRetryAfter", testThrottle},
+		{"Engine", testEngine},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newHarness(t)) })
 	}
