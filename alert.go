@@ -15,6 +15,8 @@ const (
 	AlertDeletionThreshold AlertKind = "deletion-threshold" // a batch would deprovision too many
 	AlertCircuitOpen       AlertKind = "circuit-open"       // the sink keeps failing
 	AlertPollFailing       AlertKind = "poll-failing"       // polls keep failing
+	AlertAuditLog          AlertKind = "audit-log"          // the audit log lost or changed acknowledged entries
+	AlertDamagedState      AlertKind = "damaged-state"      // the Store held undecodable state for a person
 )
 
 // Severity says how urgent an alert is.

@@ -134,6 +134,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		close(e.done)
 	}()
 
+	if err := e.checkAnchor(ctx); err != nil {
+		return fmt.Errorf("hrissync: audit log: %w", err)
+	}
 	if left := e.uncarried(); len(left) > 0 {
 		e.log.Info("fields the sink does not carry reach no platform", "fields", left)
 	}
@@ -291,7 +294,7 @@ func (e *Engine) work(ctx context.Context, id string) {
 	// A date taking effect is a realtime matter: a batch-only policy
 	// leaves it to the next batch.
 	due := !p.Due.IsZero() && !p.Due.After(now) && e.cfg.Policy.Uses(cadence.Realtime)
-	if p.Dirty.Generation == 0 && !due {
+	if p.Dirty.Generation == 0 && !due && !p.Damaged {
 		if p.Due.After(now) {
 			e.dispatcher.Dispatch(id, p.Due) // woken early: wait on
 		}

@@ -131,10 +131,19 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
 	}
 	basis := p
-	if r.platform != nil {
+	switch {
+	case r.platform != nil:
 		basis.Exists, basis.Active = r.platform.EmployeeID != "", r.platform.Active
+	case p.Damaged:
+		// The Store could not decode this person's state, so nothing of
+		// it is known, not even whether access was granted: write the
+		// activity and every field anew (a reactivation or a
+		// deactivation carries them all).
+		basis.Exists, basis.Active = true, !d.active
+		e.raise(ctx, "damaged/"+r.id, Alert{Kind: AlertDamagedState, Severity: SeverityCritical,
+			Message: fmt.Sprintf("%s: the stored state could not be decoded; rebuilt from the Source with a full rewrite", r.id)})
 	}
-	if p.Dirty.Unsure || r.platform != nil {
+	if p.Dirty.Unsure || p.Damaged || r.platform != nil {
 		// A write may have landed unrecorded: trust nothing applied and
 		// rewrite every field.
 		basis.Applied, classes = nil, cadence.All
@@ -236,6 +245,9 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		// The write reached the sink but is not recorded: the person
 		// stays dirty and the write is repeated, harmlessly.
 		return e.fail(ctx, r, p.Failure, attempt, classes, true, fmt.Errorf("committing: %w", err))
+	}
+	if p.Damaged {
+		e.resolve("damaged/" + r.id)
 	}
 	if !d.due.IsZero() {
 		e.dispatcher.Dispatch(r.id, d.due)
@@ -479,7 +491,14 @@ func (e *Engine) drainOnce(ctx context.Context) error {
 		for i, en := range box {
 			ids[i] = en.ID
 		}
-		if err := e.store.Ack(ctx, e.cfg.Tenant, ids); err != nil {
+		// The chain's end now covers these entries: the Store keeps it as
+		// the anchor, in the transaction that lets them go, so that a log
+		// that later loses or changes them is caught.
+		var anchor audit.Head
+		if c, ok := e.cfg.Auditor.(chained); ok {
+			anchor = c.Heads()[e.cfg.Tenant]
+		}
+		if err := e.store.Ack(ctx, e.cfg.Tenant, ids, anchor); err != nil {
 			return err
 		}
 	}

@@ -66,9 +66,15 @@ type Store interface {
 	People(ctx context.Context, tenant, after string, limit int) ([]Person, error)
 
 	// Outbox returns up to limit audit entries not yet acknowledged, oldest
-	// first; Ack removes entries by ID once the Auditor holds them.
+	// first. Ack removes entries by ID once the Auditor holds them and, in
+	// the same transaction, raises the tenant's audit anchor to anchor: a
+	// zero anchor, or one whose Seq is not beyond the stored one, leaves it
+	// as it is. Anchor returns the anchor (zero before any): the end of
+	// the tenant's audit chain as last acknowledged, so that a log that
+	// lost or changed acknowledged entries is found (docs/design.md §6.5).
 	Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error)
-	Ack(ctx context.Context, tenant string, ids []string) error
+	Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error
+	Anchor(ctx context.Context, tenant string) (audit.Head, error)
 	// AppendAudit adds entries that describe no person's commit (batch run
 	// summaries) to the outbox.
 	AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error
@@ -100,6 +106,11 @@ type Person struct {
 	Dirty   Mark      // Dirty.Generation is 0 when the person is clean
 	Due     time.Time // when a future-dated change takes effect; zero for none
 	Failure *Failure  // the current run of failed attempts, if any
+	// Damaged: the Store holds a row for this person that it cannot
+	// decode. Only ID is set, and the person is listed by Pending as if
+	// dirty. The engine rebuilds the person from the Source with a full
+	// rewrite, and Commit replaces the damaged row whole.
+	Damaged bool `json:",omitempty"`
 }
 
 // Applied is one field's value as last written, and its source version.

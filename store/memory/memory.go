@@ -27,6 +27,7 @@ type tenant struct {
 	people  map[string]*hrissync.Person
 	events  map[string]time.Time // event id → forget at
 	outbox  []audit.Entry
+	anchor  audit.Head // the audit chain's end as last acknowledged
 	cursors map[string]time.Time
 	runs    map[string]hrissync.Run
 	last    string // ID of the run started last
@@ -218,19 +219,32 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 }
 
 // Ack implements hrissync.Store.
-func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
+func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenant(tenant)
+	if anchor.Seq > t.anchor.Seq {
+		t.anchor = anchor
+	}
 	done := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		done[id] = true
 	}
 	t.outbox = slices.DeleteFunc(t.outbox, func(e audit.Entry) bool { return done[e.ID] })
 	return nil
+}
+
+// Anchor implements hrissync.Store.
+func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
+	if err := ctx.Err(); err != nil {
+		return audit.Head{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tenant(tenant).anchor, nil
 }
 
 // AppendAudit implements hrissync.Store.

@@ -55,8 +55,12 @@ var queries = map[string]string{
 	// same rows in different orders deadlock.
 	"ackTurn": "SELECT pg_advisory_xact_lock(hashtextextended('hrissync outbox ' || $1, 0))",
 	"ack":     "DELETE FROM {{schema}}.outbox WHERE tenant = $1 AND id = ANY($2)",
-	"forget":  "DELETE FROM {{schema}}.events WHERE tenant = $1 AND forget <= $2",
-	"cursor":  "SELECT at FROM {{schema}}.cursors WHERE tenant = $1 AND name = $2",
+	"raiseAnchor": `INSERT INTO {{schema}}.audit_anchor (tenant, seq, hash) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+		WHERE audit_anchor.seq < excluded.seq`,
+	"anchor": "SELECT seq, hash FROM {{schema}}.audit_anchor WHERE tenant = $1",
+	"forget": "DELETE FROM {{schema}}.events WHERE tenant = $1 AND forget <= $2",
+	"cursor": "SELECT at FROM {{schema}}.cursors WHERE tenant = $1 AND name = $2",
 	"setCursor": `INSERT INTO {{schema}}.cursors (tenant, name, at) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at`,
 	"saveRun": `INSERT INTO {{schema}}.runs (tenant, id, started, run) VALUES ($1, $2, $3, $4)
@@ -313,17 +317,33 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 }
 
 // Ack implements hrissync.Store.
-func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
-	if len(ids) == 0 {
+func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error {
+	if len(ids) == 0 && anchor.Seq == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, s.sql["ackTurn"], tenant); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, s.sql["ack"], tenant, ids)
+		if _, err := tx.Exec(ctx, s.sql["ack"], tenant, ids); err != nil {
+			return err
+		}
+		if anchor.Seq == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, s.sql["raiseAnchor"], tenant, anchor.Seq, anchor.Hash)
 		return err
 	})
+}
+
+// Anchor implements hrissync.Store.
+func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
+	var a audit.Head
+	err := s.pool.QueryRow(ctx, s.sql["anchor"], tenant).Scan(&a.Seq, &a.Hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return audit.Head{}, nil
+	}
+	return a, err
 }
 
 // AppendAudit implements hrissync.Store.

@@ -368,7 +368,7 @@ func testOutbox(t *testing.T, s hrissync.Store) {
 	if len(box) != 3 || box[0].ID != "a0" || box[2].ID != "a2" {
 		t.Fatalf("outbox page = %v, want a0..a2 oldest first", box)
 	}
-	must(t, s.Ack(ctx, tenant, []string{"a0", "a1", "a2"}))
+	must(t, s.Ack(ctx, tenant, []string{"a0", "a1", "a2"}, audit.Head{}))
 	box, err = s.Outbox(ctx, tenant, 10)
 	must(t, err)
 	var ids []string
