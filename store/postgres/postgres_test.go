@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/store/postgres"
 	"github.com/hrissync/hrissync/store/storetest"
 )
@@ -87,5 +89,60 @@ func TestReopenAndNewerSchema(t *testing.T) {
 	}
 	if _, err := postgres.Open(ctx, pool, &postgres.Options{Schema: "Bad-Name"}); err == nil {
 		t.Fatal("a schema name needing quotes was accepted")
+	}
+}
+
+// A schema written by the version before the audit anchor (a pg_dump of it,
+// in testdata) migrates in place: its state is all there, and the anchor
+// starts at zero and can be raised.
+func TestMigratesVersion1(t *testing.T) {
+	pool, schema := database(t, 4)
+	ctx := context.Background()
+	dump, err := os.ReadFile("testdata/v1.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The simple protocol: a dump is many statements.
+	_, err = conn.Conn().PgConn().Exec(ctx, strings.ReplaceAll(string(dump), "v1dump", schema)).ReadAll()
+	conn.Release()
+	if err != nil {
+		t.Fatalf("loading the version 1 dump: %v", err)
+	}
+	st := open(t, pool, schema)
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	p, err := st.Person(ctx, "acme", "w-2")
+	if err != nil || !p.Exists || p.Applied["role"].Value != "Engineer" || !p.Due.Equal(at.Add(48*time.Hour)) {
+		t.Errorf("w-2 after the migration = %+v (%v)", p, err)
+	}
+	if p, err := st.Person(ctx, "acme", "w-1"); err != nil || p.Dirty.Generation == 0 || p.Dirty.EventID != "evt-1" {
+		t.Errorf("w-1's mark after the migration = %+v (%v)", p.Dirty, err)
+	}
+	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "evt-1", EmployeeID: "w-1"}); err != nil || !dup {
+		t.Errorf("the remembered event evt-1: duplicate = %v (%v)", dup, err)
+	}
+	if box, err := st.Outbox(ctx, "acme", 10); err != nil || len(box) != 1 || box[0].ID != "entry-1" {
+		t.Errorf("outbox after the migration = %+v (%v)", box, err)
+	}
+	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(at) {
+		t.Errorf("cursor = %v (%v)", c, err)
+	}
+	if r, err := st.Run(ctx, "acme", "run-1"); err != nil || r.Status != hrissync.RunSucceeded || r.Writes != 1 {
+		t.Errorf("run = %+v (%v)", r, err)
+	}
+	if a, err := st.Anchor(ctx, "acme"); err != nil || a != (audit.Head{}) {
+		t.Errorf("anchor after the migration = %+v (%v), want zero", a, err)
+	}
+	if err := st.Ack(ctx, "acme", []string{"entry-1"}, audit.Head{Seq: 1, Hash: "h1"}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := st.Anchor(ctx, "acme"); err != nil || a != (audit.Head{Seq: 1, Hash: "h1"}) {
+		t.Errorf("anchor = %+v (%v), want raised to 1", a, err)
+	}
+	if box, _ := st.Outbox(ctx, "acme", 10); len(box) != 0 {
+		t.Errorf("outbox after Ack = %+v", box)
 	}
 }
