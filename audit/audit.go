@@ -7,8 +7,65 @@
 // the hand-over rather than losing it. An Auditor therefore skips an entry ID
 // it already holds.
 //
-// Auditors here: Memory (tests and simulations), NewSlog (structured logs)
-// and Multi (several at once). AuditorFunc adapts a function.
+// Auditors here: Log (durable, hash chained), Memory (tests and
+// simulations), NewSlog (structured logs) and Multi (several at once).
+// AuditorFunc adapts a function.
+//
+// # The anchor
+//
+// Log keeps one hash chain per tenant; Heads says where each ends. When the
+// engine acknowledges entries in its Store it stores, in the same
+// transaction, its tenant's head as the anchor (hrissync.Store.Ack, read
+// back with Store.Anchor). The invariant: every acknowledged entry is at or
+// below its tenant's anchor, so a log must always hold its chain up to the
+// anchor, unchanged. The Store is where a log that was deleted, cut short or
+// rewritten is found out, for the log cannot vouch for itself.
+//
+// A host passes its Store's anchors to OpenLog (LogOptions.Anchors), which
+// refuses a log that does not hold them with an *AnchorError naming the
+// tenant and the sequence: the log is missing, shorter than its anchor, or
+// differs from it at sequence N. The engine checks again at start through
+// Log.CheckAnchor, so a host that passes no anchors is still stopped, only
+// later. Starting a new chain is a decision for a person, never automatic:
+// LogOptions.Restart (the reason) sets the refused files aside and starts each
+// chain afresh after its anchor, with a first entry that records it
+// (ActionChainRestarted).
+//
+// # Recovery
+//
+// A crash during an append can leave the last line of the file cut short. It
+// was never acknowledged (Record had not returned), so OpenLog cuts it off,
+// records the cut in the chain (ActionRecovered: the bytes dropped and why)
+// and carries on; the engine hands the entries it held over again from its
+// outbox. Only a torn line beyond every anchor is recovered: a line at or
+// below an anchor was acknowledged, so its loss is tampering, and refused.
+// After any crash OpenLog also brings the head file (path.head) up to the
+// chain's end.
+//
+// # What Check and Verify report
+//
+// Check reads a log and says what it found, one Finding each; Verify returns
+// the first damage as an error, nil when there is none. Notes, which are
+// not damage:
+//
+//   - "torn tail recovered": a recovered entry; its cut-off entries were
+//     handed over again.
+//   - "torn final line": a crash cut the last line short and no OpenLog has
+//     run since; it will cut it off.
+//   - "head file behind the chain": a crash came between an append and the
+//     head file's update; the chain's own hashes prove the extra entries.
+//   - "chain restarted": a host started a new chain, and says why.
+//
+// Damage:
+//
+//   - "altered or missing entries from sequence N": a line does not verify —
+//     edited, deleted, inserted or reordered — and nothing after it can be
+//     trusted.
+//   - "log shorter than its anchor" (or than its head file): entries that
+//     were durable are gone from the end.
+//   - "log differs from its anchor at sequence N": the chain was rewritten.
+//   - "log missing": no files, though an anchor or the head file says there
+//     were entries.
 package audit
 
 import (
@@ -26,7 +83,15 @@ const (
 	ActionDeactivate = "deactivate"
 	ActionReactivate = "reactivate"
 	ActionRunSummary = "run-summary"
+
+	// The log's own entries, in the chain they concern (Trigger
+	// TriggerLog, Recovery saying what happened).
+	ActionRecovered      = "recovered"       // a torn final line was cut off
+	ActionChainRestarted = "chain-restarted" // a host started a new chain
 )
+
+// TriggerLog is the Trigger of the log's own entries.
+const TriggerLog = "log"
 
 // Entry is one applied change to one person's account, or a batch run's
 // summary (Action ActionRunSummary, EmployeeID empty).
@@ -37,7 +102,7 @@ type Entry struct {
 	Action     string   `json:"action"`
 	Changes    []Change `json:"changes,omitempty"`
 
-	Trigger string `json:"trigger"`           // realtime, poll, batch, replay
+	Trigger string `json:"trigger"`           // realtime, poll, batch, replay; log
 	EventID string `json:"eventId,omitempty"` // the webhook that asked for it, if any
 	RunID   string `json:"runId,omitempty"`   // the batch run, if any
 
@@ -48,6 +113,25 @@ type Entry struct {
 	Outcome       string    `json:"outcome"`            // "applied", or the summary's result
 
 	Summary string `json:"summary,omitempty"` // free text for run summaries
+
+	Recovery *Recovery `json:"recovery,omitempty"` // the log's own entries only
+}
+
+// Recovery is what the log did to itself, in an entry of ActionRecovered or
+// ActionChainRestarted.
+type Recovery struct {
+	// Reason: "torn final line after a crash", or the host's reason for
+	// a restart.
+	Reason string `json:"reason"`
+	// Recovered: the bytes cut off the end of File.
+	BytesDropped int64  `json:"bytesDropped,omitempty"`
+	File         string `json:"file,omitempty"`
+	// Restarted: the chain continues after Anchor (the Store's anchor, or
+	// where the refused chain last verified); Problem is why OpenLog
+	// refused the old files, and MovedTo where they were set aside.
+	Anchor  Head   `json:"anchor,omitzero"`
+	Problem string `json:"problem,omitempty"`
+	MovedTo string `json:"movedTo,omitempty"`
 }
 
 // Change is one field's transition in an Entry. Values are as written to the

@@ -3,8 +3,6 @@ package audit
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Sync says when the Log makes its entries durable (fsync).
@@ -38,47 +37,28 @@ type LogOptions struct {
 	Sync     Sync
 	// Redact says how to write each field's values (Keep by default).
 	Redact Redaction
-}
 
-// line is one entry as written: its place in its tenant's chain, the hash
-// of the previous entry of that tenant, its own hash over prev, seq, tenant
-// and the entry's bytes exactly as written, and the hash of the line before
-// it in the log (of whatever tenant), so that the order of the whole log is
-// fixed too.
-type line struct {
-	Seq    int64           `json:"seq"`
-	Tenant string          `json:"tenant"`
-	Prev   string          `json:"prev"`
-	Hash   string          `json:"hash"`
-	Link   string          `json:"link"`
-	Entry  json.RawMessage `json:"entry"`
-}
-
-func lineHash(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// chain is the state of a log's chains after some lines: each tenant's head,
-// and the hash of the last line.
-type chain struct {
-	heads map[string]Head
-	link  string
-}
-
-func newChain() *chain { return &chain{heads: map[string]Head{}} }
-
-// Head is the end of one tenant's chain.
-type Head struct {
-	Seq  int64  `json:"seq"`
-	Hash string `json:"hash"`
-}
-
-func chainHash(prev string, seq int64, tenant string, entry []byte) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%d\n%s\n", prev, seq, tenant)
-	h.Write(entry)
-	return hex.EncodeToString(h.Sum(nil))
+	// Anchors are the anchors the host's Store holds, by tenant
+	// (hrissync.Store.Anchor): OpenLog refuses, with an *AnchorError, a
+	// log that does not hold each one. Pass them. Nil treats every anchor
+	// as zero: only the log's own head file is checked, and a log shorter
+	// than the Store's anchor is found only when the engine starts
+	// (CheckAnchor).
+	Anchors map[string]Head
+	// Restart, when not empty, is why the host starts new chains where
+	// OpenLog would otherwise refuse the log: a person's decision, for one
+	// start, never a setting to leave on. OpenLog then renames the
+	// refused files to path.broken-<time> (and .1, .2 …, .head), keeping
+	// them whole, and starts each chain in a new file after its anchor
+	// (or, for a tenant without one, after its last entry that verified),
+	// first with an ActionChainRestarted entry that records the reason,
+	// the anchor, what was wrong and where the old files went. Pass the
+	// Store's Anchors with it: a chain continued after its anchor is one
+	// the engine's CheckAnchor accepts. A log that OpenLog accepts is
+	// opened as usual and Restart is not used.
+	Restart string
+	// Now stamps the log's own entries. Default time.Now.
+	Now func() time.Time
 }
 
 // Log is a durable Auditor: JSON Lines, one SHA-256 hash chain per tenant, so
@@ -102,13 +82,25 @@ type Log struct {
 	rotated int
 	chain   *chain
 	ids     map[string]bool
+	created bool  // no files were there when it was opened
+	failed  error // a write or sync failed: see fail
 }
 
 var _ Auditor = (*Log)(nil)
 
 // OpenLog opens the log at path, creating it if need be, and reads the files
-// already there to continue their chains. It refuses a log whose chains do
-// not verify: appending to a broken log would bury the break.
+// already there to continue their chains.
+//
+// It refuses (the error holds a *ChainError or an *AnchorError) a log whose
+// chains do not verify, since appending would bury the break, and a log
+// that does not hold its chains up to the anchors in opts or to its own head
+// file: missing, shorter, or different. LogOptions.Restart starts new
+// chains instead.
+//
+// After a crash it recovers: a torn final line beyond every anchor is cut
+// off and the cut recorded (ActionRecovered) in the chain the line belonged
+// to, or, when the line got too short to say, in every chain the log or the
+// anchors know; the head file is brought up to the chain's end.
 func OpenLog(path string, opts *LogOptions) (*Log, error) {
 	l := &Log{path: path, ids: map[string]bool{}}
 	if opts != nil {
@@ -117,23 +109,74 @@ func OpenLog(path string, opts *LogOptions) (*Log, error) {
 	if l.opts.MaxBytes <= 0 {
 		l.opts.MaxBytes = 64 << 20
 	}
+	if l.opts.Now == nil {
+		l.opts.Now = time.Now
+	}
 	files, err := LogFiles(path)
 	if err != nil {
 		return nil, err
 	}
+	s, err := loadLog(files, path+".head", func(r Record) { l.ids[r.Entry.ID] = true })
+	if err != nil {
+		return nil, err
+	}
+	if why := l.refusal(s); why != nil {
+		if l.opts.Restart == "" {
+			return nil, fmt.Errorf("audit: refusing to append to %s: %w", path, why)
+		}
+		return l.restart(s, why)
+	}
+	l.chain, l.created = s.chain, len(files) == 0
 	l.rotated = len(files)
 	if _, err := os.Stat(path); err == nil {
 		l.rotated--
 	}
-	ch, err := verify(files, func(r Record) { l.ids[r.Entry.ID] = true })
-	if err != nil {
-		return nil, fmt.Errorf("audit: %s does not verify, refusing to append: %w", path, err)
+	switch {
+	case s.torn != nil:
+		err = l.recoverTail(s)
+	case !s.head.matches(l.chain):
+		err = l.writeHeadDurably()
 	}
-	l.chain = ch
+	if err != nil {
+		return nil, err
+	}
 	if err := l.openActive(); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// refusal is why OpenLog will not append to a log, the gravest first: the
+// Store's anchors not held (acknowledged entries lost or changed), else the
+// head file's, else a line that does not verify or a torn line it may not
+// cut.
+func (l *Log) refusal(s *scanned) error {
+	var store, head, other []error
+	for _, f := range s.judge(l.opts.Anchors) {
+		var ae *AnchorError
+		switch {
+		case !f.Kind.Damage():
+		case errors.As(f.Err, &ae) && ae.HeadFile == "":
+			store = append(store, f.Err)
+		case ae != nil:
+			head = append(head, f.Err)
+		default:
+			other = append(other, f.Err)
+		}
+	}
+	if s.torn != nil && s.torn.file != l.path {
+		other = append(other, &ChainError{File: s.torn.file, Line: s.torn.line, Reason: "cut short, in a rotated file"})
+	}
+	for _, errs := range [][]error{store, head, other} {
+		switch len(errs) {
+		case 0:
+			continue
+		case 1:
+			return errs[0] // as it is, for a plain message
+		}
+		return errors.Join(errs...)
+	}
+	return nil
 }
 
 func (l *Log) openActive() error {
@@ -144,22 +187,26 @@ func (l *Log) openActive() error {
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return err
+		return fmt.Errorf("audit: %w", err)
 	}
 	l.f, l.w, l.size = f, bufio.NewWriterSize(f, 64<<10), st.Size()
 	return nil
 }
 
 // Record implements Auditor: it appends the entries whose IDs are new and
-// returns once they are durable.
+// returns once they are durable. After a write or sync fails, the Log takes
+// no more entries until it is reopened (see fail).
 func (l *Log) Record(ctx context.Context, entries []Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
+	switch {
+	case l.f == nil:
 		return errors.New("audit: log closed")
+	case l.failed != nil:
+		return fmt.Errorf("audit: the log takes no more entries after a failed write; reopen it: %w", l.failed)
 	}
 	wrote := false
 	for _, e := range entries {
@@ -173,29 +220,9 @@ func (l *Log) Record(ctx context.Context, entries []Entry) error {
 		if err != nil {
 			return err
 		}
-		body, err := json.Marshal(red)
-		if err != nil {
+		if err := l.append(red, l.chain.heads[e.Tenant]); err != nil {
 			return err
 		}
-		head := l.chain.heads[e.Tenant]
-		ln := line{Seq: head.Seq + 1, Tenant: e.Tenant, Prev: head.Hash, Link: l.chain.link, Entry: body}
-		ln.Hash = chainHash(ln.Prev, ln.Seq, ln.Tenant, body)
-		b, err := json.Marshal(ln)
-		if err != nil {
-			return err
-		}
-		if l.size > 0 && l.size+int64(len(b))+1 > l.opts.MaxBytes {
-			if err := l.rotate(); err != nil {
-				return err
-			}
-		}
-		if _, err := l.w.Write(append(b, '\n')); err != nil {
-			return fmt.Errorf("audit: %w", err)
-		}
-		l.size += int64(len(b)) + 1
-		l.chain.heads[e.Tenant] = Head{Seq: ln.Seq, Hash: ln.Hash}
-		l.chain.link = lineHash(b)
-		l.ids[e.ID] = true
 		wrote = true
 		if l.opts.Sync == SyncEachEntry {
 			if err := l.sync(); err != nil {
@@ -209,41 +236,71 @@ func (l *Log) Record(ctx context.Context, entries []Entry) error {
 	return nil
 }
 
-// sync flushes, fsyncs, and replaces the head file.
+// append writes e as the entry after `after` in its tenant's chain.
+func (l *Log) append(e Entry, after Head) error {
+	b, h, err := encode(e, after, l.chain.link)
+	if err != nil {
+		return err
+	}
+	if l.size > 0 && l.size+int64(len(b))+1 > l.opts.MaxBytes {
+		if err := l.rotate(); err != nil {
+			return err
+		}
+	}
+	if _, err := l.w.Write(append(b, '\n')); err != nil {
+		return l.fail(fmt.Errorf("audit: %w", err))
+	}
+	l.size += int64(len(b)) + 1
+	l.chain.extend(e.Tenant, after, h, b)
+	l.ids[e.ID] = true
+	return nil
+}
+
+// encode returns the line that writes e as the entry after `after` in its
+// tenant's chain, following the line whose hash is link, and e's place in
+// the chain.
+func encode(e Entry, after Head, link string) ([]byte, Head, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, Head{}, err
+	}
+	ln := line{Seq: after.Seq + 1, Tenant: e.Tenant, Prev: after.Hash, Link: link, Entry: body}
+	ln.Hash = chainHash(ln.Prev, ln.Seq, ln.Tenant, body)
+	b, err := json.Marshal(ln)
+	return b, Head{Seq: ln.Seq, Hash: ln.Hash}, err
+}
+
+// fail stops the log after a write or sync failed: the file may now end in
+// part of a line, and appending after it would bury that in the middle of
+// the chain. Reopening recovers it, as after a crash.
+func (l *Log) fail(err error) error {
+	if l.failed == nil {
+		l.failed = err
+	}
+	return err
+}
+
+// sync flushes, fsyncs, and replaces the head file. The head file's rename
+// is not fsynced: lost in a power cut, it leaves the head file behind the
+// log, which is what any crash between an append and the head file's update
+// leaves, and is normal.
 func (l *Log) sync() error {
 	if err := l.w.Flush(); err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return l.fail(fmt.Errorf("audit: %w", err))
 	}
 	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return l.fail(fmt.Errorf("audit: %w", err))
 	}
 	return writeHead(l.path+".head", l.chain)
 }
 
-// headFile is what the head file holds.
-type headFile struct {
-	Tenants map[string]Head `json:"tenants"`
-	Link    string          `json:"link"`
-}
-
-func writeHead(path string, ch *chain) error {
-	b, err := json.Marshal(headFile{Tenants: ch.heads, Link: ch.link})
-	if err != nil {
+// writeHeadDurably replaces the head file and fsyncs its directory, for
+// OpenLog: after a recovery the head file must not fall back.
+func (l *Log) writeHeadDurably() error {
+	if err := writeHead(l.path+".head", l.chain); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	return os.Rename(tmp, path)
+	return syncDir(l.path)
 }
 
 func (l *Log) rotate() error {
@@ -251,13 +308,19 @@ func (l *Log) rotate() error {
 		return err
 	}
 	if err := l.f.Close(); err != nil {
-		return err
+		return l.fail(fmt.Errorf("audit: %w", err))
 	}
 	l.rotated++
 	if err := os.Rename(l.path, l.path+"."+strconv.Itoa(l.rotated)); err != nil {
-		return fmt.Errorf("audit: rotating: %w", err)
+		return l.fail(fmt.Errorf("audit: rotating: %w", err))
 	}
-	return l.openActive()
+	if err := syncDir(l.path); err != nil {
+		return l.fail(err)
+	}
+	if err := l.openActive(); err != nil {
+		return l.fail(err)
+	}
+	return nil
 }
 
 // Heads returns the end of each tenant's chain.
@@ -278,7 +341,11 @@ func (l *Log) Close() error {
 	if l.f == nil {
 		return nil
 	}
-	err := errors.Join(l.sync(), l.f.Close())
+	var err error
+	if l.failed == nil {
+		err = l.sync()
+	}
+	err = errors.Join(err, l.f.Close())
 	l.f = nil
 	return err
 }
@@ -309,81 +376,4 @@ func LogFiles(path string) ([]string, error) {
 		out = append(out, path)
 	}
 	return out, nil
-}
-
-// Record is one entry read back from a log, with where it stands.
-type Record struct {
-	File  string
-	Line  int
-	Seq   int64
-	Entry Entry
-}
-
-// ChainError is the first place a log fails to verify.
-type ChainError struct {
-	File   string
-	Line   int // 1-based; 0 when the break is at the end (entries missing)
-	Tenant string
-	Seq    int64
-	Reason string
-}
-
-func (e *ChainError) Error() string {
-	if e.Line == 0 {
-		return fmt.Sprintf("audit: %s: tenant %q: %s", e.File, e.Tenant, e.Reason)
-	}
-	return fmt.Sprintf("audit: %s:%d: tenant %q entry %d: %s", e.File, e.Line, e.Tenant, e.Seq, e.Reason)
-}
-
-// Verify checks the chains of a log's files, given in chain order (LogFiles
-// lists them), and, where the head file of the last one exists, that no
-// entry is missing from the end. It returns nil or the first *ChainError.
-func Verify(files ...string) error {
-	ch, err := verify(files, nil)
-	if err != nil || len(files) == 0 {
-		return err
-	}
-	last := files[len(files)-1]
-	b, err := os.ReadFile(last + ".head")
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var want headFile
-	if err := json.Unmarshal(b, &want); err != nil {
-		return &ChainError{File: last + ".head", Reason: "unreadable head file: " + err.Error()}
-	}
-	for tenant, w := range want.Tenants {
-		if got := ch.heads[tenant]; got != w {
-			return &ChainError{File: last, Tenant: tenant, Reason: fmt.Sprintf("chain ends at entry %d, the head file says %d: entries missing or altered at the end", got.Seq, w.Seq)}
-		}
-	}
-	if ch.link != want.Link {
-		return &ChainError{File: last, Reason: "the last line is not the one the head file names: entries missing or altered at the end"}
-	}
-	return nil
-}
-
-// verify reads files in order, checking each tenant's chain, and returns the
-// heads. each, if not nil, sees every entry.
-func verify(files []string, each func(Record)) (*chain, error) {
-	ch := newChain()
-	return ch, verifyWith(files, ch, each)
-}
-
-func verifyWith(files []string, ch *chain, each func(Record)) error {
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		err = scan(f, name, ch, each)
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
