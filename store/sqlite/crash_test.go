@@ -78,7 +78,13 @@ func crashChild() int {
 	if err != nil {
 		return fail(err)
 	}
-	log, err := audit.OpenLog(filepath.Join(dir, "audit.jsonl"), nil)
+	// The log is opened as a host should: against the anchor the Store
+	// acknowledged, so a torn final line is recovered and a loss refused.
+	anchor, err := st.Anchor(ctx, "default")
+	if err != nil {
+		return fail(err)
+	}
+	log, err := audit.OpenLog(filepath.Join(dir, "audit.jsonl"), &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
 	if err != nil {
 		return fail(err)
 	}
@@ -694,15 +700,32 @@ func TestCrashSafety(t *testing.T) {
 	// that finally recorded it.
 	entries := 0
 	perPerson := map[string]int{}
+	anchor, err := st.Anchor(context.Background(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, _ := audit.LogFiles(filepath.Join(dir, "audit.jsonl"))
-	if err := audit.Verify(files...); err != nil {
+	report, err := audit.Check(audit.CheckOptions{Anchors: map[string]audit.Head{"default": anchor}}, files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Err(); err != nil {
 		t.Errorf("audit log: %v", err)
 	}
+	logNotes := map[string]int{}
+	for _, f := range report.Findings {
+		logNotes[f.Kind.String()]++
+	}
+	seen := map[string]bool{}
 	for r, err := range audit.Read(files...) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Entry.Action != audit.ActionRunSummary {
+		if seen[r.Entry.ID] {
+			t.Errorf("audit entry %s appears twice", r.Entry.ID)
+		}
+		seen[r.Entry.ID] = true
+		if r.Entry.EmployeeID != "" && r.Entry.Action != audit.ActionRunSummary {
 			entries++
 			perPerson[r.Entry.EmployeeID]++
 		}
@@ -728,9 +751,9 @@ func TestCrashSafety(t *testing.T) {
 	}
 	t.Logf("kills=%d by point %v over %v simulated (with future terminations pending: %d); accepted events=%d, unapplied=%d; "+
 		"writes=%d changing=%d repeated=%d; audit entries=%d, changes without their own entry=%d; "+
-		"terminations at their moment %d, at a restart %d, by trigger %v",
+		"terminations at their moment %d, at a restart %d, by trigger %v; audit log notes %v",
 		kills, byPoint, w.now.Sub(lives[0].from), pendingTerminations, len(w.accepted), unapplied,
-		len(w.writes), changing, repeated, entries, unaudited, atCut, atRestart, byTrigger)
+		len(w.writes), changing, repeated, entries, unaudited, atCut, atRestart, byTrigger, logNotes)
 }
 
 // desired is what the platform must hold for e at now.
