@@ -73,7 +73,13 @@ func run() error {
 		return err
 	}
 	defer st.Close()
-	trail, err := audit.OpenLog(*auditPath, nil)
+	// The log is checked against the anchor the Store acknowledged: a
+	// torn final line (a crash mid-append) is recovered, a loss refused.
+	anchor, err := st.Anchor(ctx, "default")
+	if err != nil {
+		return err
+	}
+	trail, err := audit.OpenLog(*auditPath, &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
 	if err != nil {
 		return err
 	}
