@@ -25,14 +25,6 @@ func bound(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// Times are stored as Unix nanoseconds, the zero time as NULL.
-func nanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
 func fromNanos(n sql.NullInt64) time.Time {
 	if !n.Valid {
 		return time.Time{}
@@ -40,89 +32,40 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-func encodeJSON(v any) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure"
-
-func scanPerson(row rowcodec.Scanner) (hrissync.Person, error) {
-	var (
-		p             hrissync.Person
-		applied       string
-		gen           int64
-		mark, failure sql.NullString
-		due           sql.NullInt64
-	)
-	if err := row.Scan(&p.ID, &p.Exists, &p.Active, &applied, &gen, &mark, &due, &failure); err != nil {
-		return p, err
-	}
-	var err error
-	if p.Applied, err = rowcodec.DecodeApplied(applied); err != nil {
-		return p, fmt.Errorf("sqlite store: %s: %w", p.ID, err)
-	}
-	if gen != 0 && mark.Valid {
-		if err := json.Unmarshal([]byte(mark.String), &p.Dirty); err != nil {
-			return p, fmt.Errorf("sqlite store: corrupt mark of %s: %w", p.ID, err)
-		}
-		p.Dirty.Generation = uint64(gen)
-	}
-	p.Due = fromNanos(due)
-	if failure.Valid {
-		p.Failure = &hrissync.Failure{}
-		if err := json.Unmarshal([]byte(failure.String), p.Failure); err != nil {
-			return p, fmt.Errorf("sqlite store: corrupt failure of %s: %w", p.ID, err)
-		}
-	}
-	return p, nil
-}
-
-func (s *Store) personTx(ctx context.Context, tx *txn, tenant, id string) (hrissync.Person, error) {
-	p, err := scanPerson(s.txQueryRow(ctx, tx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return hrissync.Person{ID: id}, nil
-	}
-	return p, err
-}
-
-// mark merges m into a person's mark under a new generation, creating the
-// row if need be. replaceUnsure sets Unsure to m's rather than merging it.
-func (s *Store) mark(ctx context.Context, tx *txn, tenant, id string, m hrissync.Mark, replaceUnsure bool) (uint64, error) {
-	// Only the mark is needed: reading the whole person would decode its
-	// applied fields on every event.
-	var held hrissync.Mark
-	var gen int64
-	var js sql.NullString
-	err := s.txQueryRow(ctx, tx, "SELECT dirty_gen, mark FROM people WHERE tenant = ? AND id = ?", tenant, id).Scan(&gen, &js)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return 0, err
-	case gen != 0 && js.Valid:
-		if err := json.Unmarshal([]byte(js.String), &held); err != nil {
-			return 0, fmt.Errorf("sqlite store: corrupt mark of %s: %w", id, err)
-		}
-		held.Generation = uint64(gen)
+// mark merges m into the row's mark under a new generation, which it
+// returns. replaceUnsure sets Unsure to m's rather than merging it.
+func (s *Store) mark(ctx context.Context, tx *txn, r *personRow, m hrissync.Mark, replaceUnsure bool) (uint64, error) {
+	held, err := r.heldMark()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: %s: %w", r.id, err)
 	}
 	merged := hrissync.MergeMark(held, m)
 	if replaceUnsure {
 		merged.Unsure = m.Unsure
 	}
-	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen); err != nil {
+	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&r.dirtyGen); err != nil {
 		return 0, err
 	}
 	merged.Generation = 0
-	enc, err := encodeJSON(merged)
+	enc, err := json.Marshal(merged)
 	if err != nil {
 		return 0, err
 	}
-	_, err = s.txExec(ctx, tx, `INSERT INTO people (tenant, id, dirty_gen, mark) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen, mark = excluded.mark`, tenant, id, gen, enc)
-	return uint64(gen), err
+	r.mark = sql.NullString{String: string(enc), Valid: true}
+	return uint64(r.dirtyGen), nil
+}
+
+// markRow marks one person, creating the row if need be.
+func (s *Store) markRow(ctx context.Context, tx *txn, tenant, id string, m hrissync.Mark) (uint64, error) {
+	r, err := s.load(ctx, tx, tenant, id)
+	if err != nil {
+		return 0, err
+	}
+	gen, err := s.mark(ctx, tx, &r, m, false)
+	if err != nil {
+		return 0, err
+	}
+	return gen, s.save(ctx, tx, r)
 }
 
 // Accept implements hrissync.Store.
@@ -140,7 +83,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 			dup = err == nil
 			return err
 		}
-		_, err = s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark, false)
+		_, err = s.markRow(ctx, tx, tenant, ev.EmployeeID, ev.Mark)
 		return err
 	})
 	return dup, err
@@ -150,7 +93,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		for _, id := range ids {
-			if _, err := s.mark(ctx, tx, tenant, id, m, false); err != nil {
+			if _, err := s.markRow(ctx, tx, tenant, id, m); err != nil {
 				return err
 			}
 		}
@@ -164,7 +107,7 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) 
 	m.Unsure = true
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var err error
-		gen, err = s.mark(ctx, tx, tenant, id, m, false)
+		gen, err = s.markRow(ctx, tx, tenant, id, m)
 		return err
 	})
 	return gen, err
@@ -172,7 +115,7 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) 
 
 // Person implements hrissync.Store.
 func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
-	p, err := scanPerson(s.queryRow(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
+	p, err := scanPerson(s.queryRow(ctx, "SELECT "+rowColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return hrissync.Person{ID: id}, nil
 	}
@@ -182,27 +125,54 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person,
 // Commit implements hrissync.Store.
 func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
-		p, err := s.personTx(ctx, tx, tenant, c.ID)
+		r, err := s.load(ctx, tx, tenant, c.ID)
 		if err != nil {
 			return err
 		}
-		applied, err := rowcodec.EncodeApplied(hrissync.MergeApplied(p.Applied, c.Applied))
-		if err != nil {
+		if err := commitRow(&r, c); err != nil {
 			return err
 		}
-		// The mark is cleared only if no mark came since the reconcile
-		// read it.
-		_, err = s.txExec(ctx, tx, `INSERT INTO people (tenant, id, has_acct, active, applied, due) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant, id) DO UPDATE SET has_acct = excluded.has_acct, active = excluded.active,
-				applied = excluded.applied, due = excluded.due, failure = NULL, dead = 0,
-				mark = CASE WHEN dirty_gen = ? THEN NULL ELSE json_remove(mark, '$.Unsure') END,
-				dirty_gen = CASE WHEN dirty_gen = ? THEN 0 ELSE dirty_gen END`,
-			tenant, c.ID, c.Exists, c.Active, applied, nanos(c.Due), int64(c.Generation), int64(c.Generation))
-		if err != nil {
+		if err := s.save(ctx, tx, r); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, tenant, c.Audit)
 	})
+}
+
+// commitRow applies a commit to a row. A quarantined row is replaced whole:
+// there is nothing trustworthy to merge the commit's fields with.
+func commitRow(r *personRow, c hrissync.Commit) error {
+	held := map[string]hrissync.Applied{}
+	if !r.damaged {
+		var err error
+		if held, err = rowcodec.DecodeApplied(r.applied); err != nil {
+			return fmt.Errorf("sqlite store: %s: %w", r.id, err)
+		}
+	}
+	applied, err := rowcodec.EncodeApplied(hrissync.MergeApplied(held, c.Applied))
+	if err != nil {
+		return err
+	}
+	r.hasAcct, r.active, r.applied, r.due = c.Exists, c.Active, applied, sql.NullInt64{}
+	if !c.Due.IsZero() {
+		r.due = sql.NullInt64{Int64: c.Due.UnixNano(), Valid: true}
+	}
+	r.failure, r.dead, r.damaged = sql.NullString{}, false, false
+	// The mark is cleared only if no mark came since the reconcile read
+	// it; one that came stays, no longer unsure: the write it was unsure
+	// of is now recorded.
+	if r.dirtyGen == int64(c.Generation) || !r.mark.Valid {
+		r.dirtyGen, r.mark = 0, sql.NullString{}
+		return nil
+	}
+	m, err := r.heldMark()
+	if err != nil {
+		return fmt.Errorf("sqlite store: %s: %w", r.id, err)
+	}
+	m.Generation, m.Unsure = 0, false
+	enc, err := json.Marshal(m)
+	r.mark.String = string(enc)
+	return err
 }
 
 func (s *Store) appendAudit(ctx context.Context, tx *txn, tenant string, entries []audit.Entry) error {
@@ -220,16 +190,20 @@ func (s *Store) appendAudit(ctx context.Context, tx *txn, tenant string, entries
 
 // Fail implements hrissync.Store.
 func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
+	js, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
-		if _, err := s.mark(ctx, tx, tenant, id, m, true); err != nil {
-			return err
-		}
-		js, err := encodeJSON(f)
+		r, err := s.load(ctx, tx, tenant, id)
 		if err != nil {
 			return err
 		}
-		_, err = s.txExec(ctx, tx, "UPDATE people SET failure = ?, dead = ? WHERE tenant = ? AND id = ?", js, f.Dead, tenant, id)
-		return err
+		if _, err := s.mark(ctx, tx, &r, m, true); err != nil {
+			return err
+		}
+		r.failure, r.dead = sql.NullString{String: string(js), Valid: true}, f.Dead
+		return s.save(ctx, tx, r)
 	})
 }
 
@@ -242,20 +216,24 @@ func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissy
 	return rowcodec.Collect(rows, scanPerson)
 }
 
-// Pending implements hrissync.Store.
+// Pending implements hrissync.Store. The people quarantined are listed as
+// if dirty, so that the engine's sweeps rebuild them.
 func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
-	return s.people(ctx, "SELECT "+personColumns+` FROM people WHERE tenant = ? AND id > ?
-		AND (dirty_gen != 0 OR (due IS NOT NULL AND due <= ?)) ORDER BY id LIMIT ?`, tenant, after, bound(until), limit)
+	return s.people(ctx, "SELECT "+rowColumns+` FROM people WHERE tenant = ? AND id > ?
+		AND (dirty_gen != 0 OR (due IS NOT NULL AND due <= ?) OR damaged != 0) ORDER BY id LIMIT ?`, tenant, after, bound(until), limit)
 }
 
 // DeadLetters implements hrissync.Store.
 func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]hrissync.Person, error) {
-	return s.people(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND dead != 0 ORDER BY id", tenant)
+	return s.people(ctx, "SELECT "+rowColumns+" FROM people WHERE tenant = ? AND dead != 0 ORDER BY id", tenant)
 }
 
-// People implements hrissync.Store.
+// People implements hrissync.Store. The people quarantined are listed too:
+// whether they have an account is not known, and the batch must see those
+// the Source no longer holds to deprovision them.
 func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]hrissync.Person, error) {
-	return s.people(ctx, "SELECT "+personColumns+" FROM people WHERE tenant = ? AND id > ? AND has_acct != 0 ORDER BY id LIMIT ?", tenant, after, limit)
+	return s.people(ctx, "SELECT "+rowColumns+` FROM people WHERE tenant = ? AND id > ?
+		AND (has_acct != 0 OR damaged != 0) ORDER BY id LIMIT ?`, tenant, after, limit)
 }
 
 // Outbox implements hrissync.Store.
@@ -273,18 +251,40 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 }
 
 // Ack implements hrissync.Store.
-func (s *Store) Ack(ctx context.Context, tenant string, ids []string) error {
-	if len(ids) == 0 {
+func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error {
+	if len(ids) == 0 && anchor.Seq <= 0 {
 		return nil
 	}
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
-		args := []any{tenant}
-		for _, id := range ids {
-			args = append(args, id)
+		if len(ids) > 0 {
+			args := []any{tenant}
+			for _, id := range ids {
+				args = append(args, id)
+			}
+			if _, err := s.txExec(ctx, tx, "DELETE FROM outbox WHERE tenant = ? AND id IN ("+placeholders(len(ids))+")", args...); err != nil {
+				return err
+			}
 		}
-		_, err := s.txExec(ctx, tx, "DELETE FROM outbox WHERE tenant = ? AND id IN ("+placeholders(len(ids))+")", args...)
+		if anchor.Seq <= 0 {
+			return nil
+		}
+		// An anchor never moves back: acknowledgements may commit out of
+		// order, and a lower one must not hide entries a higher one covers.
+		_, err := s.txExec(ctx, tx, `INSERT INTO audit_anchor (tenant, seq, hash) VALUES (?, ?, ?)
+			ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > audit_anchor.seq`,
+			tenant, anchor.Seq, anchor.Hash)
 		return err
 	})
+}
+
+// Anchor implements hrissync.Store.
+func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
+	var a audit.Head
+	err := s.queryRow(ctx, "SELECT seq, hash FROM audit_anchor WHERE tenant = ?", tenant).Scan(&a.Seq, &a.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Head{}, nil
+	}
+	return a, err
 }
 
 // AppendAudit implements hrissync.Store.
@@ -337,25 +337,31 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 	})
 }
 
+// run reads one run. A run whose record no longer decodes is as good as
+// lost: it is reported as not found (and damaged), so that the batch starts
+// a fresh run rather than failing on it every night.
 func (s *Store) run(ctx context.Context, query string, args ...any) (hrissync.Run, error) {
-	var js string
+	var id, js string
 	var r hrissync.Run
-	err := s.queryRow(ctx, query, args...).Scan(&js)
+	err := s.queryRow(ctx, query, args...).Scan(&id, &js)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("sqlite store: run: %w", hrissync.ErrNotFound)
 	}
 	if err != nil {
 		return r, err
 	}
-	return r, json.Unmarshal([]byte(js), &r)
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		return hrissync.Run{}, fmt.Errorf("%w: run %q: %v: %w", ErrDamaged, id, err, hrissync.ErrNotFound)
+	}
+	return r, nil
 }
 
 // Run implements hrissync.Store.
 func (s *Store) Run(ctx context.Context, tenant, id string) (hrissync.Run, error) {
-	return s.run(ctx, "SELECT run FROM runs WHERE tenant = ? AND id = ?", tenant, id)
+	return s.run(ctx, "SELECT id, run FROM runs WHERE tenant = ? AND id = ?", tenant, id)
 }
 
 // LastRun implements hrissync.Store.
 func (s *Store) LastRun(ctx context.Context, tenant string) (hrissync.Run, error) {
-	return s.run(ctx, "SELECT run FROM runs WHERE tenant = ? ORDER BY started DESC, id DESC LIMIT 1", tenant)
+	return s.run(ctx, "SELECT id, run FROM runs WHERE tenant = ? ORDER BY started DESC, id DESC LIMIT 1", tenant)
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hrissync.Store) {
 		{"DeadLetters", testDeadLetters},
 		{"PeopleInIDOrder", testPeopleInIDOrder},
 		{"Outbox", testOutbox},
+		{"AuditAnchor", testAuditAnchor},
 		{"Cursor", testCursor},
 		{"RunLedger", testRunLedger},
 		{"TenantIsolation", testTenantIsolation},
@@ -377,6 +378,67 @@ func testOutbox(t *testing.T, s hrissync.Store) {
 	}
 	if d := cmp.Diff([]string{"a3", "a4", "run1"}, ids); d != "" {
 		t.Errorf("outbox after ack (-want +got):\n%s", d)
+	}
+}
+
+func testAuditAnchor(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	anchor := func(tenant string) audit.Head {
+		t.Helper()
+		a, err := s.Anchor(ctx, tenant)
+		must(t, err)
+		return a
+	}
+	outbox := func() []string {
+		t.Helper()
+		box, err := s.Outbox(ctx, tenant, 10)
+		must(t, err)
+		var ids []string
+		for _, e := range box {
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+	if a := anchor(tenant); a != (audit.Head{}) {
+		t.Fatalf("anchor before any Ack = %+v, want zero", a)
+	}
+	must(t, s.AppendAudit(ctx, tenant, []audit.Entry{{ID: "a1", Tenant: tenant}, {ID: "a2", Tenant: tenant}, {ID: "a3", Tenant: tenant}}))
+	h2 := audit.Head{Seq: 2, Hash: "hash-2"}
+	must(t, s.Ack(ctx, tenant, []string{"a1", "a2"}, h2))
+	if a, box := anchor(tenant), outbox(); a != h2 || !cmp.Equal(box, []string{"a3"}) {
+		t.Fatalf("after Ack(a1, a2, %+v): anchor %+v, outbox %v; want the anchor raised and a3 left", h2, a, box)
+	}
+	// A cancelled Ack changes nothing: the entries and the anchor go
+	// together or not at all.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Ack(cancelled, tenant, []string{"a3"}, audit.Head{Seq: 3, Hash: "hash-3"}); err == nil {
+		t.Fatal("Ack with a cancelled context succeeded")
+	}
+	if a, box := anchor(tenant), outbox(); a != h2 || !cmp.Equal(box, []string{"a3"}) {
+		t.Fatalf("after a cancelled Ack: anchor %+v, outbox %v; want %+v and a3 unchanged", a, box, h2)
+	}
+	// The anchor never moves back: an acknowledgement that commits late,
+	// one at the same sequence, and a zero anchor all leave it.
+	must(t, s.Ack(ctx, tenant, nil, audit.Head{Seq: 1, Hash: "hash-1"}))
+	must(t, s.Ack(ctx, tenant, nil, audit.Head{Seq: 2, Hash: "another"}))
+	must(t, s.Ack(ctx, tenant, []string{"a3"}, audit.Head{}))
+	if a, box := anchor(tenant), outbox(); a != h2 || len(box) != 0 {
+		t.Fatalf("after lower, equal and zero anchors: anchor %+v, outbox %v; want %+v and the outbox empty", a, box, h2)
+	}
+	h9 := audit.Head{Seq: 9, Hash: "hash-9"}
+	must(t, s.Ack(ctx, tenant, nil, h9))
+	if a := anchor(tenant); a != h9 {
+		t.Fatalf("anchor = %+v, want %+v", a, h9)
+	}
+	// Each tenant has its own.
+	if a := anchor("other"); a != (audit.Head{}) {
+		t.Fatalf("another tenant's anchor = %+v, want zero", a)
+	}
+	x1 := audit.Head{Seq: 1, Hash: "other-1"}
+	must(t, s.Ack(ctx, "other", nil, x1))
+	if a, b := anchor(tenant), anchor("other"); a != h9 || b != x1 {
+		t.Errorf("anchors = %+v and %+v, want %+v and %+v", a, b, h9, x1)
 	}
 }
 

@@ -1,0 +1,165 @@
+package sqlite_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store/sqlite"
+)
+
+// copyFixture copies a file from testdata into a temporary directory, so
+// that the test migrates a copy and never the file checked in.
+func copyFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestMigrationFromV1 opens a file written in the first stored format
+// (testdata/v1.db, written by testdata/v1.go before migrations 0002 and
+// 0003) and finds everything it held, an audit anchor that is zero and then
+// settable, and rows from before checksums read as sound.
+func TestMigrationFromV1(t *testing.T) {
+	ctx := t.Context()
+	path := copyFixture(t, "v1.db")
+	st := open(t, path, nil)
+
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	v := func(sec int) hrissync.Version {
+		return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	}
+	realtime := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	w2 := realtime
+	w2.Generation, w2.EventID, w2.MinVersion = 1, "e1", v(3)
+	w3, w4 := realtime, realtime
+	w3.Generation = 2
+	w4.Generation, w4.Unsure = 3, true
+	want := map[string]hrissync.Person{
+		"w1": {ID: "w1", Exists: true, Active: true, Due: t0.Add(72 * time.Hour),
+			Applied: map[string]hrissync.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}}},
+		"w2": {ID: "w2", Dirty: w2},
+		"w3": {ID: "w3", Dirty: w3, Failure: &hrissync.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}},
+		"w4": {ID: "w4", Dirty: w4},
+	}
+	opts := cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateApproxTime(0)}
+	for id, p := range want {
+		if d := cmp.Diff(p, person(t, st, "acme", id), opts); d != "" {
+			t.Errorf("%s after the migration (-v1 +now):\n%s", id, d)
+		}
+	}
+	if d := cmp.Diff([]string{"w2", "w3", "w4"}, ids(pending(t, st, "acme", t0))); d != "" {
+		t.Errorf("pending (-want +got):\n%s", d)
+	}
+	people, err := st.People(ctx, "acme", "", 10)
+	must(t, err)
+	dead, err := st.DeadLetters(ctx, "acme")
+	must(t, err)
+	if !cmp.Equal(ids(people), []string{"w1"}) || !cmp.Equal(ids(dead), []string{"w3"}) {
+		t.Errorf("people %v, dead letters %v; want [w1] and [w3]", ids(people), ids(dead))
+	}
+	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "e1", EmployeeID: "w2", Mark: realtime}); err != nil || !dup {
+		t.Errorf("event e1 again: duplicate=%v err=%v, want it remembered", dup, err)
+	}
+	box, err := st.Outbox(ctx, "acme", 10)
+	must(t, err)
+	if d := cmp.Diff([]string{"a1", "run-1"}, entryIDs(box)); d != "" {
+		t.Errorf("outbox (-want +got):\n%s", d)
+	}
+	run, err := st.LastRun(ctx, "acme")
+	must(t, err)
+	wantRun := hrissync.Run{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w4", Seen: 4, Writes: 1}
+	if d := cmp.Diff(wantRun, run, opts); d != "" {
+		t.Errorf("last run (-want +got):\n%s", d)
+	}
+	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(t0.Add(time.Hour)) {
+		t.Errorf("poll cursor = %v (%v), want %v", c, err, t0.Add(time.Hour))
+	}
+	if p := person(t, st, "beta", "w1"); p.Applied["role"].Value != "ops" || p.Active {
+		t.Errorf("tenant beta's w1 = %+v", p)
+	}
+	// The generation counter goes on from where v1 left it.
+	gen, err := st.Intend(ctx, "acme", "w5", realtime)
+	must(t, err)
+	if gen != 4 {
+		t.Errorf("first generation after the migration = %d, want 4", gen)
+	}
+
+	// The anchor: zero, then raised with an acknowledgement.
+	for _, tenant := range []string{"acme", "beta"} {
+		if a, err := st.Anchor(ctx, tenant); err != nil || a != (audit.Head{}) {
+			t.Fatalf("%s anchor after the migration = %+v (%v), want zero", tenant, a, err)
+		}
+	}
+	head := audit.Head{Seq: 1, Hash: "hash-1"}
+	must(t, st.Ack(ctx, "acme", []string{"a1"}, head))
+	// A row from before checksums is rewritten with one.
+	must(t, st.Commit(ctx, "acme", hrissync.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]hrissync.Applied{"role": {Value: "lead", Version: v(9)}}}))
+	must(t, st.Close())
+
+	st = open(t, path, nil)
+	if a, err := st.Anchor(ctx, "acme"); err != nil || a != head {
+		t.Errorf("anchor after reopening = %+v (%v), want %+v", a, err, head)
+	}
+	box, err = st.Outbox(ctx, "acme", 10)
+	must(t, err)
+	if d := cmp.Diff([]string{"run-1"}, entryIDs(box)); d != "" {
+		t.Errorf("outbox after the ack (-want +got):\n%s", d)
+	}
+	wantW1 := map[string]hrissync.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "lead", Version: v(9)}}
+	if d := cmp.Diff(wantW1, person(t, st, "acme", "w1").Applied, opts); d != "" {
+		t.Errorf("w1 applied after a commit and a reopening (-want +got):\n%s", d)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func person(t *testing.T, st *sqlite.Store, tenant, id string) hrissync.Person {
+	t.Helper()
+	p, err := st.Person(t.Context(), tenant, id)
+	must(t, err)
+	return p
+}
+
+func pending(t *testing.T, st *sqlite.Store, tenant string, until time.Time) []hrissync.Person {
+	t.Helper()
+	ps, err := st.Pending(t.Context(), tenant, until, "", 1000)
+	must(t, err)
+	return ps
+}
+
+func ids(ps []hrissync.Person) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+func entryIDs(es []audit.Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
+}
