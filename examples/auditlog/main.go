@@ -1,32 +1,48 @@
 // Command auditlog checks and reads a hrissync audit log.
 //
-//	go run ./examples/auditlog -verify /path/to/audit.jsonl          # exit 1 on a broken chain
+//	go run ./examples/auditlog -verify /path/to/audit.jsonl                 # exit 1 on damage
+//	go run ./examples/auditlog -verify -db state.db /path/to/audit.jsonl    # and against the Store's anchors
 //	go run ./examples/auditlog -employee w-000042 /path/to/audit.jsonl
 //
 // Given a log's path, it reads the rotated files too (path.1, path.2 …), in
-// chain order. With -keys, values encrypted for erasure are shown where the
-// person's key is still held.
+// chain order. -verify says, in plain words, what it found: notes (a torn
+// tail recovered after a crash, a torn final line not yet recovered, a head
+// file behind the chain, a chain restarted and why) and damage (altered or
+// missing entries from a sequence on, a log shorter than its anchor or its
+// head file, a log that differs from its anchor, a log missing). With -db it
+// reads each tenant's anchor from the SQLite store the engine acknowledges
+// into — for the tenants in the log, the -tenant given, and the engine's
+// default tenant — and checks that the log holds its chains up to them. With
+// -keys, values encrypted for erasure are shown where the person's key is
+// still held.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/store/sqlite"
 )
 
 func main() { os.Exit(run()) }
 
 func run() int {
-	verify := flag.Bool("verify", false, "verify the hash chains of the logs given and exit 1 if broken")
+	verify := flag.Bool("verify", false, "check the logs given, say what was found, and exit 1 on damage")
+	db := flag.String("db", "", "with -verify: the SQLite store (state.db) whose anchors the log must hold")
 	employee := flag.String("employee", "", "print this employee's history")
-	tenant := flag.String("tenant", "", "only this tenant (with -employee)")
+	tenant := flag.String("tenant", "", "only this tenant (with -employee); with -db, check its anchor too")
 	keys := flag.String("keys", "", "directory of per-person keys, to show encrypted values")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: auditlog -verify LOG...\n       auditlog -employee ID [-tenant T] [-keys DIR] LOG...\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: auditlog -verify [-db state.db] [-tenant T] LOG...\n       auditlog -employee ID [-tenant T] [-keys DIR] LOG...\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -37,27 +53,128 @@ func run() int {
 	var files []string
 	for _, p := range flag.Args() {
 		set, err := audit.LogFiles(p)
-		if err != nil || len(set) == 0 {
+		// With no files, only -verify has something to say: that the
+		// log is missing, if its head file or the store knows of it.
+		if err != nil || len(set) == 0 && !(*verify && (exists(p+".head") || *db != "")) {
 			fmt.Fprintf(os.Stderr, "auditlog: %s: no such log\n", p)
 			return 2
 		}
 		files = append(files, set...)
 	}
 	if *verify {
-		if err := audit.Verify(files...); err != nil {
-			fmt.Fprintln(os.Stderr, "BROKEN:", err)
+		head := flag.Arg(flag.NArg()-1) + ".head"
+		return verifyLog(files, head, *db, *tenant)
+	}
+	return history(files, *employee, *tenant, *keys)
+}
+
+// verifyLog checks the log, against the store's anchors if db is given,
+// and prints what it found.
+func verifyLog(files []string, head, db, tenant string) int {
+	opts := audit.CheckOptions{HeadFile: head}
+	r, err := audit.Check(opts, files...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "auditlog:", err)
+		return 1
+	}
+	if db != "" {
+		if opts.Anchors, err = anchors(db, tenantsOf(r, tenant)); err != nil {
+			fmt.Fprintln(os.Stderr, "auditlog:", err)
 			return 1
 		}
-		n := 0
-		for range audit.Read(files...) {
-			n++
+		if r, err = audit.Check(opts, files...); err != nil {
+			fmt.Fprintln(os.Stderr, "auditlog:", err)
+			return 1
 		}
-		fmt.Printf("ok: %d entries in %d file(s), every chain intact\n", n, len(files))
-		return 0
 	}
+	fmt.Printf("%d entries in %d file(s) verify; %s\n", r.Entries, len(files), chains("chains:", r.Heads))
+	if db != "" {
+		fmt.Printf("anchors in %s: %s\n", db, chains("", opts.Anchors))
+	}
+	damaged := 0
+	for _, f := range r.Findings {
+		label := "note:"
+		if f.Kind.Damage() {
+			label, damaged = "BROKEN:", damaged+1
+		}
+		fmt.Println(label, f)
+	}
+	if damaged > 0 {
+		fmt.Printf("BROKEN: %d problem(s) found\n", damaged)
+		return 1
+	}
+	if db != "" {
+		fmt.Println("ok: every chain intact and holding its anchor")
+	} else {
+		fmt.Println("ok: every chain intact")
+	}
+	return 0
+}
+
+// tenantsOf lists the tenants whose anchors to read: those the report
+// names, the one asked for, and the engine's default.
+func tenantsOf(r *audit.Report, also string) []string {
+	set := map[string]bool{"default": true}
+	if also != "" {
+		set[also] = true
+	}
+	for t := range r.Heads {
+		set[t] = true
+	}
+	for _, f := range r.Findings {
+		if f.Tenant != "" {
+			set[f.Tenant] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// anchors reads each tenant's anchor from the SQLite store at path.
+func anchors(path string, tenants []string) (map[string]audit.Head, error) {
+	if !exists(path) {
+		return nil, fmt.Errorf("%s: no such store", path)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out := map[string]audit.Head{}
+	for _, t := range tenants {
+		a, err := st.Anchor(ctx, t)
+		if err != nil {
+			return nil, fmt.Errorf("the anchor of tenant %q: %w", t, err)
+		}
+		if a.Seq > 0 {
+			out[t] = a
+		}
+	}
+	return out, nil
+}
+
+// chains lists where each chain ends (or is anchored), after prefix.
+func chains(prefix string, heads map[string]audit.Head) string {
+	if len(heads) == 0 {
+		return strings.TrimSpace(prefix + " none")
+	}
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(heads)) {
+		parts = append(parts, fmt.Sprintf("%s at %d", t, heads[t].Seq))
+	}
+	return strings.TrimSpace(prefix + " " + strings.Join(parts, ", "))
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+// history prints one employee's entries.
+func history(files []string, employee, tenant, keys string) int {
 	var ks audit.KeyStore
-	if *keys != "" {
-		ks = &audit.DirKeys{Dir: *keys}
+	if keys != "" {
+		ks = &audit.DirKeys{Dir: keys}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "APPLIED\tACTION\tTRIGGER\tFIELD\tOLD → NEW\tHR CHANGE\tRECEIVED\tLATENCY")
@@ -69,7 +186,7 @@ func run() int {
 			return 1
 		}
 		e := r.Entry
-		if e.EmployeeID != *employee || (*tenant != "" && e.Tenant != *tenant) {
+		if e.EmployeeID != employee || (tenant != "" && e.Tenant != tenant) {
 			continue
 		}
 		if ks != nil {
@@ -90,7 +207,7 @@ func run() int {
 	}
 	tw.Flush()
 	if found == 0 {
-		fmt.Fprintf(os.Stderr, "auditlog: no entries for %s\n", *employee)
+		fmt.Fprintf(os.Stderr, "auditlog: no entries for %s\n", employee)
 		return 1
 	}
 	return 0
