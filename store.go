@@ -61,8 +61,9 @@ type Store interface {
 	DeadLetters(ctx context.Context, tenant string) ([]Person, error)
 
 	// People lists, in ID order after the ID after, up to limit people who
-	// have an account in the platform (Exists): the batch merges them with
-	// the Source's list to find leavers.
+	// have an account in the platform (Exists), and the Damaged (whether
+	// they have one is unknown): the batch merges them with the Source's
+	// list to find leavers.
 	People(ctx context.Context, tenant, after string, limit int) ([]Person, error)
 
 	// Outbox returns up to limit audit entries not yet acknowledged, oldest
