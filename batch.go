@@ -210,7 +210,7 @@ func (e *Engine) settled(held Person, rec Employee) bool {
 	if err != nil || !held.Due.Equal(d.due) {
 		return false
 	}
-	u, _ := e.plan(request{id: rec.ID, trigger: TriggerBatch}, held, d, cadence.All)
+	u, _ := e.plan(request{id: rec.ID, trigger: TriggerBatch}, held, d, cadence.All, false)
 	return u == nil
 }
 

@@ -59,7 +59,7 @@ func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
 			fields = append(fields, "active")
 		}
 		for _, f := range slices.Sorted(maps.Keys(p.Applied)) {
-			if a.Fields[f] != p.Applied[f].Value {
+			if f != AppliedActivity && a.Fields[f] != p.Applied[f].Value {
 				fields = append(fields, f)
 			}
 		}

@@ -25,6 +25,11 @@ type fakeHR struct {
 	listFailAfter int
 	// snapshot, if set, is what List streams: an export taken earlier.
 	snapshot map[string]hrissync.Employee
+	// slowGet, if set, is called by Get before it reads: a slow fetch.
+	slowGet func(id string)
+	// listed, if set, is called by ChangedSince once it has read the
+	// changes, before it hands them over.
+	listed func()
 	lists    int
 	sinces   []time.Time
 }
@@ -64,6 +69,12 @@ func (f *fakeHR) setDown(err error) {
 }
 
 func (f *fakeHR) Get(_ context.Context, id string) (hrissync.Employee, error) {
+	f.mu.Lock()
+	slow := f.slowGet
+	f.mu.Unlock()
+	if slow != nil {
+		slow(id)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down != nil {
@@ -117,7 +128,11 @@ func (f *fakeHR) ChangedSince(_ context.Context, since time.Time) iter.Seq2[hris
 				out = append(out, e.Clone())
 			}
 		}
+		listed := f.listed
 		f.mu.Unlock()
+		if listed != nil {
+			listed()
+		}
 		if down != nil {
 			yield(hrissync.Employee{}, down)
 			return

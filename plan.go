@@ -50,10 +50,8 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 		if err != nil {
 			return fmt.Errorf("hrissync: planning %s: %w", id, err)
 		}
-		if p.Dirty.Unsure {
-			p.Applied = nil // the batch rewrites every field
-		}
-		u, _ := e.plan(request{id: id, trigger: TriggerBatch}, p, d, cadence.All)
+		// An unsure or damaged person gets every field rewritten.
+		u, _ := e.plan(request{id: id, trigger: TriggerBatch}, p, d, cadence.All, p.Dirty.Unsure || p.Damaged)
 		if u == nil {
 			return nil
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,12 +144,14 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		e.raise(ctx, "damaged/"+r.id, Alert{Kind: AlertDamagedState, Severity: SeverityCritical,
 			Message: fmt.Sprintf("%s: the stored state could not be decoded; rebuilt from the Source with a full rewrite", r.id)})
 	}
-	if p.Dirty.Unsure || p.Damaged || r.platform != nil {
-		// A write may have landed unrecorded: trust nothing applied and
-		// rewrite every field.
-		basis.Applied, classes = nil, cadence.All
+	rewrite := p.Dirty.Unsure || p.Damaged || r.platform != nil
+	if rewrite {
+		// A write may have landed unrecorded (or the platform is known
+		// to differ): the platform cannot be trusted to hold what was
+		// applied, so every field is written again.
+		classes = cadence.All
 	}
-	u, applied := e.plan(r, basis, d, classes)
+	u, applied := e.plan(r, basis, d, classes, rewrite)
 	if u == nil {
 		return e.commitUnchanged(ctx, p, d, applied)
 	}
@@ -263,14 +266,16 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 }
 
 // plan decides the write, if any, and the applied state that follows it.
-func (e *Engine) plan(r request, p Person, d desired, classes cadence.Class) (*Update, map[string]Applied) {
+// rewrite writes every field of the wanted classes whatever was applied.
+func (e *Engine) plan(r request, p Person, d desired, classes cadence.Class, rewrite bool) (*Update, map[string]Applied) {
+	active, activity, current := e.activity(p, d)
 	var kind UpdateKind
 	switch {
-	case !p.Exists && d.active:
+	case !p.Exists && active:
 		kind = Create
-	case p.Exists && p.Active && !d.active:
+	case p.Exists && p.Active && !active:
 		kind = Deactivate
-	case p.Exists && !p.Active && d.active:
+	case p.Exists && !p.Active && active:
 		kind = Reactivate
 	case p.Exists && p.Active:
 		kind = Modify
@@ -283,24 +288,44 @@ func (e *Engine) plan(r request, p Person, d desired, classes cadence.Class) (*U
 	if kind != Modify {
 		want = cadence.All // creates and (de)activations carry every field
 	}
-	chg, applied := e.diff(p.Applied, d, want)
+	chg, applied := e.diff(p.Applied, d, want, rewrite)
 	if kind == Modify && e.cfg.CarryPending && len(chg) > 0 && want != cadence.All {
 		want = cadence.All
-		chg, applied = e.diff(p.Applied, d, want)
+		chg, applied = e.diff(p.Applied, d, want, rewrite)
+	}
+	if current {
+		applied[AppliedActivity] = activity
 	}
 	if kind == Modify && len(chg) == 0 {
 		return nil, applied
 	}
 	return &Update{
 		Tenant: e.cfg.Tenant, EmployeeID: r.id, Kind: kind, Fields: d.fields, Changes: chg,
-		Version: d.version, Trigger: r.trigger, Classes: want, Active: d.active,
+		Version: d.version, Trigger: r.trigger, Classes: want, Active: active,
 	}, applied
+}
+
+// activity decides whether the person should have access, guarded by
+// versions like every field: a record older than the one that last set the
+// account's activity cannot change it (a stale export must not re-enable a
+// leaver, nor a slow fetch undo a rehire). current reports that d is at
+// least as new, and activity is then what to record as applied.
+func (e *Engine) activity(p Person, d desired) (active bool, activity Applied, current bool) {
+	held, ok := p.Applied[AppliedActivity]
+	if ok && d.fields != nil && d.version.Before(held.Version) {
+		return held.Value == "true", held, false
+	}
+	// A person the Source no longer holds has no version to compare; the
+	// deletion limit guards against a Source that suddenly holds nobody.
+	return d.active, Applied{Value: strconv.FormatBool(d.active), Version: d.version}, true
 }
 
 // diff compares the desired fields of the wanted classes with the applied
 // ones. A value from an older version than the one applied is stale and never
-// written. applied also confirms unchanged values at a newer version.
-func (e *Engine) diff(held map[string]Applied, d desired, want cadence.Class) ([]Change, map[string]Applied) {
+// written. applied also confirms unchanged values at a newer version. With
+// rewrite, every field is written again, cleared ones included, each change
+// carrying the value last applied as its old value.
+func (e *Engine) diff(held map[string]Applied, d desired, want cadence.Class, rewrite bool) ([]Change, map[string]Applied) {
 	var chg []Change
 	applied := map[string]Applied{}
 	for f, v := range d.fields {
@@ -311,8 +336,11 @@ func (e *Engine) diff(held map[string]Applied, d desired, want cadence.Class) ([
 		switch {
 		case had && d.version.Before(old.Version):
 			continue
+		case rewrite && (had || v != ""):
 		case old.Value == v:
-			if had && old.Version.Before(d.version) {
+			// Confirmed, and an empty value too: the version that
+			// left a field empty guards it against an older value.
+			if !had || old.Version.Before(d.version) {
 				applied[f] = Applied{v, d.version}
 			}
 			continue

@@ -89,7 +89,11 @@ type Store interface {
 	SetCursor(ctx context.Context, tenant, name string, t time.Time) error
 
 	// SaveRun inserts or replaces a batch run by ID; Run returns one (an
-	// error wrapping ErrNotFound if none); LastRun the one started last.
+	// error wrapping ErrNotFound if none); LastRun the run whose ID was
+	// first saved most recently. The batch saves a run as it starts, so
+	// this is the run started last in the order the Store saw them,
+	// whatever their Started times say: a clock stepped back must not hide
+	// the newest run. Saving a run again keeps its place.
 	SaveRun(ctx context.Context, tenant string, r Run) error
 	Run(ctx context.Context, tenant, id string) (Run, error)
 	LastRun(ctx context.Context, tenant string) (Run, error)
@@ -113,6 +117,12 @@ type Person struct {
 	// rewrite, and Commit replaces the damaged row whole.
 	Damaged bool `json:",omitempty"`
 }
+
+// AppliedActivity is the key under which Person.Applied holds the account's
+// activity ("true" or "false") as last written, with the version of the
+// record that set it: activity is versioned like every field, so that no
+// older record changes it. It is never a field of the platform.
+const AppliedActivity = "@active"
 
 // Applied is one field's value as last written, and its source version.
 type Applied struct {

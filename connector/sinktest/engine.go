@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
@@ -141,6 +142,12 @@ func testEngine(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 		for f, a := range p.Applied {
+			if f == hrissync.AppliedActivity {
+				if a.Value != strconv.FormatBool(acc.Active) {
+					t.Errorf("%s: activity recorded as %s, the platform holds active=%v", e.ID, a.Value, acc.Active)
+				}
+				continue
+			}
 			if !carries(h, f) {
 				t.Errorf("%s: %s recorded as applied, but the sink does not carry it", e.ID, f)
 			} else if acc.Fields[f] != a.Value {

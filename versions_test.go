@@ -1,0 +1,265 @@
+package hrissync_test
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hrissync/hrissync"
+)
+
+// Activity is versioned like every field: these are the findings of issue 17
+// in which an older record gave a leaver access back or kept a rehire out.
+
+// Finding 1: an export taken at 23:00, a termination at 23:30 applied at
+// midnight by the timer; the 02:00 batch reads the stale export.
+func TestStaleExportDoesNotReEnableALeaver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.sleep(23 * time.Hour) // 23:00
+		r.hr.mu.Lock()
+		r.hr.snapshot = maps.Clone(r.hr.people) // the export, as the batch will list it
+		r.hr.mu.Unlock()
+		r.sleep(30 * time.Minute)
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.TerminationDate = hrissync.DateOf(time.Now()) })
+		r.notify(a.ID)
+		r.sleep(3 * time.Hour) // midnight, then the 02:00 batch
+		if acc := r.mustAccount(a.ID); acc.Active {
+			t.Fatalf("the leaver is active again after the batch read an export taken before the termination")
+		}
+		for _, u := range r.lms.writes() {
+			if u.Kind == hrissync.Reactivate {
+				t.Errorf("reactivated by %s at an export older than the termination", u.Trigger)
+			}
+		}
+	})
+}
+
+// Finding 1, the other way: a rehire after the export is not undone by it,
+// and the stale termination date is not written.
+func TestStaleExportDoesNotUndoARehire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		e := alice()
+		e.TerminationDate = hrissync.NewDate(1999, 12, 1)
+		e.Status = hrissync.StatusTerminated
+		a := r.hr.put(e)
+		r.notify(a.ID)
+		r.sleep(time.Hour) // 01:00: the export
+		r.hr.mu.Lock()
+		r.hr.snapshot = maps.Clone(r.hr.people)
+		r.hr.mu.Unlock()
+		r.sleep(30 * time.Minute)
+		r.hr.update(a.ID, func(e *hrissync.Employee) {
+			e.Status, e.TerminationDate, e.StartDate = hrissync.StatusActive, hrissync.Date{}, hrissync.DateOf(time.Now())
+		})
+		r.notify(a.ID)
+		if !r.mustAccount(a.ID).Active {
+			t.Fatal("the rehire was not reactivated")
+		}
+		r.sleep(time.Hour) // the 02:00 batch with the 01:00 export
+		acc := r.mustAccount(a.ID)
+		if !acc.Active {
+			t.Error("the batch deactivated a rehire from an export taken before the rehire")
+		}
+		if acc.Fields[hrissync.FieldTerminationDate] != "" {
+			t.Errorf("the stale termination date %q was written", acc.Fields[hrissync.FieldTerminationDate])
+		}
+	})
+}
+
+// Finding 2: a reconcile for a termination fetches slowly; meanwhile a poll
+// reads the person as terminated, HR rehires them, the slow fetch returns the
+// rehire — then the poll's older record must not deactivate.
+func TestSlowFetchThenOlderPollRecordDoesNotDeactivate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.sleep(10 * time.Minute)
+
+		release := make(chan struct{})
+		fetching := make(chan struct{})
+		r.hr.mu.Lock()
+		r.hr.slowGet = func(string) {
+			close(fetching)
+			<-release
+		}
+		r.hr.mu.Unlock()
+		r.hr.update(a.ID, func(e *hrissync.Employee) {
+			e.Status, e.TerminationDate = hrissync.StatusTerminated, hrissync.DateOf(time.Now()).AddDays(-1)
+		})
+		r.notify(a.ID) // the reconcile starts and blocks in Get
+		<-fetching
+		r.hr.mu.Lock()
+		r.hr.slowGet = nil
+		r.hr.mu.Unlock()
+
+		// The poll reads the termination; then HR rehires (this webhook
+		// is lost) and the slow fetch returns the rehire. The poll then
+		// waits for the person, held by the slow reconcile.
+		r.hr.mu.Lock()
+		r.hr.listed = func() {
+			r.hr.update(a.ID, func(e *hrissync.Employee) {
+				e.Status, e.TerminationDate = hrissync.StatusActive, hrissync.Date{}
+			})
+			close(release)
+		}
+		r.hr.mu.Unlock()
+		polled := make(chan error)
+		go func() { polled <- r.eng.Poll(t.Context()) }()
+		if err := <-polled; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if !r.mustAccount(a.ID).Active {
+			t.Fatal("the poll's older record deactivated a person HR had rehired")
+		}
+	})
+}
+
+// Finding 6: after a crash between a write and its commit the person is
+// rewritten whole — cleared fields included — and the audit entry carries
+// the values that were applied before, not "".
+func TestMayHaveLandedRewriteClearsAndAuditsTruly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		e := alice()
+		e.TerminationDate = hrissync.NewDate(2000, 6, 30) // leaving in June
+		a := r.hr.put(e)
+		r.notify(a.ID)
+		// HR cancels the termination; the write is cut off mid-flight.
+		r.lms.setFail(func(u hrissync.Update) error { return errCutOff{} })
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.TerminationDate = hrissync.Date{} })
+		r.notify(a.ID)
+		r.lms.setFail(nil)
+		r.sleep(2 * time.Minute) // the retry: a full rewrite
+		acc := r.mustAccount(a.ID)
+		if got := acc.Fields[hrissync.FieldTerminationDate]; got != "" {
+			t.Errorf("the cancelled termination date %q stayed on the platform", got)
+		}
+		entries := r.audit.Entries()
+		last := entries[len(entries)-1]
+		for _, c := range last.Changes {
+			if c.Field == hrissync.FieldEmail && c.Old != a.Email {
+				t.Errorf("the rewrite's audit entry says email changed from %q; it was %q", c.Old, a.Email)
+			}
+		}
+	})
+}
+
+// errCutOff is a write cut off before its answer: it may have landed.
+type errCutOff struct{}
+
+func (errCutOff) Error() string   { return "connection reset" }
+func (errCutOff) Timeout() bool   { return false }
+func (errCutOff) Temporary() bool { return true }
+
+// The rewrite after a write that may have landed covers values the platform
+// may hold though the Store never recorded them: here a role the cut-off write
+// delivered, which HR then took back.
+func TestMayHaveLandedRewriteUndoesWhatLanded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.lms.setFail(func(u hrissync.Update) error {
+			for _, c := range u.Changes { // it lands; the answer is lost
+				r.lms.accounts[u.EmployeeID].Fields[c.Field] = c.New
+			}
+			return errCutOff{}
+		})
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = "Lead" })
+		r.notify(a.ID)
+		r.lms.setFail(nil)
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = a.Role }) // HR takes it back; the webhook is lost
+		r.sleep(2 * time.Minute)                                           // the retry
+		if got := r.mustAccount(a.ID).Fields[hrissync.FieldRole]; got != a.Role {
+			t.Errorf("the platform holds role %q from a write that landed unrecorded; HR says %q", got, a.Role)
+		}
+	})
+}
+
+// A property: whatever the interleaving of HR changes, lost and delivered
+// webhooks, polls, and batches reading exports of any age, activity is never
+// changed from a record older than one already applied; and once the
+// webhooks are in and a fresh batch has run, the account's activity is HR's.
+func TestActivityNeverFromAnOlderRecord(t *testing.T) {
+	for seed := range 40 {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { activityProperty(t, uint64(seed)) })
+		})
+	}
+}
+
+func activityProperty(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 17))
+	r := start(t, hrissync.Config{})
+	a := r.hr.put(alice())
+	r.notify(a.ID)
+	var exports []map[string]hrissync.Employee
+	for range 30 {
+		switch rng.IntN(6) {
+		case 0: // terminated, effective at once or at the end of the day
+			r.hr.update(a.ID, func(e *hrissync.Employee) {
+				e.Status, e.TerminationDate = hrissync.StatusTerminated, hrissync.DateOf(time.Now()).AddDays(-rng.IntN(2))
+			})
+		case 1: // rehired
+			r.hr.update(a.ID, func(e *hrissync.Employee) {
+				e.Status, e.TerminationDate, e.StartDate = hrissync.StatusActive, hrissync.Date{}, hrissync.DateOf(time.Now())
+			})
+		case 2:
+			r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = fmt.Sprint("role-", rng.IntN(5)) })
+		case 3: // an export is taken, for some later batch
+			r.hr.mu.Lock()
+			exports = append(exports, maps.Clone(r.hr.people))
+			r.hr.mu.Unlock()
+			continue
+		case 4: // a batch reads an export of any age
+			if len(exports) > 0 {
+				r.hr.mu.Lock()
+				r.hr.snapshot = exports[rng.IntN(len(exports))]
+				r.hr.mu.Unlock()
+				if err := r.eng.Batch(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case 5:
+			if err := r.eng.Poll(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rng.IntN(3) > 0 { // the webhook arrives; else it is lost
+			r.notify(a.ID)
+		}
+		r.sleep(time.Duration(rng.IntN(180)) * time.Minute)
+	}
+	var newest hrissync.Version
+	for _, u := range r.lms.writes() {
+		if u.Kind != hrissync.Modify && u.Version.Before(newest) {
+			t.Errorf("%s at version %v, after a write at version %v", u.Kind, u.Version, newest)
+		}
+		if newest.Before(u.Version) {
+			newest = u.Version
+		}
+	}
+	r.hr.mu.Lock()
+	r.hr.snapshot = nil
+	r.hr.mu.Unlock()
+	r.notify(a.ID)
+	if err := r.eng.Batch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Wait()
+	now, _ := r.hr.Get(t.Context(), a.ID)
+	want := now.Status != hrissync.StatusTerminated ||
+		(!now.TerminationDate.IsZero() && time.Now().Before(now.TerminationDate.AddDays(1).Start(time.UTC)))
+	if acc, ok := r.lms.account(a.ID); ok && acc.Active != want {
+		t.Errorf("in the end active = %v, HR says %v (%+v)", acc.Active, want, now)
+	}
+}
