@@ -30,8 +30,8 @@ type fakeHR struct {
 	// listed, if set, is called by ChangedSince once it has read the
 	// changes, before it hands them over.
 	listed func()
-	lists    int
-	sinces   []time.Time
+	lists  int
+	sinces []time.Time
 }
 
 func newHR() *fakeHR {

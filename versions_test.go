@@ -178,7 +178,7 @@ func TestMayHaveLandedRewriteUndoesWhatLanded(t *testing.T) {
 		r.notify(a.ID)
 		r.lms.setFail(nil)
 		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = a.Role }) // HR takes it back; the webhook is lost
-		r.sleep(2 * time.Minute)                                           // the retry
+		r.sleep(2 * time.Minute)                                          // the retry
 		if got := r.mustAccount(a.ID).Fields[hrissync.FieldRole]; got != a.Role {
 			t.Errorf("the platform holds role %q from a write that landed unrecorded; HR says %q", got, a.Role)
 		}
