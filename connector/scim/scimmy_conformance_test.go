@@ -5,7 +5,6 @@ package scim_test
 // enterprise extension only, read back through its /_state.
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -15,12 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/scim"
 	"github.com/hrissync/hrissync/connector/sinktest"
-	"github.com/hrissync/hrissync/sim"
 )
 
 // scimmyPlatform is a SCIMMY provider behind a loopback proxy that can
@@ -143,46 +139,11 @@ func TestEngineThroughSCIMMY(t *testing.T) {
 	}
 	p := newSCIMMYPlatform(t)
 	s := p.sink(t, scim.Config{})
-	rep, err := sim.Run(t.Context(), sim.Config{People: 200, Days: 7, Seed: 5,
-		WrapSink: func(platform hrissync.Sink) hrissync.Sink {
-			return hrissync.SinkFunc(func(ctx context.Context, u hrissync.Update) error {
-				if err := s.Apply(ctx, u); err != nil {
-					return err
-				}
-				return platform.Apply(ctx, u)
-			})
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.Converged || rep.Lost != 0 || rep.Writes != rep.Needed {
-		t.Fatalf("simulation: %s", rep.Summary())
-	}
+	rep := simulateThrough(t, s, 200, 5)
 	accs, _, n := p.accounts(t)
-	want, got := map[string]sim.AccountView{}, map[string]sim.AccountView{}
-	for id, v := range rep.Expected {
-		w := sim.AccountView{Active: v.Active, Fields: map[string]string{}}
-		if v.Active {
-			for k, val := range v.Fields {
-				if s.Carries(k) && val != "" {
-					w.Fields[k] = val
-				}
-			}
-		}
-		want[id] = w
-		if acc, ok := accs[id]; ok {
-			g := sim.AccountView{Active: acc.Active, Fields: map[string]string{}}
-			if acc.Active {
-				g.Fields = acc.Fields
-			}
-			got[id] = g
-		}
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("SCIMMY differs from the HRIS in carried fields (-hris +scimmy):\n%s", d)
-	}
-	if n != len(rep.Expected) {
-		t.Errorf("SCIMMY holds %d users, want %d", n, len(rep.Expected))
-	}
+	checkCarried(t, s, rep, func(id string) (hrissync.Account, bool) {
+		acc, ok := accs[id]
+		return acc, ok
+	}, n)
 	t.Logf("%s", rep.Summary())
 }
