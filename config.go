@@ -26,8 +26,9 @@ type Config struct {
 	// larger one now. Default off.
 	CarryPending bool
 
-	// Location is the HR time zone: dates take effect and the batch runs
-	// in it. Default UTC.
+	// Location is the HR time zone: the batch runs in it, and dates take
+	// effect in it for everyone whose record names no time zone of their
+	// own (Employee.TimeZone). Default UTC.
 	Location *time.Location
 	// BatchSchedule is when the daily batch runs. Default
 	// cadence.Daily(2*time.Hour, Location): 02:00 in the HR time zone.
@@ -76,8 +77,16 @@ type Config struct {
 	InScope func(Employee) bool
 
 	// Cutover is when a termination takes effect. Default the end of the
-	// last day worked, in Location.
+	// last day worked, in the person's time zone (Employee.TimeZone, else
+	// Location).
 	Cutover Cutover
+	// Immediate says which terminations take effect at once rather than
+	// at the Cutover: the host's own rule, such as a reason code meaning
+	// dismissal for cause. It is asked only about records that carry a
+	// termination (status terminated or a termination date), and adds to
+	// the records the HRIS marks itself (Employee.Immediate); it must not
+	// block. Default none: only the records marked.
+	Immediate func(Employee) bool
 	// PreHireDays is how many days before the start date a new hire is
 	// provisioned, so onboarding is ready. Default 7; negative means on
 	// the start date.
@@ -121,6 +130,10 @@ type Config struct {
 	// Progress, if set, is called as the batch goes, after each chunk and
 	// at the end, from the batch's goroutine; it must not block.
 	Progress func(BatchProgress)
+
+	// zones remembers the workers' time zones already loaded; set by
+	// withDefaults, so each engine has its own.
+	zones *zones
 }
 
 // Cutover is when a termination takes effect on its last day worked.
@@ -198,6 +211,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.Cutover != CutoverEndOfDay && cfg.Cutover != CutoverStartOfDay {
 		return cfg, errors.New("hrissync: unknown Cutover")
 	}
+	cfg.zones = newZones()
 	if cfg.PreHireDays == 0 {
 		cfg.PreHireDays = 7
 	}

@@ -46,6 +46,7 @@ const (
 	StatusPending    Status = "pending"    // hired, not started yet
 	StatusActive     Status = "active"     // working
 	StatusLeave      Status = "leave"      // on leave: keeps access to learning
+	StatusSuspended  Status = "suspended"  // suspended: no access while it lasts
 	StatusTerminated Status = "terminated" // left
 )
 
@@ -76,7 +77,10 @@ type Employee struct {
 	Status         Status
 	StartDate      Date // first day of work
 	// TerminationDate is the last day worked. Access ends at the end of that
-	// day in the HR time zone (Config.Cutover can make it the start).
+	// day in the person's time zone (Config.Cutover can make it the start;
+	// Immediate, at once). A start date after it is a rehire: the date
+	// ended an earlier employment, and access returns before the new start
+	// as for any hire (docs/design.md §5.12).
 	TerminationDate Date
 	Role            string
 	ManagerID       string // the manager's ID, empty for none
@@ -85,6 +89,20 @@ type Employee struct {
 	// Attributes holds skill ratings, performance ratings and custom
 	// fields, by name without AttributePrefix.
 	Attributes map[string]string
+	// Immediate marks the termination as taking effect at once (for
+	// cause, say) rather than at the cutover of the last day worked. It
+	// qualifies the termination the record carries — status terminated or
+	// a termination date — and leaves Status alone, so that a Map or an
+	// InScope comparing with StatusTerminated needs no new case. Set on a
+	// record with no termination, it contradicts the record and gives no
+	// access. Config.Immediate lets the host mark terminations by its own
+	// rule (a reason code).
+	Immediate bool
+	// TimeZone is the IANA name of the zone the person works in
+	// ("Australia/Sydney"): their dates begin and end in it. Empty means
+	// Config.Location; a name not recognised falls back to Config.Location
+	// and is reported with the record's contradictions.
+	TimeZone string
 	// Version orders observations of this record (docs/design.md §5.2).
 	Version Version
 }
@@ -97,7 +115,9 @@ type Fields map[string]string
 // Field name (empty when HR has no value, so that clearing a value in HR —
 // a rehire's old termination date — clears it in the platform), dates as
 // YYYY-MM-DD, and each attribute under AttributePrefix + name. An attribute
-// removed from the record is left alone in the platform.
+// removed from the record is left alone in the platform. Immediate and
+// TimeZone are not fields: they say when the dates take effect, which the
+// platform sees as the account's activity and effective status.
 func (e Employee) Fields() Fields {
 	f := Fields{
 		FieldEmployeeNumber:  e.EmployeeNumber,
@@ -157,7 +177,8 @@ func (v Version) String() string {
 }
 
 // Date is a civil date, without a time zone: HR dates (start, last day worked)
-// are days in the HR time zone, not instants.
+// are days in the person's time zone (Employee.TimeZone, else the HR time
+// zone), not instants.
 type Date struct {
 	Year  int
 	Month time.Month
