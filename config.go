@@ -100,6 +100,11 @@ type Config struct {
 	// lag): the person is retried every few seconds until then, and
 	// applied with what the Source has after. Default two minutes.
 	HydrateLag time.Duration
+	// HydrateTolerance is how much later than the record's version a thin
+	// event's time may be and still be satisfied by the record: senders
+	// stamp delivery time, or keep more precision than the API's
+	// last-changed. Default five seconds.
+	HydrateTolerance time.Duration
 	// EventRetention is how long event ids are remembered to drop
 	// repeats; it must cover the sender's retry horizon. Default 7 days.
 	EventRetention time.Duration
@@ -218,6 +223,9 @@ func (c *Config) withDefaults() (Config, error) {
 	cfg.PreHireDays = max(cfg.PreHireDays, 0)
 	if cfg.DeletionLimit == (DeletionLimit{}) {
 		cfg.DeletionLimit = DeletionLimit{Count: 10, Share: 0.05}
+	}
+	if cfg.HydrateTolerance <= 0 {
+		cfg.HydrateTolerance = 5 * time.Second
 	}
 	if cfg.HydrateLag <= 0 {
 		cfg.HydrateLag = 2 * time.Minute

@@ -106,7 +106,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Reconciles++ })
 
 	rec := r.record
-	if rec == nil || rec.Version.Before(p.Dirty.MinVersion) {
+	if rec == nil || e.lags(*rec, p.Dirty.MinVersion) {
 		got, err := e.src.Get(ctx, r.id)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -117,7 +117,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 			rec = &got
 		}
 	}
-	if rec != nil && rec.Version.Before(p.Dirty.MinVersion) {
+	if rec != nil && e.lags(*rec, p.Dirty.MinVersion) {
 		if now.Sub(p.Dirty.Since) < e.cfg.HydrateLag {
 			e.stats.add(func(s *Stats) { s.Deferred++ })
 			e.dispatcher.Dispatch(r.id, now.Add(lagRetry))
@@ -263,6 +263,16 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	}
 	e.drainAudit(ctx)
 	return written, nil
+}
+
+// lags reports whether rec is older than the mark needs: read-after-write
+// lag. A thin event gives only a time (no sequence), compared with the
+// record's version within HydrateTolerance.
+func (e *Engine) lags(rec Employee, min Version) bool {
+	if min.Seq == 0 {
+		return rec.Version.Time.Add(e.cfg.HydrateTolerance).Before(min.Time)
+	}
+	return rec.Version.Before(min)
 }
 
 // plan decides the write, if any, and the applied state that follows it.

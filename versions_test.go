@@ -263,3 +263,21 @@ func activityProperty(t *testing.T, seed uint64) {
 		t.Errorf("in the end active = %v, HR says %v (%+v)", acc.Active, want, now)
 	}
 }
+
+// Finding 7: a sender that stamps its events with the delivery time, a few
+// seconds after the record's last change, does not make every change wait
+// for the Source to "catch up".
+func TestEventStampedAfterTheRecordDoesNotWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.sleep(time.Second)
+		if err := r.eng.Notify(t.Context(), hrissync.Event{ID: "e1", EmployeeID: a.ID, OccurredAt: time.Now().Add(2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if _, ok := r.lms.account(a.ID); !ok {
+			t.Fatal("a change stamped 3 s after the record's version waits for the Source to catch up")
+		}
+	})
+}
