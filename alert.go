@@ -17,6 +17,7 @@ const (
 	AlertPollFailing       AlertKind = "poll-failing"       // polls keep failing
 	AlertAuditLog          AlertKind = "audit-log"          // the audit log lost or changed acknowledged entries
 	AlertDamagedState      AlertKind = "damaged-state"      // the Store held undecodable state for a person
+	AlertRecordConflict    AlertKind = "record-conflict"    // an HR record's status and dates contradict each other
 )
 
 // Severity says how urgent an alert is.

@@ -131,6 +131,12 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	if err != nil {
 		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
 	}
+	if d.conflict != "" {
+		// Never a silent choice: the safer reading (no access) is
+		// applied, and an operator hears of it once per record version.
+		e.raise(ctx, "conflict/"+r.id+"/"+d.version.String(), Alert{Kind: AlertRecordConflict,
+			Message: fmt.Sprintf("%s: %s; treated as without access", r.id, d.conflict)})
+	}
 	basis := p
 	switch {
 	case r.platform != nil:

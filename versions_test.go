@@ -281,3 +281,30 @@ func TestEventStampedAfterTheRecordDoesNotWait(t *testing.T) {
 		}
 	})
 }
+
+// A record whose status and dates contradict each other is never a silent
+// choice: the person is left without access, and an operator hears of it once.
+func TestContradictoryRecordIsAlertedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.hr.update(a.ID, func(e *hrissync.Employee) { // terminated, yet starting after the last day
+			e.Status, e.TerminationDate, e.StartDate = hrissync.StatusTerminated, hrissync.NewDate(1999, 12, 1), hrissync.NewDate(2000, 3, 1)
+		})
+		r.notify(a.ID)
+		r.sleep(3 * time.Hour) // polls and reconciles again: still one alert
+		if r.mustAccount(a.ID).Active {
+			t.Error("a contradictory record kept access")
+		}
+		n := 0
+		for _, k := range r.alerts.kinds() {
+			if k == hrissync.AlertRecordConflict {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d record-conflict alerts, want 1", n)
+		}
+	})
+}
