@@ -4,20 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hrissync/hrissync/cadence"
 )
 
-// pollCursor names the poll's watermark in the Store: the start of the last
-// successful poll.
+// pollCursor names the poll's watermark in the Store: the newest record
+// version the successful polls have seen, in the Source's time
+// (cadence.Window.Next). A value written before the watermark was kept so —
+// the start of the last successful poll, on the engine's clock — reads as a
+// watermark at that time, which is what it was when the clocks agreed.
 const pollCursor = "poll"
 
 // Poll runs the fallback poll now: it reconciles the realtime fields of
-// everyone the Source reports changed in the window (cadence.Window: the last
-// 90 minutes, widened back to the previous successful poll), then everyone
-// still dirty — dead letters included. A Source that cannot list changes
+// everyone the Source reports changed in the window (cadence.Window: since
+// the newest version the polls have seen, in the Source's time, minus 30
+// minutes, and at least the last 90 minutes), then everyone still dirty —
+// dead letters included. A Source that cannot list changes
 // (ErrChangedSinceUnsupported) is only swept. After three failed polls in a
 // row the Alerter is called, once until a poll succeeds.
 func (e *Engine) Poll(ctx context.Context) error {
@@ -39,15 +44,16 @@ func (e *Engine) Poll(ctx context.Context) error {
 
 func (e *Engine) poll(ctx context.Context) error {
 	start := e.cfg.Clock.Now()
-	last, err := e.store.Cursor(ctx, e.cfg.Tenant, pollCursor)
+	watermark, err := e.store.Cursor(ctx, e.cfg.Tenant, pollCursor)
 	if err != nil {
 		return err
 	}
-	since := e.cfg.PollWindow.Since(start, last)
+	since := e.cfg.PollWindow.Since(start, watermark)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
 	var listErr error
+	var versions []time.Time // what the Source's clock said, for the watermark
 	for rec, err := range e.src.ChangedSince(ctx, since) {
 		if errors.Is(err, ErrChangedSinceUnsupported) {
 			break
@@ -56,11 +62,13 @@ func (e *Engine) poll(ctx context.Context) error {
 			listErr = fmt.Errorf("listing changes since %s: %w", since.Format("15:04:05"), err)
 			break
 		}
+		versions = append(versions, rec.Version.Time)
 		g.Go(func() error {
 			_, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerPoll, classes: cadence.Realtime, record: &rec, fresh: true})
 			return ignoreRecorded(err)
 		})
 	}
+	watermark = e.cfg.PollWindow.Next(watermark, start, versions)
 	// Then everyone left dirty: missed retries, dead letters, a crash.
 	sweepErr := e.pending(ctx, start, func(p Person) error {
 		g.Go(func() error {
@@ -79,7 +87,7 @@ func (e *Engine) poll(ctx context.Context) error {
 	if _, err := e.store.ForgetEvents(ctx, e.cfg.Tenant, start); err != nil {
 		return err
 	}
-	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, start)
+	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, watermark)
 }
 
 // ignoreRecorded drops the error of a reconcile whose failure is already

@@ -30,7 +30,7 @@ type tenant struct {
 	anchor  audit.Head // the audit chain's end as last acknowledged
 	cursors map[string]time.Time
 	runs    map[string]hrissync.Run
-	last    string // ID of the run started last
+	last    string // ID of the run first saved last
 }
 
 var _ hrissync.Store = (*Store)(nil)
@@ -307,10 +307,10 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 	defer s.mu.Unlock()
 	t := s.tenant(tenant)
 	r.Leavers = slices.Clone(r.Leavers)
-	t.runs[r.ID] = r
-	if last, ok := t.runs[t.last]; !ok || !r.Started.Before(last.Started) {
-		t.last = r.ID
+	if _, ok := t.runs[r.ID]; !ok {
+		t.last = r.ID // the saving order, not Started: a clock may step back
 	}
+	t.runs[r.ID] = r
 	return nil
 }
 

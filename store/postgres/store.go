@@ -63,8 +63,12 @@ var queries = map[string]string{
 	"cursor": "SELECT at FROM {{schema}}.cursors WHERE tenant = $1 AND name = $2",
 	"setCursor": `INSERT INTO {{schema}}.cursors (tenant, name, at) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at`,
-	"saveRun": `INSERT INTO {{schema}}.runs (tenant, id, started, run) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant, id) DO UPDATE SET started = excluded.started, run = excluded.run`,
+	// started is the run's place in the ledger, which lastRun orders by:
+	// its start, or just after the newest run's place if that is later
+	// (the clock stepped back). A run saved again keeps its place.
+	"saveRun": `INSERT INTO {{schema}}.runs (tenant, id, started, run)
+		VALUES ($1, $2, GREATEST($3::bigint, (SELECT coalesce(max(started), 0) + 1 FROM {{schema}}.runs WHERE tenant = $1)), $4)
+		ON CONFLICT (tenant, id) DO UPDATE SET run = excluded.run`,
 	"run":     "SELECT run FROM {{schema}}.runs WHERE tenant = $1 AND id = $2",
 	"lastRun": "SELECT run FROM {{schema}}.runs WHERE tenant = $1 ORDER BY started DESC, id DESC LIMIT 1",
 }

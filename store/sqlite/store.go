@@ -331,8 +331,14 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
-		_, err := s.txExec(ctx, tx, `INSERT INTO runs (tenant, id, started, run) VALUES (?, ?, ?, ?)
-			ON CONFLICT (tenant, id) DO UPDATE SET started = excluded.started, run = excluded.run`, tenant, r.ID, r.Started.UnixNano(), string(js))
+		// The started column is the run's place in the ledger, which
+		// LastRun orders by: its start, or just after the newest run's
+		// place if that is later (the clock stepped back). A run saved
+		// again keeps its place.
+		_, err := s.txExec(ctx, tx, `INSERT INTO runs (tenant, id, started, run)
+			VALUES (?, ?, max(?, (SELECT coalesce(max(started), 0) + 1 FROM runs WHERE tenant = ?)), ?)
+			ON CONFLICT (tenant, id) DO UPDATE SET run = excluded.run`,
+			tenant, r.ID, r.Started.UnixNano(), tenant, string(js))
 		return err
 	})
 }

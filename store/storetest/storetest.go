@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hrissync.Store) {
 		{"AuditAnchor", testAuditAnchor},
 		{"Cursor", testCursor},
 		{"RunLedger", testRunLedger},
+		{"LastRunIsSavedLast", testLastRunIsSavedLast},
 		{"TenantIsolation", testTenantIsolation},
 		{"ConcurrentUse", testConcurrentUse},
 	}
@@ -481,6 +482,39 @@ func testRunLedger(t *testing.T, s hrissync.Store) {
 	}
 	if _, err := s.Run(ctx, tenant, "nope"); !errors.Is(err, hrissync.ErrNotFound) {
 		t.Errorf("unknown run: %v, want ErrNotFound", err)
+	}
+}
+
+// testLastRunIsSavedLast: runs are ordered by when they were first saved,
+// not by their start times, which come from a clock that may step back.
+func testLastRunIsSavedLast(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	last := func(want string) {
+		t.Helper()
+		r, err := s.LastRun(ctx, tenant)
+		if err != nil || r.ID != want {
+			t.Errorf("LastRun = %q (%v), want %q", r.ID, err, want)
+		}
+	}
+	r1 := hrissync.Run{ID: "r1", Status: hrissync.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
+	must(t, s.SaveRun(ctx, tenant, r1))
+	// The clock stepped back a day: r2 starts "before" r1, and is the
+	// newest run all the same.
+	r2 := hrissync.Run{ID: "r2", Status: hrissync.RunRunning, Attempt: 1, Started: t0}
+	must(t, s.SaveRun(ctx, tenant, r2))
+	last("r2")
+	r1.Status, r1.Finished = hrissync.RunSucceeded, t0.Add(25*time.Hour)
+	must(t, s.SaveRun(ctx, tenant, r1)) // an older run saved again keeps its place
+	last("r2")
+	r2.Status, r2.Attempt, r2.Started = hrissync.RunFailed, 2, t0.Add(-time.Hour)
+	must(t, s.SaveRun(ctx, tenant, r2))
+	last("r2")
+	// Another tenant's runs take no place in this one's order.
+	must(t, s.SaveRun(ctx, "other", hrissync.Run{ID: "x1", Started: t0.Add(48 * time.Hour)}))
+	must(t, s.SaveRun(ctx, tenant, hrissync.Run{ID: "r3", Started: t0.Add(-48 * time.Hour)}))
+	last("r3")
+	if r, err := s.LastRun(ctx, "other"); err != nil || r.ID != "x1" {
+		t.Errorf("the other tenant's LastRun = %q (%v), want x1", r.ID, err)
 	}
 }
 
