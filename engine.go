@@ -355,7 +355,8 @@ func (e *Engine) Backlog() int {
 // Tenant is the tenant the engine syncs.
 func (e *Engine) Tenant() string { return e.cfg.Tenant }
 
-// LastRun returns the batch run started last (an error wrapping ErrNotFound
+// LastRun returns the batch run saved last as started — by the ledger's order,
+// not the clock (an error wrapping ErrNotFound
 // before the first).
 func (e *Engine) LastRun(ctx context.Context) (Run, error) { return e.store.LastRun(ctx, e.cfg.Tenant) }
 
