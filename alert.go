@@ -18,6 +18,7 @@ const (
 	AlertAuditLog          AlertKind = "audit-log"          // the audit log lost or changed acknowledged entries
 	AlertDamagedState      AlertKind = "damaged-state"      // the Store held undecodable state for a person
 	AlertRecordConflict    AlertKind = "record-conflict"    // an HR record's status and dates contradict each other
+	AlertVanished          AlertKind = "vanished"           // the Source stopped holding people who have access
 )
 
 // Severity says how urgent an alert is.

@@ -77,6 +77,7 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 		}
 	case run.Status != RunHeld:
 		run.Status = RunSucceeded
+		e.resolve("vanished") // the full list has settled who is gone
 	}
 	saveErr := e.store.SaveRun(ctx, e.cfg.Tenant, run)
 	summary := audit.Entry{

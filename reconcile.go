@@ -127,6 +127,9 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 			"record", rec.Version, "event", p.Dirty.MinVersion)
 	}
 
+	if rec == nil && p.Exists && p.Active && (r.trigger == TriggerRealtime || r.trigger == TriggerPoll) {
+		return e.vanished(ctx, p)
+	}
 	d, err := e.desire(rec, now)
 	if err != nil {
 		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
@@ -269,6 +272,19 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	}
 	e.drainAudit(ctx)
 	return written, nil
+}
+
+// vanished handles a person with access whom the Source suddenly does not
+// hold, seen by a webhook or a poll: a 404 alone never deactivates, for a
+// Source that starts answering 404 for many people at once (a permissions
+// change on the integration user) would otherwise end everyone's access
+// within a minute. The person stays active until the nightly full list
+// confirms they are gone — under the batch's deletion limit — or an operator
+// replays them; the Alerter hears of it once.
+func (e *Engine) vanished(ctx context.Context, p Person) (result, error) {
+	e.raise(ctx, "vanished", Alert{Kind: AlertVanished,
+		Message: fmt.Sprintf("%s: the Source does not hold this person; access is kept until the next full list confirms it", p.ID)})
+	return e.commitUnchanged(ctx, p, desired{due: p.Due}, nil)
 }
 
 // lags reports whether rec is older than the mark needs: read-after-write

@@ -308,3 +308,66 @@ func TestContradictoryRecordIsAlertedOnce(t *testing.T) {
 		}
 	})
 }
+
+// Finding 5, the realtime half: the Source suddenly answers 404 for 40 of 100
+// people (a permissions change on the integration user). Webhooks and polls
+// alone never deactivate them; the nightly full list decides, under its
+// deletion limit — which holds here.
+func TestSourceAnswering404DoesNotDeactivateByItself(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		for i := range 100 {
+			e := alice()
+			e.ID, e.Email = fmt.Sprintf("w-%03d", i), fmt.Sprintf("p%d@example.com", i)
+			r.hr.put(e)
+			r.notify(e.ID)
+		}
+		for i := range 40 {
+			id := fmt.Sprintf("w-%03d", i)
+			r.hr.remove(id)
+			r.notify(id)
+		}
+		r.sleep(90 * time.Minute) // a poll passes too
+		for i := range 40 {
+			if !r.mustAccount(fmt.Sprintf("w-%03d", i)).Active {
+				t.Fatalf("w-%03d deactivated by a 404 alone", i)
+			}
+		}
+		vanished := 0
+		for _, k := range r.alerts.kinds() {
+			if k == hrissync.AlertVanished {
+				vanished++
+			}
+		}
+		if vanished != 1 {
+			t.Errorf("%d vanished alerts, want one for the incident", vanished)
+		}
+		r.sleep(24 * time.Hour) // the 02:00 batch: 40 leavers of 100 passes the deletion limit
+		for i := range 40 {
+			if !r.mustAccount(fmt.Sprintf("w-%03d", i)).Active {
+				t.Fatalf("w-%03d deactivated though the batch's deletion limit holds", i)
+			}
+		}
+		if run, err := r.eng.LastRun(t.Context()); err != nil || run.Status != hrissync.RunHeld {
+			t.Errorf("last run = %+v (%v), want held for approval", run, err)
+		}
+	})
+}
+
+// One person gone from the Source: kept until the nightly list confirms it.
+func TestVanishedPersonDeactivatedByTheNightlyList(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.hr.remove(a.ID)
+		r.notify(a.ID)
+		if !r.mustAccount(a.ID).Active {
+			t.Fatal("deactivated by a 404 alone")
+		}
+		r.sleep(26 * time.Hour)
+		if r.mustAccount(a.ID).Active {
+			t.Error("the nightly full list did not deactivate a person it no longer holds")
+		}
+	})
+}
