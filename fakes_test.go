@@ -30,8 +30,11 @@ type fakeHR struct {
 	// listed, if set, is called by ChangedSince once it has read the
 	// changes, before it hands them over.
 	listed func()
-	lists  int
-	sinces []time.Time
+	// fetched, if set, is called by Get once it has read the record,
+	// before it answers: something happens while the answer travels.
+	fetched func(id string)
+	lists   int
+	sinces  []time.Time
 }
 
 func newHR() *fakeHR {
@@ -75,6 +78,17 @@ func (f *fakeHR) Get(_ context.Context, id string) (hrissync.Employee, error) {
 	if slow != nil {
 		slow(id)
 	}
+	e, err := f.get(id)
+	f.mu.Lock()
+	fetched := f.fetched
+	f.mu.Unlock()
+	if fetched != nil {
+		fetched(id)
+	}
+	return e, err
+}
+
+func (f *fakeHR) get(id string) (hrissync.Employee, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down != nil {

@@ -198,6 +198,17 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	if err != nil {
 		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, fmt.Errorf("recording the intent: %w", err))
 	}
+	// The commit will clear the mark as of the intent. An event accepted
+	// since the person was read — while the Source was being read — is
+	// in that mark, yet the record in hand may predate it: look again now
+	// rather than clear it unseen. Nothing was written; the mark stays.
+	if held, err := e.store.Person(ctx, e.cfg.Tenant, r.id); err != nil {
+		return e.fail(ctx, r, p.Failure, attempt, classes, true, fmt.Errorf("reading state of %s: %w", r.id, err))
+	} else if held.Dirty.EventID != p.Dirty.EventID {
+		e.stats.add(func(s *Stats) { s.Deferred++ })
+		e.dispatcher.Dispatch(r.id, e.cfg.Clock.Now())
+		return deferred, nil
+	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) {
 		s.Attempts++
 		if attempt > 1 {

@@ -371,3 +371,32 @@ func TestVanishedPersonDeactivatedByTheNightlyList(t *testing.T) {
 		}
 	})
 }
+
+// An event accepted while a reconcile was reading the Source, its change made
+// just after the read: the reconcile's commit must not clear it unseen (the
+// change would wait for the next poll).
+func TestEventDuringTheFetchIsNotClearedUnseen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = "Lead" })
+		once := false
+		r.hr.mu.Lock()
+		r.hr.fetched = func(id string) {
+			if once {
+				return
+			}
+			once = true
+			e := r.hr.update(id, func(e *hrissync.Employee) { e.Role = "Director" })
+			if err := r.eng.Notify(t.Context(), hrissync.Event{ID: "e-during", EmployeeID: id, OccurredAt: e.Version.Time}); err != nil {
+				t.Error(err)
+			}
+		}
+		r.hr.mu.Unlock()
+		r.notify(a.ID)
+		if got := r.mustAccount(a.ID).Fields[hrissync.FieldRole]; got != "Director" {
+			t.Errorf("role = %q: the event accepted during the fetch was cleared unseen", got)
+		}
+	})
+}
