@@ -96,23 +96,8 @@ func TestReopenAndNewerSchema(t *testing.T) {
 // in testdata) migrates in place: its state is all there, and the anchor
 // starts at zero and can be raised.
 func TestMigratesVersion1(t *testing.T) {
-	pool, schema := database(t, 4)
 	ctx := context.Background()
-	dump, err := os.ReadFile("testdata/v1.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The simple protocol: a dump is many statements.
-	_, err = conn.Conn().PgConn().Exec(ctx, strings.ReplaceAll(string(dump), "v1dump", schema)).ReadAll()
-	conn.Release()
-	if err != nil {
-		t.Fatalf("loading the version 1 dump: %v", err)
-	}
-	st := open(t, pool, schema)
+	st, _, _ := openVersion1(t)
 	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	p, err := st.Person(ctx, "acme", "w-2")
 	if err != nil || !p.Exists || p.Applied["role"].Value != "Engineer" || !p.Due.Equal(at.Add(48*time.Hour)) {
@@ -145,4 +130,29 @@ func TestMigratesVersion1(t *testing.T) {
 	if box, _ := st.Outbox(ctx, "acme", 10); len(box) != 0 {
 		t.Errorf("outbox after Ack = %+v", box)
 	}
+}
+
+// openVersion1 loads the saved version-1 schema (testdata/v1.sql, a pg_dump
+// of a schema the first version wrote) into a fresh schema and opens it with
+// this version, which migrates it; the pool and schema are for opening it
+// again.
+func openVersion1(t *testing.T) (st *postgres.Store, pool *pgxpool.Pool, schema string) {
+	t.Helper()
+	pool, schema = database(t, 4)
+	ctx := context.Background()
+	dump, err := os.ReadFile("testdata/v1.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The simple protocol: a dump is many statements.
+	_, err = conn.Conn().PgConn().Exec(ctx, strings.ReplaceAll(string(dump), "v1dump", schema)).ReadAll()
+	conn.Release()
+	if err != nil {
+		t.Fatalf("loading the version 1 dump: %v", err)
+	}
+	return open(t, pool, schema), pool, schema
 }

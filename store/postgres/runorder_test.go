@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,22 +14,8 @@ import (
 // is unchanged: the runs table's started column is each run's place in the
 // ledger, and run-1's start is its place.
 func TestRunOrderFromVersion1(t *testing.T) {
-	pool, schema := database(t, 4)
 	ctx := context.Background()
-	dump, err := os.ReadFile("testdata/v1.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = conn.Conn().PgConn().Exec(ctx, strings.ReplaceAll(string(dump), "v1dump", schema)).ReadAll()
-	conn.Release()
-	if err != nil {
-		t.Fatalf("loading the version 1 dump: %v", err)
-	}
-	st := open(t, pool, schema)
+	st, pool, schema := openVersion1(t)
 	last := func(tenant, want string) {
 		t.Helper()
 		r, err := st.LastRun(ctx, tenant)
