@@ -546,13 +546,17 @@ func (r resource) externalID() string { return attr(r, "externalId") }
 // active is "true", "false" or "" when the provider holds no value.
 func (r resource) active() string { return strings.ToLower(attr(r, "active")) }
 
-func (r resource) emails() []map[string]any {
-	v, _ := lookup(r, "emails")
+func (r resource) emails() []map[string]any { return objects(r, "emails") }
+
+// objects returns the complex values of the multi-valued attribute name of
+// m, skipping any that are not objects.
+func objects(m map[string]any, name string) []map[string]any {
+	v, _ := lookup(m, name)
 	list, _ := v.([]any)
 	var out []map[string]any
 	for _, e := range list {
-		if m, ok := e.(map[string]any); ok {
-			out = append(out, m)
+		if o, ok := e.(map[string]any); ok {
+			out = append(out, o)
 		}
 	}
 	return out
@@ -582,17 +586,7 @@ func (r resource) email() string {
 }
 
 // pairs returns the name/value pairs of the extension's attributes.
-func pairs(ext map[string]any) []map[string]any {
-	v, _ := lookup(ext, "attributes")
-	list, _ := v.([]any)
-	var out []map[string]any
-	for _, e := range list {
-		if m, ok := e.(map[string]any); ok {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+func pairs(ext map[string]any) []map[string]any { return objects(ext, "attributes") }
 
 // path is the SCIM attribute path that carries field.
 func (s *Sink) path(field string) string {
