@@ -1295,20 +1295,42 @@ func filterString(v string) string {
 }
 
 func (s *Sink) search(ctx context.Context, filter string) ([]resource, error) {
-	r, err := s.do(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(filter), nil, "")
-	if err != nil {
-		return nil, err
+	// Providers page their answers (RFC 7644 §3.4.2.4), some one resource
+	// at a time and some ignoring the filter: every page is read, or a
+	// second candidate — or the only true one — would go unseen.
+	var all []resource
+	for start := 1; ; {
+		q := url.Values{"filter": {filter}, "startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(searchPage)}}
+		r, err := s.do(ctx, http.MethodGet, "/Users?"+q.Encode(), nil, "")
+		if err != nil {
+			return nil, err
+		}
+		var list struct {
+			TotalResults int        `json:"totalResults"`
+			Resources    []resource `json:"Resources"`
+		}
+		d := json.NewDecoder(bytes.NewReader(r.body))
+		d.UseNumber()
+		if err := d.Decode(&list); err != nil {
+			return nil, fmt.Errorf("scim: searching %s: %w", filter, err)
+		}
+		all = append(all, list.Resources...)
+		start += len(list.Resources)
+		if len(list.Resources) == 0 || len(all) >= list.TotalResults {
+			return all, nil
+		}
+		if len(all) >= searchLimit {
+			return nil, retry.Permanent(fmt.Errorf("scim: searching %s: over %d results (does the provider ignore filters?)", filter, searchLimit))
+		}
 	}
-	var list struct {
-		Resources []resource `json:"Resources"`
-	}
-	d := json.NewDecoder(bytes.NewReader(r.body))
-	d.UseNumber()
-	if err := d.Decode(&list); err != nil {
-		return nil, fmt.Errorf("scim: searching %s: %w", filter, err)
-	}
-	return list.Resources, nil
 }
+
+// A search asks for searchPage resources at a time and gives up past
+// searchLimit: an "eq" search that matches that many is not a search.
+const (
+	searchPage  = 100
+	searchLimit = 10_000
+)
 
 func (s *Sink) cached(worker string) (string, bool) {
 	s.mu.Lock()

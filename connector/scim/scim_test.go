@@ -878,3 +878,40 @@ func checkCarried(t *testing.T, s *scim.Sink, rep *sim.Report, account func(id s
 		t.Errorf("the provider holds %d users, want %d", users, len(rep.Expected))
 	}
 }
+
+// Found by an outside test: a provider that pages its search results (here
+// one a page, ignoring the filter) once hid the worker's account behind the
+// first page, and a termination after a restart "succeeded" with no write.
+func TestPagedSearchFindsTheAccount(t *testing.T) {
+	p := newProvider(t, pagedIgnoringFilters)
+	p.seed(hrissync.Account{Active: true, Fields: hrissync.Fields{hrissync.FieldEmail: "bob@example.com"}})
+	e := sinktest.Person("w-1")
+	if err := newSink(t, p, scim.Config{}).Apply(t.Context(), create(e)); err != nil {
+		t.Fatal(err)
+	}
+	left := e
+	left.Status = hrissync.StatusTerminated
+	if err := newSink(t, p, scim.Config{}).Apply(t.Context(), change(hrissync.Deactivate, e, left)); err != nil { // a restarted sink
+		t.Fatal(err)
+	}
+	if acc, _, ok := p.account(e.ID); !ok || acc.Active {
+		t.Errorf("after the termination the provider holds %+v (found %v): still active", acc, ok)
+	}
+}
+
+// Two accounts bound to one worker, shown one a page: a conflict, not a
+// guess that leaves the second active.
+func TestPagedSearchSeesEveryCandidate(t *testing.T) {
+	p := newProvider(t, paged)
+	e := sinktest.Person("w-1")
+	for _, email := range []string{"a@example.com", "b@example.com"} {
+		p.seedRaw(map[string]any{"userName": email, "externalId": e.ID, "active": true})
+	}
+	left := e
+	left.Status = hrissync.StatusTerminated
+	err := newSink(t, p, scim.Config{}).Apply(t.Context(), change(hrissync.Deactivate, e, left))
+	var conflict *scim.ConflictError
+	if !errors.As(err, &conflict) || len(conflict.Candidates) != 2 {
+		t.Fatalf("two accounts bound to one worker, paged: %v, want a *ConflictError with both", err)
+	}
+}

@@ -63,6 +63,10 @@ type users struct {
 	// "<urn>:department") the provider accepts on every write yet does not
 	// keep; refuses are those whose change it refuses with 400.
 	drops, refuses map[string]bool
+	// pageSize caps a search's page (0: Count decides); ignoreFilters
+	// answers every search with every user.
+	pageSize      int
+	ignoreFilters bool
 }
 
 func (u *users) resource(s *stored) elimity.Resource {
@@ -238,11 +242,19 @@ func (u *users) GetAll(r *http.Request, params elimity.ListRequestParams) (elimi
 				}
 			}
 		}
-		if params.FilterValidator != nil && params.FilterValidator.PassesFilter(full) != nil {
+		if !u.ignoreFilters && params.FilterValidator != nil && params.FilterValidator.PassesFilter(full) != nil {
 			continue
 		}
 		page.TotalResults++
-		page.Resources = append(page.Resources, u.resource(s))
+		// One page: from the 1-based StartIndex, at most Count (and
+		// at most pageSize, as providers cap their pages).
+		size := params.Count
+		if u.pageSize > 0 {
+			size = min(size, u.pageSize)
+		}
+		if page.TotalResults >= max(params.StartIndex, 1) && len(page.Resources) < size {
+			page.Resources = append(page.Resources, u.resource(s))
+		}
 	}
 	return page, nil
 }
@@ -472,6 +484,13 @@ type provider struct {
 	noEnterpriseFilter bool // 400 invalidFilter for a filter on the enterprise extension
 	patchNoContent     bool // answer a PATCH with 204 and no resource
 }
+
+// pagedIgnoringFilters makes the provider answer every search with all its
+// users, one a page, as some providers do.
+func pagedIgnoringFilters(p *provider) { p.users.pageSize, p.users.ignoreFilters = 1, true }
+
+// paged makes the provider answer searches one user a page.
+func paged(p *provider) { p.users.pageSize = 1 }
 
 type option func(*provider)
 
