@@ -189,7 +189,7 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 	}); err != nil {
 		return err
 	}
-	if e.cfg.DeletionLimit.exceeded(len(run.Leavers), active) {
+	if e.cfg.DeletionLimit.exceeded(0, len(run.Leavers), active) {
 		run.Status = RunHeld
 		e.raise(ctx, "deletions/"+run.ID, Alert{Kind: AlertDeletionThreshold, RunID: run.ID,
 			Message: fmt.Sprintf("%d of %d accounts would be deprovisioned (first: %s); approve with ApproveDeletions(%q)",

@@ -158,7 +158,7 @@ func TestScopeAndMappingHooks(t *testing.T) {
 				}
 				return f, nil
 			},
-			DeletionLimit: hrissync.DeletionLimit{Count: 0, Share: 0.01},
+			DeletionLimit: hrissync.Budget{Count: 0, Share: 0.01},
 		})
 		a := r.hr.put(alice())
 		r.notify(a.ID)

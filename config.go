@@ -91,9 +91,15 @@ type Config struct {
 	// provisioned, so onboarding is ready. Default 7; negative means on
 	// the start date.
 	PreHireDays int
-	// DeletionLimit stops a batch that would deprovision too many people.
-	// Default: more than 5 % of the accounts, and more than 10 people.
-	DeletionLimit DeletionLimit
+	// DeletionLimit is the budget for ending the access of people who
+	// vanish: gone from the full list, out of scope (docs/design.md
+	// §5.13). Default 25, or 5 % of the active accounts, per 24 hours.
+	DeletionLimit Budget
+	// TerminationLimit is the budget for ending access on the record's
+	// word — terminations, and records that contradict themselves — so
+	// that a mapping bug marking everyone terminated is held, not
+	// applied. Default 200, or 20 % of the active accounts, per 24 hours.
+	TerminationLimit Budget
 
 	// HydrateLag is how long a reconcile waits for the Source to catch up
 	// with an event (a record older than the event is read-after-write
@@ -156,16 +162,56 @@ type Breaker struct {
 	Cooldown time.Duration // before a probe; default one minute
 }
 
-// DeletionLimit stops a batch whose leavers (people gone from the full list or
-// out of scope) exceed both Count and Share of the accounts. An operator
-// approves the run's deletions with Engine.ApproveDeletions.
-type DeletionLimit struct {
-	Count int     // default 10
-	Share float64 // default 0.05
+// Budget bounds how many accounts lose access within any rolling Window.
+// Either limit holds: beyond Count deactivations, or beyond Share of the
+// active accounts (never fewer than one), the people stay active and are
+// held, the Alerter hears once, and Engine.ApproveDeletions lets them go.
+// Deactivations an operator approved spend nothing.
+type Budget struct {
+	// Count and Share are the limits; one that is 0 or less is not
+	// applied. Both 0: the default.
+	Count int
+	Share float64
+	// Window is the rolling window. Default 24 hours.
+	Window time.Duration
+	// Off turns the budget off: every deactivation passes.
+	Off bool
 }
 
-func (l DeletionLimit) exceeded(leavers, accounts int) bool {
-	return leavers > l.Count && float64(leavers) > l.Share*float64(accounts)
+// allows reports how many deactivations the budget allows in its window
+// with active accounts; -1 is unlimited.
+func (b Budget) allows(active int) int {
+	if b.Off {
+		return -1
+	}
+	n := -1
+	if b.Count > 0 {
+		n = b.Count
+	}
+	if b.Share > 0 {
+		s := max(int(b.Share*float64(active)), 1)
+		if n < 0 || s < n {
+			n = s
+		}
+	}
+	return n
+}
+
+// exceeded reports whether spending n more, with spent already spent in the
+// window, goes beyond the budget.
+func (b Budget) exceeded(spent, n, active int) bool {
+	allowed := b.allows(active)
+	return allowed >= 0 && spent+n > allowed
+}
+
+func (b Budget) withDefaults(count int, share float64) Budget {
+	if b.Count == 0 && b.Share == 0 {
+		b.Count, b.Share = count, share
+	}
+	if b.Window <= 0 {
+		b.Window = 24 * time.Hour
+	}
+	return b
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -221,9 +267,8 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.PreHireDays = 7
 	}
 	cfg.PreHireDays = max(cfg.PreHireDays, 0)
-	if cfg.DeletionLimit == (DeletionLimit{}) {
-		cfg.DeletionLimit = DeletionLimit{Count: 10, Share: 0.05}
-	}
+	cfg.DeletionLimit = cfg.DeletionLimit.withDefaults(25, 0.05)
+	cfg.TerminationLimit = cfg.TerminationLimit.withDefaults(200, 0.20)
 	if cfg.HydrateTolerance <= 0 {
 		cfg.HydrateTolerance = 5 * time.Second
 	}

@@ -98,7 +98,7 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 	if _, err := accounts.upTo(ctx, "", gone); err != nil {
 		return plan, err
 	}
-	plan.Held = e.cfg.DeletionLimit.exceeded(len(plan.Leavers), plan.Accounts)
+	plan.Held = e.cfg.DeletionLimit.exceeded(0, len(plan.Leavers), plan.Accounts)
 	if plan.Held {
 		return plan, nil
 	}

@@ -81,8 +81,15 @@ type Store interface {
 	AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error
 
 	// ForgetEvents drops event ids whose Forget time is at or before t,
-	// returning how many.
+	// returning how many, and the revocations recorded more than
+	// RevocationRetention before t.
 	ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error)
+
+	// Revocations counts, per budget named in Commit.Revoked, the commits
+	// at or after since that ended someone's access, and the people who
+	// hold an active account now: the deactivation budgets' rolling
+	// window (docs/design.md §5.13).
+	Revocations(ctx context.Context, tenant string, since time.Time) (Revocations, error)
 
 	// Cursor returns a named watermark (zero if unset); SetCursor sets it.
 	Cursor(ctx context.Context, tenant, name string) (time.Time, error)
@@ -168,7 +175,35 @@ type Commit struct {
 	Applied    map[string]Applied // fields written (or confirmed) by this reconcile
 	Audit      []audit.Entry
 	Due        time.Time // the next due time, replacing the old; zero for none
+	// Revoked, when this commit ends the person's access, names the
+	// deactivation budget it spends (BudgetVanished, BudgetTerminated, or
+	// BudgetApproved beyond a budget by an operator), and At is when it
+	// was applied; Revocations counts them. "" for any other commit.
+	Revoked string    `json:",omitempty"`
+	At      time.Time `json:",omitzero"`
 }
+
+// Revocations is a deactivation budget's window as the Store counts it.
+type Revocations struct {
+	Spent  map[string]int // commits that ended access, per Commit.Revoked
+	Active int            // people with an active account (Exists and Active)
+}
+
+// RevocationRetention is how long a Store keeps revocations: longer than
+// any budget's window.
+const RevocationRetention = 31 * 24 * time.Hour
+
+// The deactivation budgets a Commit.Revoked names.
+const (
+	// BudgetVanished: the person is gone from the Source's full list, or
+	// out of scope.
+	BudgetVanished = "vanished"
+	// BudgetTerminated: the record says the person left (a termination,
+	// a contradiction read as one).
+	BudgetTerminated = "terminated"
+	// BudgetApproved: an operator let it pass a budget; it spends none.
+	BudgetApproved = "approved"
+)
 
 // Failure is the current run of failed attempts for one person.
 type Failure struct {
@@ -204,6 +239,21 @@ type Run struct {
 	Seen       int      // people read from the Source
 	Writes     int      // writes made
 	Leavers    []string // people to deprovision, kept while Held
+	// Accounts is how many active accounts the merge with the list saw,
+	// over the whole run (a resumed run adds to it): the share of them
+	// the leavers are is judged against it.
+	Accounts int `json:",omitempty"`
+	// AsOf is when the Source's list was taken, in the Source's clock
+	// (zero: the Source cannot tell). Baseline is the AsOf of the newest
+	// run completed before this one: a list older than it is refused.
+	AsOf     time.Time `json:",omitzero"`
+	Baseline time.Time `json:",omitzero"`
+	// Stale counts people for whom the Store held something newer than
+	// the list: those fields were left alone.
+	Stale int `json:",omitempty"`
+	// ApprovedBy is who let the held leavers go, as the host
+	// authenticated them (Engine.ApproveDeletions).
+	ApprovedBy string `json:",omitempty"`
 }
 
 // MergeApplied merges a commit's fields into what a Store holds, field by

@@ -46,7 +46,7 @@ func scene(t *testing.T) (*hrissync.Engine, *atomic.Bool) {
 		return platform.Apply(ctx, u)
 	})
 	eng, err := hrissync.New(hris, sink, memstore.New(), &hrissync.Config{
-		Tenant: "acme", Logger: slog.New(slog.DiscardHandler), DeletionLimit: hrissync.DeletionLimit{Count: 1, Share: 0.01},
+		Tenant: "acme", Logger: slog.New(slog.DiscardHandler), DeletionLimit: hrissync.Budget{Count: 1, Share: 0.01},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func batchOver(t *testing.T, content string, manifest string) (error, int) {
 	clock := hrissync.RealClock{}
 	platform := memory.NewPlatform(clock, 1)
 	eng, err := hrissync.New(src, platform, memstore.New(), &hrissync.Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DeletionLimit: hrissync.DeletionLimit{Count: 100, Share: 1},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DeletionLimit: hrissync.Budget{Count: 100, Share: 1},
 	})
 	if err != nil {
 		t.Fatal(err)

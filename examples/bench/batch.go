@@ -90,7 +90,7 @@ func batchScale(ns []int) error {
 		sink := hrissync.SinkFunc(func(context.Context, hrissync.Update) error { writes.Add(1); return nil })
 		eng, err := hrissync.New(src, sink, st, &hrissync.Config{Concurrency: 16, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Progress:      func(p hrissync.BatchProgress) { fmt.Fprintf(os.Stderr, "\r\033[Kbatch %s", p) },
-			DeletionLimit: hrissync.DeletionLimit{Count: n, Share: 1}})
+			DeletionLimit: hrissync.Budget{Count: n, Share: 1}})
 		if err != nil {
 			return err
 		}

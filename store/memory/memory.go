@@ -31,6 +31,13 @@ type tenant struct {
 	cursors map[string]time.Time
 	runs    map[string]hrissync.Run
 	last    string // ID of the run first saved last
+	// revoked lists the commits that ended someone's access, oldest first.
+	revoked []revocation
+}
+
+type revocation struct {
+	budget string
+	at     time.Time
 }
 
 var _ hrissync.Store = (*Store)(nil)
@@ -154,7 +161,32 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 	}
 	p.Dirty.Unsure = false
 	t.outbox = append(t.outbox, c.Audit...)
+	if c.Revoked != "" {
+		t.revoked = append(t.revoked, revocation{c.Revoked, c.At})
+	}
 	return nil
+}
+
+// Revocations implements hrissync.Store.
+func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (hrissync.Revocations, error) {
+	if err := ctx.Err(); err != nil {
+		return hrissync.Revocations{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	out := hrissync.Revocations{Spent: map[string]int{}}
+	for _, r := range t.revoked {
+		if !r.at.Before(since) {
+			out.Spent[r.budget]++
+		}
+	}
+	for _, p := range t.people {
+		if p.Exists && p.Active {
+			out.Active++
+		}
+	}
+	return out, nil
 }
 
 // Fail implements hrissync.Store.
@@ -274,6 +306,8 @@ func (s *Store) ForgetEvents(ctx context.Context, tenant string, before time.Tim
 			n++
 		}
 	}
+	cutoff := before.Add(-hrissync.RevocationRetention)
+	t.revoked = slices.DeleteFunc(t.revoked, func(r revocation) bool { return r.at.Before(cutoff) })
 	return n, nil
 }
 
