@@ -55,7 +55,7 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 
 	err = e.runList(ctx, &run)
 	if err == nil && run.Status != RunHeld {
-		err = e.deprovision(ctx, &run)
+		err = e.deprovision(ctx, &run, false)
 	}
 	if err == nil {
 		err = e.pending(ctx, e.cfg.Clock.Now(), func(p Person) error {
@@ -106,11 +106,26 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 		held *Person // the account as the merge read it, if any
 	}
 	chunk := make([]item, 0, e.batchChunk())
-	active := 0 // active accounts seen by the merge, for the deletion limit
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
+	// Leavers and active accounts found since the last checkpoint join the
+	// run only with it, so that a rerun resuming from the checkpoint
+	// neither counts them twice nor loses them.
+	var leavers []string
+	active := 0
+	gone := func(p Person) {
+		if p.Active {
+			active++
+			leavers = append(leavers, p.ID)
 		}
+	}
+	checkpoint := func() {
+		run.Leavers = append(run.Leavers, leavers...)
+		run.Accounts += active
+		leavers, active = leavers[:0], 0
+		if lastID > run.Checkpoint {
+			run.Checkpoint = lastID
+		}
+	}
+	flush := func() error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(e.cfg.Concurrency)
 		writes := make([]bool, len(chunk))
@@ -133,8 +148,8 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 				run.Writes++
 			}
 		}
-		run.Checkpoint = chunk[len(chunk)-1].rec.ID
 		chunk = chunk[:0]
+		checkpoint()
 		e.progress(run.Seen, false)
 		return e.store.SaveRun(ctx, e.cfg.Tenant, *run)
 	}
@@ -146,25 +161,21 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 		if lastID != "" && rec.ID <= lastID {
 			return errors.Join(fmt.Errorf("%w: %q after %q", ErrSourceOrder, rec.ID, lastID), flush())
 		}
-		lastID = rec.ID
 		if rec.ID <= resumeAfter {
+			lastID = rec.ID
 			continue // done before the failure
 		}
 		run.Seen++
 		// Accounts before this ID are missing from the list: leavers.
-		held, err := accounts.upTo(ctx, rec.ID, func(p Person) {
-			if p.Active {
-				active++
-				run.Leavers = append(run.Leavers, p.ID)
-			}
-		})
+		held, err := accounts.upTo(ctx, rec.ID, gone)
 		if err != nil {
 			return err
 		}
+		lastID = rec.ID
 		if held != nil && held.Active {
 			active++
 			if !e.cfg.InScope(rec) {
-				run.Leavers = append(run.Leavers, rec.ID)
+				leavers = append(leavers, rec.ID)
 				continue
 			}
 		}
@@ -181,19 +192,22 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	if _, err := accounts.upTo(ctx, "", func(p Person) {
-		if p.Active {
-			active++
-			run.Leavers = append(run.Leavers, p.ID)
-		}
-	}); err != nil {
+	if _, err := accounts.upTo(ctx, "", gone); err != nil {
 		return err
 	}
-	if e.cfg.DeletionLimit.exceeded(0, len(run.Leavers), active) {
+	checkpoint()
+	// The whole run's leavers against the whole run's accounts, and
+	// against what the window has spent already.
+	spent, _, err := e.budgets.room(ctx, BudgetVanished)
+	if err != nil {
+		return err
+	}
+	if e.cfg.DeletionLimit.exceeded(spent, len(run.Leavers), run.Accounts) {
 		run.Status = RunHeld
-		e.raise(ctx, "deletions/"+run.ID, Alert{Kind: AlertDeletionThreshold, RunID: run.ID,
-			Message: fmt.Sprintf("%d of %d accounts would be deprovisioned (first: %s); approve with ApproveDeletions(%q)",
-				len(run.Leavers), active, strings.Join(run.Leavers[:min(5, len(run.Leavers))], ", "), run.ID)})
+		e.raise(ctx, "deletions/"+run.ID, Alert{Kind: AlertDeletionThreshold, Severity: SeverityCritical, RunID: run.ID,
+			Message: fmt.Sprintf("%d of %d accounts would be deprovisioned, beyond the deletion limit (%s per %v, %d spent already; first: %s); approve with ApproveDeletions(%q)",
+				len(run.Leavers), run.Accounts, e.cfg.DeletionLimit.describe(), e.cfg.DeletionLimit.Window, spent,
+				strings.Join(run.Leavers[:min(5, len(run.Leavers))], ", "), run.ID)})
 	}
 	return nil
 }
@@ -218,13 +232,14 @@ func (e *Engine) settled(held Person, rec Employee) bool {
 // deprovision reconciles the run's leavers. Each is read from the Source
 // once more: one who is there after all (a list cut short, a person hired
 // during the run) is reconciled, not deprovisioned.
-func (e *Engine) deprovision(ctx context.Context, run *Run) error {
+// approved: an operator let the run's leavers go beyond the budget.
+func (e *Engine) deprovision(ctx context.Context, run *Run, approved bool) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
 	writes := make([]bool, len(run.Leavers))
 	for i, id := range run.Leavers {
 		g.Go(func() error {
-			res, err := e.reconcile(gctx, request{id: id, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
+			res, err := e.reconcile(gctx, request{id: id, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, approved: approved})
 			writes[i] = res == written
 			return ignoreRecorded(err)
 		})
@@ -238,9 +253,8 @@ func (e *Engine) deprovision(ctx context.Context, run *Run) error {
 	return err
 }
 
-// ApproveDeletions lets a run held by the deletion limit deprovision its
-// leavers now.
-func (e *Engine) ApproveDeletions(ctx context.Context, runID string) error {
+// approveRun lets a run held by the deletion limit deprovision its leavers.
+func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 	e.batchMu.Lock()
 	defer e.batchMu.Unlock()
 	run, err := e.store.Run(ctx, e.cfg.Tenant, runID)
@@ -250,8 +264,12 @@ func (e *Engine) ApproveDeletions(ctx context.Context, runID string) error {
 	if run.Status != RunHeld {
 		return fmt.Errorf("%w: %s is %s", ErrNotHeld, runID, run.Status)
 	}
-	if err := e.deprovision(ctx, &run); err != nil {
+	if err := e.recordApproval(ctx, "run "+runID, runID, approver, run.Leavers); err != nil {
 		return err
+	}
+	run.ApprovedBy = approver
+	if err := e.deprovision(ctx, &run, true); err != nil {
+		return errors.Join(err, e.store.SaveRun(ctx, e.cfg.Tenant, run))
 	}
 	run.Status, run.Finished = RunSucceeded, e.cfg.Clock.Now()
 	e.resolve("deletions/" + runID)

@@ -111,13 +111,13 @@ func TestBatchLeaversThresholdAndApproval(t *testing.T) {
 		if k := r.alerts.kinds(); !slices.Equal(k, []hrissync.AlertKind{hrissync.AlertDeletionThreshold}) {
 			t.Errorf("alerts = %v", k)
 		}
-		if err := r.eng.ApproveDeletions(t.Context(), run.ID); err != nil {
+		if err := r.eng.ApproveDeletions(t.Context(), run.ID, "ops@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		if r.mustAccount("w-0075").Active {
 			t.Error("approved leaver still active")
 		}
-		if err := r.eng.ApproveDeletions(t.Context(), run.ID); !errors.Is(err, hrissync.ErrNotHeld) {
+		if err := r.eng.ApproveDeletions(t.Context(), run.ID, "ops@example.com"); !errors.Is(err, hrissync.ErrNotHeld) {
 			t.Errorf("approving twice: %v, want ErrNotHeld", err)
 		}
 	})
@@ -175,20 +175,26 @@ func TestScopeAndMappingHooks(t *testing.T) {
 		if err := r.eng.Batch(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		// Alice moves out of scope: the batch counts her as a leaver
-		// (held by the tight limit), approval deprovisions her.
+		b := alice()
+		b.ID, b.Email = "w-003", "bob@example.com"
+		r.hr.put(b)
+		r.notify(b.ID)
+		// Alice and Bob move out of scope: the batch counts them as
+		// leavers (held by the tight limit, which allows one), approval
+		// deprovisions them.
 		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Department = "Contractors" })
+		r.hr.update(b.ID, func(e *hrissync.Employee) { e.Department = "Contractors" })
 		if err := r.eng.Batch(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		run, _ := r.store.LastRun(t.Context(), "default")
-		if run.Status != hrissync.RunHeld || !slices.Equal(run.Leavers, []string{a.ID}) {
-			t.Fatalf("run = %s leavers %v, want held with alice", run.Status, run.Leavers)
+		if run.Status != hrissync.RunHeld || !slices.Equal(run.Leavers, []string{a.ID, b.ID}) {
+			t.Fatalf("run = %s leavers %v, want held with alice and bob", run.Status, run.Leavers)
 		}
-		if err := r.eng.ApproveDeletions(t.Context(), run.ID); err != nil {
+		if err := r.eng.ApproveDeletions(t.Context(), run.ID, "ops@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		if r.mustAccount(a.ID).Active {
+		if r.mustAccount(a.ID).Active || r.mustAccount(b.ID).Active {
 			t.Error("out-of-scope person still active")
 		}
 	})

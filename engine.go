@@ -29,6 +29,7 @@ type Engine struct {
 	dispatcher Dispatcher
 	carries    func(field string) bool // the sink's FieldCarrier; nil: every field
 	locks      keylock.Locks
+	budgets    *budgets
 	guard      guard
 	stats      *stats
 	metrics    *instruments
@@ -88,6 +89,7 @@ func New(src Source, sink Sink, store Store, cfg *Config) (*Engine, error) {
 		started:    make(chan struct{}),
 	}
 	e.busy.init()
+	e.budgets = newBudgets(e)
 	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
 	}

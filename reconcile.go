@@ -40,6 +40,8 @@ type request struct {
 	// revoking is set once the write is planned: it takes access away,
 	// so its failure is critical.
 	revoking bool
+	// approved: an operator let this deactivation go beyond its budget.
+	approved bool
 }
 
 // result is what a reconcile did.
@@ -165,6 +167,18 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		return e.commitUnchanged(ctx, p, d, applied)
 	}
 	r.revoking = u.Kind == Deactivate
+	revoked := "" // the budget this deactivation spends
+	if r.revoking && p.Active {
+		if revoked, err = e.budgets.take(ctx, budgetOf(rec, e.cfg.InScope), r.id, r.approved); err != nil {
+			return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, err)
+		}
+		if revoked == "" {
+			// Held beyond the budget: access is kept, the person stays
+			// dirty, and is looked at again when the window may have
+			// room or at once when an operator approves.
+			return e.putOff(ctx, r, p, classes, now.Add(holdRecheck))
+		}
+	}
 
 	comeBack := false // a manager withheld to break a cycle: set it next time
 	if m := u.Fields[FieldManagerID]; m != "" && u.Active && changes(u, FieldManagerID) {
@@ -263,6 +277,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	err = e.store.Commit(ctx, e.cfg.Tenant, Commit{
 		ID: r.id, Generation: generation, Exists: true, Active: u.Active,
 		Applied: applied, Audit: []audit.Entry{entry}, Due: d.due,
+		Revoked: revoked, At: acked,
 	})
 	if err != nil {
 		// The write reached the sink but is not recorded: the person
@@ -272,6 +287,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	if p.Damaged {
 		e.resolve("damaged/" + r.id)
 	}
+	e.budgets.settled(r.id)
 	if !d.due.IsZero() {
 		e.dispatcher.Dispatch(r.id, d.due)
 	}
@@ -296,6 +312,16 @@ func (e *Engine) vanished(ctx context.Context, p Person) (result, error) {
 	e.raise(ctx, "vanished", Alert{Kind: AlertVanished,
 		Message: fmt.Sprintf("%s: the Source does not hold this person; access is kept until the next full list confirms it", p.ID)})
 	return e.commitUnchanged(ctx, p, desired{due: p.Due}, nil)
+}
+
+// budgetOf names the budget a deactivation spends: a person the Source no
+// longer holds, or holds out of scope, vanished; one whose record ends their
+// access was terminated.
+func budgetOf(rec *Employee, inScope func(Employee) bool) string {
+	if rec == nil || !inScope(*rec) {
+		return BudgetVanished
+	}
+	return BudgetTerminated
 }
 
 // lags reports whether rec is older than the mark needs: read-after-write
@@ -461,6 +487,7 @@ func (e *Engine) commitUnchanged(ctx context.Context, p Person, d desired, appli
 	if err != nil {
 		return failed, fmt.Errorf("hrissync: committing %s: %w", p.ID, err)
 	}
+	e.budgets.settled(p.ID)
 	if !d.due.IsZero() {
 		e.dispatcher.Dispatch(p.ID, d.due)
 	}

@@ -83,6 +83,10 @@ const (
 	ActionDeactivate = "deactivate"
 	ActionReactivate = "reactivate"
 	ActionRunSummary = "run-summary"
+	// ActionDeletionsApproved: an operator let deactivations held beyond
+	// a budget go (Trigger TriggerOperator; Summary names the approver,
+	// as the host authenticated them, and the people).
+	ActionDeletionsApproved = "deletions-approved"
 
 	// The log's own entries, in the chain they concern (Trigger
 	// TriggerLog, Recovery saying what happened).
@@ -92,6 +96,9 @@ const (
 
 // TriggerLog is the Trigger of the log's own entries.
 const TriggerLog = "log"
+
+// TriggerOperator is the Trigger of what an operator did.
+const TriggerOperator = "operator"
 
 // Entry is one applied change to one person's account, or a batch run's
 // summary (Action ActionRunSummary, EmployeeID empty).

@@ -10,6 +10,11 @@
 // it, and the lag from HR change to platform per trigger. It names people by
 // id only. The JSON document is the same at status.json.
 //
+// An approval records who approved, and the page does not take that from
+// the form: the host says who is signed in through an approver hook
+// (WithApprover), from its own authentication; without one, approvals are
+// refused.
+//
 // The buttons POST forms. Cross-origin POSTs are refused
 // (http.CrossOriginProtection, on the browser's Sec-Fetch-Site and Origin
 // headers), and each form carries a token derived from a secret made when the
@@ -28,6 +33,8 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hrissync/hrissync"
@@ -51,12 +58,15 @@ type Document struct {
 	At     time.Time `json:"at"`
 	// Backlog is how many people wait for a worker now (-1: the
 	// Dispatcher cannot tell).
-	Backlog     int                   `json:"backlog"`
-	Runs        []hrissync.RunRecord  `json:"runs"`
-	DeadLetters []DeadLetter          `json:"deadLetters"`
-	Approval    *Approval             `json:"approval,omitempty"`
-	Lag         map[string]Percentile `json:"lag"`
-	Token       string                `json:"-"`
+	Backlog     int                  `json:"backlog"`
+	Runs        []hrissync.RunRecord `json:"runs"`
+	DeadLetters []DeadLetter         `json:"deadLetters"`
+	Approval    *Approval            `json:"approval,omitempty"`
+	// Holds are the people kept active beyond a deactivation budget, per
+	// budget, each approved as a whole by its ID.
+	Holds []Hold                `json:"holds,omitempty"`
+	Lag   map[string]Percentile `json:"lag"`
+	Token string                `json:"-"`
 }
 
 // DeadLetter is a person whose retries ran out.
@@ -74,6 +84,13 @@ type Approval struct {
 	Leavers int       `json:"leavers"`
 }
 
+// Hold is the people held beyond one deactivation budget.
+type Hold struct {
+	ID     string   `json:"id"` // what ApproveDeletions takes: "held/" + budget
+	Budget string   `json:"budget"`
+	People []string `json:"people"`
+}
+
 // Percentile is one trigger's lag from HR change to platform.
 type Percentile struct {
 	Count int64         `json:"count"`
@@ -83,14 +100,30 @@ type Percentile struct {
 }
 
 type handler struct {
-	eng    *hrissync.Engine
-	secret []byte
-	now    func() time.Time
+	eng      *hrissync.Engine
+	secret   []byte
+	now      func() time.Time
+	approver func(*http.Request) (string, error)
+}
+
+// Option configures Handler.
+type Option func(*handler)
+
+// WithApprover lets the page approve held deletions. approver names who
+// makes the request, as the host's authentication established (a session,
+// a verified header set by the host's proxy); an error or "" refuses the
+// approval with 403. The name is recorded with the approval in the audit
+// log.
+func WithApprover(approver func(*http.Request) (string, error)) Option {
+	return func(h *handler) { h.approver = approver }
 }
 
 // Handler returns the status page of eng.
-func Handler(eng *hrissync.Engine) http.Handler {
+func Handler(eng *hrissync.Engine, opts ...Option) http.Handler {
 	h := &handler{eng: eng, secret: make([]byte, 32), now: time.Now}
+	for _, o := range opts {
+		o(h)
+	}
 	_, _ = rand.Read(h.secret)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.html)
@@ -126,6 +159,10 @@ func (h *handler) document(ctx context.Context) (Document, error) {
 	case err != nil && !errors.Is(err, hrissync.ErrNotFound):
 		return d, err
 	}
+	for budget, people := range h.eng.Holds() {
+		d.Holds = append(d.Holds, Hold{ID: hrissync.HoldPrefix + budget, Budget: budget, People: people})
+	}
+	slices.SortFunc(d.Holds, func(a, b Hold) int { return strings.Compare(a.ID, b.ID) })
 	for t, s := range h.eng.Stats().Triggers {
 		if s.Latency.Count > 0 {
 			d.Lag[string(t)] = Percentile{Count: s.Latency.Count, P50: s.Latency.P50, P99: s.Latency.P99, Max: s.Latency.Max}
@@ -199,7 +236,16 @@ func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
 	if !h.checked(w, r) {
 		return
 	}
-	err := h.eng.ApproveDeletions(r.Context(), r.PostFormValue("run"))
+	if h.approver == nil {
+		http.Error(w, "approvals are off: the host mounted this page without an approver (status.WithApprover)", http.StatusForbidden)
+		return
+	}
+	who, err := h.approver(r)
+	if err != nil || strings.TrimSpace(who) == "" {
+		http.Error(w, "the host could not say who you are; approval refused", http.StatusForbidden)
+		return
+	}
+	err = h.eng.ApproveDeletions(r.Context(), r.PostFormValue("run"), who)
 	switch {
 	case errors.Is(err, hrissync.ErrNotHeld), errors.Is(err, hrissync.ErrNotFound):
 		http.Error(w, err.Error(), http.StatusConflict)

@@ -69,9 +69,26 @@ func scene(t *testing.T) (*hrissync.Engine, *atomic.Bool) {
 	return eng, refuse
 }
 
+// userKey is where the host's own authentication (signedIn) puts who is
+// signed in.
+type userKey struct{}
+
+func signedIn(user string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+	})
+}
+
+func approver(r *http.Request) (string, error) {
+	if u, _ := r.Context().Value(userKey{}).(string); u != "" {
+		return u, nil
+	}
+	return "", errors.New("nobody is signed in")
+}
+
 func TestDocumentAndForms(t *testing.T) {
 	eng, refuse := scene(t)
-	srv := httptest.NewServer(status.Handler(eng))
+	srv := httptest.NewServer(signedIn("ops@example.com", status.Handler(eng, status.WithApprover(approver))))
 	defer srv.Close()
 
 	var doc status.Document
@@ -130,19 +147,38 @@ func TestDocumentAndForms(t *testing.T) {
 		t.Fatal("no token in the page")
 	}
 	token = token[:strings.IndexByte(token, '"')]
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/approve", strings.NewReader(url.Values{"run": {doc.Approval.RunID}, "token": {token}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		t.Fatal(err)
+	approve := func(url string) int {
+		// The form's "approver" is free text anyone can type: ignored.
+		form := strings.NewReader("run=" + doc.Approval.RunID + "&token=" + token + "&approver=mallory")
+		req, _ := http.NewRequest(http.MethodPost, url+"/approve", form)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("approving with the page's token: %d", resp.StatusCode)
+	// Mounted without an approver, or with nobody signed in: refused.
+	for name, h := range map[string]http.Handler{
+		"no approver hook": status.Handler(eng),
+		"nobody signed in": status.Handler(eng, status.WithApprover(approver)),
+	} {
+		other := httptest.NewServer(h)
+		if code := approve(other.URL); code != http.StatusForbidden {
+			t.Errorf("%s: approval answered %d, want 403", name, code)
+		}
+		other.Close()
 	}
-	if run, _ := eng.LastRun(context.Background()); run.Status != hrissync.RunSucceeded {
-		t.Errorf("after approval the run is %s", run.Status)
+	if run, _ := eng.LastRun(context.Background()); run.Status != hrissync.RunHeld {
+		t.Fatalf("a refused approval let the run go: %s", run.Status)
+	}
+	if code := approve(srv.URL); code != http.StatusSeeOther {
+		t.Fatalf("approving with the page's token: %d", code)
+	}
+	if run, _ := eng.LastRun(context.Background()); run.Status != hrissync.RunSucceeded || run.ApprovedBy != "ops@example.com" {
+		t.Errorf("after approval the run is %s, approved by %q", run.Status, run.ApprovedBy)
 	}
 }
 

@@ -1,0 +1,232 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hrissync/hrissync/audit"
+)
+
+// ErrNoApprover: ApproveDeletions was called without saying who approves.
+var ErrNoApprover = errors.New("hrissync: an approval must name its approver")
+
+// HoldPrefix starts the id under which people held beyond a budget are
+// approved: "held/" + BudgetVanished or "held/" + BudgetTerminated.
+const HoldPrefix = "held/"
+
+// How often the budgets are counted afresh from the Store (for replicas
+// spending the same window, and for the window rolling on), and how soon a
+// held person is looked at again.
+const (
+	budgetRefresh = time.Minute
+	holdRecheck   = time.Hour
+)
+
+// budgets keeps the engine's deactivation budgets (docs/design.md §5.13):
+// the Store's count of each rolling window, read afresh every budgetRefresh
+// and added to as this engine spends; the people held beyond a budget; and
+// those an operator let go. Replicas spending at once may pass a budget by
+// what they spent within one refresh; that is the price of not locking the
+// Store on every deactivation.
+type budgets struct {
+	e *Engine
+
+	mu       sync.Mutex
+	fetched  time.Time
+	spent    map[string]int
+	active   int
+	held     map[string]map[string]time.Time // budget → person → held since
+	approved map[string]bool                 // people let go, one deactivation each
+}
+
+func newBudgets(e *Engine) *budgets {
+	return &budgets{e: e, spent: map[string]int{}, held: map[string]map[string]time.Time{}, approved: map[string]bool{}}
+}
+
+func (b *budgets) limit(budget string) Budget {
+	if budget == BudgetVanished {
+		return b.e.cfg.DeletionLimit
+	}
+	return b.e.cfg.TerminationLimit
+}
+
+// refresh counts the windows afresh from the Store if the count is older
+// than budgetRefresh. b.mu is held.
+func (b *budgets) refresh(ctx context.Context, now time.Time) error {
+	if !b.fetched.IsZero() && now.Sub(b.fetched) < budgetRefresh && !now.Before(b.fetched) {
+		return nil
+	}
+	for _, budget := range []string{BudgetVanished, BudgetTerminated} {
+		got, err := b.e.store.Revocations(ctx, b.e.cfg.Tenant, now.Add(-b.limit(budget).Window))
+		if err != nil {
+			return fmt.Errorf("hrissync: counting the %s budget: %w", budget, err)
+		}
+		b.spent[budget], b.active = got.Spent[budget], got.Active
+	}
+	b.fetched = now
+	return nil
+}
+
+// room returns what budget has spent in its window, and the active accounts.
+func (b *budgets) room(ctx context.Context, budget string) (spent, active int, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.refresh(ctx, b.e.cfg.Clock.Now()); err != nil {
+		return 0, 0, err
+	}
+	return b.spent[budget], b.active, nil
+}
+
+// take asks budget for one deactivation of id. It answers what to record as
+// the commit's Revoked — budget, or BudgetApproved for a person an operator
+// let go — or "" when the person is held beyond the budget: they keep their
+// access, and the Alerter hears once, naming the window.
+func (b *budgets) take(ctx context.Context, budget, id string, approved bool) (string, error) {
+	now := b.e.cfg.Clock.Now()
+	b.mu.Lock()
+	if approved || b.approved[id] {
+		// The approval is spent by the commit (settled), so that a
+		// write that fails is still approved when it is retried.
+		b.unhold(budget, id)
+		b.mu.Unlock()
+		return BudgetApproved, nil
+	}
+	if err := b.refresh(ctx, now); err != nil {
+		b.mu.Unlock()
+		return "", err
+	}
+	limit := b.limit(budget)
+	if !limit.exceeded(b.spent[budget], 1, b.active) {
+		b.spent[budget]++
+		b.unhold(budget, id)
+		b.mu.Unlock()
+		return budget, nil
+	}
+	if b.held[budget] == nil {
+		b.held[budget] = map[string]time.Time{}
+	}
+	if _, ok := b.held[budget][id]; !ok {
+		b.held[budget][id] = now
+	}
+	spent, active, n := b.spent[budget], b.active, len(b.held[budget])
+	b.mu.Unlock()
+
+	b.e.raise(ctx, HoldPrefix+budget, Alert{Kind: AlertDeletionThreshold, Severity: SeverityCritical,
+		Message: fmt.Sprintf("%s budget: %d deactivations in the %v window ending %s reached its limit of %d (%s, %d active accounts); "+
+			"%d people held with their access, %s first; approve with ApproveDeletions(%q)",
+			budget, spent, limit.Window, now.Format(time.RFC3339), limit.allows(active), limit.describe(), active, n, id, HoldPrefix+budget)})
+	return "", nil
+}
+
+// settled forgets a person's hold and approval once a reconcile of theirs is
+// committed: the deactivation landed, or is no longer wanted.
+func (b *budgets) settled(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.approved, id)
+	for budget := range b.held {
+		b.unhold(budget, id)
+	}
+}
+
+// unhold forgets a held person; the incident ends with the last. b.mu is held.
+func (b *budgets) unhold(budget, id string) {
+	held := b.held[budget]
+	if _, ok := held[id]; !ok {
+		return
+	}
+	delete(held, id)
+	if len(held) == 0 {
+		b.e.resolve(HoldPrefix + budget)
+	}
+}
+
+// release lets go the people held beyond budget, returning them in ID order.
+func (b *budgets) release(budget string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(b.held[budget]))
+	for _, id := range ids {
+		b.approved[id] = true
+	}
+	return ids
+}
+
+// Holds returns, per budget, the people held beyond it with their access
+// kept, in ID order, for an operator to approve with ApproveDeletions
+// ("held/" + budget).
+func (e *Engine) Holds() map[string][]string {
+	e.budgets.mu.Lock()
+	defer e.budgets.mu.Unlock()
+	out := map[string][]string{}
+	for budget, held := range e.budgets.held {
+		if len(held) > 0 {
+			out[budget] = slices.Sorted(maps.Keys(held))
+		}
+	}
+	return out
+}
+
+// describe says a budget's limits in words.
+func (b Budget) describe() string {
+	var parts []string
+	if b.Count > 0 {
+		parts = append(parts, fmt.Sprint(b.Count))
+	}
+	if b.Share > 0 {
+		parts = append(parts, fmt.Sprintf("%g %% of active accounts", b.Share*100))
+	}
+	return strings.Join(parts, " or ")
+}
+
+// ApproveDeletions lets held deactivations go. id is a batch run held by
+// the deletion limit (its leavers are deprovisioned now) or "held/" and a
+// budget's name (the people held beyond it are deactivated now, spending
+// nothing). approver is who approves, as the host authenticated them — not
+// free text a form carried: it is recorded with the run and in the audit
+// log.
+func (e *Engine) ApproveDeletions(ctx context.Context, id, approver string) error {
+	if strings.TrimSpace(approver) == "" {
+		return ErrNoApprover
+	}
+	if budget, ok := strings.CutPrefix(id, HoldPrefix); ok {
+		return e.approveHeld(ctx, budget, approver)
+	}
+	return e.approveRun(ctx, id, approver)
+}
+
+func (e *Engine) approveHeld(ctx context.Context, budget, approver string) error {
+	ids := e.budgets.release(budget)
+	if len(ids) == 0 {
+		return fmt.Errorf("%w: nobody is held beyond the %q budget", ErrNotHeld, budget)
+	}
+	if err := e.recordApproval(ctx, HoldPrefix+budget, "", approver, ids); err != nil {
+		return err
+	}
+	now := e.cfg.Clock.Now()
+	for _, id := range ids {
+		e.dispatcher.Dispatch(id, now)
+	}
+	return nil
+}
+
+// recordApproval puts who let which deactivations go into the audit log.
+func (e *Engine) recordApproval(ctx context.Context, what, runID, approver string, ids []string) error {
+	now := e.cfg.Clock.Now()
+	entry := audit.Entry{
+		ID: "approval/" + entryID(), Tenant: e.cfg.Tenant, Action: audit.ActionDeletionsApproved,
+		Trigger: audit.TriggerOperator, RunID: runID, SourceChanged: now, Applied: now, Outcome: "approved",
+		Summary: fmt.Sprintf("%s: %d deactivations approved by %s: %s", what, len(ids), approver, strings.Join(ids, ", ")),
+	}
+	if err := e.store.AppendAudit(ctx, e.cfg.Tenant, []audit.Entry{entry}); err != nil {
+		return fmt.Errorf("hrissync: recording the approval: %w", err)
+	}
+	e.drainAudit(ctx)
+	return nil
+}
