@@ -19,6 +19,7 @@ const (
 	AlertDamagedState      AlertKind = "damaged-state"      // the Store held undecodable state for a person
 	AlertRecordConflict    AlertKind = "record-conflict"    // an HR record's status and dates contradict each other
 	AlertVanished          AlertKind = "vanished"           // the Source stopped holding people who have access
+	AlertStaleList         AlertKind = "stale-list"         // the batch refused a full list older than the last completed run's
 )
 
 // Severity says how urgent an alert is.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -15,6 +17,11 @@ import (
 // ErrSourceOrder: the Source's List was not in ascending ID order, so leavers
 // cannot be found by merging; the run fails and nobody is deprovisioned.
 var ErrSourceOrder = errors.New("hrissync: source list is not in ascending ID order")
+
+// ErrStaleList: the Source's Snapshot was taken before the list the last
+// completed run read (Run.Baseline). The run fails without reconciling or
+// deprovisioning anyone, and the Alerter hears of it (AlertStaleList).
+var ErrStaleList = errors.New("hrissync: the full list is older than the last completed run's")
 
 // Batch runs the daily batch now and returns its error. If the last run
 // failed and has not been rerun, this is its rerun: it resumes from the
@@ -42,9 +49,14 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 	last, err := e.store.LastRun(ctx, e.cfg.Tenant)
 	switch {
 	case err == nil && last.Status == RunFailed && last.Attempt == 1:
-		run = last
+		run = last // its Baseline too: the runs before it are the same
 		run.Attempt, run.Started, run.Err = 2, now, ""
-	case err != nil && !errors.Is(err, ErrNotFound):
+	case err == nil:
+		run.Baseline = last.Baseline
+		if last.Status == RunSucceeded && last.AsOf.After(run.Baseline) {
+			run.Baseline = last.AsOf
+		}
+	case !errors.Is(err, ErrNotFound):
 		return run, err
 	}
 	e.progress = progressOf(e, run, last.Seen)
@@ -84,7 +96,8 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 		ID: "run/" + run.ID + "/" + fmt.Sprint(run.Attempt), Tenant: e.cfg.Tenant, Action: audit.ActionRunSummary,
 		Trigger: string(TriggerBatch), RunID: run.ID, SourceChanged: run.Started, Applied: run.Finished,
 		Attempts: run.Attempt, Outcome: string(run.Status),
-		Summary: fmt.Sprintf("seen=%d writes=%d leavers=%d checkpoint=%q err=%q", run.Seen, run.Writes, len(run.Leavers), run.Checkpoint, run.Err),
+		Summary: fmt.Sprintf("seen=%d writes=%d leavers=%d stale=%d asof=%s checkpoint=%q err=%q",
+			run.Seen, run.Writes, len(run.Leavers), run.Stale, stamp(run.AsOf), run.Checkpoint, run.Err),
 	}
 	if auditErr := e.store.AppendAudit(ctx, e.cfg.Tenant, []audit.Entry{summary}); auditErr != nil {
 		saveErr = errors.Join(saveErr, auditErr)
@@ -154,7 +167,11 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 		return e.store.SaveRun(ctx, e.cfg.Tenant, *run)
 	}
 
-	for rec, err := range e.src.List(ctx) {
+	list, err := e.list(ctx, run)
+	if err != nil {
+		return err
+	}
+	for rec, err := range list {
 		if err != nil {
 			return errors.Join(fmt.Errorf("reading the full list after %q: %w", lastID, err), flush())
 		}
@@ -172,6 +189,9 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 			return err
 		}
 		lastID = rec.ID
+		if held != nil && newerApplied(*held, rec.Version) {
+			run.Stale++ // the version guard leaves those fields alone
+		}
 		if held != nil && held.Active {
 			active++
 			if !e.cfg.InScope(rec) {
@@ -210,6 +230,51 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 				strings.Join(run.Leavers[:min(5, len(run.Leavers))], ", "), run.ID)})
 	}
 	return nil
+}
+
+// list returns the Source's full list: its Snapshot where it has one, the
+// run then recording when the list was taken and refusing one taken before
+// the run's Baseline (docs/design.md §5.11).
+func (e *Engine) list(ctx context.Context, run *Run) (iter.Seq2[Employee, error], error) {
+	s, ok := e.src.(Snapshotter)
+	if !ok {
+		return e.src.List(ctx), nil
+	}
+	asOf, list, err := s.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("taking the full list: %w", err)
+	}
+	run.AsOf = asOf
+	if asOf.IsZero() || !asOf.Before(run.Baseline) {
+		return list, nil
+	}
+	for range list {
+		break // releases what the Snapshot holds
+	}
+	err = fmt.Errorf("%w: taken at %s, the last completed run's at %s", ErrStaleList, stamp(asOf), stamp(run.Baseline))
+	e.raise(ctx, "stale/"+run.ID, Alert{Kind: AlertStaleList, RunID: run.ID, Err: err,
+		Message: fmt.Sprintf("the batch refused a full list taken at %s, before the one the last completed run read (%s): nobody was reconciled or deprovisioned",
+			stamp(asOf), stamp(run.Baseline))})
+	return nil, err
+}
+
+// newerApplied reports whether the Store holds a field or the activity of p
+// from a record newer than v.
+func newerApplied(p Person, v Version) bool {
+	for _, a := range p.Applied {
+		if v.Before(a.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// stamp formats a Source time for messages; "-" for none.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // settled reports, without a lock or a read, that a person the merge found

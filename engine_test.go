@@ -26,6 +26,8 @@ type rig struct {
 	events int
 	// carries, if set, makes the sink a FieldCarrier.
 	carries func(field string) bool
+	// src, if set, is the Source instead of hr.
+	src hrissync.Source
 }
 
 // start builds and runs an engine in the current bubble; the engine stops
@@ -52,7 +54,11 @@ func (r *rig) run(cfg hrissync.Config) {
 	if r.carries != nil {
 		sink = carrier{r.lms, r.carries}
 	}
-	eng, err := hrissync.New(r.hr, sink, r.store, &cfg)
+	var src hrissync.Source = r.hr
+	if r.src != nil {
+		src = r.src
+	}
+	eng, err := hrissync.New(src, sink, r.store, &cfg)
 	if err != nil {
 		r.t.Fatal(err)
 	}

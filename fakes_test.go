@@ -25,6 +25,9 @@ type fakeHR struct {
 	listFailAfter int
 	// snapshot, if set, is what List streams: an export taken earlier.
 	snapshot map[string]hrissync.Employee
+	// snapshotAt is when it was taken, as a datedHR's Snapshot tells
+	// (zero: now).
+	snapshotAt time.Time
 	// slowGet, if set, is called by Get before it reads: a slow fetch.
 	slowGet func(id string)
 	// listed, if set, is called by ChangedSince once it has read the
@@ -157,6 +160,20 @@ func (f *fakeHR) ChangedSince(_ context.Context, since time.Time) iter.Seq2[hris
 			}
 		}
 	}
+}
+
+// datedHR is a fakeHR that is a Snapshotter: its list is List's, taken at
+// snapshotAt.
+type datedHR struct{ *fakeHR }
+
+func (d datedHR) Snapshot(ctx context.Context) (time.Time, iter.Seq2[hrissync.Employee, error], error) {
+	d.mu.Lock()
+	at := d.snapshotAt
+	d.mu.Unlock()
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return at, d.List(ctx), nil
 }
 
 // fakeLMS is a scripted Sink: it keeps accounts, logs every call, and fails as

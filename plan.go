@@ -98,7 +98,11 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 	if _, err := accounts.upTo(ctx, "", gone); err != nil {
 		return plan, err
 	}
-	plan.Held = e.cfg.DeletionLimit.exceeded(0, len(plan.Leavers), plan.Accounts)
+	spent, _, err := e.budgets.room(ctx, BudgetVanished)
+	if err != nil {
+		return plan, err
+	}
+	plan.Held = e.cfg.DeletionLimit.exceeded(spent, len(plan.Leavers), plan.Accounts)
 	if plan.Held {
 		return plan, nil
 	}

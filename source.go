@@ -25,3 +25,28 @@ type Source interface {
 	// iteration.
 	ChangedSince(ctx context.Context, since time.Time) iter.Seq2[Employee, error]
 }
+
+// Snapshotter is a Source that can say when its full list was taken. The
+// batch prefers it to List: it records the time in the run (Run.AsOf) and
+// refuses a list taken before the one the last completed run read
+// (ErrStaleList), since applying it would take back what that run and the
+// realtime path since applied — and its missing people for leavers
+// (docs/design.md §5.11).
+//
+// It exists because a Source whose list is an export (a file, a report
+// downloaded overnight) may serve a list older than the last one read — a
+// failed upload leaves yesterday's file in place — and only the Source knows
+// the moment it describes. A Source that reads its records live has no need
+// of it.
+type Snapshotter interface {
+	// Snapshot returns a full list taken at one moment, asOf in the
+	// Source's clock — the time its records are versioned with, where they
+	// carry no versions of their own — and the list itself, under List's
+	// contract: ascending ID order, an error ends it, ctx bounds the whole
+	// iteration. Zero asOf means the Source cannot tell for this list.
+	//
+	// The list is ranged once. A Snapshot may hold what it read from (an
+	// open file) until then, so a caller that does not want the list ranges
+	// it and stops at once.
+	Snapshot(ctx context.Context) (asOf time.Time, list iter.Seq2[Employee, error], err error)
+}

@@ -5,11 +5,13 @@
 //
 // The file is streamed (memory does not grow with it) and must be sorted by
 // worker id, as the batch finds leavers by merging. Every row's version is the
-// export's as-of time. Open checks the header; List checks every row, and a
-// bad row is a *RowError naming its line and column — never skipped. An
-// expected row count (a manifest beside the file, or a trailer row) catches a
-// file cut at a row boundary; any error ends the list with that error, so the
-// batch fails rather than taking the missing people for leavers.
+// export's as-of time, which Snapshot reports with the rows, so that the
+// batch can refuse an export older than the one it last read. Open checks the
+// header; List checks every row, and a bad row is a *RowError naming its line
+// and column — never skipped. An expected row count (a manifest beside the
+// file, or a trailer row) catches a file cut at a row boundary; any error ends
+// the list with that error, so the batch fails rather than taking the missing
+// people for leavers.
 //
 // ChangedSince yields hrissync.ErrChangedSinceUnsupported: a file export has
 // no change feed, so the poll only sweeps the dirty set.
@@ -29,6 +31,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -90,7 +94,10 @@ type layout struct {
 	fields []string
 }
 
-var _ hrissync.Source = (*Source)(nil)
+var (
+	_ hrissync.Source      = (*Source)(nil)
+	_ hrissync.Snapshotter = (*Source)(nil)
+)
 
 // Errors.
 var (
@@ -257,94 +264,194 @@ func (s *Source) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 // rows streams the file, checking everything.
 func (s *Source) rows(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 	return func(yield func(hrissync.Employee, error) bool) {
-		fail := func(err error) { yield(hrissync.Employee{}, err) }
-		want, err := s.expected()
+		sc, err := s.start()
+		if err != nil {
+			yield(hrissync.Employee{}, err)
+			return
+		}
+		defer sc.f.Close()
+		sc.stream(ctx, yield)
+	}
+}
+
+// Snapshot implements hrissync.Snapshotter: the list, and the time its rows
+// are versioned with — Config.AsOf, else the AsOfColumn of the first row,
+// else the file's modification time. An export with an AsOfColumn and no
+// rows has no time (zero). The file is opened once, by Snapshot, so that a
+// new export written to Path meanwhile cannot pair this time with its rows;
+// it stays open until the list is ranged (or ctx ends first).
+func (s *Source) Snapshot(ctx context.Context) (time.Time, iter.Seq2[hrissync.Employee, error], error) {
+	sc, err := s.start()
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	asOf, err := sc.asOfFirst()
+	if err != nil {
+		sc.f.Close()
+		return time.Time{}, nil, err
+	}
+	release := sync.OnceFunc(func() { sc.f.Close() })
+	stop := context.AfterFunc(ctx, release)
+	var ranged atomic.Bool
+	return asOf, func(yield func(hrissync.Employee, error) bool) {
+		if ranged.Swap(true) {
+			yield(hrissync.Employee{}, errors.New("csv: a snapshot's list is ranged once"))
+			return
+		}
+		if !stop() {
+			yield(hrissync.Employee{}, context.Cause(ctx))
+			return
+		}
+		defer release()
+		sc.stream(ctx, yield)
+	}, nil
+}
+
+// scan is one pass over the file, opened once.
+type scan struct {
+	s    *Source
+	f    *os.File
+	r    *stdcsv.Reader
+	l    layout
+	want int       // the expected row count, -1 for none
+	asOf time.Time // the version of rows without an as-of cell
+	// peeked is a row read ahead (by asOfFirst), owned, at line peekLine.
+	peeked   []string
+	peekLine int
+}
+
+// start opens the file and checks its header.
+func (s *Source) start() (*scan, error) {
+	want, err := s.expected()
+	if err != nil {
+		return nil, err
+	}
+	f, r, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	sc := &scan{s: s, f: f, r: r, want: want, asOf: s.cfg.AsOf}
+	if sc.asOf.IsZero() && s.cfg.AsOfColumn == "" {
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("csv: %w", err)
+		}
+		sc.asOf = st.ModTime()
+	}
+	header, err := r.Read()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %v", ErrHeader, err)
+	}
+	if sc.l, err = s.layout(header); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return sc, nil
+}
+
+// asOfFirst returns the version of the first row — what every row is
+// versioned with, unless an as-of column says otherwise row by row — or,
+// without rows, the file's own as-of time. A bad first row is its error.
+func (sc *scan) asOfFirst() (time.Time, error) {
+	rec, line, err := sc.read()
+	switch {
+	case err == io.EOF:
+		return sc.asOf, nil
+	case err != nil:
+		return time.Time{}, err
+	}
+	sc.peeked, sc.peekLine = slices.Clone(rec), line
+	if len(rec) > 0 && rec[0] == "#rows" {
+		return sc.asOf, nil // the trailer of an empty export
+	}
+	e, err := sc.s.employee(sc.l, rec, line, sc.asOf)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return e.Version.Time, nil
+}
+
+// read returns the next row and its line, io.EOF at the end, or a
+// *RowError.
+func (sc *scan) read() ([]string, int, error) {
+	if sc.peeked != nil {
+		rec, line := sc.peeked, sc.peekLine
+		sc.peeked = nil
+		return rec, line, nil
+	}
+	rec, err := sc.r.Read()
+	if err == io.EOF {
+		return nil, 0, err
+	}
+	if err != nil {
+		// FieldPos is only valid after a successful read.
+		line := 0
+		var pe *stdcsv.ParseError
+		if errors.As(err, &pe) {
+			line, err = pe.Line, pe.Err
+		}
+		return nil, 0, &RowError{Line: line, Err: err}
+	}
+	line, _ := sc.r.FieldPos(0)
+	return rec, line, nil
+}
+
+// stream yields every row, checking everything.
+func (sc *scan) stream(ctx context.Context, yield func(hrissync.Employee, error) bool) {
+	fail := func(err error) { yield(hrissync.Employee{}, err) }
+	s, l := sc.s, sc.l
+	n, prev, trailer := 0, "", -1
+	for {
+		rec, line, err := sc.read()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
 			fail(err)
 			return
 		}
-		f, r, err := s.open()
+		if trailer >= 0 {
+			fail(&RowError{Line: line, Err: errors.New("row after the trailer")})
+			return
+		}
+		if len(rec) > 0 && rec[0] == "#rows" {
+			if len(rec) < 2 {
+				fail(&RowError{Line: line, Err: errors.New("trailer without a count")})
+				return
+			}
+			if trailer, err = strconv.Atoi(rec[1]); err != nil || trailer < 0 {
+				fail(&RowError{Line: line, Err: fmt.Errorf("trailer count %q", rec[1])})
+				return
+			}
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			fail(err)
+			return
+		}
+		e, err := s.employee(l, rec, line, sc.asOf)
 		if err != nil {
 			fail(err)
 			return
 		}
-		defer f.Close()
-		asOf := s.cfg.AsOf
-		if asOf.IsZero() && s.cfg.AsOfColumn == "" {
-			st, err := f.Stat()
-			if err != nil {
-				fail(err)
-				return
-			}
-			asOf = st.ModTime()
-		}
-		header, err := r.Read()
-		if err != nil {
-			fail(fmt.Errorf("%w: %v", ErrHeader, err))
+		if n > 0 && e.ID <= prev {
+			fail(&RowError{Line: line, Column: l.header[slices.Index(l.fields, "id")], Err: fmt.Errorf("%w: %q after %q", ErrOrder, e.ID, prev)})
 			return
 		}
-		l, err := s.layout(header)
-		if err != nil {
-			fail(err)
+		prev = e.ID
+		n++
+		if !yield(e, nil) {
 			return
 		}
-		n, prev, trailer := 0, "", -1
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				// FieldPos is only valid after a successful read.
-				line := 0
-				var pe *stdcsv.ParseError
-				if errors.As(err, &pe) {
-					line, err = pe.Line, pe.Err
-				}
-				fail(&RowError{Line: line, Err: err})
-				return
-			}
-			line, _ := r.FieldPos(0)
-			if trailer >= 0 {
-				fail(&RowError{Line: line, Err: errors.New("row after the trailer")})
-				return
-			}
-			if len(rec) > 0 && rec[0] == "#rows" {
-				if len(rec) < 2 {
-					fail(&RowError{Line: line, Err: errors.New("trailer without a count")})
-					return
-				}
-				if trailer, err = strconv.Atoi(rec[1]); err != nil || trailer < 0 {
-					fail(&RowError{Line: line, Err: fmt.Errorf("trailer count %q", rec[1])})
-					return
-				}
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				fail(err)
-				return
-			}
-			e, err := s.employee(l, rec, line, asOf)
-			if err != nil {
-				fail(err)
-				return
-			}
-			if n > 0 && e.ID <= prev {
-				fail(&RowError{Line: line, Column: l.header[slices.Index(l.fields, "id")], Err: fmt.Errorf("%w: %q after %q", ErrOrder, e.ID, prev)})
-				return
-			}
-			prev = e.ID
-			n++
-			if !yield(e, nil) {
-				return
-			}
-		}
-		if want < 0 {
-			want = trailer
-		}
-		if want >= 0 && n != want {
-			fail(fmt.Errorf("%w: read %d rows, expected %d", ErrRowCount, n, want))
-		}
+	}
+	want := sc.want
+	if want < 0 {
+		want = trailer
+	}
+	if want >= 0 && n != want {
+		fail(fmt.Errorf("%w: read %d rows, expected %d", ErrRowCount, n, want))
 	}
 }
 
@@ -383,6 +490,9 @@ func (s *Source) employee(l layout, rec []string, line int, asOf time.Time) (hri
 			}
 			e.ID = v
 		case "asof":
+			if !s.cfg.AsOf.IsZero() {
+				continue // Config.AsOf wins, as documented
+			}
 			t, perr := time.Parse(time.RFC3339, v)
 			if perr != nil {
 				return bad(fmt.Errorf("bad as-of time %q: want RFC 3339", v))

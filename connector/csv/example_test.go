@@ -66,3 +66,41 @@ w-002,bob@example.com,Bob,Smith,active,2021-02-30,Analyst,w-001
 	// read w-001
 	// line 3, column "Hire Date": bad date "2021-02-30": want 2006-01-02
 }
+
+// The batch takes the export with Snapshot, which says when it was taken —
+// here from the "Extracted" column — so that an export older than the one
+// the last run read can be refused.
+func ExampleSource_Snapshot() {
+	dir, err := os.MkdirTemp("", "hrissync-csv")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "workers.csv")
+	const export = `Worker ID,Email,Status,Extracted
+w-001,ada@example.com,active,2026-03-01T23:00:00Z
+w-002,bob@example.com,active,2026-03-01T23:00:00Z
+`
+	if err := os.WriteFile(path, []byte(export), 0o600); err != nil {
+		panic(err)
+	}
+	src, err := csv.Open(csv.Config{Path: path, AsOfColumn: "Extracted"})
+	if err != nil {
+		panic(err)
+	}
+	asOf, list, err := src.Snapshot(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("taken at", asOf.Format(time.RFC3339))
+	for e, err := range list {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(e.ID, e.Version.Time.Equal(asOf))
+	}
+	// Output:
+	// taken at 2026-03-01T23:00:00Z
+	// w-001 true
+	// w-002 true
+}

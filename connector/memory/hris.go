@@ -62,7 +62,10 @@ type HRIS struct {
 	deliveries []Delivery
 }
 
-var _ hrissync.Source = (*HRIS)(nil)
+var (
+	_ hrissync.Source      = (*HRIS)(nil)
+	_ hrissync.Snapshotter = (*HRIS)(nil)
+)
 
 // NewHRIS returns an empty HRIS on clock, its faults drawn from seed.
 func NewHRIS(clock hrissync.Clock, seed uint64) *HRIS {
@@ -220,6 +223,31 @@ func (h *HRIS) Get(ctx context.Context, id string) (hrissync.Employee, error) {
 // List implements hrissync.Source: a snapshot, in ID order.
 func (h *HRIS) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 	return h.stream(ctx, func(hrissync.Employee) bool { return true })
+}
+
+// Snapshot implements hrissync.Snapshotter: every record as it stands now,
+// in ID order, taken at the clock's now — no record is newer.
+func (h *HRIS) Snapshot(ctx context.Context) (time.Time, iter.Seq2[hrissync.Employee, error], error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, nil, err
+	}
+	if h.down() {
+		return time.Time{}, nil, ErrOutage
+	}
+	h.mu.Lock()
+	asOf, snap := h.clock.Now(), maps.Clone(h.people)
+	h.mu.Unlock()
+	return asOf, func(yield func(hrissync.Employee, error) bool) {
+		for _, id := range slices.Sorted(maps.Keys(snap)) {
+			if err := ctx.Err(); err != nil {
+				yield(hrissync.Employee{}, err)
+				return
+			}
+			if !yield(snap[id].Clone(), nil) {
+				return
+			}
+		}
+	}, nil
 }
 
 // ChangedSince implements hrissync.Source.

@@ -128,3 +128,35 @@ func TestPlatformConformance(t *testing.T) {
 		}
 	})
 }
+
+// Snapshot is the records as they stood at the clock's now: a change made
+// after it is not in the list, and no record is newer than its time.
+func TestHRISSnapshot(t *testing.T) {
+	clock := sim.NewClock(t0)
+	h := memory.NewHRIS(clock, 1)
+	h.Load(hrissync.Employee{ID: "w-2", Role: "a"}, hrissync.Employee{ID: "w-1", Role: "a"})
+	clock.AdvanceTo(t0.Add(time.Hour))
+	asOf, list, err := h.Snapshot(context.Background())
+	if err != nil || !asOf.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("Snapshot = %v, %v; want the clock's now", asOf, err)
+	}
+	clock.AdvanceTo(t0.Add(2 * time.Hour))
+	h.Put("employee.updated", hrissync.Employee{ID: "w-1", Role: "b"})
+	var ids []string
+	for e, err := range list {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Role != "a" || asOf.Before(e.Version.Time) {
+			t.Errorf("%s: %+v, newer than the snapshot's %v", e.ID, e, asOf)
+		}
+		ids = append(ids, e.ID)
+	}
+	if len(ids) != 2 || ids[0] != "w-1" || ids[1] != "w-2" {
+		t.Errorf("ids = %v, want w-1, w-2", ids)
+	}
+	h.AddOutage(memory.Span{From: t0, To: t0.Add(24 * time.Hour)})
+	if _, _, err := h.Snapshot(context.Background()); !errors.Is(err, memory.ErrOutage) {
+		t.Errorf("Snapshot in an outage = %v", err)
+	}
+}
