@@ -61,21 +61,37 @@ const (
 	managerRetry = time.Second
 )
 
+// outcome is how a reconcile ended, and when the person's next turn is.
+// Every step that ends a reconcile says so here instead of calling the
+// Dispatcher itself, so that one place, follow, asks for the next turn.
+type outcome struct {
+	result result
+	err    error
+	// next is when to reconcile the person again (a retry, a put-off, a
+	// moved mark, a due date, a withheld manager reference); zero: no
+	// need, as far as this reconcile knows.
+	next time.Time
+	// pause holds every ready person until then, not only this one: the
+	// sink as a whole is paused.
+	pause time.Time
+}
+
 // reconcile compares desired and applied state for one person and makes at
 // most one write. One person is never reconciled twice at once: the regular
 // path waits for the person's lock, while a manager provisioned on behalf of
 // a report is only tried (a wait there could deadlock two reports whose
 // managers are each other).
 func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
+	onBehalf := len(r.chain) > 0 // a manager provisioned for a report
 	// A manager provisioned on a report's behalf runs in the report's
 	// slot: taking a second could deadlock a full Share.
-	if e.cfg.Share != nil && len(r.chain) == 0 {
+	if e.cfg.Share != nil && !onBehalf {
 		if err := e.cfg.Share.acquire(ctx, e.cfg.Tenant); err != nil {
 			return failed, err
 		}
 		defer e.cfg.Share.release(e.cfg.Tenant)
 	}
-	if len(r.chain) > 0 {
+	if onBehalf {
 		if !e.locks.TryLock(r.id) {
 			return deferred, nil
 		}
@@ -83,7 +99,7 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		e.locks.Lock(r.id)
 	}
 	defer e.locks.Unlock(r.id)
-	unlock, ok, err := e.lockPerson(ctx, r.id, len(r.chain) == 0)
+	unlock, ok, err := e.lockPerson(ctx, r.id, !onBehalf)
 	switch {
 	case err != nil:
 		return failed, fmt.Errorf("hrissync: locking %s: %w", r.id, err)
@@ -92,49 +108,133 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	}
 	defer unlock()
 
+	out := e.reconcileHeld(ctx, r)
+	e.follow(r.id, out)
+	if out.result == written { // its audit entry is in the outbox
+		e.drainAudit(ctx)
+	}
+	return out.result, out.err
+}
+
+// reconcileHeld runs the steps of one reconcile, the person held: read,
+// decide, write, commit. A step that ends the reconcile (a failure, a lag, a
+// pause, nothing to write) returns its outcome; otherwise it hands the next
+// step what that needs.
+func (e *Engine) reconcileHeld(ctx context.Context, r request) outcome {
+	rd, out, ok := e.read(ctx, r)
+	if !ok {
+		return out
+	}
+	c := e.decide(ctx, r, rd)
+	r.revoking = c.update != nil && c.update.Kind == Deactivate
+	if r.revoking && rd.p.Active && c.err == nil && c.until.IsZero() {
+		// Nothing is acted on yet: the deactivation budget may hold it.
+		// Held, access is kept and the person stays dirty, looked at
+		// again when the window may have room, or at once when an
+		// operator approves.
+		c.revoked, c.err = e.budgets.take(ctx, budgetOf(rd.rec, e.cfg.InScope), r.id, r.approved)
+		if c.err == nil && c.revoked == "" {
+			c.until = rd.now.Add(holdRecheck)
+		}
+	}
+	switch {
+	case c.err != nil:
+		return e.fail(ctx, r, rd, c.classes, rd.p.Dirty.Unsure, c.err)
+	case !c.until.IsZero():
+		return e.putOff(ctx, r, rd.p, c.classes, c.until)
+	case c.update == nil:
+		return e.commitUnchanged(ctx, rd.p, c.d, c.applied)
+	}
+	w, out, ok := e.write(ctx, r, rd, c)
+	if !ok {
+		return out
+	}
+	return e.commit(ctx, r, rd, c, w)
+}
+
+// follow asks the Dispatcher for what an outcome says: the person's next
+// turn, and a pause of everyone's. It is the only place a reconcile does.
+func (e *Engine) follow(id string, out outcome) {
+	if !out.pause.IsZero() {
+		e.pauseDispatch(out.pause)
+	}
+	if !out.next.IsZero() {
+		e.dispatcher.Dispatch(id, out.next)
+	}
+}
+
+// reading is one person as a reconcile found them.
+type reading struct {
+	p       Person    // in the Store
+	rec     *Employee // in the Source; nil: the Source does not hold them
+	now     time.Time
+	classes cadence.Class // asked for, with the mark's and a due date's
+	attempt int           // in the person's current series
+}
+
+// read reads the person's state in the Store and record in the Source. A
+// record older than an event said it would be is read again later, for a
+// while (HydrateLag), before it is taken as it is.
+func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 	p, err := e.store.Person(ctx, e.cfg.Tenant, r.id)
 	if err != nil {
-		return failed, fmt.Errorf("hrissync: reading state of %s: %w", r.id, err)
+		return reading{}, outcome{result: failed, err: fmt.Errorf("hrissync: reading state of %s: %w", r.id, err)}, false
 	}
-	now := e.cfg.Clock.Now()
-	classes := r.classes | p.Dirty.Classes
-	if !p.Due.IsZero() && !p.Due.After(now) {
-		classes |= cadence.Realtime
+	rd := reading{p: p, now: e.cfg.Clock.Now(), classes: r.classes | p.Dirty.Classes, attempt: 1}
+	if !p.Due.IsZero() && !p.Due.After(rd.now) {
+		rd.classes |= cadence.Realtime
 	}
-	attempt := 1
 	if !r.fresh && p.Failure != nil && !p.Failure.Dead {
-		attempt = p.Failure.Attempts + 1
+		rd.attempt = p.Failure.Attempts + 1
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Reconciles++ })
 
-	rec := r.record
-	if rec == nil || e.lags(*rec, p.Dirty.MinVersion) {
+	rd.rec = r.record
+	if rd.rec == nil || e.lags(*rd.rec, p.Dirty.MinVersion) {
 		got, err := e.src.Get(ctx, r.id)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			rec = nil
+			rd.rec = nil
 		case err != nil:
-			return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, fmt.Errorf("reading the source: %w", err))
+			return rd, e.fail(ctx, r, rd, rd.classes, p.Dirty.Unsure, fmt.Errorf("reading the source: %w", err)), false
 		default:
-			rec = &got
+			rd.rec = &got
 		}
 	}
-	if rec != nil && e.lags(*rec, p.Dirty.MinVersion) {
-		if now.Sub(p.Dirty.Since) < e.cfg.HydrateLag {
+	if rd.rec != nil && e.lags(*rd.rec, p.Dirty.MinVersion) {
+		if rd.now.Sub(p.Dirty.Since) < e.cfg.HydrateLag {
 			e.stats.add(func(s *Stats) { s.Deferred++ })
-			e.dispatcher.Dispatch(r.id, now.Add(lagRetry))
-			return deferred, nil
+			return rd, outcome{result: deferred, next: rd.now.Add(lagRetry)}, false
 		}
 		e.log.Warn("source still behind the event; applying what it has", "id", r.id,
-			"record", rec.Version, "event", p.Dirty.MinVersion)
+			"record", rd.rec.Version, "event", p.Dirty.MinVersion)
 	}
+	return rd, outcome{}, true
+}
 
-	if rec == nil && p.Exists && p.Active && (r.trigger == TriggerRealtime || r.trigger == TriggerPoll) {
-		return e.vanished(ctx, p)
+// decision is what decide concluded, in this order: the attempt failed
+// (err), or is put off until a time (until), or there is nothing to write
+// (update nil: only applied state to confirm), or update is the write.
+type decision struct {
+	d        desired
+	classes  cadence.Class      // in hand: every class for a rewrite
+	update   *Update            // the write; nil: none
+	applied  map[string]Applied // applied state once the write is made
+	comeBack bool               // a manager withheld to break a cycle: set it next time
+	revoked  string             // the deactivation budget the write spends, if any
+	until    time.Time
+	err      error
+}
+
+// decide works out the write, if any, from what was read: the desired state,
+// what it is compared with, and a manager to provision first.
+func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
+	if rd.rec == nil && rd.p.Exists && rd.p.Active && (r.trigger == TriggerRealtime || r.trigger == TriggerPoll) {
+		return e.vanished(ctx, rd.p)
 	}
-	d, err := e.desire(rec, now)
+	d, err := e.desire(rd.rec, rd.now)
 	if err != nil {
-		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, retry.Permanent(err))
+		return decision{classes: rd.classes, err: retry.Permanent(err)}
 	}
 	if d.conflict != "" {
 		// Never a silent choice: the safer reading (no access) is
@@ -142,20 +242,9 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		e.raise(ctx, "conflict/"+r.id+"/"+d.version.String(), Alert{Kind: AlertRecordConflict,
 			Message: fmt.Sprintf("%s: %s; treated as without access", r.id, d.conflict)})
 	}
-	basis := p
-	switch {
-	case r.platform != nil:
-		basis.Exists, basis.Active = r.platform.EmployeeID != "", r.platform.Active
-	case p.Damaged:
-		// The Store could not decode this person's state, so nothing of
-		// it is known, not even whether access was granted: write the
-		// activity and every field anew (a reactivation or a
-		// deactivation carries them all).
-		basis.Exists, basis.Active = true, !d.active
-		e.raise(ctx, "damaged/"+r.id, Alert{Kind: AlertDamagedState, Severity: SeverityCritical,
-			Message: fmt.Sprintf("%s: the stored state could not be decoded; rebuilt from the Source with a full rewrite", r.id)})
-	}
-	rewrite := p.Dirty.Unsure || p.Damaged || r.platform != nil
+	basis := e.basis(ctx, r, rd.p, d)
+	classes := rd.classes
+	rewrite := rd.p.Dirty.Unsure || rd.p.Damaged || r.platform != nil
 	if rewrite {
 		// A write may have landed unrecorded (or the platform is known
 		// to differ): the platform cannot be trusted to hold what was
@@ -163,66 +252,120 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		classes = cadence.All
 	}
 	u, applied := e.plan(r, basis, d, classes, rewrite)
+	c := decision{d: d, classes: classes, update: u, applied: applied}
 	if u == nil {
-		return e.commitUnchanged(ctx, p, d, applied)
+		return c
 	}
-	r.revoking = u.Kind == Deactivate
-	revoked := "" // the budget this deactivation spends
-	if r.revoking && p.Active {
-		if revoked, err = e.budgets.take(ctx, budgetOf(rec, e.cfg.InScope), r.id, r.approved); err != nil {
-			return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, err)
-		}
-		if revoked == "" {
-			// Held beyond the budget: access is kept, the person stays
-			// dirty, and is looked at again when the window may have
-			// room or at once when an operator approves.
-			return e.putOff(ctx, r, p, classes, now.Add(holdRecheck))
-		}
-	}
+	return e.managerFirst(ctx, r, rd.now, c)
+}
 
-	comeBack := false // a manager withheld to break a cycle: set it next time
-	if m := u.Fields[FieldManagerID]; m != "" && u.Active && changes(u, FieldManagerID) {
-		res, cycle, err := e.ensureManager(ctx, r, m)
-		comeBack = cycle
-		switch {
-		case err != nil:
-			return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, err)
-		case res == deferred:
-			return e.putOff(ctx, r, p, classes, now.Add(managerRetry))
-		case res == unchanged: // the manager cannot be provisioned: set it later
-			withhold(u, applied, FieldManagerID)
-			if u.Kind == Modify && len(u.Changes) == 0 {
-				return e.commitUnchanged(ctx, p, d, applied)
-			}
+// basis is the state the desired one is compared with: the Store's, unless
+// the platform was just seen to differ or the Store's is damaged.
+func (e *Engine) basis(ctx context.Context, r request, p Person, d desired) Person {
+	switch {
+	case r.platform != nil:
+		p.Exists, p.Active = r.platform.EmployeeID != "", r.platform.Active
+	case p.Damaged:
+		// The Store could not decode this person's state, so nothing of
+		// it is known, not even whether access was granted: write the
+		// activity and every field anew (a reactivation or a
+		// deactivation carries them all).
+		p.Exists, p.Active = true, !d.active
+		e.raise(ctx, "damaged/"+r.id, Alert{Kind: AlertDamagedState, Severity: SeverityCritical,
+			Message: fmt.Sprintf("%s: the stored state could not be decoded; rebuilt from the Source with a full rewrite", r.id)})
+	}
+	return p
+}
+
+// managerFirst makes sure that a write setting a manager reference refers to
+// an account: the manager is provisioned first, the write put off while
+// someone else reconciles the manager, or the reference withheld when the
+// manager cannot be provisioned.
+func (e *Engine) managerFirst(ctx context.Context, r request, now time.Time, c decision) decision {
+	u := c.update
+	m := u.Fields[FieldManagerID]
+	if m == "" || !u.Active || !changes(u, FieldManagerID) {
+		return c
+	}
+	res, cycle, err := e.ensureManager(ctx, r, m)
+	c.comeBack = cycle
+	switch {
+	case err != nil:
+		c.err = err
+	case res == deferred:
+		c.until = now.Add(managerRetry)
+	case res == unchanged: // the manager cannot be provisioned: set it later
+		withhold(u, c.applied, FieldManagerID)
+		if u.Kind == Modify && len(u.Changes) == 0 {
+			c.update = nil
 		}
 	}
+	return c
+}
 
-	retryAt, probe, ok := e.guard.admit(now)
+// landed is a write the sink acknowledged, still to be committed.
+type landed struct {
+	generation uint64 // of the intent
+	acked      time.Time
+}
+
+// write makes the decided write, if the sink takes writes now: the intent
+// first, then the sink.
+func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (landed, outcome, bool) {
+	retryAt, probe, ok := e.guard.admit(rd.now)
 	if !ok {
-		e.pauseDispatch(retryAt)
-		return e.putOff(ctx, r, p, classes, retryAt)
+		// The sink is paused or its breaker open: everyone waits, not
+		// only this person, and no attempt is used up.
+		out := e.putOff(ctx, r, rd.p, c.classes, retryAt)
+		out.pause = retryAt
+		return landed{}, out, false
 	}
-	if attempt == 1 {
+	if rd.attempt == 1 {
 		e.stats.trigger(r.trigger, func(s *TriggerStats) { s.NeededWrites++ })
 	}
 	// Until its commit, the write may land unrecorded: say so durably
 	// first, so that after a crash the next reconcile rewrites rather
 	// than trusting applied state the platform may no longer match.
-	generation, err := e.store.Intend(ctx, e.cfg.Tenant, r.id, Mark{Since: now, Classes: classes, Trigger: r.trigger})
+	generation, err := e.store.Intend(ctx, e.cfg.Tenant, r.id, Mark{Since: rd.now, Classes: c.classes, Trigger: r.trigger})
 	if err != nil {
-		return e.fail(ctx, r, p.Failure, attempt, classes, p.Dirty.Unsure, fmt.Errorf("recording the intent: %w", err))
+		return landed{}, e.fail(ctx, r, rd, c.classes, rd.p.Dirty.Unsure, fmt.Errorf("recording the intent: %w", err)), false
 	}
 	// The commit will clear the mark as of the intent. An event accepted
 	// since the person was read — while the Source was being read — is
 	// in that mark, yet the record in hand may predate it: look again now
 	// rather than clear it unseen. Nothing was written; the mark stays.
 	if held, err := e.store.Person(ctx, e.cfg.Tenant, r.id); err != nil {
-		return e.fail(ctx, r, p.Failure, attempt, classes, true, fmt.Errorf("reading state of %s: %w", r.id, err))
-	} else if held.Dirty.EventID != p.Dirty.EventID {
+		return landed{}, e.fail(ctx, r, rd, c.classes, true, fmt.Errorf("reading state of %s: %w", r.id, err)), false
+	} else if held.Dirty.EventID != rd.p.Dirty.EventID {
 		e.stats.add(func(s *Stats) { s.Deferred++ })
-		e.dispatcher.Dispatch(r.id, e.cfg.Clock.Now())
-		return deferred, nil
+		return landed{}, outcome{result: deferred, next: e.cfg.Clock.Now()}, false
 	}
+	err = e.apply(ctx, r, *c.update, rd.attempt)
+	acked := e.cfg.Clock.Now()
+	e.heed(ctx, acked, probe, err)
+	if _, throttled := retry.After(err); throttled && !retry.IsPermanent(err) {
+		// The sink is up and said when to come back: the whole sink is
+		// paused (the guard saw it, and floored the pause), and this
+		// person waits with the rest, without using up an attempt of its
+		// own.
+		until := e.guard.resumeAt()
+		out := e.putOff(ctx, r, rd.p, c.classes, until)
+		out.pause = until
+		return landed{}, out, false
+	}
+	if err != nil {
+		return landed{}, e.fail(ctx, r, rd, c.classes, mayHaveLanded(err), err), false
+	}
+	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Writes++ })
+	e.stats.observe(r.trigger, acked.Sub(c.d.changedAt))
+	e.metrics.write(ctx, c.update, acked.Sub(c.d.changedAt))
+	return landed{generation: generation, acked: acked}, outcome{}, true
+}
+
+// apply hands the write to the sink, counting the attempt. A platform that
+// answers that the manager is missing knows better than the Store: the
+// manager is provisioned, and the write tried once more.
+func (e *Engine) apply(ctx context.Context, r request, u Update, attempt int) error {
 	e.stats.trigger(r.trigger, func(s *TriggerStats) {
 		s.Attempts++
 		if attempt > 1 {
@@ -230,18 +373,21 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 		}
 	})
 	e.metrics.attempt(ctx, r.trigger, u.Kind, attempt > 1)
-	err = e.sink.Apply(ctx, *u)
+	err := e.sink.Apply(ctx, u)
 	var missing *MissingManagerError
 	if errors.As(err, &missing) && len(r.chain) == 0 {
-		// The platform knows better than the Store: provision the
-		// manager, then try once more.
 		if res, _, merr := e.ensureManager(ctx, r, missing.ManagerID); merr == nil && res == written {
 			e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Attempts++; s.Retries++ })
 			e.metrics.attempt(ctx, r.trigger, u.Kind, true)
-			err = e.sink.Apply(ctx, *u)
+			err = e.sink.Apply(ctx, u)
 		}
 	}
-	acked := e.cfg.Clock.Now()
+	return err
+}
+
+// heed tells the guard how the sink answered, and the Alerter when the
+// circuit breaker opens; its closing ends the incident.
+func (e *Engine) heed(ctx context.Context, acked time.Time, probe bool, err error) {
 	switch opened, closed := e.guard.outcome(acked, probe, err); {
 	case opened:
 		e.raise(ctx, "circuit", Alert{Kind: AlertCircuitOpen, Err: err,
@@ -249,56 +395,55 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 	case closed:
 		e.resolve("circuit")
 	}
-	if _, throttled := retry.After(err); throttled && !retry.IsPermanent(err) {
-		// The sink is up and said when to come back: the whole sink is
-		// paused (the guard saw it, and floored the pause), and this
-		// person waits with the rest, without using up an attempt of its
-		// own.
-		until := e.guard.resumeAt()
-		e.pauseDispatch(until)
-		return e.putOff(ctx, r, p, classes, until)
-	}
-	if err != nil {
-		return e.fail(ctx, r, p.Failure, attempt, classes, mayHaveLanded(err), err)
-	}
-	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Writes++ })
-	e.stats.observe(r.trigger, acked.Sub(d.changedAt))
-	e.metrics.write(ctx, u, acked.Sub(d.changedAt))
+}
 
+// commit records the write that landed, with its audit entry, and clears the
+// mark as of the intent. The person's next turn is the earlier of their next
+// due time and, for a manager reference withheld to break a cycle, a moment
+// from now.
+func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, w landed) outcome {
+	u := c.update
 	entry := audit.Entry{
 		ID: entryID(), Tenant: e.cfg.Tenant, EmployeeID: r.id, Action: u.Kind.String(),
-		Trigger: string(r.trigger), EventID: p.Dirty.EventID, RunID: r.runID,
-		SourceChanged: d.changedAt, Received: p.Dirty.Since, Applied: acked,
-		Attempts: attempt, Outcome: "applied",
+		Trigger: string(r.trigger), EventID: rd.p.Dirty.EventID, RunID: r.runID,
+		SourceChanged: c.d.changedAt, Received: rd.p.Dirty.Since, Applied: w.acked,
+		Attempts: rd.attempt, Outcome: "applied",
 	}
-	for _, c := range u.Changes {
-		entry.Changes = append(entry.Changes, audit.Change{Field: c.Field, Old: c.Old, New: c.New})
+	for _, ch := range u.Changes {
+		entry.Changes = append(entry.Changes, audit.Change{Field: ch.Field, Old: ch.Old, New: ch.New})
 	}
-	err = e.store.Commit(ctx, e.cfg.Tenant, Commit{
-		ID: r.id, Generation: generation, Exists: true, Active: u.Active,
-		Applied: applied, Audit: []audit.Entry{entry}, Due: d.due,
-		Revoked: revoked, At: acked,
+	err := e.store.Commit(ctx, e.cfg.Tenant, Commit{
+		ID: r.id, Generation: w.generation, Exists: true, Active: u.Active,
+		Applied: c.applied, Audit: []audit.Entry{entry}, Due: c.d.due,
+		Revoked: c.revoked, At: w.acked,
 	})
 	if err != nil {
 		// The write reached the sink but is not recorded: the person
 		// stays dirty and the write is repeated, harmlessly.
-		return e.fail(ctx, r, p.Failure, attempt, classes, true, fmt.Errorf("committing: %w", err))
+		return e.fail(ctx, r, rd, c.classes, true, fmt.Errorf("committing: %w", err))
 	}
-	if p.Damaged {
+	if rd.p.Damaged {
 		e.resolve("damaged/" + r.id)
 	}
 	e.budgets.settled(r.id)
-	if !d.due.IsZero() {
-		e.dispatcher.Dispatch(r.id, d.due)
-	}
-	if comeBack {
-		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: acked, Classes: cadence.Realtime, Trigger: r.trigger}); err != nil {
+	out := outcome{result: written, next: c.d.due}
+	if c.comeBack {
+		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: w.acked, Classes: cadence.Realtime, Trigger: r.trigger}); err != nil {
 			e.log.Error("marking a withheld manager reference", "id", r.id, "err", err)
 		}
-		e.dispatcher.Dispatch(r.id, acked.Add(managerRetry))
+		// A Dispatcher keeps the earlier of two times asked for one
+		// person, so asking once for the earlier is the same.
+		out.next = earliest(out.next, w.acked.Add(managerRetry))
 	}
-	e.drainAudit(ctx)
-	return written, nil
+	return out
+}
+
+// earliest is the earlier of two times, a zero time being none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // vanished handles a person with access whom the Source suddenly does not
@@ -307,11 +452,12 @@ func (e *Engine) reconcile(ctx context.Context, r request) (result, error) {
 // change on the integration user) would otherwise end everyone's access
 // within a minute. The person stays active until the nightly full list
 // confirms they are gone — under the batch's deletion limit — or an operator
-// replays them; the Alerter hears of it once.
-func (e *Engine) vanished(ctx context.Context, p Person) (result, error) {
+// replays them; the Alerter hears of it once. Nothing is written, and the
+// due time stays.
+func (e *Engine) vanished(ctx context.Context, p Person) decision {
 	e.raise(ctx, "vanished", Alert{Kind: AlertVanished,
 		Message: fmt.Sprintf("%s: the Source does not hold this person; access is kept until the next full list confirms it", p.ID)})
-	return e.commitUnchanged(ctx, p, desired{due: p.Due}, nil)
+	return decision{d: desired{due: p.Due}}
 }
 
 // budgetOf names the budget a deactivation spends: a person the Source no
@@ -475,23 +621,21 @@ func (e *Engine) ensureManager(ctx context.Context, r request, m string) (res re
 
 // commitUnchanged records a reconcile that wrote nothing, if there is
 // anything to record: a dirty mark to clear, a due time that moved, a failure
-// to forget, newer versions of unchanged values.
-func (e *Engine) commitUnchanged(ctx context.Context, p Person, d desired, applied map[string]Applied) (result, error) {
+// to forget, newer versions of unchanged values. The next turn is at the due
+// time it records.
+func (e *Engine) commitUnchanged(ctx context.Context, p Person, d desired, applied map[string]Applied) outcome {
 	if p.Dirty.Generation == 0 && p.Due.Equal(d.due) && p.Failure == nil && len(applied) == 0 {
-		return unchanged, nil
+		return outcome{result: unchanged}
 	}
 	err := e.store.Commit(ctx, e.cfg.Tenant, Commit{
 		ID: p.ID, Generation: p.Dirty.Generation, Exists: p.Exists, Active: p.Active,
 		Applied: applied, Due: d.due,
 	})
 	if err != nil {
-		return failed, fmt.Errorf("hrissync: committing %s: %w", p.ID, err)
+		return outcome{result: failed, err: fmt.Errorf("hrissync: committing %s: %w", p.ID, err)}
 	}
 	e.budgets.settled(p.ID)
-	if !d.due.IsZero() {
-		e.dispatcher.Dispatch(p.ID, d.due)
-	}
-	return unchanged, nil
+	return outcome{result: unchanged, next: d.due}
 }
 
 // pauseDispatch holds the Dispatcher's ready people until t, where it can:
@@ -504,37 +648,36 @@ func (e *Engine) pauseDispatch(t time.Time) {
 
 // putOff leaves the person dirty until at — after a sink-wide pause, or once
 // a manager being reconciled elsewhere is done — without counting an attempt.
-func (e *Engine) putOff(ctx context.Context, r request, p Person, classes cadence.Class, at time.Time) (result, error) {
+func (e *Engine) putOff(ctx context.Context, r request, p Person, classes cadence.Class, at time.Time) outcome {
 	e.stats.add(func(s *Stats) { s.Deferred++ })
 	if p.Dirty.Generation == 0 || !p.Dirty.Classes.Has(classes) {
 		err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: e.cfg.Clock.Now(), Classes: classes, Trigger: r.trigger})
 		if err != nil {
-			return failed, err
+			return outcome{result: failed, err: err}
 		}
 	}
-	e.dispatcher.Dispatch(r.id, at)
-	return deferred, nil
+	return outcome{result: deferred, next: at}
 }
 
-// fail records a failed attempt, leaves the person dirty, and either
-// schedules the next attempt or dead-letters the person and raises the alert
-// (once per incident).
-func (e *Engine) fail(ctx context.Context, r request, was *Failure, attempt int, classes cadence.Class, unsure bool, cause error) (result, error) {
+// fail records a failed attempt of the series rd is in, leaves the person
+// dirty, and either sets the next attempt or dead-letters the person and
+// raises the alert (once per incident).
+func (e *Engine) fail(ctx context.Context, r request, rd reading, classes cadence.Class, unsure bool, cause error) outcome {
 	now := e.cfg.Clock.Now()
+	attempt := rd.attempt
 	wait, again := retry.Delay(e.cfg.Retry, attempt, cause)
 	f := Failure{Attempts: attempt, Err: cause.Error(), At: now, Dead: !again}
 	if err := e.store.Fail(ctx, e.cfg.Tenant, r.id, f, Mark{Since: now, Classes: classes, Trigger: r.trigger, Unsure: unsure}); err != nil {
 		e.log.Error("recording a failure", "id", r.id, "cause", cause, "err", err)
-		return failed, errors.Join(cause, err)
+		return outcome{result: failed, err: errors.Join(cause, err)}
 	}
 	if again {
-		e.dispatcher.Dispatch(r.id, now.Add(wait))
-		return failed, cause
+		return outcome{result: failed, err: cause, next: now.Add(wait)}
 	}
-	if was != nil && was.Dead {
+	if was := rd.p.Failure; was != nil && was.Dead {
 		// Still dead after a poll's or batch's fresh try: the same
 		// dead letter, counted and logged once.
-		return failed, cause
+		return outcome{result: failed, err: cause}
 	}
 	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.DeadLetters++ })
 	e.metrics.dead.Add(ctx, 1, e.metrics.attrs(trig(r.trigger)))
@@ -547,7 +690,7 @@ func (e *Engine) fail(ctx context.Context, r request, was *Failure, attempt int,
 	}
 	e.raise(ctx, incident, Alert{Kind: AlertRetriesExhausted, Severity: severity, Err: cause,
 		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered until the next poll, batch or replay", r.id, attempt)})
-	return failed, cause
+	return outcome{result: failed, err: cause}
 }
 
 // mayHaveLanded reports whether a failed write may have reached the sink
