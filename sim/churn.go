@@ -10,18 +10,25 @@ import (
 	"github.com/hrissync/hrissync"
 )
 
-// planDay schedules the day's HR changes at random working hours.
+// planDay schedules the day's HR changes at random working hours in the zone
+// of the people changed: HR in Sydney edits its people while New York
+// sleeps.
 func (s *simulation) planDay(day int, date hrissync.Date) {
 	c, n := s.cfg.Churn, float64(s.cfg.People)
-	at := func(rate float64, change func()) {
+	at := func(rate float64, change func(zone string)) {
 		for range count(s.rng, rate) {
-			t := workingTime(s.rng, date, s.cfg.Location)
-			s.clock.AfterFunc(t.Sub(s.clock.Now()), change)
+			zone := s.pickZone()
+			t := workingTime(s.rng, date, s.locOf(zone))
+			if t.Before(s.clock.Now()) {
+				t = t.Add(24 * time.Hour) // the zone's day had begun: its next one
+			}
+			s.clock.AfterFunc(t.Sub(s.clock.Now()), func() { change(zone) })
 		}
 	}
 	at(c.Hires*n, s.hire)
 	at(c.Leavers*n, s.leave)
 	at(c.Rehires*float64(s.count(s.leaver)), s.rehire)
+	at(c.Suspensions*n, s.suspend)
 	at(c.RoleChanges*n, s.changeRole)
 	at(c.ManagerChanges*n, s.changeManager)
 	at(c.SkillUpdates*n, s.rateSkill)
@@ -31,18 +38,44 @@ func (s *simulation) planDay(day int, date hrissync.Date) {
 	}
 }
 
-func (s *simulation) today() hrissync.Date { return hrissync.DateOf(s.clock.Now().In(s.cfg.Location)) }
-
-// working reports whether e is at work today with no last day set.
-func (s *simulation) working(e hrissync.Employee) bool {
-	status, active := effective(e, s.clock.Now(), s.cfg.Location, leadDays)
-	return active && status == hrissync.StatusActive && e.TerminationDate.IsZero()
+// pickZone draws a worker's time zone by the configured shares: "" is the
+// HR zone.
+func (s *simulation) pickZone() string {
+	r := s.zrng.Float64()
+	for _, z := range s.cfg.Zones {
+		if r < z.Share {
+			return z.Name
+		}
+		r -= z.Share
+	}
+	return ""
 }
 
-// leaver reports whether e has left.
+// locOf is the location of a zone name ("" is the HR zone).
+func (s *simulation) locOf(zone string) *time.Location {
+	return zoneOf(hrissync.Employee{TimeZone: zone}, s.cfg.Location)
+}
+
+// todayIn is today's date in zone.
+func (s *simulation) todayIn(zone string) hrissync.Date {
+	return hrissync.DateOf(s.clock.Now().In(s.locOf(zone)))
+}
+
+// working reports whether e is at work today with no last day to come.
+func (s *simulation) working(e hrissync.Employee) bool {
+	status, active := effective(e, s.clock.Now(), s.cfg.Location, leadDays)
+	return active && status == hrissync.StatusActive && (e.TerminationDate.IsZero() || rehired(e))
+}
+
+// leaver reports whether e has left and is not rehired.
 func (s *simulation) leaver(e hrissync.Employee) bool {
 	_, active := effective(e, s.clock.Now(), s.cfg.Location, leadDays)
-	return !active && (e.Status == hrissync.StatusTerminated || !e.TerminationDate.IsZero())
+	return !active && !rehired(e) && (e.Status == hrissync.StatusTerminated || !e.TerminationDate.IsZero())
+}
+
+// in restricts keep to the people of zone.
+func in(zone string, keep func(hrissync.Employee) bool) func(hrissync.Employee) bool {
+	return func(e hrissync.Employee) bool { return e.TimeZone == zone && keep(e) }
 }
 
 func (s *simulation) count(keep func(hrissync.Employee) bool) int {
@@ -95,10 +128,10 @@ func (s *simulation) managerFor(id string) string {
 	return ""
 }
 
-// put records a change in the HRIS (which emits its webhook) and in the
-// oracle.
+// put records a change in the HRIS (which emits its webhook), in the
+// stale exports' history and in the oracle.
 func (s *simulation) put(typ string, e hrissync.Employee) {
-	s.hris.Put(typ, e)
+	s.src.remember(s.hris.Put(typ, e))
 	s.observe(e.ID)
 }
 
@@ -108,39 +141,100 @@ func (s *simulation) update(typ string, e hrissync.Employee, change func(*hrissy
 	s.put(typ, e)
 }
 
-func (s *simulation) hire() {
+// hire dates a new hire in zone; some are withdrawn before they start.
+func (s *simulation) hire(zone string) {
 	lead := max(s.cfg.Churn.HireLeadDays, 1)
-	start := s.today().AddDays(1 + s.rng.IntN(lead))
-	e := s.org.person(start, "", hrissync.StatusPending)
+	days := 1 + s.rng.IntN(lead)
+	e := s.org.person(s.todayIn(zone).AddDays(days), "", hrissync.StatusPending)
+	e.TimeZone = zone
 	e.ManagerID = s.managerFor(e.ID)
 	s.put("employee.hired", e)
-}
-
-func (s *simulation) leave() {
-	if e, ok := s.anyone(s.working); ok && e.ManagerID != "" {
-		last := s.today().AddDays(s.rng.IntN(max(s.cfg.Churn.NoticeDays, 1)))
-		s.update("employee.terminated", e, func(e *hrissync.Employee) { e.TerminationDate = last })
-	}
-}
-
-func (s *simulation) rehire() {
-	if e, ok := s.anyone(s.leaver); ok {
-		start := s.today().AddDays(7 + s.rng.IntN(14))
-		s.update("employee.rehired", e, func(e *hrissync.Employee) {
-			e.Status, e.StartDate, e.TerminationDate = hrissync.StatusPending, start, hrissync.Date{}
-			e.ManagerID = s.managerFor(e.ID)
+	if s.rng.Float64() < s.cfg.Churn.Withdrawals {
+		// Withdrawn before the start: the date is cleared, the status
+		// stays pending, and an account provisioned ahead goes.
+		after := time.Duration(s.rng.Int64N(int64(days) * int64(24*time.Hour)))
+		id := e.ID
+		s.clock.AfterFunc(after, func() {
+			cur, ok := s.hris.Employee(id)
+			if !ok || cur.Status != hrissync.StatusPending || cur.StartDate.IsZero() || !s.clock.Now().Before(cur.StartDate.Start(s.locOf(zone))) {
+				return
+			}
+			s.count1(&s.withdrawn)
+			s.update("employee.hire_withdrawn", cur, func(e *hrissync.Employee) { e.StartDate = hrissync.Date{} })
 		})
 	}
 }
 
-func (s *simulation) changeRole() {
-	if e, ok := s.anyone(s.working); ok {
+// leave dates a last day in the leaver's zone; some leavers are dismissed
+// at once (status terminated, marked Immediate).
+func (s *simulation) leave(zone string) {
+	e, ok := s.anyone(in(zone, s.working))
+	if !ok || e.ManagerID == "" {
+		return
+	}
+	if s.rng.Float64() < s.cfg.Churn.Immediate {
+		s.count1(&s.immediate)
+		s.update("employee.dismissed", e, func(e *hrissync.Employee) {
+			e.Status, e.TerminationDate, e.Immediate = hrissync.StatusTerminated, s.todayIn(zone), true
+		})
+		return
+	}
+	last := s.todayIn(zone).AddDays(s.rng.IntN(max(s.cfg.Churn.NoticeDays, 1)))
+	s.update("employee.terminated", e, func(e *hrissync.Employee) { e.TerminationDate = last })
+}
+
+// rehire gives a leaver a new start date; HR keeps the old last day on
+// some, clears it on the others.
+func (s *simulation) rehire(zone string) {
+	e, ok := s.anyone(in(zone, s.leaver))
+	if !ok {
+		return
+	}
+	start := s.todayIn(zone).AddDays(7 + s.rng.IntN(14))
+	keep := s.rng.Float64() < s.cfg.Churn.KeepDate
+	if keep {
+		s.count1(&s.keptDate)
+	}
+	s.update("employee.rehired", e, func(e *hrissync.Employee) {
+		e.Status, e.StartDate, e.Immediate = hrissync.StatusPending, start, false
+		if !keep {
+			e.TerminationDate = hrissync.Date{}
+		}
+		e.ManagerID = s.managerFor(e.ID)
+	})
+}
+
+// suspend suspends someone at work, and reinstates them one to five days
+// later.
+func (s *simulation) suspend(zone string) {
+	e, ok := s.anyone(in(zone, s.working))
+	if !ok {
+		return
+	}
+	s.count1(&s.suspended)
+	s.update("employee.suspended", e, func(e *hrissync.Employee) { e.Status = hrissync.StatusSuspended })
+	after := time.Duration(1+s.rng.IntN(5))*24*time.Hour + time.Duration(s.rng.Int64N(int64(2*time.Hour)))
+	s.clock.AfterFunc(after, func() {
+		if cur, ok := s.hris.Employee(e.ID); ok && cur.Status == hrissync.StatusSuspended {
+			s.update("employee.reinstated", cur, func(e *hrissync.Employee) { e.Status = hrissync.StatusActive })
+		}
+	})
+}
+
+func (s *simulation) count1(n *int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*n++
+}
+
+func (s *simulation) changeRole(zone string) {
+	if e, ok := s.anyone(in(zone, s.working)); ok {
 		s.update("employee.role_changed", e, func(e *hrissync.Employee) { e.Role = pick(s.rng, roles) })
 	}
 }
 
-func (s *simulation) changeManager() {
-	if e, ok := s.anyone(func(e hrissync.Employee) bool { return s.working(e) && e.ManagerID != "" }); ok {
+func (s *simulation) changeManager(zone string) {
+	if e, ok := s.anyone(in(zone, func(e hrissync.Employee) bool { return s.working(e) && e.ManagerID != "" })); ok {
 		if m := s.managerFor(e.ID); m != "" {
 			s.update("employee.manager_changed", e, func(e *hrissync.Employee) { e.ManagerID = m })
 		}
@@ -150,8 +244,8 @@ func (s *simulation) changeManager() {
 // rateSkill is an assessment: an assessor rates one to four skills of one
 // person, saving each in turn over the following hour or so, and each save
 // is a change (and a webhook) of its own.
-func (s *simulation) rateSkill() {
-	e, ok := s.anyone(s.working)
+func (s *simulation) rateSkill(zone string) {
+	e, ok := s.anyone(in(zone, s.working))
 	if !ok {
 		return
 	}
@@ -168,8 +262,8 @@ func (s *simulation) rateSkill() {
 	}
 }
 
-func (s *simulation) ratePerformance() {
-	if e, ok := s.anyone(s.working); ok {
+func (s *simulation) ratePerformance(zone string) {
+	if e, ok := s.anyone(in(zone, s.working)); ok {
 		s.update("employee.performance_rated", e, func(e *hrissync.Employee) {
 			e.Attributes["performanceRating"] = fmt.Sprint(1 + s.rng.IntN(5))
 		})

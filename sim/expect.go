@@ -25,6 +25,9 @@ type Expectation struct {
 	// write carried the newer one (coalescing).
 	Superseded bool
 	Trigger    hrissync.Trigger // the trigger of the write that applied it
+	// Hidden: the 404 outage (Faults.NotFound) hid the person when the
+	// change fell due, or while its write was being retried.
+	Hidden bool
 }
 
 // Termination reports whether e is the end of someone's access.
@@ -101,6 +104,9 @@ func (s *simulation) applied(u hrissync.Update, at time.Time) {
 	defer s.mu.Unlock()
 	if premature {
 		s.premature++
+		if !u.Active {
+			s.falselyOff++
+		}
 	}
 	s.writeTimes = append(s.writeTimes, at)
 	for _, c := range u.Changes {

@@ -16,9 +16,14 @@ import (
 // the seed's faults — 10 % lost webhooks, 5 % duplicates, reordering, 20 %
 // sink errors, 429 bursts, the source down at 02:00 on day 5 (the rerun at
 // 03:00 succeeds) and again on day 20 for long enough that the rerun fails
-// too. The platform must end equal to the HRIS, with nothing lost, no write
-// wasted, every realtime change within its budget, and every date-driven
-// change at its moment and not before.
+// too, a third of the nights' exports taken 1–3 hours early, and on day 9
+// the Source answering 404 for 40 % of the people for five hours. The people
+// work in three time zones; the churn has rehires keeping the old last day,
+// dismissals at once, suspensions and withdrawn hires. The platform must end
+// equal to the HRIS, with nothing lost, no write wasted, every realtime change
+// within its budget, every date-driven change at its moment in the worker's
+// zone and not before, nobody deactivated whom HR did not let go, and every
+// leaver the 404 outage hid deactivated within a poll of its end.
 func TestThirtyDayProof(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the 30-day proof takes a few seconds")
@@ -53,6 +58,7 @@ func TestThirtyDayProof(t *testing.T) {
 	}
 	checkBudgets(t, rep, faults)
 	checkBatchRuns(t, rep)
+	checkIssue17(t, rep, faults)
 	if want := int(rep.Writes) + len(rep.Runs) - 1; rep.AuditEntries != want { // the initial load's summary came before
 		t.Errorf("audit entries = %d, want one per write plus one per batch run = %d", rep.AuditEntries, want)
 	}
@@ -75,8 +81,8 @@ func checkBudgets(t *testing.T, rep *sim.Report, f sim.Faults) {
 	nextPoll := func(after time.Time) time.Time { return after.Truncate(time.Hour).Add(time.Hour) }
 	checked := 0
 	for _, e := range rep.Expectations {
-		if e.Class != cadence.Realtime || e.Superseded || e.Applied.IsZero() {
-			continue
+		if e.Class != cadence.Realtime || e.Superseded || e.Applied.IsZero() || e.Hidden {
+			continue // the 404 outage's are checked by checkIssue17
 		}
 		checked++
 		from, came := e.Since, true
@@ -166,5 +172,60 @@ func TestCadencesCompared(t *testing.T) {
 	}
 	if b.Writes > h.Writes {
 		t.Errorf("batch-only writes %d > hybrid writes %d", b.Writes, h.Writes)
+	}
+}
+
+// checkIssue17: stale exports, rehires keeping the old date, three time zones
+// and a Source answering 404 for 40 % of the people, and still no leaver
+// kept past their moment beyond the realtime budget, nobody deactivated whom
+// HR kept, and the leavers the outage hid deactivated within one poll
+// interval (and the write's retries) of its end.
+func checkIssue17(t *testing.T, rep *sim.Report, f sim.Faults) {
+	t.Helper()
+	if rep.StaleNights == 0 || rep.StaleRecords == 0 {
+		t.Errorf("stale exports not exercised: %d nights, %d records behind", rep.StaleNights, rep.StaleRecords)
+	}
+	if rep.RehiresKeepingDate == 0 || rep.Dismissals == 0 || rep.Suspensions == 0 || rep.Withdrawals == 0 {
+		t.Errorf("churn not exercised: %d rehires keeping the date, %d dismissals, %d suspensions, %d withdrawn",
+			rep.RehiresKeepingDate, rep.Dismissals, rep.Suspensions, rep.Withdrawals)
+	}
+	for _, z := range []string{"New_York", "London", "Sydney"} {
+		if rep.LeaversByZone[z] == 0 {
+			t.Errorf("no leavers in %s: %v", z, rep.LeaversByZone)
+		}
+	}
+	if rep.FalselyDeactivated != 0 {
+		t.Errorf("%d people deactivated while HR said they should have access", rep.FalselyDeactivated)
+	}
+	if rep.LateLeavers != 0 {
+		t.Errorf("%d leavers outside the 404 outage kept access beyond the realtime budget", rep.LateLeavers)
+	}
+	for _, e := range rep.Expectations {
+		if e.Termination() && !e.Hidden && !e.Superseded && e.Applied.After(sim.LeaverBudget(e.Since, f)) {
+			t.Errorf("%s: access ended %s, due %s: beyond the budget", e.EmployeeID, e.Applied, e.Since)
+		}
+	}
+	nf := rep.NotFound
+	if nf == nil || nf.Refused == 0 || nf.Leavers == 0 || nf.Late == 0 {
+		t.Fatalf("404 outage not exercised: %+v", nf)
+	}
+	t.Logf("404 outage %s–%s: %d people hidden, %d answered 404, %d leavers, %d late (ended %v after it)",
+		nf.From.Format("Jan 2 15:04"), nf.To.Format("15:04"), nf.People, nf.Refused, nf.Leavers, nf.Late, nf.LateBy)
+	deadline := nf.To.Add(time.Hour + 3*time.Minute + f.ThrottleLength + time.Second)
+	for _, e := range rep.Expectations {
+		if !e.Hidden || e.Superseded {
+			continue
+		}
+		by := deadline
+		if b := sim.LeaverBudget(e.Since, f); b.After(by) {
+			by = b // due at the very end of the outage
+		}
+		switch {
+		case e.Termination() && (e.Applied.IsZero() || e.Applied.After(by)):
+			t.Errorf("%s, hidden by the 404 outage: access due to end %s, ended %s; want by %s",
+				e.EmployeeID, e.Since, e.Applied, by)
+		case e.Field == "_active" && e.Value == "true" && e.Applied.IsZero():
+			t.Errorf("%s, hidden by the 404 outage: access never granted", e.EmployeeID)
+		}
 	}
 }

@@ -52,6 +52,28 @@ type Report struct {
 	// Storm reports the reorganisation storm, if there was one.
 	Storm *StormResult
 
+	// StaleNights counts the nights whose full list was an earlier export
+	// (Faults.StaleExports), StaleRecords the records those exports held
+	// older than the HRIS did, or left out.
+	StaleNights, StaleRecords int
+	// What the churn did: rehires on which HR kept the old last day,
+	// dismissals taking effect at once, suspensions, hires withdrawn
+	// before their start.
+	RehiresKeepingDate, Dismissals, Suspensions, Withdrawals int
+	// LeaversByZone counts the terminations applied (access removed), by
+	// the worker's time zone.
+	LeaversByZone map[string]int
+	// NotFound reports the 404 outage (Faults.NotFound), if there was one.
+	NotFound *NotFoundResult
+	// FalselyDeactivated counts deactivations of people HR said should
+	// have access at that instant: must be 0.
+	FalselyDeactivated int
+	// LateLeavers counts the people whose access ended later than the
+	// realtime budget allows after their moment (LeaverBudget), or never,
+	// leaving aside those the 404 outage hid: must be 0 under a cadence
+	// with realtime terminations.
+	LateLeavers int
+
 	Alerts       []hrissync.Alert
 	AuditEntries int
 	Runs         []audit.Entry // the batch run summaries, in order
@@ -59,6 +81,40 @@ type Report struct {
 	Deliveries   []memory.Delivery
 	End          time.Time
 }
+
+// NotFoundResult is what the 404 outage did.
+type NotFoundResult struct {
+	From, To time.Time
+	// People are those the outage hides (its share of everyone in the
+	// HRIS); Refused those Get actually answered 404.
+	People, Refused int
+	// Leavers are the hidden people whose access was to end during the
+	// outage; Late those of them whose access ended later than the
+	// realtime budget, LateBy the longest any ended after the outage did
+	// (it must be within one poll interval and the retries).
+	Leavers, Late int
+	LateBy        time.Duration
+	// Delayed counts the hidden people's other realtime changes (access
+	// granted or restored, a field) applied later than the realtime
+	// budget: the engine reads a 404 for someone without access as "not
+	// in the Source", so these wait for a poll that lists them, or the
+	// batch.
+	Delayed int
+}
+
+// LeaverBudget is the latest a leaver's access may end after their moment
+// (the last day's cutover in their zone, or the HR change that ends it at
+// once) under faults f: a lost webhook, or retries run out, leave it to the
+// next poll but one, each write retried for up to three minutes plus a 429
+// burst.
+func LeaverBudget(since time.Time, f Faults) time.Time {
+	retry := retryBudget(f)
+	return nextPoll(since.Add(f.WebhookDelay + retry)).Add(time.Hour + retry)
+}
+
+func retryBudget(f Faults) time.Duration { return 3*time.Minute + f.ThrottleLength + time.Second }
+
+func nextPoll(after time.Time) time.Time { return after.Truncate(time.Hour).Add(time.Hour) }
 
 // StormResult is what the storm cost: the people it changed, the writes
 // made from its start until the last of its changes was applied, and how long
@@ -129,7 +185,8 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 
 	s.mu.Lock()
 	r.Alerts = slices.Clone(s.alerts)
-	r.Premature = s.premature
+	r.Premature, r.FalselyDeactivated = s.premature, s.falselyOff
+	r.RehiresKeepingDate, r.Dismissals, r.Suspensions, r.Withdrawals = s.keptDate, s.immediate, s.suspended, s.withdrawn
 	r.Expectations = slices.Clone(s.done)
 	for _, list := range s.pending {
 		r.Expectations = append(r.Expectations, list...)
@@ -169,6 +226,7 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 		}
 	}
 	r.Terminations, r.Realtime, r.Attributes = percentiles(term), percentiles(rt), percentiles(attr)
+	s.leavers(r)
 	if st := s.cfg.Storm; st != nil {
 		r.Storm = s.stormResult(r.Expectations)
 	}
@@ -244,6 +302,38 @@ func WriteTable(w io.Writer, reports ...*Report) error {
 	row("realtime field p50/p99/max", func(r *Report) string { return lat(r.Realtime) })
 	row("attribute p50/p99/max", func(r *Report) string { return lat(r.Attributes) })
 	row("changes lost / coalesced", func(r *Report) string { return fmt.Sprintf("%d / %d", r.Lost, r.Coalesced) })
+	row("stale nights / records behind", func(r *Report) string { return fmt.Sprintf("%d / %d", r.StaleNights, r.StaleRecords) })
+	row("rehires keeping the old last day", func(r *Report) string { return fmt.Sprint(r.RehiresKeepingDate) })
+	row("dismissals / suspensions / withdrawn", func(r *Report) string {
+		return fmt.Sprintf("%d / %d / %d", r.Dismissals, r.Suspensions, r.Withdrawals)
+	})
+	row("leavers by zone", func(r *Report) string {
+		var parts []string
+		for _, z := range slices.Sorted(maps.Keys(r.LeaversByZone)) {
+			parts = append(parts, fmt.Sprintf("%s %d", z, r.LeaversByZone[z]))
+		}
+		return strings.Join(parts, ", ")
+	})
+	row("404 outage: people / answered 404", func(r *Report) string {
+		if r.NotFound == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%d / %d", r.NotFound.People, r.NotFound.Refused)
+	})
+	row("404 outage: leavers / late (after it)", func(r *Report) string {
+		if r.NotFound == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%d / %d (%s)", r.NotFound.Leavers, r.NotFound.Late, short(max(r.NotFound.LateBy, 0)))
+	})
+	row("404 outage: other changes delayed", func(r *Report) string {
+		if r.NotFound == nil {
+			return "-"
+		}
+		return fmt.Sprint(r.NotFound.Delayed)
+	})
+	row("falsely deactivated", func(r *Report) string { return fmt.Sprint(r.FalselyDeactivated) })
+	row("late leavers outside the outage", func(r *Report) string { return fmt.Sprint(r.LateLeavers) })
 	row("alerts", func(r *Report) string { return fmt.Sprint(len(r.Alerts)) })
 	row("audit entries", func(r *Report) string { return fmt.Sprint(r.AuditEntries) })
 	row("converged", func(r *Report) string {
@@ -289,4 +379,68 @@ func (s *simulation) stormResult(exps []*Expectation) *StormResult {
 		}
 	}
 	return res
+}
+
+// leavers fills in the report's figures on stale exports, zones, the 404
+// outage and leavers kept too long.
+func (s *simulation) leavers(r *Report) {
+	src := s.src
+	src.mu.Lock()
+	r.StaleNights, r.StaleRecords = len(src.served), src.behind
+	refused := len(src.refused)
+	src.mu.Unlock()
+
+	people := map[string]hrissync.Employee{}
+	for _, e := range s.hris.Employees() {
+		people[e.ID] = e
+	}
+	if src.notice != nil {
+		r.NotFound = &NotFoundResult{From: src.span[0], To: src.span[1], Refused: refused}
+		for id := range people {
+			if src.affected(id) {
+				r.NotFound.People++
+			}
+		}
+	}
+	r.LeaversByZone = map[string]int{}
+	for _, e := range r.Expectations {
+		e.Hidden = r.NotFound != nil && hidden(src, e, retryBudget(s.cfg.Faults))
+		if !e.Termination() {
+			leaving := e.Field == hrissync.FieldStatus && e.Value == string(hrissync.StatusTerminated)
+			if e.Hidden && e.Class == cadence.Realtime && !e.Superseded && !leaving && e.Applied.After(LeaverBudget(e.Since, s.cfg.Faults)) {
+				r.NotFound.Delayed++
+			}
+			continue
+		}
+		if !e.Applied.IsZero() {
+			r.LeaversByZone[zoneName(people[e.EmployeeID], s.cfg.Location)]++
+		}
+		late := e.Applied.IsZero() && !s.held(r.Actual, e) || e.Applied.After(LeaverBudget(e.Since, s.cfg.Faults))
+		if nf := r.NotFound; e.Hidden {
+			nf.Leavers++
+			if late {
+				nf.Late++
+				nf.LateBy = max(nf.LateBy, e.Applied.Sub(nf.To))
+			}
+			continue
+		}
+		if late && !e.Superseded {
+			r.LateLeavers++
+		}
+	}
+}
+
+// hidden reports whether the 404 outage hid e's person when e fell due (or
+// while the write for it was being retried).
+func hidden(src *source, e *Expectation, retry time.Duration) bool {
+	return src.affected(e.EmployeeID) && !e.Since.Before(src.span[0].Add(-retry)) && e.Since.Before(src.span[1])
+}
+
+// zoneName is the short name of e's time zone: "Sydney".
+func zoneName(e hrissync.Employee, hr *time.Location) string {
+	name := e.TimeZone
+	if name == "" {
+		name = hr.String()
+	}
+	return name[strings.LastIndex(name, "/")+1:]
 }

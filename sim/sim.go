@@ -42,8 +42,12 @@ type Config struct {
 	// 2 March 2026.
 	Start    time.Time
 	Location *time.Location // the HR time zone; default America/New_York
-	Churn    Churn          // default DefaultChurn()
-	Faults   Faults         // default none; SeedFaults() is the seed's
+	// Zones are the workers' own time zones (Employee.TimeZone) and the
+	// share of the people in each; the rest work in Location. Default
+	// DefaultZones().
+	Zones  []Zone
+	Churn  Churn  // default DefaultChurn()
+	Faults Faults // default none; SeedFaults() is the seed's
 	// Storm, if set, is a reorganisation storm on top of the churn.
 	Storm *Storm
 	// Settle is how long the simulation runs after the last day of
@@ -66,11 +70,27 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Zone is a time zone some workers are in, and their share.
+type Zone struct {
+	Name  string // IANA name
+	Share float64
+}
+
+// DefaultZones: a fifth of the people in London and a fifth in Sydney, the
+// rest in the HR zone (New York by default).
+func DefaultZones() []Zone {
+	return []Zone{{"Europe/London", 0.2}, {"Australia/Sydney", 0.2}}
+}
+
 // Churn is the rate of each kind of HR change, per day, as a share of the
 // organisation (0.001 is one change a day in a thousand people).
 type Churn struct {
 	Hires, Leavers              float64
 	Rehires                     float64 // a share of the leavers on file, per day
+	KeepDate                    float64 // the share of rehires on which HR keeps the old last day
+	Immediate                   float64 // the share of leavers dismissed at once (Employee.Immediate)
+	Suspensions                 float64 // suspensions, each lifted one to five days later
+	Withdrawals                 float64 // the share of hires withdrawn before their start
 	RoleChanges, ManagerChanges float64
 	SkillUpdates, RatingUpdates float64
 	ReorgDay                    int     // the day a reorganisation moves people (0: none)
@@ -78,12 +98,15 @@ type Churn struct {
 	HireLeadDays, NoticeDays    int     // how far ahead start dates and last days are set, at most
 }
 
-// DefaultChurn is a fairly busy company: about 0.1 % hires and leavers a day,
-// role and manager changes, a reorganisation on day 12, and daily skill and
+// DefaultChurn is a fairly busy company: about 0.1 % hires and leavers a day
+// (15 % of the leavers dismissed at once, a tenth of the hires withdrawn
+// before they start), rehires of which half keep the old last day, a few
+// suspensions, role and manager changes, a reorganisation on day 12, and daily skill and
 // performance rating updates.
 func DefaultChurn() Churn {
 	return Churn{
 		Hires: 0.001, Leavers: 0.001, Rehires: 0.05,
+		KeepDate: 0.5, Immediate: 0.15, Suspensions: 0.0003, Withdrawals: 0.1,
 		RoleChanges: 0.002, ManagerChanges: 0.002,
 		SkillUpdates: 0.03, RatingUpdates: 0.005,
 		ReorgDay: 12, ReorgShare: 0.05,
@@ -118,6 +141,33 @@ type Faults struct {
 	// SourceOutages make the HRIS unavailable: each from a day's
 	// midnight plus At, for Length.
 	SourceOutages []Outage
+	// StaleExports is the share of nights on which the batch's full list
+	// is an export taken earlier: StaleBy[0] to StaleBy[1] before 02:00,
+	// so the changes made since are not in it (with 1–3 hours, those HR
+	// made in Sydney's working day).
+	StaleExports float64
+	StaleBy      [2]time.Duration
+	// NotFound, if set, makes the Source answer 404 from Get for a share
+	// of the people for some hours.
+	NotFound *NotFound
+}
+
+// NotFound is a partial 404 outage of the Source's per-person endpoint:
+// from a day's midnight plus At, for Length, Get answers ErrNotFound for a
+// Share of the people (chosen by the seed), while the change listing and
+// the full list still hold them — a security-group change that strips the
+// integration user's access to worker details, not to the change report.
+// It should not span 02:00: the batch reads the full list, which it leaves
+// whole.
+type NotFound struct {
+	Day        int
+	At, Length time.Duration
+	Share      float64
+	// Leavers are planted among the people it hides, so that it meets
+	// some: half with a last day ending during it (in a zone whose
+	// midnight falls in it), dated the day before; half dismissed at once
+	// while it lasts.
+	Leavers int
 }
 
 // Outage is a source outage on one day.
@@ -128,14 +178,19 @@ type Outage struct {
 }
 
 // SeedFaults are the faults of the seed's scenario: 10 % lost webhooks, 5 %
-// duplicates, reordering, 20 % sink errors, 429 bursts, and the source down
-// at 02:00 on day 5 for 40 minutes (the batch fails, its 03:00 rerun succeeds).
+// duplicates, reordering, 20 % sink errors, 429 bursts, the source down at
+// 02:00 on day 5 for 40 minutes (the batch fails, its 03:00 rerun succeeds),
+// a third of the nights' exports taken 1–3 hours early, and on day 9 the
+// Source answering 404 for 40 % of the people from 09:00 to 14:00, eight of
+// whom leave meanwhile (those in Sydney at its midnight, 09:00 in New York).
 func SeedFaults() Faults {
 	return Faults{
 		LostWebhooks: 0.10, DuplicateWebhooks: 0.05, WebhookDelay: 2 * time.Minute,
 		SinkErrors:     0.20,
 		ThrottleBursts: 3, ThrottleLength: 5 * time.Minute, ThrottleRetryAfter: 30 * time.Second,
 		SourceOutages: []Outage{{Day: 5, At: 2 * time.Hour, Length: 40 * time.Minute}},
+		StaleExports:  1.0 / 3, StaleBy: [2]time.Duration{time.Hour, 3 * time.Hour},
+		NotFound: &NotFound{Day: 9, At: 9 * time.Hour, Length: 5 * time.Hour, Share: 0.4, Leavers: 8},
 	}
 }
 
@@ -162,6 +217,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Start.IsZero() {
 		c.Start = time.Date(2026, 3, 2, 0, 0, 0, 0, c.Location)
 	}
+	if c.Zones == nil {
+		c.Zones = DefaultZones()
+	}
 	if c.Churn == (Churn{}) {
 		c.Churn = DefaultChurn()
 	}
@@ -185,9 +243,11 @@ type simulation struct {
 	cfg      Config
 	clock    *Clock
 	hris     *memory.HRIS
+	src      *source // the HRIS as the engine reads it
 	platform *memory.Platform
 	eng      driver
 	rng      *rand.Rand
+	zrng     *rand.Rand // the workers' zones
 	org      *org
 	audit    *audit.Memory
 	end      time.Time
@@ -202,6 +262,12 @@ type simulation struct {
 	// premature counts writes that gave or removed access when the HR
 	// record said otherwise at that instant.
 	premature int
+	// falselyOff counts deactivations of people HR said should have
+	// access at that instant.
+	falselyOff int
+	// What the churn did: rehires keeping the old last day, immediate
+	// dismissals, suspensions, hires withdrawn.
+	keptDate, immediate, suspended, withdrawn int
 }
 
 // Run simulates cfg and reports.
@@ -214,12 +280,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg:      cfg,
 		clock:    NewClock(cfg.Start),
 		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x53494d)),
+		zrng:     rand.New(rand.NewPCG(cfg.Seed, 0x5a4f4e45)),
 		audit:    &audit.Memory{},
 		expected: map[string]platformView{},
 		pending:  map[string][]*Expectation{},
 	}
 	s.org = &org{rng: rand.New(rand.NewPCG(cfg.Seed, 0x4f5247))}
 	s.hris = memory.NewHRIS(s.clock, cfg.Seed)
+	s.src = newSource(s.hris, s.clock, cfg)
 	s.platform = memory.NewPlatform(s.clock, cfg.Seed)
 	s.platform.OnWrite(s.applied)
 	s.end = cfg.Start.AddDate(0, 0, cfg.Days).Add(cfg.Settle)
@@ -249,7 +317,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	case NaiveRelay:
 		s.eng = naiveRelay{newReference(s, sink)}
 	default:
-		if s.eng, err = hrissync.New(s.hris, sink, cfg.Store, &ecfg); err != nil {
+		if s.eng, err = hrissync.New(s.src, sink, cfg.Store, &ecfg); err != nil {
 			return nil, err
 		}
 	}
@@ -267,8 +335,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Day zero: the organisation as it stands, loaded in one batch
 	// before the faults begin. The report counts from after it.
 	people := s.org.initial(cfg.People, hrissync.DateOf(cfg.Start))
+	for i := range people {
+		people[i].TimeZone = s.pickZone()
+	}
 	s.hris.Load(people...)
 	for _, e := range people {
+		if rec, ok := s.hris.Employee(e.ID); ok {
+			s.src.remember(rec)
+		}
 		s.observe(e.ID)
 	}
 	if err := s.eng.Batch(ctx); err != nil {
@@ -355,5 +429,50 @@ func (s *simulation) inject() {
 	for _, o := range f.SourceOutages {
 		from := hrissync.DateOf(s.cfg.Start).AddDays(o.Day).Start(s.cfg.Location).Add(o.At)
 		s.hris.AddOutage(memory.Span{From: from, To: from.Add(o.Length)})
+	}
+	s.plantLeavers()
+}
+
+// plantLeavers schedules the leavers of the 404 outage (NotFound.Leavers)
+// among the people it hides.
+func (s *simulation) plantLeavers() {
+	n := s.cfg.Faults.NotFound
+	if n == nil || n.Leavers <= 0 || s.src.notice == nil {
+		return
+	}
+	from, to := s.src.span[0], s.src.span[1]
+	// A zone whose midnight falls during the outage: a last day there
+	// ends while it lasts.
+	zone, found := "", false
+	var midnight time.Time
+	for _, z := range append([]Zone{{}}, s.cfg.Zones...) {
+		loc := s.locOf(z.Name)
+		if m := hrissync.DateOf(to.In(loc)).Start(loc); !m.Before(from) && m.Before(to) {
+			zone, found, midnight = z.Name, true, m
+			break
+		}
+	}
+	hidden := func(e hrissync.Employee) bool { return s.working(e) && e.ManagerID != "" && s.src.affected(e.ID) }
+	rng := rand.New(rand.NewPCG(s.cfg.Seed, 0x504c414e54))
+	for i := range n.Leavers {
+		if found && i%2 == 0 {
+			last := hrissync.DateOf(midnight.In(s.locOf(zone))).AddDays(-1)
+			at := from.Add(-18*time.Hour + time.Duration(rng.Int64N(int64(time.Hour))))
+			s.clock.AfterFunc(at.Sub(s.clock.Now()), func() {
+				if e, ok := s.anyone(in(zone, hidden)); ok {
+					s.update("employee.terminated", e, func(e *hrissync.Employee) { e.TerminationDate = last })
+				}
+			})
+			continue
+		}
+		at := from.Add(time.Duration(rng.Int64N(int64(to.Sub(from)))))
+		s.clock.AfterFunc(at.Sub(s.clock.Now()), func() {
+			if e, ok := s.anyone(hidden); ok {
+				s.count1(&s.immediate)
+				s.update("employee.dismissed", e, func(e *hrissync.Employee) {
+					e.Status, e.TerminationDate, e.Immediate = hrissync.StatusTerminated, s.todayIn(e.TimeZone), true
+				})
+			}
+		})
 	}
 }

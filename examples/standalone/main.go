@@ -1,8 +1,11 @@
 // Command standalone runs the hrissync engine against a simulated
 // organisation on a fake clock and prints what it cost and how fast changes
-// landed. By default: the hybrid cadence, 2,000 people, 7 days, under the
-// seed's faults (10 % lost webhooks, 5 % duplicates, reordering, 20 % sink
-// errors, 429 bursts, the HRIS down at 02:00 on day 5).
+// landed. By default: the hybrid cadence, 2,000 people in three time zones
+// (New York, London, Sydney), 7 days, under the seed's faults (10 % lost
+// webhooks, 5 % duplicates, reordering, 20 % sink errors, 429 bursts, the HRIS
+// down at 02:00 on day 5, a third of the nights' exports taken 1–3 hours
+// early, and on day 3 the HRIS answering 404 for 40 % of the people from 08:00
+// to 13:00 while eight of them leave, half of them in Sydney at its midnight).
 //
 //	go run ./examples/standalone            # hybrid
 //	go run ./examples/standalone -compare   # hybrid, batch-only and realtime-only side by side
@@ -16,7 +19,8 @@
 //	converged=yes|no lost=N writes=N needed=N attempts=N
 //
 // for the hybrid run, and the exit status is non-zero unless every run
-// converged with nothing lost.
+// converged with nothing lost and nobody falsely deactivated, and every run
+// with realtime terminations ended each leaver's access within its budget.
 package main
 
 import (
@@ -53,6 +57,9 @@ func run() int {
 		sinkErrs = flag.Float64("sink-errors", 0.20, "share of sink writes failing")
 		bursts   = flag.Int("throttle-bursts", 3, "bursts of 429s per week")
 		outage   = flag.Int("outage-day", 5, "day on which the HRIS is down from 02:00 to 02:40 (-1: none)")
+		stale    = flag.Float64("stale", 1.0/3, "share of nights whose export was taken 1–3 hours before the 02:00 batch")
+		nfDay    = flag.Int("notfound-day", 3, "day on which the HRIS answers 404 for a share of the people from 08:00 to 13:00 (-1: none)")
+		nfShare  = flag.Float64("notfound-share", 0.4, "share of the people the 404 outage hides")
 		dir      = flag.String("dir", "", "directory for the SQLite state and the audit log (default: a new temporary directory)")
 		inMemory = flag.Bool("memory", false, "keep state in memory instead of SQLite (no audit log)")
 	)
@@ -64,6 +71,11 @@ func run() int {
 	faults.SourceOutages = nil
 	if *outage >= 0 && *outage < *days {
 		faults.SourceOutages = []sim.Outage{{Day: *outage, At: 2 * time.Hour, Length: 40 * time.Minute}}
+	}
+	faults.StaleExports = *stale
+	faults.NotFound = nil
+	if *nfDay >= 0 && *nfDay < *days && *nfShare > 0 {
+		faults.NotFound = &sim.NotFound{Day: *nfDay, At: 8 * time.Hour, Length: 5 * time.Hour, Share: *nfShare, Leavers: 8}
 	}
 	policies := []cadence.Policy{cadence.Hybrid()}
 	if *compare {
@@ -97,7 +109,8 @@ func run() int {
 			fmt.Fprintln(os.Stderr, "standalone:", err)
 			return 1
 		}
-		ok = ok && rep.Converged && rep.Lost == 0
+		ok = ok && rep.Converged && rep.Lost == 0 && rep.FalselyDeactivated == 0 &&
+			(rep.LateLeavers == 0 || !p.Uses(cadence.Realtime))
 		reports = append(reports, rep)
 	}
 	if err := sim.WriteTable(os.Stdout, reports...); err != nil {
