@@ -106,6 +106,17 @@ func (s *source) Get(ctx context.Context, id string) (hrissync.Employee, error) 
 
 // List implements hrissync.Source: on a stale night, the export as of its
 // snapshot time.
+// Snapshot implements hrissync.Snapshotter: the full list with the time it
+// was taken — a stale night's export time, as a file export would say.
+func (s *source) Snapshot(ctx context.Context) (time.Time, iter.Seq2[hrissync.Employee, error], error) {
+	now := s.clock.Now()
+	night := hrissync.DateOf(now.In(s.loc))
+	if asOf, stale := s.stale[night]; stale && now.Sub(night.Start(s.loc)) < staleWindow {
+		return asOf, s.List(ctx), nil
+	}
+	return now, s.List(ctx), nil
+}
+
 func (s *source) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 	now := s.clock.Now()
 	night := hrissync.DateOf(now.In(s.loc))
