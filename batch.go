@@ -70,7 +70,18 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 		err = e.deprovision(ctx, &run, false)
 	}
 	if err == nil {
+		// A held run's leavers wait for the approval, dirty or not: the
+		// hold is on the list as a whole, not on each person's budget.
+		held := map[string]bool{}
+		if run.Status == RunHeld {
+			for _, id := range run.Leavers {
+				held[id] = true
+			}
+		}
 		err = e.pending(ctx, e.cfg.Clock.Now(), func(p Person) error {
+			if held[p.ID] {
+				return nil
+			}
 			res, err := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
 			if res == written {
 				run.Writes++

@@ -28,6 +28,10 @@ type fakeHR struct {
 	// snapshotAt is when it was taken, as a datedHR's Snapshot tells
 	// (zero: now).
 	snapshotAt time.Time
+	// hidden people are answered 404 by Get and left out of
+	// ChangedSince, though List still holds them: the integration user
+	// lost access to them.
+	hidden map[string]bool
 	// slowGet, if set, is called by Get before it reads: a slow fetch.
 	slowGet func(id string)
 	// listed, if set, is called by ChangedSince once it has read the
@@ -68,6 +72,15 @@ func (f *fakeHR) remove(id string) {
 	delete(f.people, id)
 }
 
+func (f *fakeHR) hide(ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hidden = map[string]bool{}
+	for _, id := range ids {
+		f.hidden[id] = true
+	}
+}
+
 func (f *fakeHR) setDown(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -101,7 +114,7 @@ func (f *fakeHR) get(id string) (hrissync.Employee, error) {
 		return e.Clone(), nil
 	}
 	e, ok := f.people[id]
-	if !ok {
+	if !ok || f.hidden[id] {
 		return hrissync.Employee{}, hrissync.ErrNotFound
 	}
 	return e.Clone(), nil
@@ -141,7 +154,7 @@ func (f *fakeHR) ChangedSince(_ context.Context, since time.Time) iter.Seq2[hris
 		down := f.down
 		var out []hrissync.Employee
 		for _, e := range f.people {
-			if !e.Version.Time.Before(since) {
+			if !e.Version.Time.Before(since) && !f.hidden[e.ID] {
 				out = append(out, e.Clone())
 			}
 		}

@@ -57,8 +57,9 @@ const (
 // How soon to look again when the Source lags behind an event, or when a
 // manager is being reconciled by someone else.
 const (
-	lagRetry     = 5 * time.Second
-	managerRetry = time.Second
+	lagRetry        = 5 * time.Second
+	managerRetry    = time.Second
+	vanishedRecheck = time.Hour // the Source answered 404: read again
 )
 
 // outcome is how a reconcile ended, and when the person's next turn is.
@@ -229,12 +230,17 @@ type decision struct {
 // decide works out the write, if any, from what was read: the desired state,
 // what it is compared with, and a manager to provision first.
 func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
-	if rd.rec == nil && rd.p.Exists && rd.p.Active && (r.trigger == TriggerRealtime || r.trigger == TriggerPoll) {
-		return e.vanished(ctx, rd.p)
+	if rd.rec == nil && rd.p.Exists && (r.trigger == TriggerRealtime || r.trigger == TriggerPoll) {
+		return e.vanished(ctx, rd)
 	}
 	d, err := e.desire(rd.rec, rd.now)
 	if err != nil {
 		return decision{classes: rd.classes, err: retry.Permanent(err)}
+	}
+	if rd.rec != nil && newerApplied(rd.p, d.version) {
+		// A newer record set the due time: one read from an older
+		// record (a stale export) must not move or clear it.
+		d.due = rd.p.Due
 	}
 	if d.conflict != "" {
 		// Never a silent choice: the safer reading (no access) is
@@ -446,18 +452,20 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// vanished handles a person with access whom the Source suddenly does not
-// hold, seen by a webhook or a poll: a 404 alone never deactivates, for a
+// vanished handles a person with an account whom the Source suddenly does
+// not hold, seen by a webhook or a poll: a 404 alone never deactivates, for a
 // Source that starts answering 404 for many people at once (a permissions
 // change on the integration user) would otherwise end everyone's access
-// within a minute. The person stays active until the nightly full list
-// confirms they are gone — under the batch's deletion limit — or an operator
-// replays them; the Alerter hears of it once. Nothing is written, and the
-// due time stays.
-func (e *Engine) vanished(ctx context.Context, p Person) decision {
+// within a minute. The person keeps their access until the nightly full list
+// confirms they are gone — under the deletion limit — or an operator replays
+// them; the Alerter hears of it once. Nothing is written, and the due time
+// stays. The person stays dirty and is read again hourly: whatever change
+// brought them here (a reinstatement, say) is applied once the Source
+// answers, not left for the batch.
+func (e *Engine) vanished(ctx context.Context, rd reading) decision {
 	e.raise(ctx, "vanished", Alert{Kind: AlertVanished,
-		Message: fmt.Sprintf("%s: the Source does not hold this person; access is kept until the next full list confirms it", p.ID)})
-	return decision{d: desired{due: p.Due}}
+		Message: fmt.Sprintf("%s: the Source does not hold this person; their account is kept as it is until the Source answers or the next full list confirms it", rd.p.ID)})
+	return decision{d: desired{due: rd.p.Due}, classes: rd.classes, until: rd.now.Add(vanishedRecheck)}
 }
 
 // budgetOf names the budget a deactivation spends: a person the Source no

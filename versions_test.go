@@ -374,6 +374,73 @@ func TestVanishedPersonDeactivatedByTheNightlyList(t *testing.T) {
 	})
 }
 
+// A person without access, reinstated while the Source answers 404 for them
+// (found by the simulator): the 404 must not clear the change, which would
+// then wait for the nightly batch; it is tried again until the Source
+// answers.
+func TestReinstatementDuringA404OutageIsNotDropped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		b := alice()
+		b.ID, b.Email = "w-002", "bob@example.com"
+		r.hr.put(b)
+		r.notify(b.ID)
+		r.hr.update(a.ID, func(e *hrissync.Employee) {
+			e.Status, e.TerminationDate, e.Immediate = hrissync.StatusTerminated, hrissync.DateOf(time.Now()), true
+		})
+		r.notify(a.ID)
+		r.sleep(8 * time.Hour) // 08:00
+		r.hr.hide(a.ID)
+		r.hr.update(a.ID, func(e *hrissync.Employee) {
+			e.Status, e.TerminationDate, e.Immediate = hrissync.StatusActive, hrissync.Date{}, false
+			e.StartDate = hrissync.DateOf(time.Now())
+		})
+		r.notify(a.ID)
+		// The outage; others' changes move the poll's watermark on
+		// meanwhile, past the reinstatement.
+		for i := range 3 {
+			r.sleep(time.Hour)
+			r.hr.update(b.ID, func(e *hrissync.Employee) { e.Role = fmt.Sprint("role-", i) })
+		}
+		if r.mustAccount(a.ID).Active {
+			t.Fatal("reinstated while the Source answered 404")
+		}
+		r.hr.hide()
+		r.sleep(time.Hour + time.Minute) // 12:01: the first recheck after it
+		if !r.mustAccount(a.ID).Active {
+			t.Error("the reinstatement waits for the nightly batch")
+		}
+	})
+}
+
+// A stale export older than the termination that set a person's due time
+// must not clear it (found by the simulator): the termination would then
+// take effect at the next batch instead of at its moment.
+func TestStaleExportKeepsANewerDueTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.sleep(9 * time.Hour)
+		r.hr.mu.Lock()
+		r.hr.snapshot = maps.Clone(r.hr.people) // the export every batch will read
+		r.hr.mu.Unlock()
+		r.sleep(time.Hour)
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.TerminationDate = hrissync.DateOf(time.Now()).AddDays(1) })
+		r.notify(a.ID)
+		r.sleep(16*time.Hour + time.Minute) // the 02:00 batch reads the export
+		if p, _ := r.store.Person(t.Context(), "default", a.ID); p.Due.IsZero() {
+			t.Fatal("the batch cleared the due time")
+		}
+		r.sleep(22 * time.Hour) // 00:01 after the last day
+		if r.mustAccount(a.ID).Active {
+			t.Error("the leaver is active past the end of the last day: the stale export cleared the due time")
+		}
+	})
+}
+
 // An event accepted while a reconcile was reading the Source, its change made
 // just after the read: the reconcile's commit must not clear it unseen (the
 // change would wait for the next poll).
