@@ -56,6 +56,15 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 		if last.Status == RunSucceeded && last.AsOf.After(run.Baseline) {
 			run.Baseline = last.AsOf
 		}
+		if last.Status == RunHeld {
+			// Unapproved, and this run reads the list afresh: its
+			// leavers are this run's to decide.
+			last.Status = RunSuperseded
+			if err := e.store.SaveRun(ctx, e.cfg.Tenant, last); err != nil {
+				return run, err
+			}
+			e.resolve("deletions/" + last.ID)
+		}
 	case !errors.Is(err, ErrNotFound):
 		return run, err
 	}

@@ -147,11 +147,15 @@ func (b *budgets) unhold(budget, id string) {
 	}
 }
 
-// release lets go the people held beyond budget, returning them in ID order.
-func (b *budgets) release(budget string) []string {
+// release lets go the people held beyond budget — only those named, if any
+// are — returning them in ID order.
+func (b *budgets) release(budget string, only []string) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ids := slices.Sorted(maps.Keys(b.held[budget]))
+	if only != nil {
+		ids = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(only, id) })
+	}
 	for _, id := range ids {
 		b.approved[id] = true
 	}
@@ -190,19 +194,22 @@ func (b Budget) describe() string {
 // budget's name (the people held beyond it are deactivated now, spending
 // nothing). approver is who approves, as the host authenticated them — not
 // free text a form carried: it is recorded with the run and in the audit
-// log.
-func (e *Engine) ApproveDeletions(ctx context.Context, id, approver string) error {
+// log. people, if given, are exactly who is approved of those held beyond a
+// budget: what the operator was shown, so that someone held since (the
+// runaway an approval of a small layoff must not let through) stays held.
+// None: everyone held now.
+func (e *Engine) ApproveDeletions(ctx context.Context, id, approver string, people ...string) error {
 	if strings.TrimSpace(approver) == "" {
 		return ErrNoApprover
 	}
 	if budget, ok := strings.CutPrefix(id, HoldPrefix); ok {
-		return e.approveHeld(ctx, budget, approver)
+		return e.approveHeld(ctx, budget, approver, people)
 	}
 	return e.approveRun(ctx, id, approver)
 }
 
-func (e *Engine) approveHeld(ctx context.Context, budget, approver string) error {
-	ids := e.budgets.release(budget)
+func (e *Engine) approveHeld(ctx context.Context, budget, approver string, people []string) error {
+	ids := e.budgets.release(budget, people)
 	if len(ids) == 0 {
 		return fmt.Errorf("%w: nobody is held beyond the %q budget", ErrNotHeld, budget)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store/memory"
 )
 
 // One deactivation budget across every trigger (issue 17, finding 5): the
@@ -248,6 +249,46 @@ func TestResumedRunCountsLeaversAgainstTheWholeRun(t *testing.T) {
 		}
 		if got := active(r, gone...); len(got) != 0 {
 			t.Errorf("leavers still active: %v", got)
+		}
+	})
+}
+
+// A negative limit reads like "no limit of this kind" but would turn the
+// budget off unseen: New refuses it.
+func TestNegativeBudgetIsRefused(t *testing.T) {
+	for _, b := range []hrissync.Budget{{Count: -1}, {Share: -0.1}, {Count: 5, Share: -1}} {
+		if _, err := hrissync.New(newHR(), newLMS(), memory.New(), &hrissync.Config{TerminationLimit: b}); err == nil {
+			t.Errorf("New accepted %+v", b)
+		}
+		if _, err := hrissync.New(newHR(), newLMS(), memory.New(), &hrissync.Config{DeletionLimit: b}); err == nil {
+			t.Errorf("New accepted DeletionLimit %+v", b)
+		}
+	}
+}
+
+// A held run that the next night's run takes the place of, unapproved, is
+// superseded — not left held for ever, its incident open.
+func TestHeldRunIsSupersededByTheNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{DeletionLimit: hrissync.Budget{Count: 1}})
+		ids := hire(r, 10)
+		r.hr.remove(ids[0])
+		r.hr.remove(ids[1])
+		r.sleep(3 * time.Hour)
+		first, _ := r.eng.LastRun(t.Context())
+		if first.Status != hrissync.RunHeld {
+			t.Fatalf("first run %s, want held", first.Status)
+		}
+		r.sleep(24 * time.Hour)
+		second, _ := r.eng.LastRun(t.Context())
+		if second.ID == first.ID || second.Status != hrissync.RunHeld {
+			t.Fatalf("second run %s %s, want a new held run", second.ID, second.Status)
+		}
+		if got, err := r.store.Run(t.Context(), "default", first.ID); err != nil || got.Status != hrissync.RunSuperseded {
+			t.Errorf("first run is %s (%v), want superseded", got.Status, err)
+		}
+		if err := r.eng.ApproveDeletions(t.Context(), first.ID, "ops@example.com"); !errors.Is(err, hrissync.ErrNotHeld) {
+			t.Errorf("approving the superseded run: %v, want ErrNotHeld", err)
 		}
 	})
 }

@@ -168,8 +168,8 @@ type Breaker struct {
 // held, the Alerter hears once, and Engine.ApproveDeletions lets them go.
 // Deactivations an operator approved spend nothing.
 type Budget struct {
-	// Count and Share are the limits; one that is 0 or less is not
-	// applied. Both 0: the default.
+	// Count and Share are the limits; one that is 0 is not applied.
+	// Both 0: the default. Negative: an error from New.
 	Count int
 	Share float64
 	// Window is the rolling window. Default 24 hours.
@@ -267,6 +267,13 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.PreHireDays = 7
 	}
 	cfg.PreHireDays = max(cfg.PreHireDays, 0)
+	for _, b := range []Budget{cfg.DeletionLimit, cfg.TerminationLimit} {
+		if b.Count < 0 || b.Share < 0 {
+			// A negative limit reads like "no limit of this kind"; it
+			// would turn the budget off unseen. Off says so.
+			return cfg, errors.New("hrissync: a Budget's Count and Share cannot be negative (Off turns a budget off)")
+		}
+	}
 	cfg.DeletionLimit = cfg.DeletionLimit.withDefaults(25, 0.05)
 	cfg.TerminationLimit = cfg.TerminationLimit.withDefaults(200, 0.20)
 	if cfg.HydrateTolerance <= 0 {

@@ -224,6 +224,9 @@ const (
 	// RunHeld: the run stopped before deprovisioning because the leavers
 	// passed the deletion threshold; ApproveDeletions lets it go on.
 	RunHeld RunStatus = "held"
+	// RunSuperseded: a held run that a later run took the place of,
+	// unapproved; its leavers are the later run's to decide.
+	RunSuperseded RunStatus = "superseded"
 )
 
 // Run is one batch run in the ledger. A failed run is resumed by its rerun

@@ -245,7 +245,18 @@ func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the host could not say who you are; approval refused", http.StatusForbidden)
 		return
 	}
-	err = h.eng.ApproveDeletions(r.Context(), r.PostFormValue("run"), who)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "reading the form: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	// A hold is approved for the people the page showed, and no one
+	// held since.
+	people := r.PostForm["person"]
+	if strings.HasPrefix(r.PostFormValue("run"), hrissync.HoldPrefix) && len(people) == 0 {
+		http.Error(w, "the form names nobody to approve", http.StatusBadRequest)
+		return
+	}
+	err = h.eng.ApproveDeletions(r.Context(), r.PostFormValue("run"), who, people...)
 	switch {
 	case errors.Is(err, hrissync.ErrNotHeld), errors.Is(err, hrissync.ErrNotFound):
 		http.Error(w, err.Error(), http.StatusConflict)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -223,5 +224,91 @@ func TestBrowserReplay(t *testing.T) {
 	}
 	if dead, err := eng.DeadLetters(context.Background()); err != nil || len(dead) != 0 {
 		t.Errorf("dead letters after the click: %d (%v)", len(dead), err)
+	}
+}
+
+// A hold is approved for the people the page showed: someone held after the
+// page was loaded (the runaway an approval of a small layoff must not let
+// through) stays held.
+func TestApprovingAHoldReleasesOnlyWhomThePageShowed(t *testing.T) {
+	ctx := context.Background()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 1)
+	for i := range 8 {
+		id := fmt.Sprintf("w-%04d", i)
+		hris.Load(hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(2020, 1, 6), Role: "Engineer"})
+	}
+	eng, err := hrissync.New(hris, platform, memstore.New(), &hrissync.Config{
+		Tenant: "acme", Logger: slog.New(slog.DiscardHandler), TerminationLimit: hrissync.Budget{Count: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	terminate := func(ids ...string) {
+		for _, id := range ids {
+			if _, err := hris.Update("termination", id, func(e *hrissync.Employee) {
+				e.Status, e.TerminationDate, e.Immediate = hrissync.StatusTerminated, hrissync.DateOf(time.Now()), true
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.Reconcile(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	terminate("w-0000", "w-0001", "w-0002") // one within the budget, two held
+	srv := httptest.NewServer(signedIn("ops@example.com", status.Handler(eng, status.WithApprover(approver))))
+	defer srv.Close()
+	page, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	_, formHTML, ok := strings.Cut(string(body), `id="hold-terminated"`)
+	if !ok {
+		t.Fatalf("no hold form on the page:\n%s", body)
+	}
+	formHTML, _, _ = strings.Cut(formHTML, "</form>")
+	form := url.Values{}
+	for _, field := range strings.Split(formHTML, "<input ")[1:] {
+		_, name, _ := strings.Cut(field, `name="`)
+		name, _, _ = strings.Cut(name, `"`)
+		_, value, _ := strings.Cut(field, `value="`)
+		value, _, _ = strings.Cut(value, `"`)
+		form.Add(name, value)
+	}
+	if got := form["person"]; !slices.Equal(got, []string{"w-0001", "w-0002"}) {
+		t.Fatalf("the form approves %v, want the two held", got)
+	}
+
+	terminate("w-0003", "w-0004") // held after the page was loaded
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/approve", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approval answered %d", resp.StatusCode)
+	}
+	for _, id := range []string{"w-0001", "w-0002", "w-0003", "w-0004"} {
+		if err := eng.Reconcile(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]bool{"w-0001": false, "w-0002": false, "w-0003": true, "w-0004": true} {
+		if acc, _ := platform.Account(id); acc.Active != want {
+			t.Errorf("%s active = %t, want %t", id, acc.Active, want)
+		}
+	}
+	if held := eng.Holds()[hrissync.BudgetTerminated]; !slices.Equal(held, []string{"w-0003", "w-0004"}) {
+		t.Errorf("still held: %v", held)
 	}
 }
