@@ -13,6 +13,10 @@
 // the list with that error, so the batch fails rather than taking the missing
 // people for leavers.
 //
+// Besides the fields, a "Time Zone" column (an IANA name) and an "Immediate"
+// column (true/false) say when each worker's dates take effect
+// (hrissync.Employee.TimeZone and Immediate).
+//
 // ChangedSince yields hrissync.ErrChangedSinceUnsupported: a file export has
 // no change feed, so the poll only sweeps the dirty set.
 package csv
@@ -55,8 +59,17 @@ func DefaultColumns() map[string]string {
 		"role": hrissync.FieldRole, "jobtitle": hrissync.FieldRole, "title": hrissync.FieldRole,
 		"managerid": hrissync.FieldManagerID, "reportsto": hrissync.FieldManagerID,
 		"department": hrissync.FieldDepartment, "location": hrissync.FieldLocation,
+		"timezone": columnTimeZone, "tz": columnTimeZone,
+		"immediate": columnImmediate, "immediatetermination": columnImmediate,
 	}
 }
+
+// Columns that are not fields of the platform but say when the record's
+// dates take effect (hrissync.Employee.TimeZone and Immediate).
+const (
+	columnTimeZone  = "timeZone"
+	columnImmediate = "immediate"
+)
 
 // Config configures Open. Path is required.
 type Config struct {
@@ -500,10 +513,25 @@ func (s *Source) employee(l layout, rec []string, line int, asOf time.Time) (hri
 			e.Version.Time = t
 		case hrissync.FieldStatus:
 			switch st := hrissync.Status(strings.ToLower(v)); st {
-			case hrissync.StatusActive, hrissync.StatusLeave, hrissync.StatusTerminated, hrissync.StatusPending:
+			case hrissync.StatusActive, hrissync.StatusLeave, hrissync.StatusSuspended, hrissync.StatusTerminated, hrissync.StatusPending:
 				e.Status = st
 			default:
 				return bad(fmt.Errorf("unknown status %q", v))
+			}
+		case columnTimeZone:
+			if v != "" {
+				if _, lerr := time.LoadLocation(v); lerr != nil {
+					return bad(fmt.Errorf("unknown time zone %q: want an IANA name such as Europe/London", v))
+				}
+			}
+			e.TimeZone = v
+		case columnImmediate:
+			switch strings.ToLower(v) {
+			case "", "false", "no", "n", "0":
+			case "true", "yes", "y", "1":
+				e.Immediate = true
+			default:
+				return bad(fmt.Errorf("immediate %q: want true or false", v))
 			}
 		case hrissync.FieldStartDate:
 			e.StartDate, err = s.date(v)

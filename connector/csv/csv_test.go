@@ -130,6 +130,45 @@ func TestMalformedExportsFailWithoutLeavers(t *testing.T) {
 	}
 }
 
+// The employment table's inputs: suspension, the worker's own time zone, an
+// immediate termination — each read, and a bad one reported with its line.
+func TestEmploymentColumns(t *testing.T) {
+	dir := t.TempDir()
+	head := "Worker ID,Status,Termination Date,Time Zone,Immediate\n"
+	src, err := csv.Open(csv.Config{Path: write(t, dir, head+
+		"w-1,suspended,,Australia/Sydney,\n"+
+		"w-2,terminated,2026-11-30,Europe/London,yes\n"), AsOf: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []hrissync.Employee
+	for e, err := range src.List(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	if len(got) != 2 || got[0].Status != hrissync.StatusSuspended || got[0].TimeZone != "Australia/Sydney" || got[0].Immediate ||
+		got[1].TimeZone != "Europe/London" || !got[1].Immediate {
+		t.Errorf("read %+v", got)
+	}
+	for name, c := range map[string]struct{ row, want string }{
+		"bad zone":      {"w-1,active,,Mars/Olympus,\n", `csv: line 2, column "Time Zone": unknown time zone "Mars/Olympus"`},
+		"bad immediate": {"w-1,terminated,2026-11-30,,maybe\n", `csv: line 2, column "Immediate": immediate "maybe": want true or false`},
+	} {
+		src, err := csv.Open(csv.Config{Path: write(t, dir, head+c.row), AsOf: asOf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range src.List(context.Background()) {
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want %s", name, err, c.want)
+			}
+			break
+		}
+	}
+}
+
 func TestHeaderCheckedAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	_, err := csv.Open(csv.Config{Path: write(t, dir, "Worker ID,Favourite Colour\nw-1,blue\n")})
