@@ -138,9 +138,17 @@ func TestMigratesVersion1(t *testing.T) {
 // again.
 func openVersion1(t *testing.T) (st *postgres.Store, pool *pgxpool.Pool, schema string) {
 	t.Helper()
+	return openDump(t, "testdata/v1.sql", "v1dump")
+}
+
+// openDump loads a saved schema (a pg_dump in testdata, its schema named
+// dumped) into a fresh schema and opens it with this version, which migrates
+// it.
+func openDump(t *testing.T, file, dumped string) (st *postgres.Store, pool *pgxpool.Pool, schema string) {
+	t.Helper()
 	pool, schema = database(t, 4)
 	ctx := context.Background()
-	dump, err := os.ReadFile("testdata/v1.sql")
+	dump, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +157,116 @@ func openVersion1(t *testing.T) (st *postgres.Store, pool *pgxpool.Pool, schema 
 		t.Fatal(err)
 	}
 	// The simple protocol: a dump is many statements.
-	_, err = conn.Conn().PgConn().Exec(ctx, strings.ReplaceAll(string(dump), "v1dump", schema)).ReadAll()
+	_, err = conn.Conn().PgConn().Exec(ctx, strings.ReplaceAll(string(dump), dumped, schema)).ReadAll()
 	conn.Release()
 	if err != nil {
-		t.Fatalf("loading the version 1 dump: %v", err)
+		t.Fatalf("loading %s: %v", file, err)
 	}
 	return open(t, pool, schema), pool, schema
+}
+
+// A schema written by the version before the revocations (testdata/v2.sql,
+// a pg_dump of it, written by testdata/v2.go) migrates in place: its state
+// is all there; Revocations works on it at once, with nothing spent and its
+// active accounts counted; and a commit that ends someone's access is
+// counted, for another replica too, until ForgetEvents lets it go.
+func TestMigratesVersion2(t *testing.T) {
+	ctx := context.Background()
+	st, pool, schema := openDump(t, "testdata/v2.sql", "v2dump")
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	v := func(sec int) hrissync.Version {
+		return hrissync.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	}
+	person := func(tenant, id string) hrissync.Person {
+		t.Helper()
+		p, err := st.Person(ctx, tenant, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if p := person("acme", "w-1"); !p.Exists || !p.Active || p.Applied["role"] != (hrissync.Applied{Value: "Engineer", Version: v(2)}) ||
+		!p.Due.Equal(at.Add(48*time.Hour)) || p.Dirty.Generation != 0 {
+		t.Errorf("w-1 after the migration = %+v", p)
+	}
+	if p := person("acme", "w-3"); !p.Exists || p.Active || p.Applied["email"].Value != "w-3@acme.test" {
+		t.Errorf("w-3 after the migration = %+v, want an account, disabled", p)
+	}
+	if p := person("acme", "w-4"); p.Exists || p.Dirty.Generation != 1 || p.Dirty.EventID != "evt-1" || p.Dirty.MinVersion.Compare(v(5)) != 0 {
+		t.Errorf("w-4 after the migration = %+v, want marked by evt-1", p)
+	}
+	if p := person("acme", "w-5"); p.Failure == nil || !p.Failure.Dead || p.Failure.Attempts != 4 {
+		t.Errorf("w-5 after the migration = %+v, want dead-lettered", p)
+	}
+	if p := person("acme", "w-6"); !p.Exists || !p.Active || p.Dirty.Generation != 3 || !p.Dirty.Unsure {
+		t.Errorf("w-6 after the migration = %+v, want active with an unsure mark", p)
+	}
+	if p := person("beta", "b-1"); !p.Exists || !p.Active || p.Applied["email"].Value != "b-1@beta.test" {
+		t.Errorf("beta's b-1 after the migration = %+v", p)
+	}
+	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "evt-1", EmployeeID: "w-4"}); err != nil || !dup {
+		t.Errorf("the remembered event evt-1: duplicate = %v (%v)", dup, err)
+	}
+	if box, err := st.Outbox(ctx, "acme", 10); err != nil || len(box) != 1 || box[0].ID != "entry-1" {
+		t.Errorf("outbox after the migration = %+v (%v)", box, err)
+	}
+	if a, err := st.Anchor(ctx, "acme"); err != nil || a != (audit.Head{Seq: 1, Hash: "h1"}) {
+		t.Errorf("anchor after the migration = %+v (%v), want the one v2 acknowledged", a, err)
+	}
+	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(at) {
+		t.Errorf("cursor = %v (%v)", c, err)
+	}
+	if r, err := st.LastRun(ctx, "acme"); err != nil || r.ID != "run-1" || r.Status != hrissync.RunSucceeded || r.Writes != 4 {
+		t.Errorf("last run = %+v (%v)", r, err)
+	}
+	if gen, err := st.Intend(ctx, "acme", "w-7", hrissync.Mark{Since: at}); err != nil || gen != 4 {
+		t.Errorf("first generation after the migration = %d (%v), want 4", gen, err)
+	}
+
+	// The revocations: none spent yet, the schema's active accounts counted.
+	revocations := func(st *postgres.Store, tenant string, since time.Time) hrissync.Revocations {
+		t.Helper()
+		r, err := st.Revocations(ctx, tenant, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for tenant, active := range map[string]int{"acme": 3, "beta": 1} {
+		if r := revocations(st, tenant, time.Time{}); len(r.Spent) != 0 || r.Active != active {
+			t.Errorf("%s's revocations after the migration = %+v, want none spent and %d active", tenant, r, active)
+		}
+	}
+	// w-2 leaves: one spent, one fewer active.
+	left := at.Add(24 * time.Hour)
+	if err := st.Commit(ctx, "acme", hrissync.Commit{ID: "w-2", Exists: true, Active: false, Revoked: hrissync.BudgetTerminated, At: left}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{hrissync.BudgetTerminated: 1}
+	if r := revocations(st, "acme", left); len(r.Spent) != 1 || r.Spent[hrissync.BudgetTerminated] != 1 || r.Active != 2 {
+		t.Errorf("acme's revocations after w-2 left = %+v, want %v and 2 active", r, want)
+	}
+	if r := revocations(st, "acme", left.Add(time.Nanosecond)); len(r.Spent) != 0 {
+		t.Errorf("acme's spent since just after w-2 left = %v, want none", r.Spent)
+	}
+	if r := revocations(st, "beta", time.Time{}); len(r.Spent) != 0 || r.Active != 1 {
+		t.Errorf("beta's revocations after acme's w-2 left = %+v, want none spent and 1 active", r)
+	}
+	// Another replica sees it, and forgets it after RevocationRetention.
+	again := open(t, pool, schema)
+	if r := revocations(again, "acme", at); len(r.Spent) != 1 || r.Spent[hrissync.BudgetTerminated] != 1 || r.Active != 2 {
+		t.Errorf("another replica's revocations = %+v, want %v and 2 active", r, want)
+	}
+	if _, err := again.ForgetEvents(ctx, "acme", left.Add(hrissync.RevocationRetention)); err != nil {
+		t.Fatal(err)
+	}
+	if r := revocations(st, "acme", at); r.Spent[hrissync.BudgetTerminated] != 1 {
+		t.Errorf("acme's spent after ForgetEvents at the end of the retention = %v, want %v", r.Spent, want)
+	}
+	if _, err := again.ForgetEvents(ctx, "acme", left.Add(hrissync.RevocationRetention+time.Nanosecond)); err != nil {
+		t.Fatal(err)
+	}
+	if r := revocations(st, "acme", at); len(r.Spent) != 0 {
+		t.Errorf("acme's spent after ForgetEvents past the retention = %v, want none", r.Spent)
+	}
 }

@@ -59,7 +59,15 @@ var queries = map[string]string{
 		ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
 		WHERE audit_anchor.seq < excluded.seq`,
 	"anchor": "SELECT seq, hash FROM {{schema}}.audit_anchor WHERE tenant = $1",
-	"forget": "DELETE FROM {{schema}}.events WHERE tenant = $1 AND forget <= $2",
+	// forget drops the revocations past their retention ($3) too, in the
+	// same statement; its count is the events'.
+	"forget": `WITH gone AS (DELETE FROM {{schema}}.revocations WHERE tenant = $1 AND at < $3)
+		DELETE FROM {{schema}}.events WHERE tenant = $1 AND forget <= $2`,
+	"revoked": "INSERT INTO {{schema}}.revocations (tenant, budget, at) VALUES ($1, $2, $3)",
+	// revocations counts the spent per budget and the active (the row
+	// with no budget) in one statement, so in one snapshot.
+	"revocations": `SELECT budget, count(*) FROM {{schema}}.revocations WHERE tenant = $1 AND at >= $2 GROUP BY budget
+		UNION ALL SELECT NULL, count(*) FROM {{schema}}.people WHERE tenant = $1 AND has_acct AND active`,
 	"cursor": "SELECT at FROM {{schema}}.cursors WHERE tenant = $1 AND name = $2",
 	"setCursor": `INSERT INTO {{schema}}.cursors (tenant, name, at) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at`,
@@ -75,10 +83,14 @@ var queries = map[string]string{
 
 const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure"
 
-// bound is t in Unix nanoseconds, clamped to what they can hold (2262).
+// bound is t in Unix nanoseconds, clamped to what they can hold (1677 to
+// 2262): the zero time and the year 9999 are bounds too.
 func bound(t time.Time) int64 {
-	if t.After(time.Unix(0, math.MaxInt64)) {
+	switch {
+	case t.After(time.Unix(0, math.MaxInt64)):
 		return math.MaxInt64
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
 	}
 	return t.UnixNano()
 }
@@ -248,8 +260,39 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 		if _, err := tx.Exec(ctx, s.sql["commit"], tenant, c.ID, c.Exists, c.Active, applied, nanos(c.Due), int64(c.Generation)); err != nil {
 			return err
 		}
+		if c.Revoked != "" {
+			if _, err := tx.Exec(ctx, s.sql["revoked"], tenant, c.Revoked, bound(c.At)); err != nil {
+				return err
+			}
+		}
 		return s.appendAudit(ctx, tx, tenant, c.Audit)
 	})
+}
+
+// Revocations implements hrissync.Store.
+func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (hrissync.Revocations, error) {
+	rows, err := s.pool.Query(ctx, s.sql["revocations"], tenant, bound(since))
+	if err != nil {
+		return hrissync.Revocations{}, err
+	}
+	defer rows.Close()
+	out := hrissync.Revocations{Spent: map[string]int{}}
+	for rows.Next() {
+		var budget *string
+		var n int
+		if err := rows.Scan(&budget, &n); err != nil {
+			return hrissync.Revocations{}, err
+		}
+		if budget != nil {
+			out.Spent[*budget] = n
+		} else {
+			out.Active = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return hrissync.Revocations{}, err
+	}
+	return out, nil
 }
 
 func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, tenant string, entries []audit.Entry) error {
@@ -357,7 +400,7 @@ func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.
 
 // ForgetEvents implements hrissync.Store.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, s.sql["forget"], tenant, bound(t))
+	tag, err := s.pool.Exec(ctx, s.sql["forget"], tenant, bound(t), bound(t.Add(-hrissync.RevocationRetention)))
 	return int(tag.RowsAffected()), err
 }
 

@@ -163,3 +163,131 @@ func entryIDs(es []audit.Entry) []string {
 	}
 	return out
 }
+
+// TestMigrationFromV3 opens a file written in the third stored format
+// (testdata/v3.db, written by testdata/v3.go before migration 0004) and
+// finds everything it held; Revocations works on it at once, with nothing
+// spent and the accounts the file held counted active; and a commit that
+// ends someone's access is counted, across a reopening, until ForgetEvents
+// lets it go.
+func TestMigrationFromV3(t *testing.T) {
+	ctx := t.Context()
+	path := copyFixture(t, "v3.db")
+	st := open(t, path, nil)
+
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	v := func(sec int) hrissync.Version {
+		return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	}
+	email := func(id, tenant string, sec int) map[string]hrissync.Applied {
+		return map[string]hrissync.Applied{"email": {Value: id + "@" + tenant + ".test", Version: v(sec)}}
+	}
+	realtime := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	w4, w5, w6 := realtime, realtime, realtime
+	w4.Generation, w4.EventID, w4.MinVersion = 1, "e1", v(5)
+	w5.Generation = 2
+	w6.Generation, w6.Unsure = 3, true
+	want := map[string]hrissync.Person{
+		"w1": {ID: "w1", Exists: true, Active: true, Due: t0.Add(72 * time.Hour),
+			Applied: map[string]hrissync.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}}},
+		"w2": {ID: "w2", Exists: true, Active: true, Applied: email("w2", "acme", 3)},
+		"w3": {ID: "w3", Exists: true, Applied: email("w3", "acme", 4)},
+		"w4": {ID: "w4", Dirty: w4},
+		"w5": {ID: "w5", Dirty: w5, Failure: &hrissync.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}},
+		"w6": {ID: "w6", Exists: true, Active: true, Applied: email("w6", "acme", 6), Dirty: w6},
+	}
+	opts := cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateApproxTime(0)}
+	for id, p := range want {
+		if d := cmp.Diff(p, person(t, st, "acme", id), opts); d != "" {
+			t.Errorf("%s after the migration (-v3 +now):\n%s", id, d)
+		}
+	}
+	for id, p := range map[string]hrissync.Person{
+		"b1": {ID: "b1", Exists: true, Active: true, Applied: email("b1", "beta", 7)},
+		"b2": {ID: "b2", Exists: true, Applied: email("b2", "beta", 8)},
+	} {
+		if d := cmp.Diff(p, person(t, st, "beta", id), opts); d != "" {
+			t.Errorf("beta's %s after the migration (-v3 +now):\n%s", id, d)
+		}
+	}
+	if d := cmp.Diff([]string{"w4", "w5", "w6"}, ids(pending(t, st, "acme", t0))); d != "" {
+		t.Errorf("pending (-want +got):\n%s", d)
+	}
+	people, err := st.People(ctx, "acme", "", 10)
+	must(t, err)
+	dead, err := st.DeadLetters(ctx, "acme")
+	must(t, err)
+	if !cmp.Equal(ids(people), []string{"w1", "w2", "w3", "w6"}) || !cmp.Equal(ids(dead), []string{"w5"}) {
+		t.Errorf("people %v, dead letters %v; want [w1 w2 w3 w6] and [w5]", ids(people), ids(dead))
+	}
+	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "e1", EmployeeID: "w4", Mark: realtime}); err != nil || !dup {
+		t.Errorf("event e1 again: duplicate=%v err=%v, want it remembered", dup, err)
+	}
+	box, err := st.Outbox(ctx, "acme", 10)
+	must(t, err)
+	if d := cmp.Diff([]string{"a1", "run-1"}, entryIDs(box)); d != "" {
+		t.Errorf("outbox (-want +got):\n%s", d)
+	}
+	if a, err := st.Anchor(ctx, "acme"); err != nil || a != (audit.Head{Seq: 1, Hash: "hash-1"}) {
+		t.Errorf("anchor = %+v (%v), want the one v3 acknowledged", a, err)
+	}
+	run, err := st.LastRun(ctx, "acme")
+	must(t, err)
+	wantRun := hrissync.Run{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w6", Seen: 6, Writes: 4}
+	if d := cmp.Diff(wantRun, run, opts); d != "" {
+		t.Errorf("last run (-want +got):\n%s", d)
+	}
+	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(t0.Add(time.Hour)) {
+		t.Errorf("poll cursor = %v (%v), want %v", c, err, t0.Add(time.Hour))
+	}
+	// The generation counter goes on from where v3 left it.
+	gen, err := st.Intend(ctx, "acme", "w7", realtime)
+	must(t, err)
+	if gen != 4 {
+		t.Errorf("first generation after the migration = %d, want 4", gen)
+	}
+
+	// The revocations: none spent yet, the file's active accounts counted.
+	revocations := func(st *sqlite.Store, tenant string, since time.Time) hrissync.Revocations {
+		t.Helper()
+		r, err := st.Revocations(ctx, tenant, since)
+		must(t, err)
+		return r
+	}
+	for tenant, active := range map[string]int{"acme": 3, "beta": 1} {
+		if r := revocations(st, tenant, time.Time{}); len(r.Spent) != 0 || r.Active != active {
+			t.Errorf("%s's revocations after the migration = %+v, want none spent and %d active", tenant, r, active)
+		}
+	}
+	// w2 leaves: one spent, one fewer active.
+	at := t0.Add(24 * time.Hour)
+	must(t, st.Commit(ctx, "acme", hrissync.Commit{ID: "w2", Exists: true, Active: false, Applied: email("w2", "acme", 9),
+		Revoked: hrissync.BudgetTerminated, At: at}))
+	wantSpent := map[string]int{hrissync.BudgetTerminated: 1}
+	if r := revocations(st, "acme", at); !cmp.Equal(r.Spent, wantSpent) || r.Active != 2 {
+		t.Errorf("acme's revocations after w2 left = %+v, want %v and 2 active", r, wantSpent)
+	}
+	if r := revocations(st, "acme", at.Add(time.Nanosecond)); len(r.Spent) != 0 {
+		t.Errorf("acme's spent since just after w2 left = %v, want none", r.Spent)
+	}
+	if r := revocations(st, "beta", time.Time{}); len(r.Spent) != 0 || r.Active != 1 {
+		t.Errorf("beta's revocations after acme's w2 left = %+v, want none spent and 1 active", r)
+	}
+	must(t, st.Close())
+
+	st = open(t, path, nil)
+	if r := revocations(st, "acme", t0); !cmp.Equal(r.Spent, wantSpent) || r.Active != 2 {
+		t.Errorf("acme's revocations after reopening = %+v, want %v and 2 active", r, wantSpent)
+	}
+	// Kept for RevocationRetention, then forgotten with the event ids.
+	_, err = st.ForgetEvents(ctx, "acme", at.Add(hrissync.RevocationRetention))
+	must(t, err)
+	if r := revocations(st, "acme", t0); !cmp.Equal(r.Spent, wantSpent) {
+		t.Errorf("acme's spent after ForgetEvents at the end of the retention = %v, want %v", r.Spent, wantSpent)
+	}
+	_, err = st.ForgetEvents(ctx, "acme", at.Add(hrissync.RevocationRetention+time.Nanosecond))
+	must(t, err)
+	if r := revocations(st, "acme", t0); len(r.Spent) != 0 {
+		t.Errorf("acme's spent after ForgetEvents past the retention = %v, want none", r.Spent)
+	}
+}

@@ -14,13 +14,17 @@ import (
 	"github.com/hrissync/hrissync/internal/rowcodec"
 )
 
-// maxNanos is the latest time Unix nanoseconds can hold (in 2262): a bound
-// given later is clamped to it rather than overflowing.
-var maxNanos = time.Unix(0, math.MaxInt64)
+// maxNanos and minNanos are the latest and earliest times Unix nanoseconds
+// can hold (in 2262 and 1677): a bound given beyond them (the zero time, the
+// year 9999) is clamped to them rather than overflowing.
+var maxNanos, minNanos = time.Unix(0, math.MaxInt64), time.Unix(0, math.MinInt64)
 
 func bound(t time.Time) int64 {
-	if t.After(maxNanos) {
+	switch {
+	case t.After(maxNanos):
 		return math.MaxInt64
+	case t.Before(minNanos):
+		return math.MinInt64
 	}
 	return t.UnixNano()
 }
@@ -135,8 +139,44 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 		if err := s.save(ctx, tx, r); err != nil {
 			return err
 		}
+		if c.Revoked != "" {
+			if _, err := s.txExec(ctx, tx, "INSERT INTO revocations (tenant, budget, at) VALUES (?, ?, ?)", tenant, c.Revoked, bound(c.At)); err != nil {
+				return err
+			}
+		}
 		return s.appendAudit(ctx, tx, tenant, c.Audit)
 	})
+}
+
+// Revocations implements hrissync.Store. One statement, so that the spent
+// and the active are counted in one snapshot; the active's row has no budget.
+// The active are counted on their index alone (people_active): without
+// statistics the planner would rather read the tenant's every row.
+func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (hrissync.Revocations, error) {
+	rows, err := s.query(ctx, `SELECT budget, count(*) FROM revocations WHERE tenant = ? AND at >= ? GROUP BY budget
+		UNION ALL SELECT NULL, count(*) FROM people INDEXED BY people_active WHERE tenant = ? AND has_acct != 0 AND active != 0`,
+		tenant, bound(since), tenant)
+	if err != nil {
+		return hrissync.Revocations{}, err
+	}
+	defer rows.Close()
+	out := hrissync.Revocations{Spent: map[string]int{}}
+	for rows.Next() {
+		var budget sql.NullString
+		var n int
+		if err := rows.Scan(&budget, &n); err != nil {
+			return hrissync.Revocations{}, err
+		}
+		if budget.Valid {
+			out.Spent[budget.String] = n
+		} else {
+			out.Active = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return hrissync.Revocations{}, err
+	}
+	return out, nil
 }
 
 // commitRow applies a commit to a row. A quarantined row is replaced whole:
@@ -292,7 +332,8 @@ func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.
 	return s.write(ctx, func(ctx context.Context, tx *txn) error { return s.appendAudit(ctx, tx, tenant, entries) })
 }
 
-// ForgetEvents implements hrissync.Store.
+// ForgetEvents implements hrissync.Store. The count is of the event ids
+// only; the revocations past their retention go in the same transaction.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
@@ -300,7 +341,10 @@ func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (i
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, "DELETE FROM revocations WHERE tenant = ? AND at < ?", tenant, bound(t.Add(-hrissync.RevocationRetention)))
 		return err
 	})
 	return int(n), err

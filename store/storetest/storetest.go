@@ -46,6 +46,9 @@ func Run(t *testing.T, newStore func(t *testing.T) hrissync.Store) {
 		{"Cursor", testCursor},
 		{"RunLedger", testRunLedger},
 		{"LastRunIsSavedLast", testLastRunIsSavedLast},
+		{"RevocationsInWindow", testRevocationsInWindow},
+		{"RevocationsActive", testRevocationsActive},
+		{"RevocationsForgotten", testRevocationsForgotten},
 		{"TenantIsolation", testTenantIsolation},
 		{"ConcurrentUse", testConcurrentUse},
 	}
@@ -515,6 +518,158 @@ func testLastRunIsSavedLast(t *testing.T, s hrissync.Store) {
 	last("r3")
 	if r, err := s.LastRun(ctx, "other"); err != nil || r.ID != "x1" {
 		t.Errorf("the other tenant's LastRun = %q (%v), want x1", r.ID, err)
+	}
+}
+
+func revocations(t *testing.T, s hrissync.Store, tenant string, since time.Time) hrissync.Revocations {
+	t.Helper()
+	r, err := s.Revocations(context.Background(), tenant, since)
+	must(t, err)
+	return r
+}
+
+// revoke commits the end of id's access, spending budget at at.
+func revoke(t *testing.T, s hrissync.Store, tenant, id, budget string, at time.Time) {
+	t.Helper()
+	must(t, s.Commit(context.Background(), tenant, hrissync.Commit{ID: id, Exists: true, Active: false, Revoked: budget, At: at}))
+}
+
+// testRevocationsInWindow: the commits that ended access are counted per
+// budget from since on (since itself included), the approved under their
+// own name; a commit that names no budget is not one; and each tenant
+// counts its own.
+func testRevocationsInWindow(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	if r := revocations(t, s, tenant, time.Time{}); len(r.Spent) != 0 || r.Active != 0 {
+		t.Fatalf("Revocations of an empty Store = %+v, want none", r)
+	}
+	revoke(t, s, tenant, "w1", hrissync.BudgetVanished, t0.Add(-2*time.Hour))
+	revoke(t, s, tenant, "w2", hrissync.BudgetTerminated, t0)
+	revoke(t, s, tenant, "w3", hrissync.BudgetVanished, t0.Add(time.Hour))
+	revoke(t, s, tenant, "w4", hrissync.BudgetApproved, t0.Add(2*time.Hour))
+	revoke(t, s, tenant, "w5", hrissync.BudgetVanished, t0.Add(2*time.Hour))
+	// Commits that end nothing: one with a time but no budget, one that
+	// deactivates without naming one (the budgets are the engine's
+	// business, not the Store's).
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w6", Exists: true, Active: true, At: t0.Add(time.Hour)}))
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w7", Exists: true, Active: false}))
+	// Another tenant's, inside every window.
+	revoke(t, s, "other", "w1", hrissync.BudgetVanished, t0.Add(time.Hour))
+	revoke(t, s, "other", "w2", hrissync.BudgetTerminated, t0.Add(time.Hour))
+
+	for _, tc := range []struct {
+		since time.Time
+		want  map[string]int
+	}{
+		{t0.Add(-3 * time.Hour), map[string]int{hrissync.BudgetVanished: 3, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
+		{t0.Add(-2 * time.Hour), map[string]int{hrissync.BudgetVanished: 3, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
+		{t0.Add(-2*time.Hour + time.Nanosecond), map[string]int{hrissync.BudgetVanished: 2, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
+		{t0, map[string]int{hrissync.BudgetVanished: 2, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
+		{t0.Add(time.Nanosecond), map[string]int{hrissync.BudgetVanished: 2, hrissync.BudgetApproved: 1}},
+		{t0.Add(2 * time.Hour), map[string]int{hrissync.BudgetVanished: 1, hrissync.BudgetApproved: 1}},
+		{t0.Add(3 * time.Hour), nil},
+		{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), nil},
+	} {
+		if d := cmp.Diff(tc.want, revocations(t, s, tenant, tc.since).Spent, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("spent since %v (-want +got):\n%s", tc.since.Sub(t0), d)
+		}
+	}
+	// The zero time is a bound like any other: every revocation is after it.
+	if got := revocations(t, s, tenant, time.Time{}).Spent[hrissync.BudgetVanished]; got != 3 {
+		t.Errorf("vanished since the zero time = %d, want 3", got)
+	}
+	want := map[string]int{hrissync.BudgetVanished: 1, hrissync.BudgetTerminated: 1}
+	if d := cmp.Diff(want, revocations(t, s, "other", t0).Spent); d != "" {
+		t.Errorf("the other tenant's spent (-want +got):\n%s", d)
+	}
+	if r := revocations(t, s, "third", time.Time{}); len(r.Spent) != 0 || r.Active != 0 {
+		t.Errorf("a tenant with nothing: %+v, want nothing", r)
+	}
+	// A commit that fails records no revocation.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Commit(cancelled, tenant, hrissync.Commit{ID: "w8", Exists: true, Revoked: hrissync.BudgetTerminated, At: t0.Add(time.Hour)}); err == nil {
+		t.Fatal("Commit with a cancelled context succeeded")
+	}
+	if got := revocations(t, s, tenant, t0).Spent[hrissync.BudgetTerminated]; got != 1 {
+		t.Errorf("terminated after a failed commit = %d, want 1", got)
+	}
+}
+
+// testRevocationsActive: Active counts the tenant's people whose account
+// exists and is active, as the commits left them.
+func testRevocationsActive(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	active := func(tenant string) int {
+		t.Helper()
+		return revocations(t, s, tenant, t0).Active
+	}
+	for _, id := range []string{"w1", "w2", "w3", "w4"} {
+		must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: id, Exists: true, Active: true}))
+	}
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w5", Exists: true, Active: false})) // disabled
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w6", Exists: false, Active: true})) // no account
+	accept(t, s, tenant, "e1", "w7")                                                       // dirty, never committed
+	must(t, s.Fail(ctx, tenant, "w8", hrissync.Failure{Attempts: 4, Dead: true}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	must(t, s.Commit(ctx, "other", hrissync.Commit{ID: "w1", Exists: true, Active: true}))
+	if n, m := active(tenant), active("other"); n != 4 || m != 1 {
+		t.Fatalf("active = %d and the other tenant's %d, want 4 and 1", n, m)
+	}
+	// A person dirty or failing again keeps the account the last commit
+	// recorded.
+	accept(t, s, tenant, "e2", "w1")
+	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 1}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	if n := active(tenant); n != 4 {
+		t.Errorf("active with w1 dirty and w2 failing = %d, want 4", n)
+	}
+	revoke(t, s, tenant, "w1", hrissync.BudgetTerminated, t0)
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w2", Exists: false}))
+	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w5", Exists: true, Active: true})) // reactivated
+	if n, m := active(tenant), active("other"); n != 3 || m != 1 {
+		t.Errorf("active after two leave and one returns = %d and the other tenant's %d, want 3 and 1", n, m)
+	}
+}
+
+// testRevocationsForgotten: ForgetEvents drops the revocations more than
+// RevocationRetention before its time, keeps the rest, and only the
+// tenant's own.
+func testRevocationsForgotten(t *testing.T, s hrissync.Store) {
+	ctx := context.Background()
+	now := t0.Add(40 * 24 * time.Hour)
+	cutoff := now.Add(-hrissync.RevocationRetention)
+	revoke(t, s, tenant, "w1", hrissync.BudgetVanished, cutoff.Add(-time.Hour))
+	revoke(t, s, tenant, "w2", hrissync.BudgetVanished, cutoff.Add(-time.Nanosecond))
+	revoke(t, s, tenant, "w3", hrissync.BudgetVanished, cutoff)
+	revoke(t, s, tenant, "w4", hrissync.BudgetApproved, cutoff.Add(time.Hour))
+	revoke(t, s, tenant, "w5", hrissync.BudgetTerminated, now)
+	revoke(t, s, "other", "w1", hrissync.BudgetVanished, cutoff.Add(-time.Hour))
+	accept(t, s, tenant, "e1", "w6") // forgotten at t0+24h
+
+	n, err := s.ForgetEvents(ctx, tenant, now)
+	must(t, err)
+	if n != 1 {
+		t.Errorf("ForgetEvents = %d, want 1 (the event id; revocations are not counted)", n)
+	}
+	want := map[string]int{hrissync.BudgetVanished: 1, hrissync.BudgetApproved: 1, hrissync.BudgetTerminated: 1}
+	if d := cmp.Diff(want, revocations(t, s, tenant, time.Time{}).Spent); d != "" {
+		t.Errorf("spent after ForgetEvents (-want +got):\n%s", d)
+	}
+	if got := revocations(t, s, "other", time.Time{}).Spent[hrissync.BudgetVanished]; got != 1 {
+		t.Errorf("the other tenant's vanished = %d after this tenant's ForgetEvents, want 1", got)
+	}
+	// Forgetting again at the same time, or earlier, drops nothing more.
+	for _, at := range []time.Time{now, t0} {
+		_, err := s.ForgetEvents(ctx, tenant, at)
+		must(t, err)
+		if d := cmp.Diff(want, revocations(t, s, tenant, time.Time{}).Spent); d != "" {
+			t.Errorf("spent after ForgetEvents at %v (-want +got):\n%s", at.Sub(t0), d)
+		}
+	}
+	// Far in the future, every revocation goes.
+	_, err = s.ForgetEvents(ctx, tenant, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	must(t, err)
+	if r := revocations(t, s, tenant, time.Time{}); len(r.Spent) != 0 {
+		t.Errorf("spent after ForgetEvents in the year 9999 = %v, want none", r.Spent)
 	}
 }
 
