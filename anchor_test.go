@@ -10,6 +10,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/memory"
 )
 
@@ -91,26 +92,26 @@ func (s *damagedStore) isDamaged(id string) bool {
 	return s.damaged[id]
 }
 
-func (s *damagedStore) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
+func (s *damagedStore) Person(ctx context.Context, tenant, id string) (store.Person, error) {
 	if s.isDamaged(id) {
-		return hrissync.Person{ID: id, Damaged: true}, nil
+		return store.Person{ID: id, Damaged: true}, nil
 	}
 	return s.Store.Person(ctx, tenant, id)
 }
 
-func (s *damagedStore) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
+func (s *damagedStore) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]store.Person, error) {
 	ps, err := s.Store.Pending(ctx, tenant, until, after, limit)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id := range s.damaged {
 		if id > after {
-			ps = append(ps, hrissync.Person{ID: id, Damaged: true})
+			ps = append(ps, store.Person{ID: id, Damaged: true})
 		}
 	}
 	return ps, err
 }
 
-func (s *damagedStore) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
+func (s *damagedStore) Commit(ctx context.Context, tenant string, c store.Commit) error {
 	s.mu.Lock()
 	delete(s.damaged, c.ID)
 	s.mu.Unlock()

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 )
 
 // ErrSourceOrder: the Source's List was not in ascending ID order, so leavers
@@ -41,25 +43,25 @@ func (e *Engine) Batch(ctx context.Context) error {
 // batchChunk is how many people the batch reconciles between checkpoints.
 func (e *Engine) batchChunk() int { return e.cfg.Concurrency * 32 }
 
-func (e *Engine) batch(ctx context.Context) (Run, error) {
+func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	e.batchMu.Lock()
 	defer e.batchMu.Unlock()
 	now := e.cfg.Clock.Now()
-	run := Run{ID: "batch-" + now.UTC().Format("20060102T150405Z") + "-" + entryID()[:6], Attempt: 1, Started: now}
+	run := store.BatchRun{ID: "batch-" + now.UTC().Format("20060102T150405Z") + "-" + entryID()[:6], Attempt: 1, Started: now}
 	last, err := e.store.LastRun(ctx, e.cfg.Tenant)
 	switch {
-	case err == nil && last.Status == RunFailed && last.Attempt == 1:
+	case err == nil && last.Status == store.RunFailed && last.Attempt == 1:
 		run = last // its Baseline too: the runs before it are the same
 		run.Attempt, run.Started, run.Err = 2, now, ""
 	case err == nil:
 		run.Baseline = last.Baseline
-		if last.Status == RunSucceeded && last.AsOf.After(run.Baseline) {
+		if last.Status == store.RunSucceeded && last.AsOf.After(run.Baseline) {
 			run.Baseline = last.AsOf
 		}
-		if last.Status == RunHeld {
+		if last.Status == store.RunHeld {
 			// Unapproved, and this run reads the list afresh: its
 			// leavers are this run's to decide.
-			last.Status = RunSuperseded
+			last.Status = store.RunSuperseded
 			if err := e.store.SaveRun(ctx, e.cfg.Tenant, last); err != nil {
 				return run, err
 			}
@@ -69,25 +71,25 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 		return run, err
 	}
 	e.progress = progressOf(e, run, last.Seen)
-	run.Status = RunRunning
+	run.Status = store.RunRunning
 	if err := e.store.SaveRun(ctx, e.cfg.Tenant, run); err != nil {
 		return run, err
 	}
 
 	err = e.runList(ctx, &run)
-	if err == nil && run.Status != RunHeld {
+	if err == nil && run.Status != store.RunHeld {
 		err = e.deprovision(ctx, &run, false)
 	}
 	if err == nil {
 		// A held run's leavers wait for the approval, dirty or not: the
 		// hold is on the list as a whole, not on each person's budget.
 		held := map[string]bool{}
-		if run.Status == RunHeld {
+		if run.Status == store.RunHeld {
 			for _, id := range run.Leavers {
 				held[id] = true
 			}
 		}
-		err = e.pending(ctx, e.cfg.Clock.Now(), func(p Person) error {
+		err = e.pending(ctx, e.cfg.Clock.Now(), func(p store.Person) error {
 			if held[p.ID] {
 				return nil
 			}
@@ -102,13 +104,13 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 	e.progress(run.Seen, true)
 	switch {
 	case err != nil:
-		run.Status, run.Err = RunFailed, err.Error()
+		run.Status, run.Err = store.RunFailed, err.Error()
 		if run.Attempt > 1 {
 			e.raise(ctx, "batch/"+run.ID, Alert{Kind: AlertBatchFailed, RunID: run.ID, Err: err,
 				Message: "the batch and its rerun both failed"})
 		}
-	case run.Status != RunHeld:
-		run.Status = RunSucceeded
+	case run.Status != store.RunHeld:
+		run.Status = store.RunSucceeded
 		e.resolve("vanished") // the full list has settled who is gone
 	}
 	saveErr := e.store.SaveRun(ctx, e.cfg.Tenant, run)
@@ -131,12 +133,12 @@ func (e *Engine) batch(ctx context.Context) (Run, error) {
 
 // runList streams the Source's list, reconciling chunk by chunk and merging
 // with the Store's accounts to collect leavers.
-func (e *Engine) runList(ctx context.Context, run *Run) error {
+func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 	accounts := &accountCursor{e: e, after: run.Checkpoint}
 	resumeAfter, lastID := run.Checkpoint, ""
 	type item struct {
 		rec  Employee
-		held *Person // the account as the merge read it, if any
+		held *store.Person // the account as the merge read it, if any
 	}
 	chunk := make([]item, 0, e.batchChunk())
 	// Leavers and active accounts found since the last checkpoint join the
@@ -144,7 +146,7 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 	// neither counts them twice nor loses them.
 	var leavers []string
 	active := 0
-	gone := func(p Person) {
+	gone := func(p store.Person) {
 		if p.Active {
 			active++
 			leavers = append(leavers, p.ID)
@@ -243,7 +245,7 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 		return err
 	}
 	if e.cfg.DeletionLimit.exceeded(spent, len(run.Leavers), run.Accounts) {
-		run.Status = RunHeld
+		run.Status = store.RunHeld
 		e.raise(ctx, "deletions/"+run.ID, Alert{Kind: AlertDeletionThreshold, Severity: SeverityCritical, RunID: run.ID,
 			Message: fmt.Sprintf("%d of %d accounts would be deprovisioned, beyond the deletion limit (%s per %v, %d spent already; first: %s); approve with ApproveDeletions(%q)",
 				len(run.Leavers), run.Accounts, e.cfg.DeletionLimit.describe(), e.cfg.DeletionLimit.Window, spent,
@@ -255,7 +257,7 @@ func (e *Engine) runList(ctx context.Context, run *Run) error {
 // list returns the Source's full list: its Snapshot where it has one, the
 // run then recording when the list was taken and refusing one taken before
 // the run's Baseline (docs/design.md §5.11).
-func (e *Engine) list(ctx context.Context, run *Run) (iter.Seq2[Employee, error], error) {
+func (e *Engine) list(ctx context.Context, run *store.BatchRun) (iter.Seq2[Employee, error], error) {
 	s, ok := e.src.(Snapshotter)
 	if !ok {
 		return e.src.List(ctx), nil
@@ -280,7 +282,7 @@ func (e *Engine) list(ctx context.Context, run *Run) (iter.Seq2[Employee, error]
 
 // newerApplied reports whether the Store holds a field or the activity of p
 // from a record newer than v.
-func newerApplied(p Person, v Version) bool {
+func newerApplied(p store.Person, v hrtype.Version) bool {
 	for _, a := range p.Applied {
 		if v.Before(a.Version) {
 			return true
@@ -302,7 +304,7 @@ func stamp(t time.Time) string {
 // record brings no change. Most of a nightly batch is such people. A stale
 // page cannot mislead it: a write made since the page was read is newer than
 // the export, which could then only be stale.
-func (e *Engine) settled(held Person, rec Employee) bool {
+func (e *Engine) settled(held store.Person, rec Employee) bool {
 	if held.Dirty.Generation != 0 || held.Failure != nil {
 		return false
 	}
@@ -318,7 +320,7 @@ func (e *Engine) settled(held Person, rec Employee) bool {
 // once more: one who is there after all (a list cut short, a person hired
 // during the run) is reconciled, not deprovisioned.
 // approved: an operator let the run's leavers go beyond the budget.
-func (e *Engine) deprovision(ctx context.Context, run *Run, approved bool) error {
+func (e *Engine) deprovision(ctx context.Context, run *store.BatchRun, approved bool) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
 	writes := make([]bool, len(run.Leavers))
@@ -346,7 +348,7 @@ func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 	if err != nil {
 		return err
 	}
-	if run.Status != RunHeld {
+	if run.Status != store.RunHeld {
 		return fmt.Errorf("%w: %s is %s", ErrNotHeld, runID, run.Status)
 	}
 	if err := e.recordApproval(ctx, "run "+runID, runID, approver, run.Leavers); err != nil {
@@ -356,7 +358,7 @@ func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 	if err := e.deprovision(ctx, &run, true); err != nil {
 		return errors.Join(err, e.store.SaveRun(ctx, e.cfg.Tenant, run))
 	}
-	run.Status, run.Finished = RunSucceeded, e.cfg.Clock.Now()
+	run.Status, run.Finished = store.RunSucceeded, e.cfg.Clock.Now()
 	e.resolve("deletions/" + runID)
 	return e.store.SaveRun(ctx, e.cfg.Tenant, run)
 }
@@ -365,13 +367,13 @@ func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 type accountCursor struct {
 	e     *Engine
 	after string
-	page  []Person
+	page  []store.Person
 	done  bool
 }
 
 // upTo passes every account with an ID below id to gone and returns the
 // account with ID id, if any. id "" means to the end.
-func (c *accountCursor) upTo(ctx context.Context, id string, gone func(Person)) (*Person, error) {
+func (c *accountCursor) upTo(ctx context.Context, id string, gone func(store.Person)) (*store.Person, error) {
 	for {
 		if len(c.page) == 0 {
 			if c.done {

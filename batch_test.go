@@ -11,6 +11,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 )
 
 // staff puts n people in the HRIS: w-0000 … w-(n-1).
@@ -32,7 +33,7 @@ func TestBatchCheckpointRerunAndAlert(t *testing.T) {
 		r.hr.mu.Unlock()
 		r.sleep(2*time.Hour + time.Minute)
 		run, err := r.store.LastRun(t.Context(), "default")
-		if err != nil || run.Status != hrissync.RunFailed || run.Attempt != 1 {
+		if err != nil || run.Status != store.RunFailed || run.Attempt != 1 {
 			t.Fatalf("02:00 run = %+v (%v), want failed", run, err)
 		}
 		// Chunks of 64 (2 workers × 32); the partial chunk read before the
@@ -48,7 +49,7 @@ func TestBatchCheckpointRerunAndAlert(t *testing.T) {
 		r.hr.mu.Unlock()
 		r.sleep(time.Hour) // 03:00: the rerun resumes from the checkpoint
 		run, _ = r.store.LastRun(t.Context(), "default")
-		if run.Status != hrissync.RunSucceeded || run.Attempt != 2 || !run.Started.Equal(time.Date(2000, 1, 1, 3, 0, 0, 0, time.UTC)) {
+		if run.Status != store.RunSucceeded || run.Attempt != 2 || !run.Started.Equal(time.Date(2000, 1, 1, 3, 0, 0, 0, time.UTC)) {
 			t.Fatalf("rerun = %+v, want succeeded at 03:00", run)
 		}
 		if b := r.eng.Stats().Triggers[hrissync.TriggerBatch]; run.Seen != 200 || b.Reconciles != 200 {
@@ -66,7 +67,7 @@ func TestBatchCheckpointRerunAndAlert(t *testing.T) {
 			t.Errorf("alerts = %v, want one batch-failed", k)
 		}
 		run, _ = r.store.LastRun(t.Context(), "default")
-		if run.Status != hrissync.RunFailed || run.Attempt != 2 {
+		if run.Status != store.RunFailed || run.Attempt != 2 {
 			t.Errorf("last run = %+v, want the failed rerun", run)
 		}
 	})
@@ -102,7 +103,7 @@ func TestBatchLeaversThresholdAndApproval(t *testing.T) {
 			t.Fatal(err)
 		}
 		run, _ := r.store.LastRun(t.Context(), "default")
-		if run.Status != hrissync.RunHeld || len(run.Leavers) != 39 {
+		if run.Status != store.RunHeld || len(run.Leavers) != 39 {
 			t.Fatalf("run = %s with %d leavers, want held with 39", run.Status, len(run.Leavers))
 		}
 		if n := len(r.lms.writes()); n != before {
@@ -188,7 +189,7 @@ func TestScopeAndMappingHooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		run, _ := r.store.LastRun(t.Context(), "default")
-		if run.Status != hrissync.RunHeld || !slices.Equal(run.Leavers, []string{a.ID, b.ID}) {
+		if run.Status != store.RunHeld || !slices.Equal(run.Leavers, []string{a.ID, b.ID}) {
 			t.Fatalf("run = %s leavers %v, want held with alice and bob", run.Status, run.Leavers)
 		}
 		if err := r.eng.ApproveDeletions(t.Context(), run.ID, "ops@example.com"); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/memory"
 )
 
@@ -170,7 +171,7 @@ func TestVanishingOnEveryTriggerSpendsOneWindow(t *testing.T) {
 		r.hr.remove(ids[10])
 		r.sleep(3 * time.Hour)
 		run, err := r.eng.LastRun(t.Context())
-		if err != nil || run.Status != hrissync.RunHeld || !slices.Contains(run.Leavers, ids[10]) {
+		if err != nil || run.Status != store.RunHeld || !slices.Contains(run.Leavers, ids[10]) {
 			t.Fatalf("run = %+v (%v), want held with %s", run, err, ids[10])
 		}
 		if !r.mustAccount(ids[10]).Active {
@@ -232,7 +233,7 @@ func TestResumedRunCountsLeaversAgainstTheWholeRun(t *testing.T) {
 		r.hr.mu.Unlock()
 		r.sleep(24 * time.Hour) // the next 02:00 fails after 140 people
 		run, _ := r.eng.LastRun(t.Context())
-		if run.Status != hrissync.RunFailed {
+		if run.Status != store.RunFailed {
 			t.Fatalf("run = %+v, want failed", run)
 		}
 		r.hr.mu.Lock()
@@ -240,7 +241,7 @@ func TestResumedRunCountsLeaversAgainstTheWholeRun(t *testing.T) {
 		r.hr.mu.Unlock()
 		r.sleep(time.Hour) // 03:00: the rerun
 		run, _ = r.eng.LastRun(t.Context())
-		if run.Status != hrissync.RunSucceeded || run.Attempt != 2 {
+		if run.Status != store.RunSucceeded || run.Attempt != 2 {
 			t.Fatalf("rerun = %s (attempt %d), leavers %d of %d accounts; want succeeded: %d of 200 is within 10 %%",
 				run.Status, run.Attempt, len(run.Leavers), run.Accounts, len(gone))
 		}
@@ -276,15 +277,15 @@ func TestHeldRunIsSupersededByTheNext(t *testing.T) {
 		r.hr.remove(ids[1])
 		r.sleep(3 * time.Hour)
 		first, _ := r.eng.LastRun(t.Context())
-		if first.Status != hrissync.RunHeld {
+		if first.Status != store.RunHeld {
 			t.Fatalf("first run %s, want held", first.Status)
 		}
 		r.sleep(24 * time.Hour)
 		second, _ := r.eng.LastRun(t.Context())
-		if second.ID == first.ID || second.Status != hrissync.RunHeld {
+		if second.ID == first.ID || second.Status != store.RunHeld {
 			t.Fatalf("second run %s %s, want a new held run", second.ID, second.Status)
 		}
-		if got, err := r.store.Run(t.Context(), "default", first.ID); err != nil || got.Status != hrissync.RunSuperseded {
+		if got, err := r.store.Run(t.Context(), "default", first.ID); err != nil || got.Status != store.RunSuperseded {
 			t.Errorf("first run is %s (%v), want superseded", got.Status, err)
 		}
 		if err := r.eng.ApproveDeletions(t.Context(), first.ID, "ops@example.com"); !errors.Is(err, hrissync.ErrNotHeld) {

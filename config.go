@@ -11,6 +11,7 @@ import (
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/retry"
+	"github.com/hrissync/hrissync/store"
 )
 
 // Config configures an Engine. The zero value of every field means its
@@ -121,11 +122,11 @@ type Config struct {
 	// queue. A Dispatcher that is also a Scheduler runs the poll and the
 	// batch (once across replicas); one that is also a Locker is the
 	// default Locker.
-	Dispatcher Dispatcher
+	Dispatcher store.Dispatcher
 	// Locker guards each person across processes, for replicas sharing
 	// a Store. Default the Dispatcher, if it is a Locker; otherwise none
 	// (one process needs none).
-	Locker Locker
+	Locker store.Locker
 	// Auditor makes audit entries durable. Default none: entries are
 	// committed to the Store's outbox and then dropped.
 	Auditor audit.Auditor
@@ -288,7 +289,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = RealClock{}
 	}
-	if l, ok := cfg.Dispatcher.(Locker); ok && cfg.Locker == nil {
+	if l, ok := cfg.Dispatcher.(store.Locker); ok && cfg.Locker == nil {
 		cfg.Locker = l
 	}
 	if cfg.Logger == nil {

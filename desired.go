@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
 )
 
 // desired is what the platform should hold for one person at one instant.
 type desired struct {
 	active  bool   // should have access now
 	fields  Fields // nil when the person is not in the Source or out of scope
-	version Version
+	version hrtype.Version
 	// due is the next instant at which the desired state changes by the
 	// mere passing of time (a start date, a last day worked); zero if none.
 	due time.Time

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 )
 
 // ErrCannotList: drift needs a Sink that is an AccountLister.
@@ -59,7 +60,7 @@ func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
 			fields = append(fields, "active")
 		}
 		for _, f := range slices.Sorted(maps.Keys(p.Applied)) {
-			if f != AppliedActivity && a.Fields[f] != p.Applied[f].Value {
+			if f != store.AppliedActivity && a.Fields[f] != p.Applied[f].Value {
 				fields = append(fields, f)
 			}
 		}

@@ -3,6 +3,8 @@ package hrissync
 import (
 	"testing"
 	"time"
+
+	"github.com/hrissync/hrissync/hrtype"
 )
 
 // The employment table (docs/design.md §5.12): each HR situation, the status
@@ -325,7 +327,7 @@ func TestEmploymentTable(t *testing.T) {
 				written = "2026-06-01 09:00:00"
 			}
 			rec := s.rec
-			rec.ID, rec.Version = "w-1", Version{Time: instant(t, zone, written), Seq: 1}
+			rec.ID, rec.Version = "w-1", hrtype.Version{Time: instant(t, zone, written), Seq: 1}
 			for _, m := range s.moments {
 				now := instant(t, zone, m.at)
 				d, err := e.desire(&rec, now)
@@ -357,7 +359,7 @@ func TestEmploymentChangeTakesEffectAtItsMoment(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := Employee{ID: "w-1", Status: StatusActive, StartDate: NewDate(2020, 1, 6), TerminationDate: NewDate(2026, 6, 12),
-		TimeZone: "Australia/Sydney", Version: Version{Time: instant(t, sydney, "2026-06-01 09:00:00")}}
+		TimeZone: "Australia/Sydney", Version: hrtype.Version{Time: instant(t, sydney, "2026-06-01 09:00:00")}}
 	d, err := e.desire(&rec, instant(t, sydney, "2026-06-13 01:30:00"))
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/internal/keylock"
 	"github.com/hrissync/hrissync/internal/workqueue"
+	"github.com/hrissync/hrissync/store"
 )
 
 // Engine keeps one tenant's learning platform in step with its HRIS. Create it
@@ -22,11 +24,11 @@ import (
 type Engine struct {
 	src   Source
 	sink  Sink
-	store Store
+	store store.Store
 	cfg   Config
 	log   *slog.Logger
 
-	dispatcher Dispatcher
+	dispatcher store.Dispatcher
 	carries    func(field string) bool // the sink's FieldCarrier; nil: every field
 	locks      keylock.Locks
 	budgets    *budgets
@@ -70,7 +72,7 @@ var (
 
 // New returns an Engine reading src, writing sink and remembering in store. It
 // validates cfg (nil means all defaults) and starts nothing.
-func New(src Source, sink Sink, store Store, cfg *Config) (*Engine, error) {
+func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error) {
 	if src == nil || sink == nil || store == nil {
 		return nil, errors.New("hrissync: New needs a Source, a Sink and a Store")
 	}
@@ -145,7 +147,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.sweep(ctx); err != nil {
 		return fmt.Errorf("hrissync: start-up sweep: %w", err)
 	}
-	if s, ok := e.dispatcher.(Scheduler); ok {
+	if s, ok := e.dispatcher.(store.Scheduler); ok {
 		if e.cfg.Policy.Uses(cadence.Realtime) {
 			s.Every("poll", e.cfg.PollSchedule, func(ctx context.Context) time.Time { e.pollOnce(ctx); return time.Time{} })
 		}
@@ -245,7 +247,7 @@ func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
 	if err != nil && ctx.Err() == nil {
 		e.log.Warn("batch failed", "run", run.ID, "attempt", run.Attempt, "err", err)
 	}
-	if run.Status == RunFailed && run.Attempt == 1 {
+	if run.Status == store.RunFailed && run.Attempt == 1 {
 		return run.Started.Add(e.cfg.BatchRerun)
 	}
 	return time.Time{}
@@ -261,13 +263,13 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)
 	}
 	now := e.cfg.Clock.Now()
-	atLeast := Version{Time: ev.OccurredAt}
+	atLeast := hrtype.Version{Time: ev.OccurredAt}
 	if ev.Record != nil {
 		atLeast = ev.Record.Version
 	}
-	dup, err := e.store.Accept(ctx, e.cfg.Tenant, Acceptance{
+	dup, err := e.store.Accept(ctx, e.cfg.Tenant, store.Acceptance{
 		EventID: ev.ID, EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
-		Mark: Mark{Since: now, Classes: cadence.Realtime, Trigger: TriggerRealtime, EventID: ev.ID, MinVersion: atLeast},
+		Mark: store.Mark{Since: now, Classes: cadence.Realtime, Trigger: string(TriggerRealtime), EventID: ev.ID, MinVersion: atLeast},
 	})
 	if err != nil {
 		return fmt.Errorf("hrissync: accepting event %s: %w", ev.ID, err)
@@ -302,7 +304,7 @@ func (e *Engine) work(ctx context.Context, id string) {
 		}
 		return
 	}
-	trigger := p.Dirty.Trigger
+	trigger := Trigger(p.Dirty.Trigger)
 	if trigger == "" {
 		trigger = TriggerRealtime
 	}
@@ -360,10 +362,12 @@ func (e *Engine) Tenant() string { return e.cfg.Tenant }
 // LastRun returns the batch run saved last as started — by the ledger's order,
 // not the clock (an error wrapping ErrNotFound
 // before the first).
-func (e *Engine) LastRun(ctx context.Context) (Run, error) { return e.store.LastRun(ctx, e.cfg.Tenant) }
+func (e *Engine) LastRun(ctx context.Context) (store.BatchRun, error) {
+	return e.store.LastRun(ctx, e.cfg.Tenant)
+}
 
 // DeadLetters lists the people whose retries ran out, with their last error.
-func (e *Engine) DeadLetters(ctx context.Context) ([]Person, error) {
+func (e *Engine) DeadLetters(ctx context.Context) ([]store.Person, error) {
 	return e.store.DeadLetters(ctx, e.cfg.Tenant)
 }
 
@@ -399,7 +403,7 @@ func (e *Engine) WaitIdle(ctx context.Context) error {
 // sweep dispatches everyone the Store says is dirty or has a due time.
 func (e *Engine) sweep(ctx context.Context) error {
 	now := e.cfg.Clock.Now()
-	return e.pending(ctx, farFuture, func(p Person) error {
+	return e.pending(ctx, farFuture, func(p store.Person) error {
 		at := now
 		if p.Dirty.Generation == 0 && p.Due.After(now) {
 			at = p.Due
@@ -414,7 +418,7 @@ func (e *Engine) sweep(ctx context.Context) error {
 var farFuture = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // pending pages through Store.Pending.
-func (e *Engine) pending(ctx context.Context, until time.Time, fn func(Person) error) error {
+func (e *Engine) pending(ctx context.Context, until time.Time, fn func(store.Person) error) error {
 	after := ""
 	for {
 		page, err := e.store.Pending(ctx, e.cfg.Tenant, until, after, 500)

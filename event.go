@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
 )
 
 // Trigger says which path asked for a reconcile.
@@ -99,7 +100,7 @@ type Update struct {
 	// Changes are the fields this write changes, with their old (applied)
 	// and new values, in field-name order.
 	Changes []Change
-	Version Version // the source version the new values come from
+	Version hrtype.Version // the source version the new values come from
 	Trigger Trigger
 	Classes cadence.Class // the classes this write brings up to date
 	// Active is the account's activity after the write.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
 )
 
 // fakeHR is a scripted Source: records with versions stamped from the
@@ -53,7 +54,7 @@ func (f *fakeHR) put(e hrissync.Employee) hrissync.Employee {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
-	e.Version = hrissync.Version{Time: time.Now(), Seq: f.seq}
+	e.Version = hrtype.Version{Time: time.Now(), Seq: f.seq}
 	f.people[e.ID] = e.Clone()
 	return e
 }

@@ -33,9 +33,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 )
 
 // Status is a person's employment status in the HRIS.
@@ -104,7 +106,7 @@ type Employee struct {
 	// and is reported with the record's contradictions.
 	TimeZone string
 	// Version orders observations of this record (docs/design.md §5.2).
-	Version Version
+	Version hrtype.Version
 }
 
 // Fields is a record as the learning platform sees it: field name to value.
@@ -142,38 +144,6 @@ func (e Employee) Fields() Fields {
 func (e Employee) Clone() Employee {
 	e.Attributes = maps.Clone(e.Attributes)
 	return e
-}
-
-// Version orders observations of one record: the source's last-modified time,
-// then a tie-breaking sequence where the source has one. Where the source has
-// no versions (a CSV export), Time is when the export was taken.
-type Version struct {
-	Time time.Time
-	Seq  int64
-}
-
-// Compare returns -1, 0 or +1 as v is older than, equal to, or newer than o.
-func (v Version) Compare(o Version) int {
-	if c := v.Time.Compare(o.Time); c != 0 {
-		return c
-	}
-	switch {
-	case v.Seq < o.Seq:
-		return -1
-	case v.Seq > o.Seq:
-		return 1
-	}
-	return 0
-}
-
-// Before reports whether v is older than o.
-func (v Version) Before(o Version) bool { return v.Compare(o) < 0 }
-
-// IsZero reports whether v is the zero Version (no version known).
-func (v Version) IsZero() bool { return v.Time.IsZero() && v.Seq == 0 }
-
-func (v Version) String() string {
-	return v.Time.UTC().Format(time.RFC3339Nano) + "#" + strconv.FormatInt(v.Seq, 10)
 }
 
 // Date is a civil date, without a time zone: HR dates (start, last day worked)
@@ -230,8 +200,8 @@ func (d Date) AddDays(n int) Date {
 // Errors of the protocol between the engine and its connectors.
 var (
 	// ErrNotFound: the Source holds no such person (Get), or the Store no
-	// such run.
-	ErrNotFound = errors.New("hrissync: not found")
+	// such batch run. It is store.ErrNotFound: one error for both sides.
+	ErrNotFound = store.ErrNotFound
 	// ErrChangedSinceUnsupported: the Source cannot list recent changes
 	// (a file export); the poll then only sweeps the dirty set.
 	ErrChangedSinceUnsupported = errors.New("hrissync: source cannot list changes since a time")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/hrissync/hrissync/store"
 )
 
 // nopSource and nopStore satisfy New for benchmarks of internals that
@@ -18,4 +20,4 @@ func (nopSource) ChangedSince(context.Context, time.Time) iter.Seq2[Employee, er
 	return func(func(Employee, error) bool) {}
 }
 
-type nopStore struct{ Store }
+type nopStore struct{ store.Store }

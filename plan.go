@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 )
 
 // Plan is what the batch would change if it ran now: a dry run.
@@ -36,8 +37,8 @@ type Plan struct {
 func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 	now := e.cfg.Clock.Now()
 	plan := Plan{At: now, ByKind: map[UpdateKind]int{}, ByField: map[string]int{}}
-	add := func(id string, rec *Employee, held *Person) error {
-		p := Person{ID: id}
+	add := func(id string, rec *Employee, held *store.Person) error {
+		p := store.Person{ID: id}
 		if held != nil {
 			p = *held
 		} else {
@@ -64,7 +65,7 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 	}
 
 	accounts := &accountCursor{e: e}
-	gone := func(p Person) {
+	gone := func(p store.Person) {
 		if p.Active {
 			plan.Accounts++
 			plan.Leavers = append(plan.Leavers, p.ID)

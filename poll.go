@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 )
 
 // pollCursor names the poll's watermark in the Store: the newest record
@@ -70,7 +71,7 @@ func (e *Engine) poll(ctx context.Context) error {
 	}
 	watermark = e.cfg.PollWindow.Next(watermark, start, versions)
 	// Then everyone left dirty: missed retries, dead letters, a crash.
-	sweepErr := e.pending(ctx, start, func(p Person) error {
+	sweepErr := e.pending(ctx, start, func(p store.Person) error {
 		g.Go(func() error {
 			_, err := e.reconcile(gctx, request{id: p.ID, trigger: TriggerPoll, classes: cadence.Realtime, fresh: true})
 			return ignoreRecorded(err)

@@ -3,6 +3,8 @@ package hrissync
 import (
 	"fmt"
 	"time"
+
+	"github.com/hrissync/hrissync/store"
 )
 
 // BatchProgress is how far the running batch has got, for Config.Progress.
@@ -20,7 +22,7 @@ type BatchProgress struct {
 
 // progressOf returns the reporter of one run: it does nothing without a
 // Config.Progress.
-func progressOf(e *Engine, run Run, total int) func(done int, finished bool) {
+func progressOf(e *Engine, run store.BatchRun, total int) func(done int, finished bool) {
 	report := e.cfg.Progress
 	if report == nil {
 		return func(int, bool) {}

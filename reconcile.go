@@ -14,7 +14,9 @@ import (
 
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/retry"
+	"github.com/hrissync/hrissync/store"
 )
 
 // request is one call for a reconcile.
@@ -166,8 +168,8 @@ func (e *Engine) follow(id string, out outcome) {
 
 // reading is one person as a reconcile found them.
 type reading struct {
-	p       Person    // in the Store
-	rec     *Employee // in the Source; nil: the Source does not hold them
+	p       store.Person // in the Store
+	rec     *Employee    // in the Source; nil: the Source does not hold them
 	now     time.Time
 	classes cadence.Class // asked for, with the mark's and a due date's
 	attempt int           // in the person's current series
@@ -218,11 +220,11 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 // (update nil: only applied state to confirm), or update is the write.
 type decision struct {
 	d        desired
-	classes  cadence.Class      // in hand: every class for a rewrite
-	update   *Update            // the write; nil: none
-	applied  map[string]Applied // applied state once the write is made
-	comeBack bool               // a manager withheld to break a cycle: set it next time
-	revoked  string             // the deactivation budget the write spends, if any
+	classes  cadence.Class            // in hand: every class for a rewrite
+	update   *Update                  // the write; nil: none
+	applied  map[string]store.Applied // applied state once the write is made
+	comeBack bool                     // a manager withheld to break a cycle: set it next time
+	revoked  string                   // the deactivation budget the write spends, if any
 	until    time.Time
 	err      error
 }
@@ -267,7 +269,7 @@ func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
 
 // basis is the state the desired one is compared with: the Store's, unless
 // the platform was just seen to differ or the Store's is damaged.
-func (e *Engine) basis(ctx context.Context, r request, p Person, d desired) Person {
+func (e *Engine) basis(ctx context.Context, r request, p store.Person, d desired) store.Person {
 	switch {
 	case r.platform != nil:
 		p.Exists, p.Active = r.platform.EmployeeID != "", r.platform.Active
@@ -332,7 +334,7 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (
 	// Until its commit, the write may land unrecorded: say so durably
 	// first, so that after a crash the next reconcile rewrites rather
 	// than trusting applied state the platform may no longer match.
-	generation, err := e.store.Intend(ctx, e.cfg.Tenant, r.id, Mark{Since: rd.now, Classes: c.classes, Trigger: r.trigger})
+	generation, err := e.store.Intend(ctx, e.cfg.Tenant, r.id, store.Mark{Since: rd.now, Classes: c.classes, Trigger: string(r.trigger)})
 	if err != nil {
 		return landed{}, e.fail(ctx, r, rd, c.classes, rd.p.Dirty.Unsure, fmt.Errorf("recording the intent: %w", err)), false
 	}
@@ -418,7 +420,7 @@ func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, 
 	for _, ch := range u.Changes {
 		entry.Changes = append(entry.Changes, audit.Change{Field: ch.Field, Old: ch.Old, New: ch.New})
 	}
-	err := e.store.Commit(ctx, e.cfg.Tenant, Commit{
+	err := e.store.Commit(ctx, e.cfg.Tenant, store.Commit{
 		ID: r.id, Generation: w.generation, Exists: true, Active: u.Active,
 		Applied: c.applied, Audit: []audit.Entry{entry}, Due: c.d.due,
 		Revoked: c.revoked, At: w.acked,
@@ -434,7 +436,7 @@ func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, 
 	e.budgets.settled(r.id)
 	out := outcome{result: written, next: c.d.due}
 	if c.comeBack {
-		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: w.acked, Classes: cadence.Realtime, Trigger: r.trigger}); err != nil {
+		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, store.Mark{Since: w.acked, Classes: cadence.Realtime, Trigger: string(r.trigger)}); err != nil {
 			e.log.Error("marking a withheld manager reference", "id", r.id, "err", err)
 		}
 		// A Dispatcher keeps the earlier of two times asked for one
@@ -481,7 +483,7 @@ func budgetOf(rec *Employee, inScope func(Employee) bool) string {
 // lags reports whether rec is older than the mark needs: read-after-write
 // lag. A thin event gives only a time (no sequence), compared with the
 // record's version within HydrateTolerance.
-func (e *Engine) lags(rec Employee, min Version) bool {
+func (e *Engine) lags(rec Employee, min hrtype.Version) bool {
 	if min.Seq == 0 {
 		return rec.Version.Time.Add(e.cfg.HydrateTolerance).Before(min.Time)
 	}
@@ -490,7 +492,7 @@ func (e *Engine) lags(rec Employee, min Version) bool {
 
 // plan decides the write, if any, and the applied state that follows it.
 // rewrite writes every field of the wanted classes whatever was applied.
-func (e *Engine) plan(r request, p Person, d desired, classes cadence.Class, rewrite bool) (*Update, map[string]Applied) {
+func (e *Engine) plan(r request, p store.Person, d desired, classes cadence.Class, rewrite bool) (*Update, map[string]store.Applied) {
 	active, activity, current := e.activity(p, d)
 	var kind UpdateKind
 	switch {
@@ -517,7 +519,7 @@ func (e *Engine) plan(r request, p Person, d desired, classes cadence.Class, rew
 		chg, applied = e.diff(p.Applied, d, want, rewrite)
 	}
 	if current {
-		applied[AppliedActivity] = activity
+		applied[store.AppliedActivity] = activity
 	}
 	if kind == Modify && len(chg) == 0 {
 		return nil, applied
@@ -533,14 +535,14 @@ func (e *Engine) plan(r request, p Person, d desired, classes cadence.Class, rew
 // account's activity cannot change it (a stale export must not re-enable a
 // leaver, nor a slow fetch undo a rehire). current reports that d is at
 // least as new, and activity is then what to record as applied.
-func (e *Engine) activity(p Person, d desired) (active bool, activity Applied, current bool) {
-	held, ok := p.Applied[AppliedActivity]
+func (e *Engine) activity(p store.Person, d desired) (active bool, activity store.Applied, current bool) {
+	held, ok := p.Applied[store.AppliedActivity]
 	if ok && d.fields != nil && d.version.Before(held.Version) {
 		return held.Value == "true", held, false
 	}
 	// A person the Source no longer holds has no version to compare; the
 	// deletion limit guards against a Source that suddenly holds nobody.
-	return d.active, Applied{Value: strconv.FormatBool(d.active), Version: d.version}, true
+	return d.active, store.Applied{Value: strconv.FormatBool(d.active), Version: d.version}, true
 }
 
 // diff compares the desired fields of the wanted classes with the applied
@@ -548,9 +550,9 @@ func (e *Engine) activity(p Person, d desired) (active bool, activity Applied, c
 // written. applied also confirms unchanged values at a newer version. With
 // rewrite, every field is written again, cleared ones included, each change
 // carrying the value last applied as its old value.
-func (e *Engine) diff(held map[string]Applied, d desired, want cadence.Class, rewrite bool) ([]Change, map[string]Applied) {
+func (e *Engine) diff(held map[string]store.Applied, d desired, want cadence.Class, rewrite bool) ([]Change, map[string]store.Applied) {
 	var chg []Change
-	applied := map[string]Applied{}
+	applied := map[string]store.Applied{}
 	for f, v := range d.fields {
 		if e.cfg.Policy.Class(f)&want == 0 {
 			continue
@@ -564,12 +566,12 @@ func (e *Engine) diff(held map[string]Applied, d desired, want cadence.Class, re
 			// Confirmed, and an empty value too: the version that
 			// left a field empty guards it against an older value.
 			if !had || old.Version.Before(d.version) {
-				applied[f] = Applied{v, d.version}
+				applied[f] = store.Applied{Value: v, Version: d.version}
 			}
 			continue
 		}
 		chg = append(chg, Change{Field: f, Old: old.Value, New: v})
-		applied[f] = Applied{v, d.version}
+		applied[f] = store.Applied{Value: v, Version: d.version}
 	}
 	slices.SortFunc(chg, func(a, b Change) int { return strings.Compare(a.Field, b.Field) })
 	return chg, applied
@@ -581,7 +583,7 @@ func changes(u *Update, field string) bool {
 
 // withhold drops a field from a write; it stays different from the desired
 // value, so a later reconcile writes it.
-func withhold(u *Update, applied map[string]Applied, field string) {
+func withhold(u *Update, applied map[string]store.Applied, field string) {
 	u.Changes = slices.DeleteFunc(u.Changes, func(c Change) bool { return c.Field == field })
 	fields := make(Fields, len(u.Fields))
 	for k, v := range u.Fields {
@@ -631,11 +633,11 @@ func (e *Engine) ensureManager(ctx context.Context, r request, m string) (res re
 // anything to record: a dirty mark to clear, a due time that moved, a failure
 // to forget, newer versions of unchanged values. The next turn is at the due
 // time it records.
-func (e *Engine) commitUnchanged(ctx context.Context, p Person, d desired, applied map[string]Applied) outcome {
+func (e *Engine) commitUnchanged(ctx context.Context, p store.Person, d desired, applied map[string]store.Applied) outcome {
 	if p.Dirty.Generation == 0 && p.Due.Equal(d.due) && p.Failure == nil && len(applied) == 0 {
 		return outcome{result: unchanged}
 	}
-	err := e.store.Commit(ctx, e.cfg.Tenant, Commit{
+	err := e.store.Commit(ctx, e.cfg.Tenant, store.Commit{
 		ID: p.ID, Generation: p.Dirty.Generation, Exists: p.Exists, Active: p.Active,
 		Applied: applied, Due: d.due,
 	})
@@ -656,10 +658,10 @@ func (e *Engine) pauseDispatch(t time.Time) {
 
 // putOff leaves the person dirty until at — after a sink-wide pause, or once
 // a manager being reconciled elsewhere is done — without counting an attempt.
-func (e *Engine) putOff(ctx context.Context, r request, p Person, classes cadence.Class, at time.Time) outcome {
+func (e *Engine) putOff(ctx context.Context, r request, p store.Person, classes cadence.Class, at time.Time) outcome {
 	e.stats.add(func(s *Stats) { s.Deferred++ })
 	if p.Dirty.Generation == 0 || !p.Dirty.Classes.Has(classes) {
-		err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, Mark{Since: e.cfg.Clock.Now(), Classes: classes, Trigger: r.trigger})
+		err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, store.Mark{Since: e.cfg.Clock.Now(), Classes: classes, Trigger: string(r.trigger)})
 		if err != nil {
 			return outcome{result: failed, err: err}
 		}
@@ -674,8 +676,8 @@ func (e *Engine) fail(ctx context.Context, r request, rd reading, classes cadenc
 	now := e.cfg.Clock.Now()
 	attempt := rd.attempt
 	wait, again := retry.Delay(e.cfg.Retry, attempt, cause)
-	f := Failure{Attempts: attempt, Err: cause.Error(), At: now, Dead: !again}
-	if err := e.store.Fail(ctx, e.cfg.Tenant, r.id, f, Mark{Since: now, Classes: classes, Trigger: r.trigger, Unsure: unsure}); err != nil {
+	f := store.Failure{Attempts: attempt, Err: cause.Error(), At: now, Dead: !again}
+	if err := e.store.Fail(ctx, e.cfg.Tenant, r.id, f, store.Mark{Since: now, Classes: classes, Trigger: string(r.trigger), Unsure: unsure}); err != nil {
 		e.log.Error("recording a failure", "id", r.id, "cause", cause, "err", err)
 		return outcome{result: failed, err: errors.Join(cause, err)}
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 )
 
 // Activity is versioned like every field: these are the findings of issue 17
@@ -241,7 +243,7 @@ func activityProperty(t *testing.T, seed uint64) {
 		}
 		r.sleep(time.Duration(rng.IntN(180)) * time.Minute)
 	}
-	var newest hrissync.Version
+	var newest hrtype.Version
 	for _, u := range r.lms.writes() {
 		if u.Kind != hrissync.Modify && u.Version.Before(newest) {
 			t.Errorf("%s at version %v, after a write at version %v", u.Kind, u.Version, newest)
@@ -350,7 +352,7 @@ func TestSourceAnswering404DoesNotDeactivateByItself(t *testing.T) {
 				t.Fatalf("w-%03d deactivated though the batch's deletion limit holds", i)
 			}
 		}
-		if run, err := r.eng.LastRun(t.Context()); err != nil || run.Status != hrissync.RunHeld {
+		if run, err := r.eng.LastRun(t.Context()); err != nil || run.Status != store.RunHeld {
 			t.Errorf("last run = %+v (%v), want held for approval", run, err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 )
 
 // Finding 8 of issue 17: the poll asked for changes since a time on the
@@ -165,7 +166,7 @@ func TestLastRunIsTheLatestAfterTheClockStepsBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if failed.ID == first.ID || failed.Status != hrissync.RunFailed {
+		if failed.ID == first.ID || failed.Status != store.RunFailed {
 			t.Fatalf("LastRun = %s (%s, started %v), want the failed run started after %s at %v on the stepped clock",
 				failed.ID, failed.Status, failed.Started.Format("15:04"), first.ID, first.Started.Format("15:04"))
 		}
@@ -177,7 +178,7 @@ func TestLastRunIsTheLatestAfterTheClockStepsBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rerun.ID != failed.ID || rerun.Attempt != 2 || rerun.Status != hrissync.RunSucceeded {
+		if rerun.ID != failed.ID || rerun.Attempt != 2 || rerun.Status != store.RunSucceeded {
 			t.Errorf("after the rerun LastRun = %s attempt %d (%s), want %s attempt 2 succeeded",
 				rerun.ID, rerun.Attempt, rerun.Status, failed.ID)
 		}

@@ -15,7 +15,7 @@
 //
 // Log keeps one hash chain per tenant; Heads says where each ends. When the
 // engine acknowledges entries in its Store it stores, in the same
-// transaction, its tenant's head as the anchor (hrissync.Store.Ack, read
+// transaction, its tenant's head as the anchor (store.Store.Ack, read
 // back with Store.Anchor). The invariant: every acknowledged entry is at or
 // below its tenant's anchor, so a log must always hold its chain up to the
 // anchor, unchanged. The Store is where a log that was deleted, cut short or

@@ -135,7 +135,7 @@ func (r *Report) Err() error {
 // CheckOptions configure Check. The zero value checks the chains and the
 // head file.
 type CheckOptions struct {
-	// Anchors are the Store's anchors by tenant (hrissync.Store.Anchor):
+	// Anchors are the Store's anchors by tenant (store.Store.Anchor):
 	// the chains must hold each, unchanged.
 	Anchors map[string]Head
 	// HeadFile is the log's head file. Default: the last file's path with

@@ -39,7 +39,7 @@ type LogOptions struct {
 	Redact Redaction
 
 	// Anchors are the anchors the host's Store holds, by tenant
-	// (hrissync.Store.Anchor): OpenLog refuses, with an *AnchorError, a
+	// (store.Store.Anchor): OpenLog refuses, with an *AnchorError, a
 	// log that does not hold each one. Pass them. Nil treats every anchor
 	// as zero: only the log's own head file is checked, and a log shorter
 	// than the Store's anchor is found only when the engine starts

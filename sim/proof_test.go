@@ -10,6 +10,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/sim"
+	"github.com/hrissync/hrissync/store"
 )
 
 // The 30-day proof (docs/design.md §10.1): 2,000 people for 30 simulated days under
@@ -123,7 +124,7 @@ func checkBatchRuns(t *testing.T, rep *sim.Report) {
 	}
 	var got []run
 	for _, r := range rep.Runs {
-		if r.Outcome != string(hrissync.RunSucceeded) || r.Attempts > 1 {
+		if r.Outcome != string(store.RunSucceeded) || r.Attempts > 1 {
 			got = append(got, run{r.SourceChanged.In(loc).Format("Jan 2 15:04"), r.Attempts, r.Outcome})
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/store"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
@@ -54,7 +55,7 @@ type Config struct {
 	// changes, for the batch and polls that follow it; default 6 hours.
 	Settle time.Duration
 	// Store is the engine's Store; default a new memory store.
-	Store hrissync.Store
+	Store store.Store
 	// Auditor receives the audit entries as well as the report's count.
 	Auditor audit.Auditor
 	// WrapSink, if set, puts a Sink in front of the simulated platform:

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store"
 )
 
 //go:embed page.html
@@ -154,7 +155,7 @@ func (h *handler) document(ctx context.Context) (Document, error) {
 		d.DeadLetters = append(d.DeadLetters, dl)
 	}
 	switch run, err := h.eng.LastRun(ctx); {
-	case err == nil && run.Status == hrissync.RunHeld:
+	case err == nil && run.Status == store.RunHeld:
 		d.Approval = &Approval{RunID: run.ID, Started: run.Started, Leavers: len(run.Leavers)}
 	case err != nil && !errors.Is(err, hrissync.ErrNotFound):
 		return d, err

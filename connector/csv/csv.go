@@ -41,6 +41,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
 )
 
 // DefaultColumns maps common header names (compared case-insensitively,
@@ -473,7 +474,7 @@ func (s *Source) employee(l layout, rec []string, line int, asOf time.Time) (hri
 	if len(rec) != len(l.header) {
 		return hrissync.Employee{}, &RowError{Line: line, Err: fmt.Errorf("%d cells, the header has %d", len(rec), len(l.header))}
 	}
-	e := hrissync.Employee{Version: hrissync.Version{Time: asOf}}
+	e := hrissync.Employee{Version: hrtype.Version{Time: asOf}}
 	for i, field := range l.fields {
 		v := strings.TrimSpace(rec[i])
 		if field == "" {

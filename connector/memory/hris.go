@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
 )
 
 // ErrOutage is returned while a scripted outage lasts.
@@ -106,7 +107,7 @@ func (h *HRIS) Load(es ...hrissync.Employee) {
 
 func (h *HRIS) stamp(e *hrissync.Employee) {
 	h.seq++
-	e.Version = hrissync.Version{Time: h.clock.Now(), Seq: h.seq}
+	e.Version = hrtype.Version{Time: h.clock.Now(), Seq: h.seq}
 }
 
 // Put stores e as a change made now, and emits its event. It returns the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/retry"
 )
 
@@ -55,7 +56,7 @@ type Counts struct {
 // version each was written from.
 type Account struct {
 	hrissync.Account
-	Versions map[string]hrissync.Version
+	Versions map[string]hrtype.Version
 	Created  time.Time
 }
 
@@ -129,7 +130,7 @@ func (p *Platform) Apply(ctx context.Context, u hrissync.Update) error {
 	if !ok {
 		// A create, or any write for an account the platform lost:
 		// idempotent either way.
-		a = &Account{Account: hrissync.Account{EmployeeID: u.EmployeeID, Fields: hrissync.Fields{}}, Versions: map[string]hrissync.Version{}, Created: now}
+		a = &Account{Account: hrissync.Account{EmployeeID: u.EmployeeID, Fields: hrissync.Fields{}}, Versions: map[string]hrtype.Version{}, Created: now}
 		p.accounts[u.EmployeeID] = a
 	}
 	if a.Active != u.Active {
@@ -219,7 +220,7 @@ func (p *Platform) Seed(a hrissync.Account) {
 		}
 	}
 	p.accounts[a.EmployeeID] = &Account{Account: hrissync.Account{EmployeeID: a.EmployeeID, Active: a.Active, Fields: fields},
-		Versions: map[string]hrissync.Version{}, Created: p.clock.Now()}
+		Versions: map[string]hrtype.Version{}, Created: p.clock.Now()}
 }
 
 // Delete removes an account, as an administrator might by hand.

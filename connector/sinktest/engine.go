@@ -11,6 +11,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/sim"
+	"github.com/hrissync/hrissync/store"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
@@ -25,8 +26,8 @@ func testEngine(t *testing.T, h Harness) {
 	ctx := t.Context()
 	clock := sim.NewClock(v0.Time)
 	hr := memory.NewHRIS(clock, 1)
-	store := memstore.New()
-	eng, err := hrissync.New(hr, h.Sink, store, &hrissync.Config{
+	st := memstore.New()
+	eng, err := hrissync.New(hr, h.Sink, st, &hrissync.Config{
 		Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -137,12 +138,12 @@ func testEngine(t *testing.T, h Harness) {
 				t.Errorf("%s %s = %q on the platform, want %q", e.ID, f, acc.Fields[f], v)
 			}
 		}
-		p, err := store.Person(ctx, "default", e.ID)
+		p, err := st.Person(ctx, "default", e.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for f, a := range p.Applied {
-			if f == hrissync.AppliedActivity {
+			if f == store.AppliedActivity {
 				if a.Value != strconv.FormatBool(acc.Active) {
 					t.Errorf("%s: activity recorded as %s, the platform holds active=%v", e.ID, a.Value, acc.Active)
 				}

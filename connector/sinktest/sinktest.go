@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/retry"
 )
 
@@ -92,7 +93,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	}
 }
 
-var v0 = hrissync.Version{Time: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Seq: 1}
+var v0 = hrtype.Version{Time: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Seq: 1}
 
 // Person returns a desired record for id.
 func Person(id string) hrissync.Employee {

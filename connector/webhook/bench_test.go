@@ -18,6 +18,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/connector/webhook"
+	"github.com/hrissync/hrissync/store"
 	memstore "github.com/hrissync/hrissync/store/memory"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
@@ -29,7 +30,7 @@ import (
 func BenchmarkLoopback(b *testing.B) {
 	for _, name := range []string{"memory", "sqlite"} {
 		b.Run("store="+name, func(b *testing.B) {
-			var st hrissync.Store = memstore.New()
+			var st store.Store = memstore.New()
 			if name == "sqlite" {
 				s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
 				if err != nil {

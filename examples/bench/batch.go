@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
 
@@ -38,7 +39,7 @@ func (g *generated) record(i int) hrissync.Employee {
 		GivenName: "Given", FamilyName: "Family", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(2020, 1, 6),
 		Role: role, Department: "R&D", Location: "Paris",
 		Attributes: map[string]string{"skill.go": strconv.Itoa(1 + i%5)},
-		Version:    hrissync.Version{Time: g.at.Add(time.Duration(run) * time.Hour)}}
+		Version:    hrtype.Version{Time: g.at.Add(time.Duration(run) * time.Hour)}}
 	if i > 0 {
 		e.ManagerID = fmt.Sprintf("p%07d", i/8)
 	}

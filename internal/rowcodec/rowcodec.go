@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/store"
 )
 
 // EncodeApplied packs applied fields compactly as JSON: field → [value,
 // version time in Unix nanoseconds (0 for none), version sequence].
-func EncodeApplied(m map[string]hrissync.Applied) (string, error) {
+func EncodeApplied(m map[string]store.Applied) (string, error) {
 	out := make(map[string]json.RawMessage, len(m))
 	for f, a := range m {
 		var t int64
@@ -34,14 +34,14 @@ func EncodeApplied(m map[string]hrissync.Applied) (string, error) {
 }
 
 // DecodeApplied unpacks what EncodeApplied packed.
-func DecodeApplied(s string) (map[string]hrissync.Applied, error) {
+func DecodeApplied(s string) (map[string]store.Applied, error) {
 	var raw map[string][3]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &raw); err != nil {
 		return nil, fmt.Errorf("corrupt applied record: %w", err)
 	}
-	out := make(map[string]hrissync.Applied, len(raw))
+	out := make(map[string]store.Applied, len(raw))
 	for f, r := range raw {
-		var a hrissync.Applied
+		var a store.Applied
 		var t int64
 		if err := errors.Join(json.Unmarshal(r[0], &a.Value), json.Unmarshal(r[1], &t), json.Unmarshal(r[2], &a.Version.Seq)); err != nil {
 			return nil, fmt.Errorf("corrupt applied field %s: %w", f, err)

@@ -1,4 +1,4 @@
-// Package memory is a hrissync.Store held in memory: for tests, simulations
+// Package memory is a store.Store held in memory: for tests, simulations
 // and hosts that rebuild their state from a full batch after a restart. It is
 // not durable; store/sqlite is the embedded default that is.
 package memory
@@ -12,11 +12,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/store"
 )
 
-// Store is a non-durable hrissync.Store. Its zero value is not ready: use New.
+// Store is a non-durable store.Store. Its zero value is not ready: use New.
 type Store struct {
 	mu      sync.Mutex
 	gen     uint64
@@ -24,12 +24,12 @@ type Store struct {
 }
 
 type tenant struct {
-	people  map[string]*hrissync.Person
+	people  map[string]*store.Person
 	events  map[string]time.Time // event id → forget at
 	outbox  []audit.Entry
 	anchor  audit.Head // the audit chain's end as last acknowledged
 	cursors map[string]time.Time
-	runs    map[string]hrissync.Run
+	runs    map[string]store.BatchRun
 	last    string // ID of the run first saved last
 	// revoked lists the commits that ended someone's access, oldest first.
 	revoked []revocation
@@ -40,7 +40,7 @@ type revocation struct {
 	at     time.Time
 }
 
-var _ hrissync.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns an empty Store.
 func New() *Store { return &Store{tenants: map[string]*tenant{}} }
@@ -49,33 +49,33 @@ func (s *Store) tenant(name string) *tenant {
 	t, ok := s.tenants[name]
 	if !ok {
 		t = &tenant{
-			people:  map[string]*hrissync.Person{},
+			people:  map[string]*store.Person{},
 			events:  map[string]time.Time{},
 			cursors: map[string]time.Time{},
-			runs:    map[string]hrissync.Run{},
+			runs:    map[string]store.BatchRun{},
 		}
 		s.tenants[name] = t
 	}
 	return t
 }
 
-func (t *tenant) person(id string) *hrissync.Person {
+func (t *tenant) person(id string) *store.Person {
 	p, ok := t.people[id]
 	if !ok {
-		p = &hrissync.Person{ID: id}
+		p = &store.Person{ID: id}
 		t.people[id] = p
 	}
 	return p
 }
 
-func (s *Store) mark(p *hrissync.Person, m hrissync.Mark) {
+func (s *Store) mark(p *store.Person, m store.Mark) {
 	s.gen++
-	p.Dirty = hrissync.MergeMark(p.Dirty, m)
+	p.Dirty = store.MergeMark(p.Dirty, m)
 	p.Dirty.Generation = s.gen
 }
 
-// Accept implements hrissync.Store.
-func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptance) (bool, error) {
+// Accept implements store.Store.
+func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -93,8 +93,8 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 	return false, nil
 }
 
-// MarkDirty implements hrissync.Store.
-func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
+// MarkDirty implements store.Store.
+func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -107,8 +107,8 @@ func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hr
 	return nil
 }
 
-// Intend implements hrissync.Store.
-func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) (uint64, error) {
+// Intend implements store.Store.
+func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -120,20 +120,20 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) 
 	return p.Dirty.Generation, nil
 }
 
-// Person implements hrissync.Store.
-func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
+// Person implements store.Store.
+func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, error) {
 	if err := ctx.Err(); err != nil {
-		return hrissync.Person{}, err
+		return store.Person{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p, ok := s.tenant(tenant).people[id]; ok {
 		return clone(p), nil
 	}
-	return hrissync.Person{ID: id}, nil
+	return store.Person{ID: id}, nil
 }
 
-func clone(p *hrissync.Person) hrissync.Person {
+func clone(p *store.Person) store.Person {
 	c := *p
 	c.Applied = maps.Clone(p.Applied)
 	if p.Failure != nil {
@@ -143,8 +143,8 @@ func clone(p *hrissync.Person) hrissync.Person {
 	return c
 }
 
-// Commit implements hrissync.Store.
-func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -153,11 +153,11 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 	t := s.tenant(tenant)
 	p := t.person(c.ID)
 	p.Exists, p.Active = c.Exists, c.Active
-	p.Applied = hrissync.MergeApplied(p.Applied, c.Applied)
+	p.Applied = store.MergeApplied(p.Applied, c.Applied)
 	p.Due = c.Due
 	p.Failure = nil
 	if p.Dirty.Generation == c.Generation {
-		p.Dirty = hrissync.Mark{}
+		p.Dirty = store.Mark{}
 	}
 	p.Dirty.Unsure = false
 	t.outbox = append(t.outbox, c.Audit...)
@@ -167,15 +167,15 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 	return nil
 }
 
-// Revocations implements hrissync.Store.
-func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (hrissync.Revocations, error) {
+// Revocations implements store.Store.
+func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (store.Revocations, error) {
 	if err := ctx.Err(); err != nil {
-		return hrissync.Revocations{}, err
+		return store.Revocations{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenant(tenant)
-	out := hrissync.Revocations{Spent: map[string]int{}}
+	out := store.Revocations{Spent: map[string]int{}}
 	for _, r := range t.revoked {
 		if !r.at.Before(since) {
 			out.Spent[r.budget]++
@@ -189,8 +189,8 @@ func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time)
 	return out, nil
 }
 
-// Fail implements hrissync.Store.
-func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
+// Fail implements store.Store.
+func (s *Store) Fail(ctx context.Context, tenant, id string, f store.Failure, m store.Mark) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -203,43 +203,43 @@ func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure,
 	return nil
 }
 
-// Pending implements hrissync.Store.
-func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
-	return s.list(ctx, tenant, after, limit, func(p *hrissync.Person) bool {
+// Pending implements store.Store.
+func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]store.Person, error) {
+	return s.list(ctx, tenant, after, limit, func(p *store.Person) bool {
 		return p.Dirty.Generation != 0 || (!p.Due.IsZero() && !p.Due.After(until))
 	})
 }
 
-// DeadLetters implements hrissync.Store.
-func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]hrissync.Person, error) {
-	return s.list(ctx, tenant, "", -1, func(p *hrissync.Person) bool { return p.Failure != nil && p.Failure.Dead })
+// DeadLetters implements store.Store.
+func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]store.Person, error) {
+	return s.list(ctx, tenant, "", -1, func(p *store.Person) bool { return p.Failure != nil && p.Failure.Dead })
 }
 
-// People implements hrissync.Store.
-func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]hrissync.Person, error) {
-	return s.list(ctx, tenant, after, limit, func(p *hrissync.Person) bool { return p.Exists })
+// People implements store.Store.
+func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]store.Person, error) {
+	return s.list(ctx, tenant, after, limit, func(p *store.Person) bool { return p.Exists })
 }
 
-func (s *Store) list(ctx context.Context, tenant, after string, limit int, keep func(*hrissync.Person) bool) ([]hrissync.Person, error) {
+func (s *Store) list(ctx context.Context, tenant, after string, limit int, keep func(*store.Person) bool) ([]store.Person, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []hrissync.Person
+	var out []store.Person
 	for _, p := range s.tenant(tenant).people {
 		if p.ID > after && keep(p) {
 			out = append(out, clone(p))
 		}
 	}
-	slices.SortFunc(out, func(a, b hrissync.Person) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b store.Person) int { return cmp.Compare(a.ID, b.ID) })
 	if limit >= 0 && len(out) > limit {
 		out = out[:limit]
 	}
 	return out, nil
 }
 
-// Outbox implements hrissync.Store.
+// Outbox implements store.Store.
 func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 	return slices.Clone(box[:min(limit, len(box))]), nil
 }
 
-// Ack implements hrissync.Store.
+// Ack implements store.Store.
 func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -269,7 +269,7 @@ func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor aud
 	return nil
 }
 
-// Anchor implements hrissync.Store.
+// Anchor implements store.Store.
 func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
 	if err := ctx.Err(); err != nil {
 		return audit.Head{}, err
@@ -279,7 +279,7 @@ func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
 	return s.tenant(tenant).anchor, nil
 }
 
-// AppendAudit implements hrissync.Store.
+// AppendAudit implements store.Store.
 func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -291,7 +291,7 @@ func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.
 	return nil
 }
 
-// ForgetEvents implements hrissync.Store.
+// ForgetEvents implements store.Store.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -306,12 +306,12 @@ func (s *Store) ForgetEvents(ctx context.Context, tenant string, before time.Tim
 			n++
 		}
 	}
-	cutoff := before.Add(-hrissync.RevocationRetention)
+	cutoff := before.Add(-store.RevocationRetention)
 	t.revoked = slices.DeleteFunc(t.revoked, func(r revocation) bool { return r.at.Before(cutoff) })
 	return n, nil
 }
 
-// Cursor implements hrissync.Store.
+// Cursor implements store.Store.
 func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, err
@@ -321,7 +321,7 @@ func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, err
 	return s.tenant(tenant).cursors[name], nil
 }
 
-// SetCursor implements hrissync.Store.
+// SetCursor implements store.Store.
 func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -332,8 +332,8 @@ func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time)
 	return nil
 }
 
-// SaveRun implements hrissync.Store.
-func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) error {
+// SaveRun implements store.Store.
+func (s *Store) SaveRun(ctx context.Context, tenant string, r store.BatchRun) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -348,28 +348,28 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 	return nil
 }
 
-// Run implements hrissync.Store.
-func (s *Store) Run(ctx context.Context, tenant, id string) (hrissync.Run, error) {
+// Run implements store.Store.
+func (s *Store) Run(ctx context.Context, tenant, id string) (store.BatchRun, error) {
 	if err := ctx.Err(); err != nil {
-		return hrissync.Run{}, err
+		return store.BatchRun{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.tenant(tenant).runs[id]
 	if !ok {
-		return hrissync.Run{}, fmt.Errorf("run %q: %w", id, hrissync.ErrNotFound)
+		return store.BatchRun{}, fmt.Errorf("run %q: %w", id, store.ErrNotFound)
 	}
 	r.Leavers = slices.Clone(r.Leavers)
 	return r, nil
 }
 
-// LastRun implements hrissync.Store.
-func (s *Store) LastRun(ctx context.Context, tenant string) (hrissync.Run, error) {
+// LastRun implements store.Store.
+func (s *Store) LastRun(ctx context.Context, tenant string) (store.BatchRun, error) {
 	s.mu.Lock()
 	last := s.tenant(tenant).last
 	s.mu.Unlock()
 	if last == "" {
-		return hrissync.Run{}, fmt.Errorf("no run yet: %w", hrissync.ErrNotFound)
+		return store.BatchRun{}, fmt.Errorf("no run yet: %w", store.ErrNotFound)
 	}
 	return s.Run(ctx, tenant, last)
 }

@@ -3,11 +3,11 @@ package memory_test
 import (
 	"testing"
 
-	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/memory"
 	"github.com/hrissync/hrissync/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(*testing.T) hrissync.Store { return memory.New() })
+	storetest.Run(t, func(*testing.T) store.Store { return memory.New() })
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/postgres"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
@@ -52,7 +53,7 @@ func BenchmarkReconciles(b *testing.B) {
 			}
 			defer st.Close()
 			b.StartTimer()
-			measure(b, st, []hrissync.Dispatcher{nil}, 8)
+			measure(b, st, []store.Dispatcher{nil}, 8)
 		}
 	})
 }
@@ -61,7 +62,7 @@ func benchReplicas(b *testing.B, n, workers int, cooldown time.Duration) {
 	b.StopTimer()
 	pool, schema := database(b, 4)
 	st := open(b, pool, schema)
-	var queues []hrissync.Dispatcher
+	var queues []store.Dispatcher
 	for i := range n {
 		cfg := pool.Config().Copy()
 		cfg.MaxConns = int32(workers + 8)
@@ -82,7 +83,7 @@ func benchReplicas(b *testing.B, n, workers int, cooldown time.Duration) {
 
 // measure marks everyone dirty, runs an engine per dispatcher (nil: the
 // default) until every account exists, and reports reconciles per second.
-func measure(b *testing.B, st hrissync.Store, dispatchers []hrissync.Dispatcher, workers int) {
+func measure(b *testing.B, st store.Store, dispatchers []store.Dispatcher, workers int) {
 	b.StopTimer()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -110,7 +111,7 @@ func measure(b *testing.B, st hrissync.Store, dispatchers []hrissync.Dispatcher,
 	// Marked in pages, as a webhook burst would: with River, each page's
 	// jobs are inserted in the marking transaction.
 	for i := 0; i < len(ids); i += 500 {
-		if err := st.MarkDirty(ctx, "default", ids[i:min(i+500, len(ids))], hrissync.Mark{Since: start, Classes: cadence.All, Trigger: hrissync.TriggerRealtime}); err != nil {
+		if err := st.MarkDirty(ctx, "default", ids[i:min(i+500, len(ids))], store.Mark{Since: start, Classes: cadence.All, Trigger: "realtime"}); err != nil {
 			b.Fatal(err)
 		}
 	}

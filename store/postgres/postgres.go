@@ -47,7 +47,7 @@ type Options struct {
 	Schema string
 }
 
-// Store is a hrissync.Store on PostgreSQL. Its methods are safe for
+// Store is a store.Store on PostgreSQL. Its methods are safe for
 // concurrent use by any number of replicas.
 type Store struct {
 	pool   *pgxpool.Pool

@@ -14,6 +14,8 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/postgres"
 	"github.com/hrissync/hrissync/store/storetest"
 )
@@ -63,7 +65,7 @@ func open(t testing.TB, pool *pgxpool.Pool, schema string) *postgres.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hrissync.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		pool, schema := database(t, 16)
 		return open(t, pool, schema)
 	})
@@ -106,7 +108,7 @@ func TestMigratesVersion1(t *testing.T) {
 	if p, err := st.Person(ctx, "acme", "w-1"); err != nil || p.Dirty.Generation == 0 || p.Dirty.EventID != "evt-1" {
 		t.Errorf("w-1's mark after the migration = %+v (%v)", p.Dirty, err)
 	}
-	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "evt-1", EmployeeID: "w-1"}); err != nil || !dup {
+	if dup, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "evt-1", EmployeeID: "w-1"}); err != nil || !dup {
 		t.Errorf("the remembered event evt-1: duplicate = %v (%v)", dup, err)
 	}
 	if box, err := st.Outbox(ctx, "acme", 10); err != nil || len(box) != 1 || box[0].ID != "entry-1" {
@@ -115,7 +117,7 @@ func TestMigratesVersion1(t *testing.T) {
 	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(at) {
 		t.Errorf("cursor = %v (%v)", c, err)
 	}
-	if r, err := st.Run(ctx, "acme", "run-1"); err != nil || r.Status != hrissync.RunSucceeded || r.Writes != 1 {
+	if r, err := st.Run(ctx, "acme", "run-1"); err != nil || r.Status != store.RunSucceeded || r.Writes != 1 {
 		t.Errorf("run = %+v (%v)", r, err)
 	}
 	if a, err := st.Anchor(ctx, "acme"); err != nil || a != (audit.Head{}) {
@@ -174,10 +176,10 @@ func TestMigratesVersion2(t *testing.T) {
 	ctx := context.Background()
 	st, pool, schema := openDump(t, "testdata/v2.sql", "v2dump")
 	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	v := func(sec int) hrissync.Version {
-		return hrissync.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
 	}
-	person := func(tenant, id string) hrissync.Person {
+	person := func(tenant, id string) store.Person {
 		t.Helper()
 		p, err := st.Person(ctx, tenant, id)
 		if err != nil {
@@ -185,7 +187,7 @@ func TestMigratesVersion2(t *testing.T) {
 		}
 		return p
 	}
-	if p := person("acme", "w-1"); !p.Exists || !p.Active || p.Applied["role"] != (hrissync.Applied{Value: "Engineer", Version: v(2)}) ||
+	if p := person("acme", "w-1"); !p.Exists || !p.Active || p.Applied["role"] != (store.Applied{Value: "Engineer", Version: v(2)}) ||
 		!p.Due.Equal(at.Add(48*time.Hour)) || p.Dirty.Generation != 0 {
 		t.Errorf("w-1 after the migration = %+v", p)
 	}
@@ -204,7 +206,7 @@ func TestMigratesVersion2(t *testing.T) {
 	if p := person("beta", "b-1"); !p.Exists || !p.Active || p.Applied["email"].Value != "b-1@beta.test" {
 		t.Errorf("beta's b-1 after the migration = %+v", p)
 	}
-	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "evt-1", EmployeeID: "w-4"}); err != nil || !dup {
+	if dup, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "evt-1", EmployeeID: "w-4"}); err != nil || !dup {
 		t.Errorf("the remembered event evt-1: duplicate = %v (%v)", dup, err)
 	}
 	if box, err := st.Outbox(ctx, "acme", 10); err != nil || len(box) != 1 || box[0].ID != "entry-1" {
@@ -216,15 +218,15 @@ func TestMigratesVersion2(t *testing.T) {
 	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(at) {
 		t.Errorf("cursor = %v (%v)", c, err)
 	}
-	if r, err := st.LastRun(ctx, "acme"); err != nil || r.ID != "run-1" || r.Status != hrissync.RunSucceeded || r.Writes != 4 {
+	if r, err := st.LastRun(ctx, "acme"); err != nil || r.ID != "run-1" || r.Status != store.RunSucceeded || r.Writes != 4 {
 		t.Errorf("last run = %+v (%v)", r, err)
 	}
-	if gen, err := st.Intend(ctx, "acme", "w-7", hrissync.Mark{Since: at}); err != nil || gen != 4 {
+	if gen, err := st.Intend(ctx, "acme", "w-7", store.Mark{Since: at}); err != nil || gen != 4 {
 		t.Errorf("first generation after the migration = %d (%v), want 4", gen, err)
 	}
 
 	// The revocations: none spent yet, the schema's active accounts counted.
-	revocations := func(st *postgres.Store, tenant string, since time.Time) hrissync.Revocations {
+	revocations := func(st *postgres.Store, tenant string, since time.Time) store.Revocations {
 		t.Helper()
 		r, err := st.Revocations(ctx, tenant, since)
 		if err != nil {
@@ -239,7 +241,7 @@ func TestMigratesVersion2(t *testing.T) {
 	}
 	// w-2 leaves: one spent, one fewer active.
 	left := at.Add(24 * time.Hour)
-	if err := st.Commit(ctx, "acme", hrissync.Commit{ID: "w-2", Exists: true, Active: false, Revoked: hrissync.BudgetTerminated, At: left}); err != nil {
+	if err := st.Commit(ctx, "acme", store.Commit{ID: "w-2", Exists: true, Active: false, Revoked: hrissync.BudgetTerminated, At: left}); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]int{hrissync.BudgetTerminated: 1}
@@ -257,13 +259,13 @@ func TestMigratesVersion2(t *testing.T) {
 	if r := revocations(again, "acme", at); len(r.Spent) != 1 || r.Spent[hrissync.BudgetTerminated] != 1 || r.Active != 2 {
 		t.Errorf("another replica's revocations = %+v, want %v and 2 active", r, want)
 	}
-	if _, err := again.ForgetEvents(ctx, "acme", left.Add(hrissync.RevocationRetention)); err != nil {
+	if _, err := again.ForgetEvents(ctx, "acme", left.Add(store.RevocationRetention)); err != nil {
 		t.Fatal(err)
 	}
 	if r := revocations(st, "acme", at); r.Spent[hrissync.BudgetTerminated] != 1 {
 		t.Errorf("acme's spent after ForgetEvents at the end of the retention = %v, want %v", r.Spent, want)
 	}
-	if _, err := again.ForgetEvents(ctx, "acme", left.Add(hrissync.RevocationRetention+time.Nanosecond)); err != nil {
+	if _, err := again.ForgetEvents(ctx, "acme", left.Add(store.RevocationRetention+time.Nanosecond)); err != nil {
 		t.Fatal(err)
 	}
 	if r := revocations(st, "acme", at); len(r.Spent) != 0 {

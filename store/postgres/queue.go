@@ -55,7 +55,7 @@ type QueueOptions struct {
 	Logger *slog.Logger
 }
 
-// Queue is a hrissync.Dispatcher, Scheduler and Locker on River, sharing the
+// Queue is a store.Dispatcher, Scheduler and Locker on River, sharing the
 // Store's database: pass it as the engine's Config.Dispatcher on every
 // replica.
 //
@@ -267,7 +267,7 @@ func (q *Queue) hurry(ctx context.Context, tx pgx.Tx, res []*rivertype.JobInsert
 	return nil
 }
 
-// Dispatch implements hrissync.Dispatcher. A person in hand here is
+// Dispatch implements store.Dispatcher. A person in hand here is
 // noted, and the job runs again once done; otherwise the job is inserted in
 // the background (a crash may lose it: the Store's dirty mark does not).
 func (q *Queue) Dispatch(id string, at time.Time) {
@@ -320,7 +320,7 @@ func (q *Queue) insertWaiting(ctx context.Context) {
 	}
 }
 
-// Run implements hrissync.Dispatcher: it starts River and works jobs until
+// Run implements store.Dispatcher: it starts River and works jobs until
 // ctx ends or Stop is called. limit is not used: QueueOptions.Workers bounds
 // the replica's reconciles.
 func (q *Queue) Run(ctx context.Context, limit int, work func(ctx context.Context, id string)) error {
@@ -355,7 +355,7 @@ func (q *Queue) Run(ctx context.Context, limit int, work func(ctx context.Contex
 	return err
 }
 
-// Stop implements hrissync.Dispatcher.
+// Stop implements store.Dispatcher.
 func (q *Queue) Stop() { q.stopOnce.Do(func() { close(q.stop) }) }
 
 // workPerson is the job of one person.
@@ -408,7 +408,7 @@ func (q *Queue) NextRetry(job *rivertype.JobRow) time.Time {
 	return at
 }
 
-// Every implements hrissync.Scheduler. It must be called before Run.
+// Every implements store.Scheduler. It must be called before Run.
 func (q *Queue) Every(name string, s cadence.Schedule, run func(ctx context.Context) (again time.Time)) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -468,7 +468,7 @@ func (r rememberedSchedule) Next(t time.Time) time.Time {
 	return next
 }
 
-// Lock implements hrissync.Locker with a PostgreSQL advisory lock, held on
+// Lock implements store.Locker with a PostgreSQL advisory lock, held on
 // a connection of its own for the length of the reconcile.
 func (q *Queue) Lock(ctx context.Context, tenant, id string) (func(), error) {
 	conn, err := q.locks.Acquire(ctx)
@@ -482,7 +482,7 @@ func (q *Queue) Lock(ctx context.Context, tenant, id string) (func(), error) {
 	return q.unlocker(conn, tenant, id), nil
 }
 
-// TryLock implements hrissync.Locker. A lock connection not free at once
+// TryLock implements store.Locker. A lock connection not free at once
 // counts as busy: the caller already holds one, and waiting could deadlock.
 func (q *Queue) TryLock(ctx context.Context, tenant, id string) (func(), bool, error) {
 	actx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)

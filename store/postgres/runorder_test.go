@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store"
 )
 
 // TestRunOrderFromVersion1: in a schema written by the first version (the
@@ -26,7 +26,7 @@ func TestRunOrderFromVersion1(t *testing.T) {
 	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC) // run-1's start
 	last("acme", "run-1")
 	// The clock steps back a day: run-2 starts "before" run-1.
-	run2 := hrissync.Run{ID: "run-2", Status: hrissync.RunRunning, Attempt: 1, Started: at.Add(-24 * time.Hour)}
+	run2 := store.BatchRun{ID: "run-2", Status: store.RunRunning, Attempt: 1, Started: at.Add(-24 * time.Hour)}
 	if err := st.SaveRun(ctx, "acme", run2); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestRunOrderFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	last("acme", "run-2")
-	if err := st.SaveRun(ctx, "beta", hrissync.Run{ID: "run-b", Started: at.Add(-48 * time.Hour)}); err != nil {
+	if err := st.SaveRun(ctx, "beta", store.BatchRun{ID: "run-b", Started: at.Add(-48 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	last("beta", "run-b")

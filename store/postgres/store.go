@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/internal/rowcodec"
+	"github.com/hrissync/hrissync/store"
 )
 
 // queries are the Store's SQL, {{schema}} standing for the schema.
@@ -111,9 +111,9 @@ func fromNanos(n *int64) time.Time {
 	return time.Unix(0, *n).UTC()
 }
 
-func scanPerson(row rowcodec.Scanner) (hrissync.Person, error) {
+func scanPerson(row rowcodec.Scanner) (store.Person, error) {
 	var (
-		p             hrissync.Person
+		p             store.Person
 		applied       string
 		gen           int64
 		mark, failure []byte
@@ -134,7 +134,7 @@ func scanPerson(row rowcodec.Scanner) (hrissync.Person, error) {
 	}
 	p.Due = fromNanos(due)
 	if failure != nil {
-		p.Failure = &hrissync.Failure{}
+		p.Failure = &store.Failure{}
 		if err := json.Unmarshal(failure, p.Failure); err != nil {
 			return p, fmt.Errorf("postgres store: corrupt failure of %s: %w", p.ID, err)
 		}
@@ -150,8 +150,8 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // mark merges m into a person's mark under a new generation, creating the
 // row if need be; the row stays locked until the transaction ends.
 // replaceUnsure sets Unsure to m's rather than merging it.
-func (s *Store) mark(ctx context.Context, tx pgx.Tx, tenant, id string, m hrissync.Mark, replaceUnsure bool) (uint64, error) {
-	var held hrissync.Mark
+func (s *Store) mark(ctx context.Context, tx pgx.Tx, tenant, id string, m store.Mark, replaceUnsure bool) (uint64, error) {
+	var held store.Mark
 	var gen int64
 	var js []byte
 	if err := tx.QueryRow(ctx, s.sql["lockMark"], tenant, id).Scan(&gen, &js); err != nil {
@@ -163,7 +163,7 @@ func (s *Store) mark(ctx context.Context, tx pgx.Tx, tenant, id string, m hrissy
 		}
 		held.Generation = uint64(gen)
 	}
-	merged := hrissync.MergeMark(held, m)
+	merged := store.MergeMark(held, m)
 	if replaceUnsure {
 		merged.Unsure = m.Unsure
 	}
@@ -176,9 +176,9 @@ func (s *Store) mark(ctx context.Context, tx pgx.Tx, tenant, id string, m hrissy
 	return uint64(gen), err
 }
 
-// Accept implements hrissync.Store. With a Queue for the tenant, the
+// Accept implements store.Store. With a Queue for the tenant, the
 // person's job is inserted in the same transaction.
-func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptance) (bool, error) {
+func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) (bool, error) {
 	if ev.EventID == "" || ev.EmployeeID == "" {
 		return false, errors.New("postgres store: event id and employee id are required")
 	}
@@ -200,9 +200,9 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 	return dup, err
 }
 
-// MarkDirty implements hrissync.Store. With a Queue for the tenant, the
+// MarkDirty implements store.Store. With a Queue for the tenant, the
 // people's jobs are inserted in the same transaction.
-func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
+func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		for _, id := range ids {
 			if _, err := s.mark(ctx, tx, tenant, id, m, false); err != nil {
@@ -222,8 +222,8 @@ func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, tenant string, ids []str
 	return q.insertTx(ctx, tx, ids)
 }
 
-// Intend implements hrissync.Store.
-func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) (uint64, error) {
+// Intend implements store.Store.
+func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (uint64, error) {
 	if m.EventID != "" || !m.MinVersion.Time.IsZero() || m.MinVersion.Seq != 0 {
 		return 0, errors.New("postgres store: an intent carries no event")
 	}
@@ -237,23 +237,23 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) 
 	return uint64(gen), err
 }
 
-// Person implements hrissync.Store.
-func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
+// Person implements store.Store.
+func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, error) {
 	p, err := scanPerson(s.pool.QueryRow(ctx, s.sql["person"], tenant, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return hrissync.Person{ID: id}, nil
+		return store.Person{ID: id}, nil
 	}
 	return p, err
 }
 
-// Commit implements hrissync.Store.
-func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		p, err := scanPerson(tx.QueryRow(ctx, s.sql["lockRow"], tenant, c.ID))
 		if err != nil {
 			return err
 		}
-		applied, err := rowcodec.EncodeApplied(hrissync.MergeApplied(p.Applied, c.Applied))
+		applied, err := rowcodec.EncodeApplied(store.MergeApplied(p.Applied, c.Applied))
 		if err != nil {
 			return err
 		}
@@ -269,19 +269,19 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 	})
 }
 
-// Revocations implements hrissync.Store.
-func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (hrissync.Revocations, error) {
+// Revocations implements store.Store.
+func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (store.Revocations, error) {
 	rows, err := s.pool.Query(ctx, s.sql["revocations"], tenant, bound(since))
 	if err != nil {
-		return hrissync.Revocations{}, err
+		return store.Revocations{}, err
 	}
 	defer rows.Close()
-	out := hrissync.Revocations{Spent: map[string]int{}}
+	out := store.Revocations{Spent: map[string]int{}}
 	for rows.Next() {
 		var budget *string
 		var n int
 		if err := rows.Scan(&budget, &n); err != nil {
-			return hrissync.Revocations{}, err
+			return store.Revocations{}, err
 		}
 		if budget != nil {
 			out.Spent[*budget] = n
@@ -290,7 +290,7 @@ func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return hrissync.Revocations{}, err
+		return store.Revocations{}, err
 	}
 	return out, nil
 }
@@ -310,8 +310,8 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, tenant string, entri
 	return tx.SendBatch(ctx, &batch).Close()
 }
 
-// Fail implements hrissync.Store.
-func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
+// Fail implements store.Store.
+func (s *Store) Fail(ctx context.Context, tenant, id string, f store.Failure, m store.Mark) error {
 	js, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -325,7 +325,7 @@ func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure,
 	})
 }
 
-func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissync.Person, error) {
+func (s *Store) people(ctx context.Context, query string, args ...any) ([]store.Person, error) {
 	rows, err := s.pool.Query(ctx, s.sql[query], args...)
 	if err != nil {
 		return nil, err
@@ -334,22 +334,22 @@ func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissy
 	return rowcodec.Collect(rows, scanPerson)
 }
 
-// Pending implements hrissync.Store.
-func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
+// Pending implements store.Store.
+func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]store.Person, error) {
 	return s.people(ctx, "pending", tenant, after, bound(until), limit)
 }
 
-// DeadLetters implements hrissync.Store.
-func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]hrissync.Person, error) {
+// DeadLetters implements store.Store.
+func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]store.Person, error) {
 	return s.people(ctx, "dead", tenant)
 }
 
-// People implements hrissync.Store.
-func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]hrissync.Person, error) {
+// People implements store.Store.
+func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]store.Person, error) {
 	return s.people(ctx, "people", tenant, after, limit)
 }
 
-// Outbox implements hrissync.Store.
+// Outbox implements store.Store.
 func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
 	rows, err := s.pool.Query(ctx, s.sql["outbox"], tenant, limit)
 	if err != nil {
@@ -363,7 +363,7 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 	return entries, nil
 }
 
-// Ack implements hrissync.Store.
+// Ack implements store.Store.
 func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error {
 	if len(ids) == 0 && anchor.Seq == 0 {
 		return nil
@@ -383,7 +383,7 @@ func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor aud
 	})
 }
 
-// Anchor implements hrissync.Store.
+// Anchor implements store.Store.
 func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
 	var a audit.Head
 	err := s.pool.QueryRow(ctx, s.sql["anchor"], tenant).Scan(&a.Seq, &a.Hash)
@@ -393,18 +393,18 @@ func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
 	return a, err
 }
 
-// AppendAudit implements hrissync.Store.
+// AppendAudit implements store.Store.
 func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error { return s.appendAudit(ctx, tx, tenant, entries) })
 }
 
-// ForgetEvents implements hrissync.Store.
+// ForgetEvents implements store.Store.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, s.sql["forget"], tenant, bound(t), bound(t.Add(-hrissync.RevocationRetention)))
+	tag, err := s.pool.Exec(ctx, s.sql["forget"], tenant, bound(t), bound(t.Add(-store.RevocationRetention)))
 	return int(tag.RowsAffected()), err
 }
 
-// Cursor implements hrissync.Store.
+// Cursor implements store.Store.
 func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, error) {
 	var at int64
 	err := s.pool.QueryRow(ctx, s.sql["cursor"], tenant, name).Scan(&at)
@@ -414,14 +414,14 @@ func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, err
 	return time.Unix(0, at).UTC(), err
 }
 
-// SetCursor implements hrissync.Store.
+// SetCursor implements store.Store.
 func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
 	_, err := s.pool.Exec(ctx, s.sql["setCursor"], tenant, name, t.UnixNano())
 	return err
 }
 
-// SaveRun implements hrissync.Store.
-func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) error {
+// SaveRun implements store.Store.
+func (s *Store) SaveRun(ctx context.Context, tenant string, r store.BatchRun) error {
 	js, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -430,12 +430,12 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 	return err
 }
 
-func (s *Store) run(ctx context.Context, query string, args ...any) (hrissync.Run, error) {
+func (s *Store) run(ctx context.Context, query string, args ...any) (store.BatchRun, error) {
 	var js []byte
-	var r hrissync.Run
+	var r store.BatchRun
 	err := s.pool.QueryRow(ctx, s.sql[query], args...).Scan(&js)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return r, fmt.Errorf("postgres store: run: %w", hrissync.ErrNotFound)
+		return r, fmt.Errorf("postgres store: run: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return r, err
@@ -443,12 +443,12 @@ func (s *Store) run(ctx context.Context, query string, args ...any) (hrissync.Ru
 	return r, json.Unmarshal(js, &r)
 }
 
-// Run implements hrissync.Store.
-func (s *Store) Run(ctx context.Context, tenant, id string) (hrissync.Run, error) {
+// Run implements store.Store.
+func (s *Store) Run(ctx context.Context, tenant, id string) (store.BatchRun, error) {
 	return s.run(ctx, "run", tenant, id)
 }
 
-// LastRun implements hrissync.Store.
-func (s *Store) LastRun(ctx context.Context, tenant string) (hrissync.Run, error) {
+// LastRun implements store.Store.
+func (s *Store) LastRun(ctx context.Context, tenant string) (store.BatchRun, error) {
 	return s.run(ctx, "lastRun", tenant)
 }

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
 
@@ -55,9 +56,9 @@ func BenchmarkAccept(b *testing.B) {
 }
 
 func accept(b *testing.B, st *sqlite.Store, i int64, forget time.Time) {
-	_, err := st.Accept(context.Background(), "t", hrissync.Acceptance{
+	_, err := st.Accept(context.Background(), "t", store.Acceptance{
 		EventID: fmt.Sprintf("evt-%d", i), EmployeeID: fmt.Sprintf("w-%d", i%5000), Forget: forget,
-		Mark: hrissync.Mark{Since: forget, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime},
+		Mark: store.Mark{Since: forget, Classes: cadence.Realtime, Trigger: "realtime"},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -79,9 +80,9 @@ func BenchmarkCommit(b *testing.B) {
 			at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			commit := func() {
 				i := n.Add(1)
-				err := st.Commit(context.Background(), "t", hrissync.Commit{
+				err := st.Commit(context.Background(), "t", store.Commit{
 					ID: fmt.Sprintf("w-%d", i%5000), Exists: true, Active: true,
-					Applied: map[string]hrissync.Applied{"role": {Value: fmt.Sprint(i), Version: hrissync.Version{Time: at, Seq: i}}},
+					Applied: map[string]store.Applied{"role": {Value: fmt.Sprint(i), Version: hrtype.Version{Time: at, Seq: i}}},
 					Audit:   []audit.Entry{{ID: fmt.Sprint("a", i), Tenant: "t", EmployeeID: "w", Applied: at}},
 				})
 				if err != nil {
@@ -166,13 +167,13 @@ func largeStore(b *testing.B, n int) string {
 		wg.Go(func() {
 			for i := w; i < n; i += 64 {
 				id := fmt.Sprintf("w-%06d", i)
-				v := hrissync.Version{Time: at, Seq: int64(i)}
-				applied := map[string]hrissync.Applied{}
+				v := hrtype.Version{Time: at, Seq: int64(i)}
+				applied := map[string]store.Applied{}
 				for _, f := range []string{"email", "givenName", "familyName", "role", "department", "managerId", "location",
 					"status", "startDate", "employeeNumber", "attr.skill.go", "attr.performance"} {
-					applied[f] = hrissync.Applied{Value: f + "-" + id, Version: v}
+					applied[f] = store.Applied{Value: f + "-" + id, Version: v}
 				}
-				if err := st.Commit(context.Background(), "default", hrissync.Commit{ID: id, Exists: true, Active: true, Applied: applied}); err != nil {
+				if err := st.Commit(context.Background(), "default", store.Commit{ID: id, Exists: true, Active: true, Applied: applied}); err != nil {
 					errs <- err
 					return
 				}

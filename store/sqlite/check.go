@@ -16,8 +16,8 @@ import (
 // damaged with a *DamagedError: nothing in it can be relied on; restore it
 // from a backup. Run and LastRun report a batch run whose record no longer
 // decodes with an error that matches both ErrDamaged and
-// hrissync.ErrNotFound, so that the batch starts afresh. (A person whose row
-// is damaged is no error: see hrissync.Person.Damaged.)
+// store.ErrNotFound, so that the batch starts afresh. (A person whose row
+// is damaged is no error: see store.Person.Damaged.)
 var ErrDamaged = errors.New("sqlite store: damaged")
 
 // DamagedError is Open's refusal of a damaged file. It matches ErrDamaged.

@@ -43,7 +43,9 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/sim"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
 
@@ -180,7 +182,7 @@ func (c *httpConn) call(method, path string, in, out any) error {
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return hrissync.ErrNotFound
+		return store.ErrNotFound
 	case resp.StatusCode != http.StatusOK:
 		io.Copy(io.Discard, resp.Body)
 		return fmt.Errorf("%s %s: %s: %w", method, path, resp.Status, errStatus)
@@ -258,7 +260,7 @@ type world struct {
 type account struct {
 	active  bool
 	fields  hrissync.Fields
-	version hrissync.Version
+	version hrtype.Version
 }
 
 type write struct {
@@ -269,7 +271,7 @@ type write struct {
 
 func (w *world) change(e hrissync.Employee) {
 	w.seq++
-	e.Version = hrissync.Version{Time: w.now, Seq: w.seq}
+	e.Version = hrtype.Version{Time: w.now, Seq: w.seq}
 	w.people[e.ID] = e
 	w.events = append(w.events, hrissync.Event{ID: fmt.Sprintf("evt-%d", w.seq), EmployeeID: e.ID, OccurredAt: e.Version.Time})
 }

@@ -15,8 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
 
@@ -31,10 +32,10 @@ func TestDamagedRowIsQuarantined(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "state.db")
 	st := open(t, path, nil)
-	realtime := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	realtime := store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"}
 	for _, id := range []string{"w1", "w2", "w3", "w4"} {
-		must(t, st.Commit(ctx, "t", hrissync.Commit{ID: id, Exists: true, Active: true,
-			Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: hrissync.Version{Time: t0, Seq: 1}}}}))
+		must(t, st.Commit(ctx, "t", store.Commit{ID: id, Exists: true, Active: true,
+			Applied: map[string]store.Applied{"role": {Value: "dev", Version: hrtype.Version{Time: t0, Seq: 1}}}}))
 	}
 	must(t, st.MarkDirty(ctx, "t", []string{"w2"}, realtime))
 	before := person(t, st, "t", "w4")
@@ -42,8 +43,8 @@ func TestDamagedRowIsQuarantined(t *testing.T) {
 	// w2 (dirty) no longer decodes; w3 (clean) decodes, as another role.
 	must(t, st.ExecForTest(ctx, `UPDATE people SET applied = '{"role":["dev",17' WHERE id = 'w2'`))
 	must(t, st.ExecForTest(ctx, `UPDATE people SET applied = replace(applied, '"dev"', '"ops"') WHERE id = 'w3'`))
-	damaged := func(id string) hrissync.Person { return hrissync.Person{ID: id, Damaged: true} }
-	if got := []hrissync.Person{person(t, st, "t", "w2"), person(t, st, "t", "w3")}; !cmp.Equal(got, []hrissync.Person{damaged("w2"), damaged("w3")}) {
+	damaged := func(id string) store.Person { return store.Person{ID: id, Damaged: true} }
+	if got := []store.Person{person(t, st, "t", "w2"), person(t, st, "t", "w3")}; !cmp.Equal(got, []store.Person{damaged("w2"), damaged("w3")}) {
 		t.Fatalf("damaged rows read as %+v, want only their IDs and Damaged", got)
 	}
 	if d := cmp.Diff(before, person(t, st, "t", "w4"), cmpopts.EquateEmpty()); d != "" {
@@ -56,12 +57,12 @@ func TestDamagedRowIsQuarantined(t *testing.T) {
 	}
 	// The dirty one is pending at once; the clean one once Open has
 	// checked the file and quarantined it.
-	if got := pending(t, st, "t", t0); !cmp.Equal(got, []hrissync.Person{damaged("w2")}) {
+	if got := pending(t, st, "t", t0); !cmp.Equal(got, []store.Person{damaged("w2")}) {
 		t.Errorf("pending with the file open = %+v, want w2 damaged", got)
 	}
 	must(t, st.Close())
 	st = open(t, path, nil)
-	if got := pending(t, st, "t", t0); !cmp.Equal(got, []hrissync.Person{damaged("w2"), damaged("w3")}) {
+	if got := pending(t, st, "t", t0); !cmp.Equal(got, []store.Person{damaged("w2"), damaged("w3")}) {
 		t.Fatalf("pending after reopening = %+v, want w2 and w3 damaged", got)
 	}
 
@@ -70,22 +71,22 @@ func TestDamagedRowIsQuarantined(t *testing.T) {
 	gen, err := st.Intend(ctx, "t", "w3", realtime)
 	must(t, err)
 	must(t, st.MarkDirty(ctx, "t", []string{"w2"}, realtime))
-	must(t, st.Fail(ctx, "t", "w2", hrissync.Failure{Attempts: 1, Err: "503", At: t0, Dead: true}, realtime))
+	must(t, st.Fail(ctx, "t", "w2", store.Failure{Attempts: 1, Err: "503", At: t0, Dead: true}, realtime))
 	dead, err := st.DeadLetters(ctx, "t")
 	must(t, err)
-	if !cmp.Equal(dead, []hrissync.Person{damaged("w2")}) {
+	if !cmp.Equal(dead, []store.Person{damaged("w2")}) {
 		t.Errorf("dead letters = %+v, want w2 damaged", dead)
 	}
 
 	// A commit replaces the row whole: nothing of the damaged role is
 	// merged in, and the mark it committed against is cleared.
-	rebuilt := map[string]hrissync.Applied{"email": {Value: "w3@x", Version: hrissync.Version{Time: t0, Seq: 2}}}
-	must(t, st.Commit(ctx, "t", hrissync.Commit{ID: "w3", Generation: gen, Exists: true, Active: true, Applied: rebuilt}))
-	want := hrissync.Person{ID: "w3", Exists: true, Active: true, Applied: rebuilt}
+	rebuilt := map[string]store.Applied{"email": {Value: "w3@x", Version: hrtype.Version{Time: t0, Seq: 2}}}
+	must(t, st.Commit(ctx, "t", store.Commit{ID: "w3", Generation: gen, Exists: true, Active: true, Applied: rebuilt}))
+	want := store.Person{ID: "w3", Exists: true, Active: true, Applied: rebuilt}
 	if d := cmp.Diff(want, person(t, st, "t", "w3"), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("w3 after its commit (-want +got):\n%s", d)
 	}
-	if got := pending(t, st, "t", t0); !cmp.Equal(got, []hrissync.Person{damaged("w2")}) {
+	if got := pending(t, st, "t", t0); !cmp.Equal(got, []store.Person{damaged("w2")}) {
 		t.Errorf("pending after w3's commit = %+v, want only w2", got)
 	}
 	// The repair survives a reopening (its row now checks out).
@@ -106,7 +107,7 @@ func TestLegacyRowDamage(t *testing.T) {
 	if p := person(t, st, "acme", "w1"); !p.Damaged {
 		t.Fatalf("w1 with undecodable fields = %+v, want damaged", p)
 	}
-	must(t, st.MarkDirty(ctx, "acme", []string{"w1"}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	must(t, st.MarkDirty(ctx, "acme", []string{"w1"}, store.Mark{Since: t0, Classes: cadence.Realtime}))
 	if p := person(t, st, "acme", "w1"); !p.Damaged {
 		t.Errorf("w1 after a mark = %+v, want still damaged", p)
 	}
@@ -121,23 +122,23 @@ func TestLegacyRowDamage(t *testing.T) {
 func TestDamagedRunIsLost(t *testing.T) {
 	ctx := t.Context()
 	st := open(t, filepath.Join(t.TempDir(), "state.db"), nil)
-	must(t, st.SaveRun(ctx, "t", hrissync.Run{ID: "r1", Status: hrissync.RunFailed, Attempt: 1, Started: t0, Checkpoint: "w5"}))
+	must(t, st.SaveRun(ctx, "t", store.BatchRun{ID: "r1", Status: store.RunFailed, Attempt: 1, Started: t0, Checkpoint: "w5"}))
 	must(t, st.ExecForTest(ctx, `UPDATE runs SET run = '{"ID":"r1","Status":"fai' WHERE id = 'r1'`))
-	for name, read := range map[string]func() (hrissync.Run, error){
-		"LastRun": func() (hrissync.Run, error) { return st.LastRun(ctx, "t") },
-		"Run":     func() (hrissync.Run, error) { return st.Run(ctx, "t", "r1") },
+	for name, read := range map[string]func() (store.BatchRun, error){
+		"LastRun": func() (store.BatchRun, error) { return st.LastRun(ctx, "t") },
+		"Run":     func() (store.BatchRun, error) { return st.Run(ctx, "t", "r1") },
 	} {
-		if _, err := read(); !errors.Is(err, hrissync.ErrNotFound) || !errors.Is(err, sqlite.ErrDamaged) {
+		if _, err := read(); !errors.Is(err, store.ErrNotFound) || !errors.Is(err, sqlite.ErrDamaged) {
 			t.Errorf("%s of a damaged run = %v, want ErrNotFound and ErrDamaged", name, err)
 		}
 	}
-	must(t, st.SaveRun(ctx, "t", hrissync.Run{ID: "r2", Status: hrissync.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}))
+	must(t, st.SaveRun(ctx, "t", store.BatchRun{ID: "r2", Status: store.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}))
 	if last, err := st.LastRun(ctx, "t"); err != nil || last.ID != "r2" {
 		t.Errorf("LastRun after a new run = %+v (%v), want r2", last, err)
 	}
 }
 
-func damageOf(ps []hrissync.Person) []bool {
+func damageOf(ps []store.Person) []bool {
 	var out []bool
 	for _, p := range ps {
 		out = append(out, p.Damaged)
@@ -153,8 +154,8 @@ func TestOpenRefusesDamagedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	st := open(t, path, nil)
 	for i := range 500 {
-		must(t, st.Commit(t.Context(), "t", hrissync.Commit{ID: fmt.Sprintf("w%04d", i), Exists: true, Active: true,
-			Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: hrissync.Version{Time: t0}}}}))
+		must(t, st.Commit(t.Context(), "t", store.Commit{ID: fmt.Sprintf("w%04d", i), Exists: true, Active: true,
+			Applied: map[string]store.Applied{"role": {Value: "dev", Version: hrtype.Version{Time: t0}}}}))
 	}
 	must(t, st.Close())
 	good, err := os.ReadFile(path)
@@ -226,7 +227,7 @@ func TestOpenRepairsIndexes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	st := open(t, path, nil)
 	for _, id := range []string{"w1", "w2", "w3", "w4", "w5"} {
-		must(t, st.Commit(ctx, "t", hrissync.Commit{ID: id, Exists: true, Active: true}))
+		must(t, st.Commit(ctx, "t", store.Commit{ID: id, Exists: true, Active: true}))
 	}
 	must(t, st.Close())
 	// The index of accounts is one page: its entry for w3 becomes one for
@@ -239,13 +240,13 @@ func TestOpenRepairsIndexes(t *testing.T) {
 	must(t, os.WriteFile(path, b, 0o600))
 
 	unchecked := open(t, path, &sqlite.Options{SkipCheck: true})
-	if err := unchecked.Commit(ctx, "t", hrissync.Commit{ID: "w3", Exists: true}); err == nil {
+	if err := unchecked.Commit(ctx, "t", store.Commit{ID: "w3", Exists: true}); err == nil {
 		t.Fatal("a write through the damaged index succeeded: the damage is not what this test means")
 	}
 	must(t, unchecked.Close())
 
 	st = open(t, path, nil)
-	must(t, st.Commit(ctx, "t", hrissync.Commit{ID: "w3", Exists: true, Active: true}))
+	must(t, st.Commit(ctx, "t", store.Commit{ID: "w3", Exists: true, Active: true}))
 	people, err := st.People(ctx, "t", "", 10)
 	must(t, err)
 	if d := cmp.Diff([]string{"w1", "w2", "w3", "w4", "w5"}, ids(people)); d != "" {

@@ -25,6 +25,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/sim"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
 
@@ -90,7 +91,7 @@ type flipRig struct {
 	alerts []hrissync.Alert
 }
 
-func startRig(t *testing.T, clock *sim.Clock, hr *memory.HRIS, lms *memory.Platform, st hrissync.Store) (*flipRig, error) {
+func startRig(t *testing.T, clock *sim.Clock, hr *memory.HRIS, lms *memory.Platform, st store.Store) (*flipRig, error) {
 	r := &flipRig{t: t, clock: clock, hr: hr, lms: lms}
 	var err error
 	// One worker: the file the build writes is laid out the same way

@@ -12,6 +12,8 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
 
@@ -40,20 +42,20 @@ func TestMigrationFromV1(t *testing.T) {
 	st := open(t, path, nil)
 
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	v := func(sec int) hrissync.Version {
-		return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
 	}
-	realtime := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	realtime := store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"}
 	w2 := realtime
 	w2.Generation, w2.EventID, w2.MinVersion = 1, "e1", v(3)
 	w3, w4 := realtime, realtime
 	w3.Generation = 2
 	w4.Generation, w4.Unsure = 3, true
-	want := map[string]hrissync.Person{
+	want := map[string]store.Person{
 		"w1": {ID: "w1", Exists: true, Active: true, Due: t0.Add(72 * time.Hour),
-			Applied: map[string]hrissync.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}}},
+			Applied: map[string]store.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}}},
 		"w2": {ID: "w2", Dirty: w2},
-		"w3": {ID: "w3", Dirty: w3, Failure: &hrissync.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}},
+		"w3": {ID: "w3", Dirty: w3, Failure: &store.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}},
 		"w4": {ID: "w4", Dirty: w4},
 	}
 	opts := cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateApproxTime(0)}
@@ -72,7 +74,7 @@ func TestMigrationFromV1(t *testing.T) {
 	if !cmp.Equal(ids(people), []string{"w1"}) || !cmp.Equal(ids(dead), []string{"w3"}) {
 		t.Errorf("people %v, dead letters %v; want [w1] and [w3]", ids(people), ids(dead))
 	}
-	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "e1", EmployeeID: "w2", Mark: realtime}); err != nil || !dup {
+	if dup, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "e1", EmployeeID: "w2", Mark: realtime}); err != nil || !dup {
 		t.Errorf("event e1 again: duplicate=%v err=%v, want it remembered", dup, err)
 	}
 	box, err := st.Outbox(ctx, "acme", 10)
@@ -82,7 +84,7 @@ func TestMigrationFromV1(t *testing.T) {
 	}
 	run, err := st.LastRun(ctx, "acme")
 	must(t, err)
-	wantRun := hrissync.Run{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w4", Seen: 4, Writes: 1}
+	wantRun := store.BatchRun{ID: "run-1", Status: store.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w4", Seen: 4, Writes: 1}
 	if d := cmp.Diff(wantRun, run, opts); d != "" {
 		t.Errorf("last run (-want +got):\n%s", d)
 	}
@@ -108,8 +110,8 @@ func TestMigrationFromV1(t *testing.T) {
 	head := audit.Head{Seq: 1, Hash: "hash-1"}
 	must(t, st.Ack(ctx, "acme", []string{"a1"}, head))
 	// A row from before checksums is rewritten with one.
-	must(t, st.Commit(ctx, "acme", hrissync.Commit{ID: "w1", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {Value: "lead", Version: v(9)}}}))
+	must(t, st.Commit(ctx, "acme", store.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]store.Applied{"role": {Value: "lead", Version: v(9)}}}))
 	must(t, st.Close())
 
 	st = open(t, path, nil)
@@ -121,7 +123,7 @@ func TestMigrationFromV1(t *testing.T) {
 	if d := cmp.Diff([]string{"run-1"}, entryIDs(box)); d != "" {
 		t.Errorf("outbox after the ack (-want +got):\n%s", d)
 	}
-	wantW1 := map[string]hrissync.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "lead", Version: v(9)}}
+	wantW1 := map[string]store.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "lead", Version: v(9)}}
 	if d := cmp.Diff(wantW1, person(t, st, "acme", "w1").Applied, opts); d != "" {
 		t.Errorf("w1 applied after a commit and a reopening (-want +got):\n%s", d)
 	}
@@ -134,21 +136,21 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func person(t *testing.T, st *sqlite.Store, tenant, id string) hrissync.Person {
+func person(t *testing.T, st *sqlite.Store, tenant, id string) store.Person {
 	t.Helper()
 	p, err := st.Person(t.Context(), tenant, id)
 	must(t, err)
 	return p
 }
 
-func pending(t *testing.T, st *sqlite.Store, tenant string, until time.Time) []hrissync.Person {
+func pending(t *testing.T, st *sqlite.Store, tenant string, until time.Time) []store.Person {
 	t.Helper()
 	ps, err := st.Pending(t.Context(), tenant, until, "", 1000)
 	must(t, err)
 	return ps
 }
 
-func ids(ps []hrissync.Person) []string {
+func ids(ps []store.Person) []string {
 	var out []string
 	for _, p := range ps {
 		out = append(out, p.ID)
@@ -176,24 +178,24 @@ func TestMigrationFromV3(t *testing.T) {
 	st := open(t, path, nil)
 
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	v := func(sec int) hrissync.Version {
-		return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
 	}
-	email := func(id, tenant string, sec int) map[string]hrissync.Applied {
-		return map[string]hrissync.Applied{"email": {Value: id + "@" + tenant + ".test", Version: v(sec)}}
+	email := func(id, tenant string, sec int) map[string]store.Applied {
+		return map[string]store.Applied{"email": {Value: id + "@" + tenant + ".test", Version: v(sec)}}
 	}
-	realtime := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	realtime := store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"}
 	w4, w5, w6 := realtime, realtime, realtime
 	w4.Generation, w4.EventID, w4.MinVersion = 1, "e1", v(5)
 	w5.Generation = 2
 	w6.Generation, w6.Unsure = 3, true
-	want := map[string]hrissync.Person{
+	want := map[string]store.Person{
 		"w1": {ID: "w1", Exists: true, Active: true, Due: t0.Add(72 * time.Hour),
-			Applied: map[string]hrissync.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}}},
+			Applied: map[string]store.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}}},
 		"w2": {ID: "w2", Exists: true, Active: true, Applied: email("w2", "acme", 3)},
 		"w3": {ID: "w3", Exists: true, Applied: email("w3", "acme", 4)},
 		"w4": {ID: "w4", Dirty: w4},
-		"w5": {ID: "w5", Dirty: w5, Failure: &hrissync.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}},
+		"w5": {ID: "w5", Dirty: w5, Failure: &store.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}},
 		"w6": {ID: "w6", Exists: true, Active: true, Applied: email("w6", "acme", 6), Dirty: w6},
 	}
 	opts := cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateApproxTime(0)}
@@ -202,7 +204,7 @@ func TestMigrationFromV3(t *testing.T) {
 			t.Errorf("%s after the migration (-v3 +now):\n%s", id, d)
 		}
 	}
-	for id, p := range map[string]hrissync.Person{
+	for id, p := range map[string]store.Person{
 		"b1": {ID: "b1", Exists: true, Active: true, Applied: email("b1", "beta", 7)},
 		"b2": {ID: "b2", Exists: true, Applied: email("b2", "beta", 8)},
 	} {
@@ -220,7 +222,7 @@ func TestMigrationFromV3(t *testing.T) {
 	if !cmp.Equal(ids(people), []string{"w1", "w2", "w3", "w6"}) || !cmp.Equal(ids(dead), []string{"w5"}) {
 		t.Errorf("people %v, dead letters %v; want [w1 w2 w3 w6] and [w5]", ids(people), ids(dead))
 	}
-	if dup, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "e1", EmployeeID: "w4", Mark: realtime}); err != nil || !dup {
+	if dup, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "e1", EmployeeID: "w4", Mark: realtime}); err != nil || !dup {
 		t.Errorf("event e1 again: duplicate=%v err=%v, want it remembered", dup, err)
 	}
 	box, err := st.Outbox(ctx, "acme", 10)
@@ -233,7 +235,7 @@ func TestMigrationFromV3(t *testing.T) {
 	}
 	run, err := st.LastRun(ctx, "acme")
 	must(t, err)
-	wantRun := hrissync.Run{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w6", Seen: 6, Writes: 4}
+	wantRun := store.BatchRun{ID: "run-1", Status: store.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w6", Seen: 6, Writes: 4}
 	if d := cmp.Diff(wantRun, run, opts); d != "" {
 		t.Errorf("last run (-want +got):\n%s", d)
 	}
@@ -248,7 +250,7 @@ func TestMigrationFromV3(t *testing.T) {
 	}
 
 	// The revocations: none spent yet, the file's active accounts counted.
-	revocations := func(st *sqlite.Store, tenant string, since time.Time) hrissync.Revocations {
+	revocations := func(st *sqlite.Store, tenant string, since time.Time) store.Revocations {
 		t.Helper()
 		r, err := st.Revocations(ctx, tenant, since)
 		must(t, err)
@@ -261,7 +263,7 @@ func TestMigrationFromV3(t *testing.T) {
 	}
 	// w2 leaves: one spent, one fewer active.
 	at := t0.Add(24 * time.Hour)
-	must(t, st.Commit(ctx, "acme", hrissync.Commit{ID: "w2", Exists: true, Active: false, Applied: email("w2", "acme", 9),
+	must(t, st.Commit(ctx, "acme", store.Commit{ID: "w2", Exists: true, Active: false, Applied: email("w2", "acme", 9),
 		Revoked: hrissync.BudgetTerminated, At: at}))
 	wantSpent := map[string]int{hrissync.BudgetTerminated: 1}
 	if r := revocations(st, "acme", at); !cmp.Equal(r.Spent, wantSpent) || r.Active != 2 {
@@ -280,12 +282,12 @@ func TestMigrationFromV3(t *testing.T) {
 		t.Errorf("acme's revocations after reopening = %+v, want %v and 2 active", r, wantSpent)
 	}
 	// Kept for RevocationRetention, then forgotten with the event ids.
-	_, err = st.ForgetEvents(ctx, "acme", at.Add(hrissync.RevocationRetention))
+	_, err = st.ForgetEvents(ctx, "acme", at.Add(store.RevocationRetention))
 	must(t, err)
 	if r := revocations(st, "acme", t0); !cmp.Equal(r.Spent, wantSpent) {
 		t.Errorf("acme's spent after ForgetEvents at the end of the retention = %v, want %v", r.Spent, wantSpent)
 	}
-	_, err = st.ForgetEvents(ctx, "acme", at.Add(hrissync.RevocationRetention+time.Nanosecond))
+	_, err = st.ForgetEvents(ctx, "acme", at.Add(store.RevocationRetention+time.Nanosecond))
 	must(t, err)
 	if r := revocations(st, "acme", t0); len(r.Spent) != 0 {
 		t.Errorf("acme's spent after ForgetEvents past the retention = %v, want none", r.Spent)

@@ -7,7 +7,7 @@ package sqlite
 // digit in a field's version could otherwise make every later change of that
 // field look stale, silently and for good. A row that fails its checksum, has
 // a column of the wrong type, or holds JSON that does not decode is damaged:
-// it is read as hrissync.Person{ID, Damaged: true}, never as an error that
+// it is read as store.Person{ID, Damaged: true}, never as an error that
 // would stop a whole poll or batch; and a write to it first replaces it with a
 // quarantined row (damaged = 1, nothing kept), so that Pending lists the person
 // until a Commit rebuilds it whole. Rows written before checksums existed
@@ -22,8 +22,8 @@ import (
 	"fmt"
 	"hash/crc32"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/internal/rowcodec"
+	"github.com/hrissync/hrissync/store"
 )
 
 // personRow is one row of people, as stored.
@@ -169,11 +169,11 @@ func (c *columns) nullInteger(i int) sql.NullInt64 {
 
 // person decodes a row: a quarantined row is a damaged person, and JSON that
 // does not decode an error.
-func (r *personRow) person() (hrissync.Person, error) {
+func (r *personRow) person() (store.Person, error) {
 	if r.damaged {
-		return hrissync.Person{ID: r.id, Damaged: true}, nil
+		return store.Person{ID: r.id, Damaged: true}, nil
 	}
-	p := hrissync.Person{ID: r.id, Exists: r.hasAcct, Active: r.active, Due: fromNanos(r.due)}
+	p := store.Person{ID: r.id, Exists: r.hasAcct, Active: r.active, Due: fromNanos(r.due)}
 	var err error
 	if p.Applied, err = rowcodec.DecodeApplied(r.applied); err != nil {
 		return p, err
@@ -182,7 +182,7 @@ func (r *personRow) person() (hrissync.Person, error) {
 		return p, err
 	}
 	if r.failure.Valid {
-		p.Failure = &hrissync.Failure{}
+		p.Failure = &store.Failure{}
 		if err := json.Unmarshal([]byte(r.failure.String), p.Failure); err != nil {
 			return p, fmt.Errorf("corrupt failure: %w", err)
 		}
@@ -191,8 +191,8 @@ func (r *personRow) person() (hrissync.Person, error) {
 }
 
 // heldMark decodes the row's dirty mark, zero if the person is clean.
-func (r *personRow) heldMark() (hrissync.Mark, error) {
-	var m hrissync.Mark
+func (r *personRow) heldMark() (store.Mark, error) {
+	var m store.Mark
 	if r.dirtyGen == 0 || !r.mark.Valid {
 		return m, nil
 	}
@@ -205,17 +205,17 @@ func (r *personRow) heldMark() (hrissync.Mark, error) {
 
 // scanPerson reads a row as the engine sees it: a damaged row is a damaged
 // person, not an error.
-func scanPerson(sc rowcodec.Scanner) (hrissync.Person, error) {
+func scanPerson(sc rowcodec.Scanner) (store.Person, error) {
 	r, err := readRow(sc)
 	if err != nil {
-		return hrissync.Person{}, err
+		return store.Person{}, err
 	}
 	if !r.intact {
-		return hrissync.Person{ID: r.id, Damaged: true}, nil
+		return store.Person{ID: r.id, Damaged: true}, nil
 	}
 	p, err := r.person()
 	if err != nil {
-		return hrissync.Person{ID: r.id, Damaged: true}, nil
+		return store.Person{ID: r.id, Damaged: true}, nil
 	}
 	return p, nil
 }

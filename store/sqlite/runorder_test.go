@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store"
 )
 
 // TestRunOrderFromV1: the runs of a file in the first stored format
@@ -23,11 +23,11 @@ func TestRunOrderFromV1(t *testing.T) {
 	must(t, err)
 	for _, r := range []struct {
 		tenant string
-		run    hrissync.Run
+		run    store.BatchRun
 	}{
-		{"acme", hrissync.Run{ID: "run-0", Status: hrissync.RunSucceeded, Attempt: 1, Started: t0.Add(-24 * time.Hour)}},
-		{"acme", hrissync.Run{ID: "run-2", Status: hrissync.RunFailed, Attempt: 1, Started: t0.Add(24 * time.Hour)}},
-		{"beta", hrissync.Run{ID: "run-b", Status: hrissync.RunSucceeded, Attempt: 1, Started: t0.Add(-48 * time.Hour)}},
+		{"acme", store.BatchRun{ID: "run-0", Status: store.RunSucceeded, Attempt: 1, Started: t0.Add(-24 * time.Hour)}},
+		{"acme", store.BatchRun{ID: "run-2", Status: store.RunFailed, Attempt: 1, Started: t0.Add(24 * time.Hour)}},
+		{"beta", store.BatchRun{ID: "run-b", Status: store.RunSucceeded, Attempt: 1, Started: t0.Add(-48 * time.Hour)}},
 	} {
 		js, err := json.Marshal(r.run)
 		must(t, err)
@@ -49,13 +49,13 @@ func TestRunOrderFromV1(t *testing.T) {
 	last("beta", "run-b")
 
 	// The clock steps back two days: run-3 starts "before" every other.
-	run3 := hrissync.Run{ID: "run-3", Status: hrissync.RunRunning, Attempt: 1, Started: t0.Add(-48 * time.Hour)}
+	run3 := store.BatchRun{ID: "run-3", Status: store.RunRunning, Attempt: 1, Started: t0.Add(-48 * time.Hour)}
 	must(t, st.SaveRun(ctx, "acme", run3))
 	last("acme", "run-3")
 	// An older run saved again keeps its place.
 	run2, err := st.Run(ctx, "acme", "run-2")
 	must(t, err)
-	run2.Attempt, run2.Status = 2, hrissync.RunSucceeded
+	run2.Attempt, run2.Status = 2, store.RunSucceeded
 	must(t, st.SaveRun(ctx, "acme", run2))
 	last("acme", "run-3")
 	last("beta", "run-b")
@@ -63,9 +63,9 @@ func TestRunOrderFromV1(t *testing.T) {
 
 	st = open(t, path, nil)
 	last("acme", "run-3")
-	run3.Status = hrissync.RunSucceeded
+	run3.Status = store.RunSucceeded
 	must(t, st.SaveRun(ctx, "acme", run3))
-	must(t, st.SaveRun(ctx, "beta", hrissync.Run{ID: "run-b2", Started: t0.Add(-72 * time.Hour)}))
+	must(t, st.SaveRun(ctx, "beta", store.BatchRun{ID: "run-b2", Started: t0.Add(-72 * time.Hour)}))
 	last("acme", "run-3")
 	last("beta", "run-b2")
 	if r, err := st.Run(ctx, "acme", "run-2"); err != nil || r.Attempt != 2 {

@@ -1,4 +1,4 @@
-// Package sqlite is the embedded default hrissync.Store: one SQLite file in
+// Package sqlite is the embedded default store.Store: one SQLite file in
 // WAL mode, through modernc.org/sqlite (pure Go, no cgo).
 //
 //	st, err := sqlite.Open(ctx, "/var/lib/hrissync/state.db", nil)
@@ -29,9 +29,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hrissync/hrissync/store"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
-
-	"github.com/hrissync/hrissync"
 )
 
 // Durability says what a commit survives.
@@ -71,7 +70,7 @@ var ErrNewerSchema = errors.New("sqlite store: the file's schema is newer than t
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is a hrissync.Store on one SQLite file. Use Open; Close when done.
+// Store is a store.Store on one SQLite file. Use Open; Close when done.
 type Store struct {
 	db       *sql.DB // readers
 	writer   *sql.Conn
@@ -88,7 +87,7 @@ type Store struct {
 	writers map[string]*sql.Stmt // on the writer connection
 }
 
-var _ hrissync.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // txn marks code that runs inside the writer's open transaction. The
 // transaction is begun and committed with plain statements on the writer

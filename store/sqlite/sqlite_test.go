@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 	"github.com/hrissync/hrissync/store/storetest"
 )
@@ -22,13 +22,13 @@ func open(t *testing.T, path string, opts *sqlite.Options) *sqlite.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hrissync.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, filepath.Join(t.TempDir(), "state.db"), nil)
 	})
 }
 
 func TestConformancePowerLossDurability(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hrissync.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, filepath.Join(t.TempDir(), "state.db"), &sqlite.Options{Durability: sqlite.SurvivePowerLoss})
 	})
 }
@@ -40,14 +40,14 @@ func TestReopenKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Accept(ctx, "t", hrissync.Acceptance{EventID: "e1", EmployeeID: "w1"}); err != nil {
+	if _, err := st.Accept(ctx, "t", store.Acceptance{EventID: "e1", EmployeeID: "w1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	st = open(t, path, nil)
-	dup, err := st.Accept(ctx, "t", hrissync.Acceptance{EventID: "e1", EmployeeID: "w1"})
+	dup, err := st.Accept(ctx, "t", store.Acceptance{EventID: "e1", EmployeeID: "w1"})
 	if err != nil || !dup {
 		t.Fatalf("after reopening: duplicate=%v err=%v, want the event remembered", dup, err)
 	}

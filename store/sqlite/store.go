@@ -9,9 +9,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/internal/rowcodec"
+	"github.com/hrissync/hrissync/store"
 )
 
 // maxNanos and minNanos are the latest and earliest times Unix nanoseconds
@@ -38,12 +38,12 @@ func fromNanos(n sql.NullInt64) time.Time {
 
 // mark merges m into the row's mark under a new generation, which it
 // returns. replaceUnsure sets Unsure to m's rather than merging it.
-func (s *Store) mark(ctx context.Context, tx *txn, r *personRow, m hrissync.Mark, replaceUnsure bool) (uint64, error) {
+func (s *Store) mark(ctx context.Context, tx *txn, r *personRow, m store.Mark, replaceUnsure bool) (uint64, error) {
 	held, err := r.heldMark()
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: %s: %w", r.id, err)
 	}
-	merged := hrissync.MergeMark(held, m)
+	merged := store.MergeMark(held, m)
 	if replaceUnsure {
 		merged.Unsure = m.Unsure
 	}
@@ -60,7 +60,7 @@ func (s *Store) mark(ctx context.Context, tx *txn, r *personRow, m hrissync.Mark
 }
 
 // markRow marks one person, creating the row if need be.
-func (s *Store) markRow(ctx context.Context, tx *txn, tenant, id string, m hrissync.Mark) (uint64, error) {
+func (s *Store) markRow(ctx context.Context, tx *txn, tenant, id string, m store.Mark) (uint64, error) {
 	r, err := s.load(ctx, tx, tenant, id)
 	if err != nil {
 		return 0, err
@@ -72,8 +72,8 @@ func (s *Store) markRow(ctx context.Context, tx *txn, tenant, id string, m hriss
 	return gen, s.save(ctx, tx, r)
 }
 
-// Accept implements hrissync.Store.
-func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptance) (bool, error) {
+// Accept implements store.Store.
+func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) (bool, error) {
 	if ev.EventID == "" || ev.EmployeeID == "" {
 		return false, errors.New("sqlite store: event id and employee id are required")
 	}
@@ -93,8 +93,8 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev hrissync.Acceptanc
 	return dup, err
 }
 
-// MarkDirty implements hrissync.Store.
-func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hrissync.Mark) error {
+// MarkDirty implements store.Store.
+func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		for _, id := range ids {
 			if _, err := s.markRow(ctx, tx, tenant, id, m); err != nil {
@@ -105,8 +105,8 @@ func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m hr
 	})
 }
 
-// Intend implements hrissync.Store.
-func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) (uint64, error) {
+// Intend implements store.Store.
+func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (uint64, error) {
 	var gen uint64
 	m.Unsure = true
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
@@ -117,17 +117,17 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m hrissync.Mark) 
 	return gen, err
 }
 
-// Person implements hrissync.Store.
-func (s *Store) Person(ctx context.Context, tenant, id string) (hrissync.Person, error) {
+// Person implements store.Store.
+func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, error) {
 	p, err := scanPerson(s.queryRow(ctx, "SELECT "+rowColumns+" FROM people WHERE tenant = ? AND id = ?", tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return hrissync.Person{ID: id}, nil
+		return store.Person{ID: id}, nil
 	}
 	return p, err
 }
 
-// Commit implements hrissync.Store.
-func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) error {
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		r, err := s.load(ctx, tx, tenant, c.ID)
 		if err != nil {
@@ -148,24 +148,24 @@ func (s *Store) Commit(ctx context.Context, tenant string, c hrissync.Commit) er
 	})
 }
 
-// Revocations implements hrissync.Store. One statement, so that the spent
+// Revocations implements store.Store. One statement, so that the spent
 // and the active are counted in one snapshot; the active's row has no budget.
 // The active are counted on their index alone (people_active): without
 // statistics the planner would rather read the tenant's every row.
-func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (hrissync.Revocations, error) {
+func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time) (store.Revocations, error) {
 	rows, err := s.query(ctx, `SELECT budget, count(*) FROM revocations WHERE tenant = ? AND at >= ? GROUP BY budget
 		UNION ALL SELECT NULL, count(*) FROM people INDEXED BY people_active WHERE tenant = ? AND has_acct != 0 AND active != 0`,
 		tenant, bound(since), tenant)
 	if err != nil {
-		return hrissync.Revocations{}, err
+		return store.Revocations{}, err
 	}
 	defer rows.Close()
-	out := hrissync.Revocations{Spent: map[string]int{}}
+	out := store.Revocations{Spent: map[string]int{}}
 	for rows.Next() {
 		var budget sql.NullString
 		var n int
 		if err := rows.Scan(&budget, &n); err != nil {
-			return hrissync.Revocations{}, err
+			return store.Revocations{}, err
 		}
 		if budget.Valid {
 			out.Spent[budget.String] = n
@@ -174,22 +174,22 @@ func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return hrissync.Revocations{}, err
+		return store.Revocations{}, err
 	}
 	return out, nil
 }
 
 // commitRow applies a commit to a row. A quarantined row is replaced whole:
 // there is nothing trustworthy to merge the commit's fields with.
-func commitRow(r *personRow, c hrissync.Commit) error {
-	held := map[string]hrissync.Applied{}
+func commitRow(r *personRow, c store.Commit) error {
+	held := map[string]store.Applied{}
 	if !r.damaged {
 		var err error
 		if held, err = rowcodec.DecodeApplied(r.applied); err != nil {
 			return fmt.Errorf("sqlite store: %s: %w", r.id, err)
 		}
 	}
-	applied, err := rowcodec.EncodeApplied(hrissync.MergeApplied(held, c.Applied))
+	applied, err := rowcodec.EncodeApplied(store.MergeApplied(held, c.Applied))
 	if err != nil {
 		return err
 	}
@@ -228,8 +228,8 @@ func (s *Store) appendAudit(ctx context.Context, tx *txn, tenant string, entries
 	return nil
 }
 
-// Fail implements hrissync.Store.
-func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure, m hrissync.Mark) error {
+// Fail implements store.Store.
+func (s *Store) Fail(ctx context.Context, tenant, id string, f store.Failure, m store.Mark) error {
 	js, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -247,7 +247,7 @@ func (s *Store) Fail(ctx context.Context, tenant, id string, f hrissync.Failure,
 	})
 }
 
-func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissync.Person, error) {
+func (s *Store) people(ctx context.Context, query string, args ...any) ([]store.Person, error) {
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -256,27 +256,27 @@ func (s *Store) people(ctx context.Context, query string, args ...any) ([]hrissy
 	return rowcodec.Collect(rows, scanPerson)
 }
 
-// Pending implements hrissync.Store. The people quarantined are listed as
+// Pending implements store.Store. The people quarantined are listed as
 // if dirty, so that the engine's sweeps rebuild them.
-func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]hrissync.Person, error) {
+func (s *Store) Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]store.Person, error) {
 	return s.people(ctx, "SELECT "+rowColumns+` FROM people WHERE tenant = ? AND id > ?
 		AND (dirty_gen != 0 OR (due IS NOT NULL AND due <= ?) OR damaged != 0) ORDER BY id LIMIT ?`, tenant, after, bound(until), limit)
 }
 
-// DeadLetters implements hrissync.Store.
-func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]hrissync.Person, error) {
+// DeadLetters implements store.Store.
+func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]store.Person, error) {
 	return s.people(ctx, "SELECT "+rowColumns+" FROM people WHERE tenant = ? AND dead != 0 ORDER BY id", tenant)
 }
 
-// People implements hrissync.Store. The people quarantined are listed too:
+// People implements store.Store. The people quarantined are listed too:
 // whether they have an account is not known, and the batch must see those
 // the Source no longer holds to deprovision them.
-func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]hrissync.Person, error) {
+func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]store.Person, error) {
 	return s.people(ctx, "SELECT "+rowColumns+` FROM people WHERE tenant = ? AND id > ?
 		AND (has_acct != 0 OR damaged != 0) ORDER BY id LIMIT ?`, tenant, after, limit)
 }
 
-// Outbox implements hrissync.Store.
+// Outbox implements store.Store.
 func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
 	rows, err := s.query(ctx, "SELECT entry FROM outbox WHERE tenant = ? ORDER BY seq LIMIT ?", tenant, limit)
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 	return entries, nil
 }
 
-// Ack implements hrissync.Store.
+// Ack implements store.Store.
 func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error {
 	if len(ids) == 0 && anchor.Seq <= 0 {
 		return nil
@@ -317,7 +317,7 @@ func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor aud
 	})
 }
 
-// Anchor implements hrissync.Store.
+// Anchor implements store.Store.
 func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
 	var a audit.Head
 	err := s.queryRow(ctx, "SELECT seq, hash FROM audit_anchor WHERE tenant = ?", tenant).Scan(&a.Seq, &a.Hash)
@@ -327,12 +327,12 @@ func (s *Store) Anchor(ctx context.Context, tenant string) (audit.Head, error) {
 	return a, err
 }
 
-// AppendAudit implements hrissync.Store.
+// AppendAudit implements store.Store.
 func (s *Store) AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error { return s.appendAudit(ctx, tx, tenant, entries) })
 }
 
-// ForgetEvents implements hrissync.Store. The count is of the event ids
+// ForgetEvents implements store.Store. The count is of the event ids
 // only; the revocations past their retention go in the same transaction.
 func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error) {
 	var n int64
@@ -344,13 +344,13 @@ func (s *Store) ForgetEvents(ctx context.Context, tenant string, t time.Time) (i
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		_, err = s.txExec(ctx, tx, "DELETE FROM revocations WHERE tenant = ? AND at < ?", tenant, bound(t.Add(-hrissync.RevocationRetention)))
+		_, err = s.txExec(ctx, tx, "DELETE FROM revocations WHERE tenant = ? AND at < ?", tenant, bound(t.Add(-store.RevocationRetention)))
 		return err
 	})
 	return int(n), err
 }
 
-// Cursor implements hrissync.Store.
+// Cursor implements store.Store.
 func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, error) {
 	var at sql.NullInt64
 	err := s.queryRow(ctx, "SELECT at FROM cursors WHERE tenant = ? AND name = ?", tenant, name).Scan(&at)
@@ -360,7 +360,7 @@ func (s *Store) Cursor(ctx context.Context, tenant, name string) (time.Time, err
 	return fromNanos(at), err
 }
 
-// SetCursor implements hrissync.Store.
+// SetCursor implements store.Store.
 func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time) error {
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := s.txExec(ctx, tx, "INSERT INTO cursors (tenant, name, at) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET at = excluded.at", tenant, name, t.UnixNano())
@@ -368,8 +368,8 @@ func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time)
 	})
 }
 
-// SaveRun implements hrissync.Store.
-func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) error {
+// SaveRun implements store.Store.
+func (s *Store) SaveRun(ctx context.Context, tenant string, r store.BatchRun) error {
 	js, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -390,28 +390,28 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r hrissync.Run) erro
 // run reads one run. A run whose record no longer decodes is as good as
 // lost: it is reported as not found (and damaged), so that the batch starts
 // a fresh run rather than failing on it every night.
-func (s *Store) run(ctx context.Context, query string, args ...any) (hrissync.Run, error) {
+func (s *Store) run(ctx context.Context, query string, args ...any) (store.BatchRun, error) {
 	var id, js string
-	var r hrissync.Run
+	var r store.BatchRun
 	err := s.queryRow(ctx, query, args...).Scan(&id, &js)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("sqlite store: run: %w", hrissync.ErrNotFound)
+		return r, fmt.Errorf("sqlite store: run: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return r, err
 	}
 	if err := json.Unmarshal([]byte(js), &r); err != nil {
-		return hrissync.Run{}, fmt.Errorf("%w: run %q: %v: %w", ErrDamaged, id, err, hrissync.ErrNotFound)
+		return store.BatchRun{}, fmt.Errorf("%w: run %q: %v: %w", ErrDamaged, id, err, store.ErrNotFound)
 	}
 	return r, nil
 }
 
-// Run implements hrissync.Store.
-func (s *Store) Run(ctx context.Context, tenant, id string) (hrissync.Run, error) {
+// Run implements store.Store.
+func (s *Store) Run(ctx context.Context, tenant, id string) (store.BatchRun, error) {
 	return s.run(ctx, "SELECT id, run FROM runs WHERE tenant = ? AND id = ?", tenant, id)
 }
 
-// LastRun implements hrissync.Store.
-func (s *Store) LastRun(ctx context.Context, tenant string) (hrissync.Run, error) {
+// LastRun implements store.Store.
+func (s *Store) LastRun(ctx context.Context, tenant string) (store.BatchRun, error) {
 	return s.run(ctx, "SELECT id, run FROM runs WHERE tenant = ? ORDER BY started DESC, id DESC LIMIT 1", tenant)
 }

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 	"github.com/hrissync/hrissync/store/storetest"
 )
@@ -14,7 +14,7 @@ import (
 // temporary directory, closed when the subtest ends.
 func ExampleRun() {
 	testConformance := func(t *testing.T) { // func TestConformance(t *testing.T)
-		storetest.Run(t, func(t *testing.T) hrissync.Store {
+		storetest.Run(t, func(t *testing.T) store.Store {
 			st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"), nil)
 			if err != nil {
 				t.Fatal(err)

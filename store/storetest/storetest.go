@@ -1,9 +1,9 @@
-// Package storetest is the conformance suite for hrissync.Store
+// Package storetest is the conformance suite for store.Store
 // implementations, in the manner of testing/slogtest: a Store that passes
 // Run behaves as the engine needs.
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) hrissync.Store { return open(t) })
+//		storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 //	}
 //
 // newStore must return an empty Store each time it is called.
@@ -20,16 +20,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/store"
 )
 
 // Run runs every conformance test as a subtest of t.
-func Run(t *testing.T, newStore func(t *testing.T) hrissync.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s hrissync.Store)
+		fn   func(t *testing.T, s store.Store)
 	}{
 		{"CommitAppliesEverything", testCommitAppliesEverything},
 		{"CommitKeepsNewerMark", testCommitKeepsNewerMark},
@@ -61,8 +62,8 @@ const tenant = "t1"
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func v(sec int) hrissync.Version {
-	return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second)}
+func v(sec int) hrtype.Version {
+	return hrtype.Version{Time: t0.Add(time.Duration(sec) * time.Second)}
 }
 
 func must(t *testing.T, err error) {
@@ -72,43 +73,43 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func person(t *testing.T, s hrissync.Store, tenant, id string) hrissync.Person {
+func person(t *testing.T, s store.Store, tenant, id string) store.Person {
 	t.Helper()
 	p, err := s.Person(context.Background(), tenant, id)
 	must(t, err)
 	return p
 }
 
-func accept(t *testing.T, s hrissync.Store, tenant, event, id string) bool {
+func accept(t *testing.T, s store.Store, tenant, event, id string) bool {
 	t.Helper()
-	dup, err := s.Accept(context.Background(), tenant, hrissync.Acceptance{
+	dup, err := s.Accept(context.Background(), tenant, store.Acceptance{
 		EventID: event, EmployeeID: id, Forget: t0.Add(24 * time.Hour),
-		Mark: hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime, EventID: event},
+		Mark: store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime", EventID: event},
 	})
 	must(t, err)
 	return dup
 }
 
-func testCommitAppliesEverything(t *testing.T, s hrissync.Store) {
+func testCommitAppliesEverything(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	accept(t, s, tenant, "e1", "w1")
 	p := person(t, s, tenant, "w1")
 	if p.Dirty.Generation == 0 {
 		t.Fatal("accepted person is not dirty")
 	}
-	must(t, s.Fail(ctx, tenant, "w1", hrissync.Failure{Attempts: 1, Err: "boom", At: t0}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	must(t, s.Fail(ctx, tenant, "w1", store.Failure{Attempts: 1, Err: "boom", At: t0}, store.Mark{Since: t0, Classes: cadence.Realtime}))
 	p = person(t, s, tenant, "w1")
 	entry := audit.Entry{ID: "a1", Tenant: tenant, EmployeeID: "w1", Action: audit.ActionCreate, Applied: t0, Outcome: "applied"}
 	due := t0.Add(48 * time.Hour)
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{
+	must(t, s.Commit(ctx, tenant, store.Commit{
 		ID: "w1", Generation: p.Dirty.Generation, Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"email": {Value: "a@x", Version: v(1)}, "role": {Value: "dev", Version: v(1)}},
+		Applied: map[string]store.Applied{"email": {Value: "a@x", Version: v(1)}, "role": {Value: "dev", Version: v(1)}},
 		Audit:   []audit.Entry{entry}, Due: due,
 	}))
 	got := person(t, s, tenant, "w1")
-	want := hrissync.Person{
+	want := store.Person{
 		ID: "w1", Exists: true, Active: true, Due: due,
-		Applied: map[string]hrissync.Applied{"email": {Value: "a@x", Version: v(1)}, "role": {Value: "dev", Version: v(1)}},
+		Applied: map[string]store.Applied{"email": {Value: "a@x", Version: v(1)}, "role": {Value: "dev", Version: v(1)}},
 	}
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("person after commit (-want +got):\n%s", d)
@@ -120,12 +121,12 @@ func testCommitAppliesEverything(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testCommitKeepsNewerMark(t *testing.T, s hrissync.Store) {
+func testCommitKeepsNewerMark(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	accept(t, s, tenant, "e1", "w1")
 	started := person(t, s, tenant, "w1").Dirty.Generation
 	accept(t, s, tenant, "e2", "w1") // arrives while the reconcile runs
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: started, Exists: true, Active: true}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Generation: started, Exists: true, Active: true}))
 	p := person(t, s, tenant, "w1")
 	if p.Dirty.Generation == 0 {
 		t.Fatal("a mark made during the reconcile was cleared")
@@ -133,45 +134,45 @@ func testCommitKeepsNewerMark(t *testing.T, s hrissync.Store) {
 	if p.Dirty.EventID != "e2" {
 		t.Errorf("mark event = %q, want e2", p.Dirty.EventID)
 	}
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: p.Dirty.Generation, Exists: true, Active: true}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Generation: p.Dirty.Generation, Exists: true, Active: true}))
 	if g := person(t, s, tenant, "w1").Dirty.Generation; g != 0 {
 		t.Errorf("generation %d after a commit from the current mark, want clean", g)
 	}
 	// A commit from a clean read (generation 0) never clears a later mark.
 	accept(t, s, tenant, "e3", "w1")
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: 0, Exists: true, Active: true}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Generation: 0, Exists: true, Active: true}))
 	if person(t, s, tenant, "w1").Dirty.Generation == 0 {
 		t.Error("commit with generation 0 cleared a mark")
 	}
 }
 
-func testOlderVersionNeverOverwrites(t *testing.T, s hrissync.Store) {
+func testOlderVersionNeverOverwrites(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {Value: "lead", Version: v(10)}, "email": {Value: "a@x", Version: v(10)}}}))
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: v(5)}, "location": {Value: "Paris", Version: v(5)}}}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]store.Applied{"role": {Value: "lead", Version: v(10)}, "email": {Value: "a@x", Version: v(10)}}}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]store.Applied{"role": {Value: "dev", Version: v(5)}, "location": {Value: "Paris", Version: v(5)}}}))
 	got := person(t, s, tenant, "w1").Applied
-	want := map[string]hrissync.Applied{"role": {Value: "lead", Version: v(10)}, "email": {Value: "a@x", Version: v(10)}, "location": {Value: "Paris", Version: v(5)}}
+	want := map[string]store.Applied{"role": {Value: "lead", Version: v(10)}, "email": {Value: "a@x", Version: v(10)}, "location": {Value: "Paris", Version: v(5)}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("applied (-want +got):\n%s", d)
 	}
 	// Same time, higher sequence wins.
-	newer := hrissync.Version{Time: t0.Add(10 * time.Second), Seq: 1}
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {Value: "principal", Version: newer}}}))
+	newer := hrtype.Version{Time: t0.Add(10 * time.Second), Seq: 1}
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Exists: true, Active: true,
+		Applied: map[string]store.Applied{"role": {Value: "principal", Version: newer}}}))
 	if r := person(t, s, tenant, "w1").Applied["role"]; r.Value != "principal" {
 		t.Errorf("role = %q, want the higher sequence's value", r.Value)
 	}
 }
 
-func testCancelledCommitChangesNothing(t *testing.T, s hrissync.Store) {
+func testCancelledCommitChangesNothing(t *testing.T, s store.Store) {
 	accept(t, s, tenant, "e1", "w1")
 	before := person(t, s, tenant, "w1")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: before.Dirty.Generation, Exists: true,
-		Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: v(1)}},
+	err := s.Commit(ctx, tenant, store.Commit{ID: "w1", Generation: before.Dirty.Generation, Exists: true,
+		Applied: map[string]store.Applied{"role": {Value: "dev", Version: v(1)}},
 		Audit:   []audit.Entry{{ID: "a1", Tenant: tenant}}})
 	if err == nil {
 		t.Fatal("Commit with a cancelled context succeeded")
@@ -187,7 +188,7 @@ func testCancelledCommitChangesNothing(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testAcceptRemembersEventIDs(t *testing.T, s hrissync.Store) {
+func testAcceptRemembersEventIDs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	if accept(t, s, tenant, "e1", "w1") {
 		t.Fatal("first delivery reported as a duplicate")
@@ -214,75 +215,75 @@ func testAcceptRemembersEventIDs(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testMarksMerge(t *testing.T, s hrissync.Store) {
+func testMarksMerge(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.MarkDirty(ctx, tenant, []string{"w1"}, hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime, MinVersion: v(5), EventID: "e1"}))
-	must(t, s.MarkDirty(ctx, tenant, []string{"w1"}, hrissync.Mark{Since: t0.Add(time.Hour), Classes: cadence.Batch, Trigger: hrissync.TriggerBatch, MinVersion: v(2)}))
+	must(t, s.MarkDirty(ctx, tenant, []string{"w1"}, store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime", MinVersion: v(5), EventID: "e1"}))
+	must(t, s.MarkDirty(ctx, tenant, []string{"w1"}, store.Mark{Since: t0.Add(time.Hour), Classes: cadence.Batch, Trigger: "batch", MinVersion: v(2)}))
 	m := person(t, s, tenant, "w1").Dirty
-	if m.Classes != cadence.All || !m.Since.Equal(t0) || m.MinVersion != v(5) || m.EventID != "e1" || m.Trigger != hrissync.TriggerBatch {
+	if m.Classes != cadence.All || !m.Since.Equal(t0) || m.MinVersion != v(5) || m.EventID != "e1" || m.Trigger != "batch" {
 		t.Errorf("merged mark = %+v, want all classes, first since, newest min version, event e1, trigger batch", m)
 	}
 }
 
-func testIntent(t *testing.T, s hrissync.Store) {
+func testIntent(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	gen, err := s.Intend(ctx, tenant, "w1", hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime})
+	gen, err := s.Intend(ctx, tenant, "w1", store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"})
 	must(t, err)
 	p := person(t, s, tenant, "w1")
 	if !p.Dirty.Unsure || p.Dirty.Generation != gen || gen == 0 {
 		t.Fatalf("after Intend: mark %+v, generation returned %d", p.Dirty, gen)
 	}
 	// The write's commit clears the mark.
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: gen, Exists: true, Active: true}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Generation: gen, Exists: true, Active: true}))
 	if p := person(t, s, tenant, "w1"); p.Dirty.Generation != 0 || p.Dirty.Unsure {
 		t.Fatalf("after the commit: %+v", p.Dirty)
 	}
 	// An event during the write keeps the person dirty, but the write is
 	// recorded: no longer unsure.
-	gen, err = s.Intend(ctx, tenant, "w1", hrissync.Mark{Since: t0, Classes: cadence.Realtime})
+	gen, err = s.Intend(ctx, tenant, "w1", store.Mark{Since: t0, Classes: cadence.Realtime})
 	must(t, err)
 	accept(t, s, tenant, "e1", "w1")
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Generation: gen, Exists: true, Active: true}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Generation: gen, Exists: true, Active: true}))
 	if p := person(t, s, tenant, "w1"); p.Dirty.Generation == 0 || p.Dirty.Unsure {
 		t.Fatalf("after a commit with an event in between: %+v, want dirty and sure", p.Dirty)
 	}
 	// An intent merges into a mark already held: the classes are united,
 	// the event and its minimum version and the first Since are kept.
-	dup, err := s.Accept(ctx, tenant, hrissync.Acceptance{EventID: "e7", EmployeeID: "w3", Forget: t0.Add(time.Hour),
-		Mark: hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime, EventID: "e7", MinVersion: v(5)}})
+	dup, err := s.Accept(ctx, tenant, store.Acceptance{EventID: "e7", EmployeeID: "w3", Forget: t0.Add(time.Hour),
+		Mark: store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime", EventID: "e7", MinVersion: v(5)}})
 	must(t, err)
 	if dup {
 		t.Fatal("a new event reported as a repeat")
 	}
-	gen, err = s.Intend(ctx, tenant, "w3", hrissync.Mark{Since: t0.Add(time.Minute), Classes: cadence.Batch, Trigger: hrissync.TriggerBatch})
+	gen, err = s.Intend(ctx, tenant, "w3", store.Mark{Since: t0.Add(time.Minute), Classes: cadence.Batch, Trigger: "batch"})
 	must(t, err)
-	want := hrissync.Mark{Generation: gen, Since: t0, Classes: cadence.Realtime | cadence.Batch, Trigger: hrissync.TriggerBatch,
+	want := store.Mark{Generation: gen, Since: t0, Classes: cadence.Realtime | cadence.Batch, Trigger: "batch",
 		EventID: "e7", MinVersion: v(5), Unsure: true}
 	if got := person(t, s, tenant, "w3").Dirty; !got.Since.Equal(want.Since) || got.Generation != want.Generation || got.Classes != want.Classes ||
 		got.Trigger != want.Trigger || got.EventID != want.EventID || got.MinVersion.Compare(want.MinVersion) != 0 || !got.Unsure {
 		t.Fatalf("an intent over a held mark: %+v, want %+v", got, want)
 	}
 	// A failed write the sink answered is not unsure; one cut off is.
-	_, err = s.Intend(ctx, tenant, "w2", hrissync.Mark{Since: t0, Classes: cadence.Realtime})
+	_, err = s.Intend(ctx, tenant, "w2", store.Mark{Since: t0, Classes: cadence.Realtime})
 	must(t, err)
-	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 1, Err: "503"}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	must(t, s.Fail(ctx, tenant, "w2", store.Failure{Attempts: 1, Err: "503"}, store.Mark{Since: t0, Classes: cadence.Realtime}))
 	if p := person(t, s, tenant, "w2"); p.Dirty.Unsure || p.Dirty.Generation == 0 {
 		t.Fatalf("after an answered failure: %+v", p.Dirty)
 	}
-	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 2, Err: "timeout"}, hrissync.Mark{Since: t0, Classes: cadence.Realtime, Unsure: true}))
+	must(t, s.Fail(ctx, tenant, "w2", store.Failure{Attempts: 2, Err: "timeout"}, store.Mark{Since: t0, Classes: cadence.Realtime, Unsure: true}))
 	if p := person(t, s, tenant, "w2"); !p.Dirty.Unsure {
 		t.Fatalf("after a cut-off write: %+v", p.Dirty)
 	}
 }
 
-func testPendingSweep(t *testing.T, s hrissync.Store) {
+func testPendingSweep(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	accept(t, s, tenant, "e1", "w3")
 	accept(t, s, tenant, "e2", "w1")
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w2", Exists: true, Active: true, Due: t0.Add(time.Hour)}))
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w4", Exists: true, Active: true, Due: t0.Add(48 * time.Hour)}))
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w5", Exists: true, Active: true}))
-	ids := func(ps []hrissync.Person) []string {
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w2", Exists: true, Active: true, Due: t0.Add(time.Hour)}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w4", Exists: true, Active: true, Due: t0.Add(48 * time.Hour)}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w5", Exists: true, Active: true}))
+	ids := func(ps []store.Person) []string {
 		var out []string
 		for _, p := range ps {
 			out = append(out, p.ID)
@@ -313,11 +314,11 @@ func testPendingSweep(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testDeadLetters(t *testing.T, s hrissync.Store) {
+func testDeadLetters(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	m := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
-	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}, m))
-	must(t, s.Fail(ctx, tenant, "w1", hrissync.Failure{Attempts: 2, Err: "503", At: t0}, m))
+	m := store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"}
+	must(t, s.Fail(ctx, tenant, "w2", store.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}, m))
+	must(t, s.Fail(ctx, tenant, "w1", store.Failure{Attempts: 2, Err: "503", At: t0}, m))
 	dead, err := s.DeadLetters(ctx, tenant)
 	must(t, err)
 	if len(dead) != 1 || dead[0].ID != "w2" || dead[0].Failure.Err != "503" || dead[0].Failure.Attempts != 4 {
@@ -326,7 +327,7 @@ func testDeadLetters(t *testing.T, s hrissync.Store) {
 	if dead[0].Dirty.Generation == 0 {
 		t.Error("a dead-lettered person is not dirty")
 	}
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w2", Generation: dead[0].Dirty.Generation, Exists: true, Active: true}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w2", Generation: dead[0].Dirty.Generation, Exists: true, Active: true}))
 	dead, err = s.DeadLetters(ctx, tenant)
 	must(t, err)
 	if len(dead) != 0 {
@@ -337,10 +338,10 @@ func testDeadLetters(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testPeopleInIDOrder(t *testing.T, s hrissync.Store) {
+func testPeopleInIDOrder(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for _, id := range []string{"w07", "w03", "w11", "w01", "w05"} {
-		must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: id, Exists: true, Active: id != "w05"}))
+		must(t, s.Commit(ctx, tenant, store.Commit{ID: id, Exists: true, Active: id != "w05"}))
 	}
 	accept(t, s, tenant, "e1", "w02") // dirty but no account: not listed
 	var got []string
@@ -361,10 +362,10 @@ func testPeopleInIDOrder(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testOutbox(t *testing.T, s hrissync.Store) {
+func testOutbox(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for i := range 5 {
-		must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w1", Exists: true, Active: true,
+		must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Exists: true, Active: true,
 			Audit: []audit.Entry{{ID: fmt.Sprintf("a%d", i), Tenant: tenant, EmployeeID: "w1", Applied: t0}}}))
 	}
 	must(t, s.AppendAudit(ctx, tenant, []audit.Entry{{ID: "run1", Tenant: tenant, Action: audit.ActionRunSummary, Applied: t0}}))
@@ -385,7 +386,7 @@ func testOutbox(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testAuditAnchor(t *testing.T, s hrissync.Store) {
+func testAuditAnchor(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	anchor := func(tenant string) audit.Head {
 		t.Helper()
@@ -446,7 +447,7 @@ func testAuditAnchor(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testCursor(t *testing.T, s hrissync.Store) {
+func testCursor(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, err := s.Cursor(ctx, tenant, "poll")
 	must(t, err)
@@ -462,16 +463,16 @@ func testCursor(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testRunLedger(t *testing.T, s hrissync.Store) {
+func testRunLedger(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	if _, err := s.LastRun(ctx, tenant); !errors.Is(err, hrissync.ErrNotFound) {
+	if _, err := s.LastRun(ctx, tenant); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastRun on empty store = %v, want ErrNotFound", err)
 	}
-	r1 := hrissync.Run{ID: "r1", Status: hrissync.RunFailed, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w500", Err: "source down", Seen: 500}
-	r2 := hrissync.Run{ID: "r2", Status: hrissync.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
+	r1 := store.BatchRun{ID: "r1", Status: store.RunFailed, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w500", Err: "source down", Seen: 500}
+	r2 := store.BatchRun{ID: "r2", Status: store.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
 	must(t, s.SaveRun(ctx, tenant, r1))
 	must(t, s.SaveRun(ctx, tenant, r2))
-	r1.Status, r1.Attempt, r1.Leavers = hrissync.RunHeld, 2, []string{"w1", "w9"}
+	r1.Status, r1.Attempt, r1.Leavers = store.RunHeld, 2, []string{"w1", "w9"}
 	must(t, s.SaveRun(ctx, tenant, r1)) // an update to an older run
 	got, err := s.Run(ctx, tenant, "r1")
 	must(t, err)
@@ -483,14 +484,14 @@ func testRunLedger(t *testing.T, s hrissync.Store) {
 	if last.ID != "r2" {
 		t.Errorf("LastRun = %s, want r2 (started last)", last.ID)
 	}
-	if _, err := s.Run(ctx, tenant, "nope"); !errors.Is(err, hrissync.ErrNotFound) {
+	if _, err := s.Run(ctx, tenant, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown run: %v, want ErrNotFound", err)
 	}
 }
 
 // testLastRunIsSavedLast: runs are ordered by when they were first saved,
 // not by their start times, which come from a clock that may step back.
-func testLastRunIsSavedLast(t *testing.T, s hrissync.Store) {
+func testLastRunIsSavedLast(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	last := func(want string) {
 		t.Helper()
@@ -499,29 +500,29 @@ func testLastRunIsSavedLast(t *testing.T, s hrissync.Store) {
 			t.Errorf("LastRun = %q (%v), want %q", r.ID, err, want)
 		}
 	}
-	r1 := hrissync.Run{ID: "r1", Status: hrissync.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
+	r1 := store.BatchRun{ID: "r1", Status: store.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
 	must(t, s.SaveRun(ctx, tenant, r1))
 	// The clock stepped back a day: r2 starts "before" r1, and is the
 	// newest run all the same.
-	r2 := hrissync.Run{ID: "r2", Status: hrissync.RunRunning, Attempt: 1, Started: t0}
+	r2 := store.BatchRun{ID: "r2", Status: store.RunRunning, Attempt: 1, Started: t0}
 	must(t, s.SaveRun(ctx, tenant, r2))
 	last("r2")
-	r1.Status, r1.Finished = hrissync.RunSucceeded, t0.Add(25*time.Hour)
+	r1.Status, r1.Finished = store.RunSucceeded, t0.Add(25*time.Hour)
 	must(t, s.SaveRun(ctx, tenant, r1)) // an older run saved again keeps its place
 	last("r2")
-	r2.Status, r2.Attempt, r2.Started = hrissync.RunFailed, 2, t0.Add(-time.Hour)
+	r2.Status, r2.Attempt, r2.Started = store.RunFailed, 2, t0.Add(-time.Hour)
 	must(t, s.SaveRun(ctx, tenant, r2))
 	last("r2")
 	// Another tenant's runs take no place in this one's order.
-	must(t, s.SaveRun(ctx, "other", hrissync.Run{ID: "x1", Started: t0.Add(48 * time.Hour)}))
-	must(t, s.SaveRun(ctx, tenant, hrissync.Run{ID: "r3", Started: t0.Add(-48 * time.Hour)}))
+	must(t, s.SaveRun(ctx, "other", store.BatchRun{ID: "x1", Started: t0.Add(48 * time.Hour)}))
+	must(t, s.SaveRun(ctx, tenant, store.BatchRun{ID: "r3", Started: t0.Add(-48 * time.Hour)}))
 	last("r3")
 	if r, err := s.LastRun(ctx, "other"); err != nil || r.ID != "x1" {
 		t.Errorf("the other tenant's LastRun = %q (%v), want x1", r.ID, err)
 	}
 }
 
-func revocations(t *testing.T, s hrissync.Store, tenant string, since time.Time) hrissync.Revocations {
+func revocations(t *testing.T, s store.Store, tenant string, since time.Time) store.Revocations {
 	t.Helper()
 	r, err := s.Revocations(context.Background(), tenant, since)
 	must(t, err)
@@ -529,44 +530,44 @@ func revocations(t *testing.T, s hrissync.Store, tenant string, since time.Time)
 }
 
 // revoke commits the end of id's access, spending budget at at.
-func revoke(t *testing.T, s hrissync.Store, tenant, id, budget string, at time.Time) {
+func revoke(t *testing.T, s store.Store, tenant, id, budget string, at time.Time) {
 	t.Helper()
-	must(t, s.Commit(context.Background(), tenant, hrissync.Commit{ID: id, Exists: true, Active: false, Revoked: budget, At: at}))
+	must(t, s.Commit(context.Background(), tenant, store.Commit{ID: id, Exists: true, Active: false, Revoked: budget, At: at}))
 }
 
 // testRevocationsInWindow: the commits that ended access are counted per
 // budget from since on (since itself included), the approved under their
 // own name; a commit that names no budget is not one; and each tenant
 // counts its own.
-func testRevocationsInWindow(t *testing.T, s hrissync.Store) {
+func testRevocationsInWindow(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	if r := revocations(t, s, tenant, time.Time{}); len(r.Spent) != 0 || r.Active != 0 {
 		t.Fatalf("Revocations of an empty Store = %+v, want none", r)
 	}
-	revoke(t, s, tenant, "w1", hrissync.BudgetVanished, t0.Add(-2*time.Hour))
-	revoke(t, s, tenant, "w2", hrissync.BudgetTerminated, t0)
-	revoke(t, s, tenant, "w3", hrissync.BudgetVanished, t0.Add(time.Hour))
-	revoke(t, s, tenant, "w4", hrissync.BudgetApproved, t0.Add(2*time.Hour))
-	revoke(t, s, tenant, "w5", hrissync.BudgetVanished, t0.Add(2*time.Hour))
+	revoke(t, s, tenant, "w1", "vanished", t0.Add(-2*time.Hour))
+	revoke(t, s, tenant, "w2", "terminated", t0)
+	revoke(t, s, tenant, "w3", "vanished", t0.Add(time.Hour))
+	revoke(t, s, tenant, "w4", "approved", t0.Add(2*time.Hour))
+	revoke(t, s, tenant, "w5", "vanished", t0.Add(2*time.Hour))
 	// Commits that end nothing: one with a time but no budget, one that
 	// deactivates without naming one (the budgets are the engine's
 	// business, not the Store's).
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w6", Exists: true, Active: true, At: t0.Add(time.Hour)}))
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w7", Exists: true, Active: false}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w6", Exists: true, Active: true, At: t0.Add(time.Hour)}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w7", Exists: true, Active: false}))
 	// Another tenant's, inside every window.
-	revoke(t, s, "other", "w1", hrissync.BudgetVanished, t0.Add(time.Hour))
-	revoke(t, s, "other", "w2", hrissync.BudgetTerminated, t0.Add(time.Hour))
+	revoke(t, s, "other", "w1", "vanished", t0.Add(time.Hour))
+	revoke(t, s, "other", "w2", "terminated", t0.Add(time.Hour))
 
 	for _, tc := range []struct {
 		since time.Time
 		want  map[string]int
 	}{
-		{t0.Add(-3 * time.Hour), map[string]int{hrissync.BudgetVanished: 3, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
-		{t0.Add(-2 * time.Hour), map[string]int{hrissync.BudgetVanished: 3, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
-		{t0.Add(-2*time.Hour + time.Nanosecond), map[string]int{hrissync.BudgetVanished: 2, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
-		{t0, map[string]int{hrissync.BudgetVanished: 2, hrissync.BudgetTerminated: 1, hrissync.BudgetApproved: 1}},
-		{t0.Add(time.Nanosecond), map[string]int{hrissync.BudgetVanished: 2, hrissync.BudgetApproved: 1}},
-		{t0.Add(2 * time.Hour), map[string]int{hrissync.BudgetVanished: 1, hrissync.BudgetApproved: 1}},
+		{t0.Add(-3 * time.Hour), map[string]int{"vanished": 3, "terminated": 1, "approved": 1}},
+		{t0.Add(-2 * time.Hour), map[string]int{"vanished": 3, "terminated": 1, "approved": 1}},
+		{t0.Add(-2*time.Hour + time.Nanosecond), map[string]int{"vanished": 2, "terminated": 1, "approved": 1}},
+		{t0, map[string]int{"vanished": 2, "terminated": 1, "approved": 1}},
+		{t0.Add(time.Nanosecond), map[string]int{"vanished": 2, "approved": 1}},
+		{t0.Add(2 * time.Hour), map[string]int{"vanished": 1, "approved": 1}},
 		{t0.Add(3 * time.Hour), nil},
 		{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), nil},
 	} {
@@ -575,10 +576,10 @@ func testRevocationsInWindow(t *testing.T, s hrissync.Store) {
 		}
 	}
 	// The zero time is a bound like any other: every revocation is after it.
-	if got := revocations(t, s, tenant, time.Time{}).Spent[hrissync.BudgetVanished]; got != 3 {
+	if got := revocations(t, s, tenant, time.Time{}).Spent["vanished"]; got != 3 {
 		t.Errorf("vanished since the zero time = %d, want 3", got)
 	}
-	want := map[string]int{hrissync.BudgetVanished: 1, hrissync.BudgetTerminated: 1}
+	want := map[string]int{"vanished": 1, "terminated": 1}
 	if d := cmp.Diff(want, revocations(t, s, "other", t0).Spent); d != "" {
 		t.Errorf("the other tenant's spent (-want +got):\n%s", d)
 	}
@@ -588,43 +589,43 @@ func testRevocationsInWindow(t *testing.T, s hrissync.Store) {
 	// A commit that fails records no revocation.
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.Commit(cancelled, tenant, hrissync.Commit{ID: "w8", Exists: true, Revoked: hrissync.BudgetTerminated, At: t0.Add(time.Hour)}); err == nil {
+	if err := s.Commit(cancelled, tenant, store.Commit{ID: "w8", Exists: true, Revoked: "terminated", At: t0.Add(time.Hour)}); err == nil {
 		t.Fatal("Commit with a cancelled context succeeded")
 	}
-	if got := revocations(t, s, tenant, t0).Spent[hrissync.BudgetTerminated]; got != 1 {
+	if got := revocations(t, s, tenant, t0).Spent["terminated"]; got != 1 {
 		t.Errorf("terminated after a failed commit = %d, want 1", got)
 	}
 }
 
 // testRevocationsActive: Active counts the tenant's people whose account
 // exists and is active, as the commits left them.
-func testRevocationsActive(t *testing.T, s hrissync.Store) {
+func testRevocationsActive(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	active := func(tenant string) int {
 		t.Helper()
 		return revocations(t, s, tenant, t0).Active
 	}
 	for _, id := range []string{"w1", "w2", "w3", "w4"} {
-		must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: id, Exists: true, Active: true}))
+		must(t, s.Commit(ctx, tenant, store.Commit{ID: id, Exists: true, Active: true}))
 	}
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w5", Exists: true, Active: false})) // disabled
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w6", Exists: false, Active: true})) // no account
-	accept(t, s, tenant, "e1", "w7")                                                       // dirty, never committed
-	must(t, s.Fail(ctx, tenant, "w8", hrissync.Failure{Attempts: 4, Dead: true}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
-	must(t, s.Commit(ctx, "other", hrissync.Commit{ID: "w1", Exists: true, Active: true}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w5", Exists: true, Active: false})) // disabled
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w6", Exists: false, Active: true})) // no account
+	accept(t, s, tenant, "e1", "w7")                                                    // dirty, never committed
+	must(t, s.Fail(ctx, tenant, "w8", store.Failure{Attempts: 4, Dead: true}, store.Mark{Since: t0, Classes: cadence.Realtime}))
+	must(t, s.Commit(ctx, "other", store.Commit{ID: "w1", Exists: true, Active: true}))
 	if n, m := active(tenant), active("other"); n != 4 || m != 1 {
 		t.Fatalf("active = %d and the other tenant's %d, want 4 and 1", n, m)
 	}
 	// A person dirty or failing again keeps the account the last commit
 	// recorded.
 	accept(t, s, tenant, "e2", "w1")
-	must(t, s.Fail(ctx, tenant, "w2", hrissync.Failure{Attempts: 1}, hrissync.Mark{Since: t0, Classes: cadence.Realtime}))
+	must(t, s.Fail(ctx, tenant, "w2", store.Failure{Attempts: 1}, store.Mark{Since: t0, Classes: cadence.Realtime}))
 	if n := active(tenant); n != 4 {
 		t.Errorf("active with w1 dirty and w2 failing = %d, want 4", n)
 	}
-	revoke(t, s, tenant, "w1", hrissync.BudgetTerminated, t0)
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w2", Exists: false}))
-	must(t, s.Commit(ctx, tenant, hrissync.Commit{ID: "w5", Exists: true, Active: true})) // reactivated
+	revoke(t, s, tenant, "w1", "terminated", t0)
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w2", Exists: false}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w5", Exists: true, Active: true})) // reactivated
 	if n, m := active(tenant), active("other"); n != 3 || m != 1 {
 		t.Errorf("active after two leave and one returns = %d and the other tenant's %d, want 3 and 1", n, m)
 	}
@@ -633,16 +634,16 @@ func testRevocationsActive(t *testing.T, s hrissync.Store) {
 // testRevocationsForgotten: ForgetEvents drops the revocations more than
 // RevocationRetention before its time, keeps the rest, and only the
 // tenant's own.
-func testRevocationsForgotten(t *testing.T, s hrissync.Store) {
+func testRevocationsForgotten(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := t0.Add(40 * 24 * time.Hour)
-	cutoff := now.Add(-hrissync.RevocationRetention)
-	revoke(t, s, tenant, "w1", hrissync.BudgetVanished, cutoff.Add(-time.Hour))
-	revoke(t, s, tenant, "w2", hrissync.BudgetVanished, cutoff.Add(-time.Nanosecond))
-	revoke(t, s, tenant, "w3", hrissync.BudgetVanished, cutoff)
-	revoke(t, s, tenant, "w4", hrissync.BudgetApproved, cutoff.Add(time.Hour))
-	revoke(t, s, tenant, "w5", hrissync.BudgetTerminated, now)
-	revoke(t, s, "other", "w1", hrissync.BudgetVanished, cutoff.Add(-time.Hour))
+	cutoff := now.Add(-store.RevocationRetention)
+	revoke(t, s, tenant, "w1", "vanished", cutoff.Add(-time.Hour))
+	revoke(t, s, tenant, "w2", "vanished", cutoff.Add(-time.Nanosecond))
+	revoke(t, s, tenant, "w3", "vanished", cutoff)
+	revoke(t, s, tenant, "w4", "approved", cutoff.Add(time.Hour))
+	revoke(t, s, tenant, "w5", "terminated", now)
+	revoke(t, s, "other", "w1", "vanished", cutoff.Add(-time.Hour))
 	accept(t, s, tenant, "e1", "w6") // forgotten at t0+24h
 
 	n, err := s.ForgetEvents(ctx, tenant, now)
@@ -650,11 +651,11 @@ func testRevocationsForgotten(t *testing.T, s hrissync.Store) {
 	if n != 1 {
 		t.Errorf("ForgetEvents = %d, want 1 (the event id; revocations are not counted)", n)
 	}
-	want := map[string]int{hrissync.BudgetVanished: 1, hrissync.BudgetApproved: 1, hrissync.BudgetTerminated: 1}
+	want := map[string]int{"vanished": 1, "approved": 1, "terminated": 1}
 	if d := cmp.Diff(want, revocations(t, s, tenant, time.Time{}).Spent); d != "" {
 		t.Errorf("spent after ForgetEvents (-want +got):\n%s", d)
 	}
-	if got := revocations(t, s, "other", time.Time{}).Spent[hrissync.BudgetVanished]; got != 1 {
+	if got := revocations(t, s, "other", time.Time{}).Spent["vanished"]; got != 1 {
 		t.Errorf("the other tenant's vanished = %d after this tenant's ForgetEvents, want 1", got)
 	}
 	// Forgetting again at the same time, or earlier, drops nothing more.
@@ -673,14 +674,14 @@ func testRevocationsForgotten(t *testing.T, s hrissync.Store) {
 	}
 }
 
-func testTenantIsolation(t *testing.T, s hrissync.Store) {
+func testTenantIsolation(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	accept(t, s, "a", "e1", "w1")
-	must(t, s.Commit(ctx, "a", hrissync.Commit{ID: "w2", Exists: true, Active: true,
-		Applied: map[string]hrissync.Applied{"role": {Value: "dev", Version: v(1)}}, Audit: []audit.Entry{{ID: "x", Tenant: "a"}}, Due: t0}))
-	must(t, s.Fail(ctx, "a", "w3", hrissync.Failure{Dead: true, Attempts: 4}, hrissync.Mark{Classes: cadence.Realtime}))
+	must(t, s.Commit(ctx, "a", store.Commit{ID: "w2", Exists: true, Active: true,
+		Applied: map[string]store.Applied{"role": {Value: "dev", Version: v(1)}}, Audit: []audit.Entry{{ID: "x", Tenant: "a"}}, Due: t0}))
+	must(t, s.Fail(ctx, "a", "w3", store.Failure{Dead: true, Attempts: 4}, store.Mark{Classes: cadence.Realtime}))
 	must(t, s.SetCursor(ctx, "a", "poll", t0))
-	must(t, s.SaveRun(ctx, "a", hrissync.Run{ID: "r1", Started: t0}))
+	must(t, s.SaveRun(ctx, "a", store.BatchRun{ID: "r1", Started: t0}))
 
 	if accept(t, s, "b", "e1", "w1") {
 		t.Error("tenant b sees tenant a's event id")
@@ -704,12 +705,12 @@ func testTenantIsolation(t *testing.T, s hrissync.Store) {
 	if len(people)+len(dead)+len(box) != 0 || !c.IsZero() {
 		t.Errorf("tenant b sees a's people=%d dead=%d outbox=%d cursor=%v", len(people), len(dead), len(box), c)
 	}
-	if _, err := s.Run(ctx, "b", "r1"); !errors.Is(err, hrissync.ErrNotFound) {
+	if _, err := s.Run(ctx, "b", "r1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("tenant b sees a's run: %v", err)
 	}
 }
 
-func testConcurrentUse(t *testing.T, s hrissync.Store) {
+func testConcurrentUse(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const workers, each = 8, 50
 	var wg sync.WaitGroup
@@ -719,13 +720,13 @@ func testConcurrentUse(t *testing.T, s hrissync.Store) {
 			for i := range each {
 				id := fmt.Sprintf("w%03d", i)
 				ev := fmt.Sprintf("e%d-%d", w, i)
-				_, err := s.Accept(ctx, tenant, hrissync.Acceptance{EventID: ev, EmployeeID: id, Forget: t0.Add(time.Hour),
-					Mark: hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}})
+				_, err := s.Accept(ctx, tenant, store.Acceptance{EventID: ev, EmployeeID: id, Forget: t0.Add(time.Hour),
+					Mark: store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"}})
 				errs <- err
 				p, err := s.Person(ctx, tenant, id)
 				errs <- err
-				errs <- s.Commit(ctx, tenant, hrissync.Commit{ID: id, Generation: p.Dirty.Generation, Exists: true, Active: true,
-					Applied: map[string]hrissync.Applied{"role": {Value: fmt.Sprint(w), Version: v(w)}}})
+				errs <- s.Commit(ctx, tenant, store.Commit{ID: id, Generation: p.Dirty.Generation, Exists: true, Active: true,
+					Applied: map[string]store.Applied{"role": {Value: fmt.Sprint(w), Version: v(w)}}})
 			}
 		})
 	}

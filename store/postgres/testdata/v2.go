@@ -48,21 +48,21 @@ func write(url string) error {
 		return err
 	}
 	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	v := func(sec int) hrissync.Version {
-		return hrissync.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
 	}
-	realtime := hrissync.Mark{Since: at, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	realtime := store.Mark{Since: at, Classes: cadence.Realtime, Trigger: "realtime"}
 	account := func(tenant, id string, active bool, sec int) func() error {
 		return func() error {
-			return st.Commit(ctx, tenant, hrissync.Commit{ID: id, Exists: true, Active: active,
-				Applied: map[string]hrissync.Applied{"email": {Value: id + "@" + tenant + ".test", Version: v(sec)}}})
+			return st.Commit(ctx, tenant, store.Commit{ID: id, Exists: true, Active: active,
+				Applied: map[string]store.Applied{"email": {Value: id + "@" + tenant + ".test", Version: v(sec)}}})
 		}
 	}
 	steps := []func() error{
 		// w-1: provisioned, a due time, its audit entry left in the outbox.
 		func() error {
-			return st.Commit(ctx, "acme", hrissync.Commit{ID: "w-1", Exists: true, Active: true,
-				Applied: map[string]hrissync.Applied{"email": {Value: "w-1@acme.test", Version: v(1)}, "role": {Value: "Engineer", Version: v(2)}},
+			return st.Commit(ctx, "acme", store.Commit{ID: "w-1", Exists: true, Active: true,
+				Applied: map[string]store.Applied{"email": {Value: "w-1@acme.test", Version: v(1)}, "role": {Value: "Engineer", Version: v(2)}},
 				Audit:   []audit.Entry{{ID: "entry-1", Tenant: "acme", EmployeeID: "w-1", Action: audit.ActionCreate, Applied: at, Outcome: "applied"}},
 				Due:     at.Add(48 * time.Hour)})
 		},
@@ -73,12 +73,12 @@ func write(url string) error {
 		func() error {
 			m := realtime
 			m.EventID, m.MinVersion = "evt-1", v(5)
-			_, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "evt-1", EmployeeID: "w-4", Mark: m, Forget: at.Add(24 * time.Hour)})
+			_, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "evt-1", EmployeeID: "w-4", Mark: m, Forget: at.Add(24 * time.Hour)})
 			return err
 		},
 		// w-5: retries ran out before any account.
 		func() error {
-			return st.Fail(ctx, "acme", "w-5", hrissync.Failure{Attempts: 4, Err: "503", At: at, Dead: true}, realtime)
+			return st.Fail(ctx, "acme", "w-5", store.Failure{Attempts: 4, Err: "503", At: at, Dead: true}, realtime)
 		},
 		// w-6: an active account with a write in flight.
 		account("acme", "w-6", true, 6),
@@ -90,7 +90,7 @@ func write(url string) error {
 		},
 		func() error { return st.Ack(ctx, "acme", []string{"entry-0"}, audit.Head{Seq: 1, Hash: "h1"}) },
 		func() error {
-			return st.SaveRun(ctx, "acme", hrissync.Run{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1,
+			return st.SaveRun(ctx, "acme", store.BatchRun{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1,
 				Started: at, Finished: at.Add(time.Minute), Checkpoint: "w-6", Seen: 6, Writes: 4})
 		},
 		func() error { return st.SetCursor(ctx, "acme", "poll", at) },

@@ -38,21 +38,21 @@ func write(path string) error {
 		return err
 	}
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	v := func(sec int) hrissync.Version {
-		return hrissync.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: t0.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
 	}
-	realtime := hrissync.Mark{Since: t0, Classes: cadence.Realtime, Trigger: hrissync.TriggerRealtime}
+	realtime := store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"}
 	active := func(tenant, id string, on bool, sec int) func() error {
 		return func() error {
-			return st.Commit(ctx, tenant, hrissync.Commit{ID: id, Exists: true, Active: on,
-				Applied: map[string]hrissync.Applied{"email": {Value: id + "@" + tenant + ".test", Version: v(sec)}}})
+			return st.Commit(ctx, tenant, store.Commit{ID: id, Exists: true, Active: on,
+				Applied: map[string]store.Applied{"email": {Value: id + "@" + tenant + ".test", Version: v(sec)}}})
 		}
 	}
 	steps := []func() error{
 		// w1: provisioned, a due time, its audit entry left in the outbox.
 		func() error {
-			return st.Commit(ctx, "acme", hrissync.Commit{ID: "w1", Exists: true, Active: true,
-				Applied: map[string]hrissync.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}},
+			return st.Commit(ctx, "acme", store.Commit{ID: "w1", Exists: true, Active: true,
+				Applied: map[string]store.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}},
 				Audit:   []audit.Entry{{ID: "a1", Tenant: "acme", EmployeeID: "w1", Action: audit.ActionCreate, Applied: t0, Outcome: "applied"}},
 				Due:     t0.Add(72 * time.Hour)})
 		},
@@ -63,12 +63,12 @@ func write(path string) error {
 		func() error {
 			m := realtime
 			m.EventID, m.MinVersion = "e1", v(5)
-			_, err := st.Accept(ctx, "acme", hrissync.Acceptance{EventID: "e1", EmployeeID: "w4", Mark: m, Forget: t0.Add(24 * time.Hour)})
+			_, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "e1", EmployeeID: "w4", Mark: m, Forget: t0.Add(24 * time.Hour)})
 			return err
 		},
 		// w5: retries ran out before any account.
 		func() error {
-			return st.Fail(ctx, "acme", "w5", hrissync.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}, realtime)
+			return st.Fail(ctx, "acme", "w5", store.Failure{Attempts: 4, Err: "503", At: t0, Dead: true}, realtime)
 		},
 		// w6: an active account with a write in flight.
 		active("acme", "w6", true, 6),
@@ -83,7 +83,7 @@ func write(path string) error {
 			return st.AppendAudit(ctx, "acme", []audit.Entry{{ID: "run-1", Tenant: "acme", Action: audit.ActionRunSummary, Applied: t0}})
 		},
 		func() error {
-			return st.SaveRun(ctx, "acme", hrissync.Run{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1,
+			return st.SaveRun(ctx, "acme", store.BatchRun{ID: "run-1", Status: hrissync.RunSucceeded, Attempt: 1,
 				Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w6", Seen: 6, Writes: 4})
 		},
 		func() error { return st.SetCursor(ctx, "acme", "poll", t0.Add(time.Hour)) },

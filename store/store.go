@@ -1,0 +1,367 @@
+// Package store is the contract between the hrissync engine and what it is
+// built on: the Store that is its memory, the Dispatcher that hands people
+// to its workers, and the Locker and Scheduler that let replicas share one
+// Store. A host never needs it; whoever implements one of these does — as
+// database/sql/driver stands beside database/sql. The implementations in
+// this repository are store/memory, store/sqlite and store/postgres; the
+// conformance suite is store/storetest.
+//
+// # Optional capabilities
+//
+// The engine asks for some abilities by interface, each checked in one place
+// (the engine's capabilities.go) and named here:
+//
+//   - Backlogger: a Dispatcher that can say how many people wait. Without
+//     it the engine's Backlog is -1 and a webhook receiver's backlog guard
+//     (answering 503 when too many wait) is off.
+//   - Pauser: a Dispatcher that can hold every ready person until a time,
+//     used while the sink is paused (a Retry-After, an open breaker).
+//     Without it people are handed out and put off one by one.
+//   - Idler: a Dispatcher that can say when it has nothing in hand, for
+//     Engine.WaitIdle. Without it WaitIdle waits for the triggers only.
+//   - Locker: a Dispatcher that is also a Locker is the default
+//     Config.Locker, guarding each person across processes.
+//   - Scheduler: a Dispatcher that is also a Scheduler runs the poll and
+//     the batch, once across replicas; the engine then sets no timers of
+//     its own for them.
+//
+// Times are always passed in by the engine, never read from a database's
+// clock, so that simulated time works.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
+)
+
+// ErrNotFound: the Store holds no such thing (a batch run by ID).
+var ErrNotFound = errors.New("hrissync: not found")
+
+// Store is the engine's memory: what it last applied to the platform for each
+// person, who is dirty or due, the audit outbox, event ids it has seen, the
+// poll watermark and the batch ledger. Every method takes the tenant, and
+// nothing of one tenant is visible to another. Times are always passed in by
+// the engine (never the database's clock), so simulated time works.
+//
+// It is wider than a one-method interface because the engine needs its
+// operations to be atomic together (docs/design.md §4). Implement it with the
+// conformance suite in hand: store/storetest.Run. Every method is safe for
+// concurrent use; ctx bounds each call.
+type Store interface {
+	// Accept records an event: it remembers ev.EventID until ev.Forget and
+	// marks the person dirty, in one transaction. A remembered event id is
+	// a repeat: Accept reports duplicate and changes nothing.
+	Accept(ctx context.Context, tenant string, ev Acceptance) (duplicate bool, err error)
+
+	// MarkDirty marks people dirty without an event id (a poll that found
+	// them changed, a replay).
+	MarkDirty(ctx context.Context, tenant string, ids []string, m Mark) error
+
+	// Person returns one person's state. An unknown person is returned
+	// with only ID set (not an error).
+	Person(ctx context.Context, tenant, id string) (Person, error)
+
+	// Commit records one reconcile, all or nothing: the applied fields
+	// (merged per field, so that an older version never overwrites a
+	// newer), the account's existence and activity, the audit entries into
+	// the outbox, the next due time, and the removal of any failure record.
+	// The dirty mark is cleared only if its generation still equals
+	// c.Generation; a mark made since stays, with Unsure cleared (the
+	// write it was unsure of is now recorded).
+	Commit(ctx context.Context, tenant string, c Commit) error
+
+	// Intend records, just before a write, that the write may reach the
+	// sink without its commit (a crash in between): it marks the person
+	// dirty with m and Unsure set, and returns the mark's new generation,
+	// which the reconcile then commits against.
+	Intend(ctx context.Context, tenant, id string, m Mark) (generation uint64, err error)
+
+	// Fail records a failed attempt and keeps (or makes) the person dirty
+	// with m, in one transaction; the mark's Unsure becomes m.Unsure (the
+	// engine knows whether the failed write may have landed). f.Dead puts
+	// the person in the dead-letter listing.
+	Fail(ctx context.Context, tenant, id string, f Failure, m Mark) error
+
+	// Pending lists, in ID order after the ID after, up to limit people who
+	// are dirty or whose due time is at or before until.
+	Pending(ctx context.Context, tenant string, until time.Time, after string, limit int) ([]Person, error)
+
+	// DeadLetters lists, in ID order, the people whose retries ran out.
+	DeadLetters(ctx context.Context, tenant string) ([]Person, error)
+
+	// People lists, in ID order after the ID after, up to limit people who
+	// have an account in the platform (Exists), and the Damaged (whether
+	// they have one is unknown): the batch merges them with the Source's
+	// list to find leavers.
+	People(ctx context.Context, tenant, after string, limit int) ([]Person, error)
+
+	// Outbox returns up to limit audit entries not yet acknowledged, oldest
+	// first. Ack removes entries by ID once the Auditor holds them and, in
+	// the same transaction, raises the tenant's audit anchor to anchor: a
+	// zero anchor, or one whose Seq is not beyond the stored one, leaves it
+	// as it is. Anchor returns the anchor (zero before any): the end of
+	// the tenant's audit chain as last acknowledged, so that a log that
+	// lost or changed acknowledged entries is found (docs/design.md §6.5).
+	Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error)
+	Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error
+	Anchor(ctx context.Context, tenant string) (audit.Head, error)
+	// AppendAudit adds entries that describe no person's commit (batch run
+	// summaries) to the outbox.
+	AppendAudit(ctx context.Context, tenant string, entries []audit.Entry) error
+
+	// ForgetEvents drops event ids whose Forget time is at or before t,
+	// returning how many, and the revocations recorded more than
+	// RevocationRetention before t.
+	ForgetEvents(ctx context.Context, tenant string, t time.Time) (int, error)
+
+	// Revocations counts, per budget named in Commit.Revoked, the commits
+	// at or after since that ended someone's access, and the people who
+	// hold an active account now: the deactivation budgets' rolling
+	// window (docs/design.md §5.13).
+	Revocations(ctx context.Context, tenant string, since time.Time) (Revocations, error)
+
+	// Cursor returns a named watermark (zero if unset); SetCursor sets it.
+	Cursor(ctx context.Context, tenant, name string) (time.Time, error)
+	SetCursor(ctx context.Context, tenant, name string, t time.Time) error
+
+	// SaveRun inserts or replaces a batch run by ID; Run returns one (an
+	// error wrapping ErrNotFound if none); LastRun the run whose ID was
+	// first saved most recently. The batch saves a run as it starts, so
+	// this is the run started last in the order the Store saw them,
+	// whatever their Started times say: a clock stepped back must not hide
+	// the newest run. Saving a run again keeps its place.
+	SaveRun(ctx context.Context, tenant string, r BatchRun) error
+	Run(ctx context.Context, tenant, id string) (BatchRun, error)
+	LastRun(ctx context.Context, tenant string) (BatchRun, error)
+}
+
+// Person is one person's state in the Store.
+type Person struct {
+	ID string
+	// Exists reports that the platform holds an account for the person;
+	// Active whether it is enabled.
+	Exists, Active bool
+	// Applied is what the engine last wrote, per field, with the source
+	// version each value came from.
+	Applied map[string]Applied
+	Dirty   Mark      // Dirty.Generation is 0 when the person is clean
+	Due     time.Time // when a future-dated change takes effect; zero for none
+	Failure *Failure  // the current run of failed attempts, if any
+	// Damaged: the Store holds a row for this person that it cannot
+	// decode. Only ID is set, and the person is listed by Pending as if
+	// dirty. The engine rebuilds the person from the Source with a full
+	// rewrite, and Commit replaces the damaged row whole.
+	Damaged bool `json:",omitempty"`
+}
+
+// AppliedActivity is the key under which Person.Applied holds the account's
+// activity ("true" or "false") as last written, with the version of the
+// record that set it: activity is versioned like every field, so that no
+// older record changes it. It is never a field of the platform.
+const AppliedActivity = "@active"
+
+// Applied is one field's value as last written, and its source version.
+type Applied struct {
+	Value   string
+	Version hrtype.Version
+}
+
+// Mark is why a person is dirty. Marks merge: classes are united, the later
+// event id and the newer MinVersion kept, the first Since kept.
+type Mark struct {
+	// Generation is assigned by the Store: it grows on every mark, so a
+	// commit can tell whether a mark arrived while it ran. Callers leave
+	// it zero.
+	Generation uint64
+	Since      time.Time     // when the person first became dirty
+	Classes    cadence.Class // the field classes to reconcile
+	Trigger    string        // who marked: the engine's Trigger (realtime, poll, batch, replay)
+	EventID    string        // the latest event, if any
+	// MinVersion is the oldest record version that satisfies the mark: a
+	// record read from the Source that is older is stale (read-after-write
+	// lag) and the person is tried again shortly.
+	MinVersion hrtype.Version
+	// Unsure: a write may have reached the sink without being recorded
+	// (a crash between the write and its commit), so the applied state
+	// cannot be trusted; the next reconcile rewrites every field.
+	Unsure bool `json:",omitempty"`
+}
+
+// Acceptance is an event as the Store records it.
+type Acceptance struct {
+	EventID    string
+	EmployeeID string
+	Mark       Mark
+	Forget     time.Time // when the event id may be forgotten
+}
+
+// Commit is the outcome of one reconcile.
+type Commit struct {
+	ID         string
+	Generation uint64 // the dirty generation the reconcile started from
+	Exists     bool
+	Active     bool
+	Applied    map[string]Applied // fields written (or confirmed) by this reconcile
+	Audit      []audit.Entry
+	Due        time.Time // the next due time, replacing the old; zero for none
+	// Revoked, when this commit ends the person's access, names the
+	// deactivation budget it spends (BudgetVanished, BudgetTerminated, or
+	// BudgetApproved beyond a budget by an operator), and At is when it
+	// was applied; Revocations counts them. "" for any other commit.
+	Revoked string    `json:",omitempty"`
+	At      time.Time `json:",omitzero"`
+}
+
+// Revocations is a deactivation budget's window as the Store counts it.
+type Revocations struct {
+	Spent  map[string]int // commits that ended access, per Commit.Revoked
+	Active int            // people with an active account (Exists and Active)
+}
+
+// RevocationRetention is how long a Store keeps revocations: longer than
+// any budget's window.
+const RevocationRetention = 31 * 24 * time.Hour
+
+// Failure is the current run of failed attempts for one person.
+type Failure struct {
+	Attempts int
+	Err      string
+	At       time.Time // the last attempt
+	Dead     bool      // retries ran out: listed in DeadLetters
+}
+
+// RunStatus is the state of a batch run.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	// RunHeld: the run stopped before deprovisioning because the leavers
+	// passed the deletion threshold; ApproveDeletions lets it go on.
+	RunHeld RunStatus = "held"
+	// RunSuperseded: a held run that a later run took the place of,
+	// unapproved; its leavers are the later run's to decide.
+	RunSuperseded RunStatus = "superseded"
+)
+
+// BatchRun is one run of the daily batch in the ledger. A failed run is resumed by its rerun
+// from Checkpoint.
+type BatchRun struct {
+	ID         string
+	Status     RunStatus
+	Attempt    int // 1 for the scheduled run, 2 for its rerun
+	Started    time.Time
+	Finished   time.Time
+	Checkpoint string // the last ID fully processed, in Source order
+	Err        string
+	Seen       int      // people read from the Source
+	Writes     int      // writes made
+	Leavers    []string // people to deprovision, kept while Held
+	// Accounts is how many active accounts the merge with the list saw,
+	// over the whole run (a resumed run adds to it): the share of them
+	// the leavers are is judged against it.
+	Accounts int `json:",omitempty"`
+	// AsOf is when the Source's list was taken, in the Source's clock
+	// (zero: the Source cannot tell). Baseline is the AsOf of the newest
+	// run completed before this one: a list older than it is refused.
+	AsOf     time.Time `json:",omitzero"`
+	Baseline time.Time `json:",omitzero"`
+	// Stale counts people for whom the Store held something newer than
+	// the list: those fields were left alone.
+	Stale int `json:",omitempty"`
+	// ApprovedBy is who let the held leavers go, as the host
+	// authenticated them (Engine.ApproveDeletions).
+	ApprovedBy string `json:",omitempty"`
+}
+
+// MergeApplied merges a commit's fields into what a Store holds, field by
+// field, keeping whichever value has the newer version. Stores call it so
+// that an older version never overwrites a newer one, whatever order commits
+// arrive in.
+func MergeApplied(held, commit map[string]Applied) map[string]Applied {
+	out := make(map[string]Applied, len(held)+len(commit))
+	for k, v := range held {
+		out[k] = v
+	}
+	for k, v := range commit {
+		if old, ok := out[k]; ok && v.Version.Before(old.Version) {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// MergeMark merges a new mark into a held one (docs/design.md §4.3), for
+// Stores. The generation is the Store's to set.
+func MergeMark(held, m Mark) Mark {
+	if held.Generation == 0 {
+		m.Generation = 0
+		return m
+	}
+	held.Classes |= m.Classes
+	if m.EventID != "" {
+		held.EventID = m.EventID
+	}
+	if held.MinVersion.Before(m.MinVersion) {
+		held.MinVersion = m.MinVersion
+	}
+	if m.Trigger != "" {
+		held.Trigger = m.Trigger
+	}
+	held.Unsure = held.Unsure || m.Unsure
+	return held
+}
+
+// Dispatcher hands people to the engine's workers: "reconcile this person, not
+// before at". It is only a hint — the Store's dirty set and due times are the
+// truth, swept on start and by every poll — so a Dispatcher may lose work on a
+// crash, and may deliver an id twice.
+//
+// The default is an in-process keyed queue; several replicas share a
+// distributed one.
+type Dispatcher interface {
+	// Dispatch asks for id to be worked on at or after at. Adding an id
+	// already waiting keeps the earlier time. Safe for concurrent use; it
+	// must not block.
+	Dispatch(id string, at time.Time)
+
+	// Run calls work for dispatched ids, at most limit at once and never
+	// twice at once for the same id, until ctx ends or Stop is called; it
+	// returns once every call of work has returned. An id dispatched while
+	// its work runs is worked on again afterwards.
+	Run(ctx context.Context, limit int, work func(ctx context.Context, id string)) error
+
+	// Stop makes Run finish the work in hand and return, leaving waiting
+	// ids undone (they stay dirty in the Store).
+	Stop()
+}
+
+// Locker guards one person across processes for the length of a reconcile,
+// for replicas sharing a Store (a PostgreSQL advisory lock, say). Within one
+// process the engine already never reconciles a person twice at once; a
+// Locker extends that to every process.
+type Locker interface {
+	// Lock blocks until it holds the person's lock, or ctx ends.
+	Lock(ctx context.Context, tenant, id string) (unlock func(), err error)
+	// TryLock takes the person's lock only if it is free.
+	TryLock(ctx context.Context, tenant, id string) (unlock func(), ok bool, err error)
+}
+
+// Scheduler runs the engine's periodic work — the fallback poll and the daily
+// batch — once per scheduled time across every replica. A Dispatcher that
+// implements it is given the poll and the batch when Run starts, and the
+// engine sets no timers of its own for them.
+type Scheduler interface {
+	// Every calls run at each time of s, on one replica. run returns a
+	// time to run once more before the schedule's next (the rerun of a
+	// failed batch), or the zero time.
+	Every(name string, s cadence.Schedule, run func(ctx context.Context) (again time.Time))
+}
