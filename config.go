@@ -289,7 +289,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = RealClock{}
 	}
-	if l, ok := cfg.Dispatcher.(store.Locker); ok && cfg.Locker == nil {
+	if l, ok := lockerOf(cfg.Dispatcher); ok && cfg.Locker == nil {
 		cfg.Locker = l
 	}
 	if cfg.Logger == nil {

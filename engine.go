@@ -147,7 +147,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.sweep(ctx); err != nil {
 		return fmt.Errorf("hrissync: start-up sweep: %w", err)
 	}
-	if s, ok := e.dispatcher.(store.Scheduler); ok {
+	if s, ok := e.scheduler(); ok {
 		if e.cfg.Policy.Uses(cadence.Realtime) {
 			s.Every("poll", e.cfg.PollSchedule, func(ctx context.Context) time.Time { e.pollOnce(ctx); return time.Time{} })
 		}
@@ -346,13 +346,10 @@ func (e *Engine) Replay(ctx context.Context, ids ...string) error {
 // being reconciled), or -1 if the Dispatcher cannot tell. A webhook receiver
 // uses it to push back (503) before the backlog grows without bound.
 func (e *Engine) Backlog() int {
-	q, ok := e.dispatcher.(interface {
-		Len() (ready, processing, waiting int)
-	})
+	ready, _, _, ok := e.queueLen()
 	if !ok {
 		return -1
 	}
-	ready, _, _ := q.Len()
 	return ready
 }
 
@@ -380,12 +377,9 @@ func (e *Engine) Stats() Stats { return e.stats.snapshot() }
 // a simulation then advances to. It needs a Dispatcher that can tell (the
 // default can).
 func (e *Engine) WaitIdle(ctx context.Context) error {
-	q, ok := e.dispatcher.(interface {
-		Idle() bool
-		WaitIdle(context.Context) error
-	})
-	if !ok {
-		return errors.New("hrissync: the Dispatcher cannot report idleness")
+	q, err := e.idler()
+	if err != nil {
+		return err
 	}
 	for {
 		if err := e.busy.wait(ctx); err != nil {

@@ -67,13 +67,10 @@ func newInstruments(mp metric.MeterProvider, tenant string, e *Engine) (*instrum
 		return nil, err
 	}
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		q, ok := e.dispatcher.(interface {
-			Len() (ready, processing, waiting int)
-		})
+		ready, processing, waiting, ok := e.queueLen()
 		if !ok {
 			return nil
 		}
-		ready, processing, waiting := q.Len()
 		for state, n := range map[string]int{"ready": ready, "processing": processing, "waiting": waiting} {
 			o.ObserveInt64(depth, int64(n), metric.WithAttributes(in.tenant, attribute.String("state", state)))
 		}

@@ -648,14 +648,6 @@ func (e *Engine) commitUnchanged(ctx context.Context, p store.Person, d desired,
 	return outcome{result: unchanged, next: d.due}
 }
 
-// pauseDispatch holds the Dispatcher's ready people until t, where it can:
-// while the sink is paused, handing them out would only put each off again.
-func (e *Engine) pauseDispatch(t time.Time) {
-	if p, ok := e.dispatcher.(interface{ PauseUntil(time.Time) }); ok {
-		p.PauseUntil(t)
-	}
-}
-
 // putOff leaves the person dirty until at — after a sink-wide pause, or once
 // a manager being reconciled elsewhere is done — without counting an attempt.
 func (e *Engine) putOff(ctx context.Context, r request, p store.Person, classes cadence.Class, at time.Time) outcome {

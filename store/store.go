@@ -11,9 +11,10 @@
 // The engine asks for some abilities by interface, each checked in one place
 // (the engine's capabilities.go) and named here:
 //
-//   - Backlogger: a Dispatcher that can say how many people wait. Without
-//     it the engine's Backlog is -1 and a webhook receiver's backlog guard
-//     (answering 503 when too many wait) is off.
+//   - Backlogger: a Dispatcher that can count the people it holds. Without
+//     it the engine's Backlog is -1, a webhook receiver's backlog guard
+//     (answering 503 when too many wait) is off, and the queue-depth metric
+//     is not reported.
 //   - Pauser: a Dispatcher that can hold every ready person until a time,
 //     used while the sink is paused (a Retry-After, an open breaker).
 //     Without it people are handed out and put off one by one.
@@ -364,4 +365,24 @@ type Scheduler interface {
 	// time to run once more before the schedule's next (the rerun of a
 	// failed batch), or the zero time.
 	Every(name string, s cadence.Schedule, run func(ctx context.Context) (again time.Time))
+}
+
+// Backlogger is a Dispatcher that can count the people it holds.
+type Backlogger interface {
+	// Len returns how many people are ready for a worker, being worked
+	// on, and waiting for a later time.
+	Len() (ready, processing, waiting int)
+}
+
+// Pauser is a Dispatcher that can hold every ready person until a time.
+type Pauser interface {
+	PauseUntil(t time.Time)
+}
+
+// Idler is a Dispatcher that can say when it has nothing ready and nothing
+// being worked on (people set for later do not count).
+type Idler interface {
+	Idle() bool
+	// WaitIdle blocks until Idle would report true, or ctx ends.
+	WaitIdle(ctx context.Context) error
 }

@@ -1,0 +1,55 @@
+package hrissync
+
+import (
+	"errors"
+	"time"
+
+	"github.com/hrissync/hrissync/store"
+)
+
+// The optional abilities of what the engine is built on (named and
+// documented in package store), each asked for here and nowhere else.
+
+// queueLen counts the people the Dispatcher holds; ok is false when it
+// cannot tell (it is no store.Backlogger).
+func (e *Engine) queueLen() (ready, processing, waiting int, ok bool) {
+	b, ok := e.dispatcher.(store.Backlogger)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	ready, processing, waiting = b.Len()
+	return ready, processing, waiting, true
+}
+
+// pauseDispatch holds the Dispatcher's ready people until t, where it can
+// (a store.Pauser): while the sink is paused, handing them out would only put
+// each off again.
+func (e *Engine) pauseDispatch(t time.Time) {
+	if p, ok := e.dispatcher.(store.Pauser); ok {
+		p.PauseUntil(t)
+	}
+}
+
+// errCannotIdle: WaitIdle needs a Dispatcher that is a store.Idler.
+var errCannotIdle = errors.New("hrissync: the Dispatcher cannot report idleness (it is no store.Idler)")
+
+// idler returns the Dispatcher as a store.Idler.
+func (e *Engine) idler() (store.Idler, error) {
+	if i, ok := e.dispatcher.(store.Idler); ok {
+		return i, nil
+	}
+	return nil, errCannotIdle
+}
+
+// scheduler returns the Dispatcher as a store.Scheduler, if it is one: it
+// then runs the poll and the batch, once across replicas.
+func (e *Engine) scheduler() (store.Scheduler, bool) {
+	s, ok := e.dispatcher.(store.Scheduler)
+	return s, ok
+}
+
+// lockerOf returns the Dispatcher as the default Locker, if it is one.
+func lockerOf(d store.Dispatcher) (store.Locker, bool) {
+	l, ok := d.(store.Locker)
+	return l, ok
+}
