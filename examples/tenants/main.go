@@ -81,7 +81,7 @@ func run(serve time.Duration) error {
 	}
 	defer st.Close()
 	logPath := filepath.Join(dir, "audit.jsonl")
-	log, err := audit.OpenLog(logPath, nil)
+	log, err := audit.OpenLog(ctx, logPath, nil)
 	if err != nil {
 		return err
 	}

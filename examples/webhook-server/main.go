@@ -79,7 +79,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	trail, err := audit.OpenLog(*auditPath, &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
+	trail, err := audit.OpenLog(ctx, *auditPath, &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
 	if err != nil {
 		return err
 	}
