@@ -66,7 +66,7 @@ func TestBatchRefusesAnExportOlderThanTheLastCompletedRun(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "workers.csv")
 		t1 := time.Now()
 		writeExport(t, path, t1, "w-001,Alice", "w-002,Bob")
-		src, err := csv.Open(csv.Config{Path: path, AsOfColumn: "As Of"})
+		src, err := csv.Open(t.Context(), path, &csv.Config{AsOfColumn: "As Of"})
 		if err != nil {
 			t.Fatal(err)
 		}

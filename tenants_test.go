@@ -107,7 +107,7 @@ func TestTenantsShareFairly(t *testing.T) {
 	})
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "audit.jsonl")
-		log, err := audit.OpenLog(path, nil)
+		log, err := audit.OpenLog(t.Context(), path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

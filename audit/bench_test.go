@@ -19,7 +19,7 @@ func BenchmarkAppend(b *testing.B) {
 		batch int
 	}{{"sync=each-entry", audit.SyncEachEntry, 1}, {"sync=each-record/batch=1", audit.SyncEachRecord, 1}, {"sync=each-record/batch=64", audit.SyncEachRecord, 64}} {
 		b.Run(c.name, func(b *testing.B) {
-			l, err := audit.OpenLog(filepath.Join(b.TempDir(), "audit.jsonl"), &audit.LogOptions{Sync: c.sync})
+			l, err := audit.OpenLog(b.Context(), filepath.Join(b.TempDir(), "audit.jsonl"), &audit.LogOptions{Sync: c.sync})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"maps"
 )
@@ -153,7 +154,7 @@ func Check(opts CheckOptions, files ...string) (*Report, error) {
 	if head == "" && len(files) > 0 {
 		head = files[len(files)-1] + ".head"
 	}
-	s, err := loadLog(files, head, nil)
+	s, err := loadLog(context.Background(), files, head, nil)
 	if err != nil {
 		return nil, err
 	}

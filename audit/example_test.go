@@ -36,7 +36,7 @@ func ExampleCheck() {
 	dir, _ := os.MkdirTemp("", "audit")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "audit.jsonl")
-	log, _ := audit.OpenLog(path, nil)
+	log, _ := audit.OpenLog(context.Background(), path, nil)
 	for i := range 3 {
 		_ = log.Record(context.Background(), []audit.Entry{{ID: fmt.Sprint("e", i), Tenant: "acme", Action: audit.ActionUpdate}})
 	}
@@ -47,7 +47,7 @@ func ExampleCheck() {
 	f.WriteString(`{"seq":4,"tenant":"acme","prev":"9f8`) // the kill came here
 	f.Close()
 
-	log, err := audit.OpenLog(path, &audit.LogOptions{Anchors: anchors})
+	log, err := audit.OpenLog(context.Background(), path, &audit.LogOptions{Anchors: anchors})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -93,7 +93,7 @@ func killChild() int {
 	if err != nil || until < 0 {
 		until = int(^uint(0) >> 1) // until killed
 	}
-	l, err := audit.OpenLog(filepath.Join(dir, "audit.jsonl"), &audit.LogOptions{Anchors: anchors, MaxBytes: killMaxBytes})
+	l, err := audit.OpenLog(context.Background(), filepath.Join(dir, "audit.jsonl"), &audit.LogOptions{Anchors: anchors, MaxBytes: killMaxBytes})
 	if err != nil {
 		return fail(err)
 	}
@@ -177,7 +177,7 @@ func killLog(t *testing.T, rng *rand.Rand, kills int, n *killTally) {
 		if round%2 == 1 {
 			continue // the next child recovers
 		}
-		l, err := audit.OpenLog(path, &audit.LogOptions{Anchors: anchors, MaxBytes: killMaxBytes})
+		l, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{Anchors: anchors, MaxBytes: killMaxBytes})
 		if err != nil {
 			t.Fatalf("round %d: OpenLog after a kill = %v", round, err)
 		}

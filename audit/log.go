@@ -29,7 +29,8 @@ const (
 	SyncEachEntry
 )
 
-// LogOptions configure OpenLog. The zero value means the defaults.
+// LogOptions configure OpenLog. A nil *LogOptions, like the zero value,
+// means the defaults.
 type LogOptions struct {
 	// MaxBytes rotates the file once it grows past this; the chain carries
 	// on into the next file. Default 64 MiB.
@@ -101,7 +102,14 @@ var _ Auditor = (*Log)(nil)
 // off and the cut recorded (ActionRecovered) in the chain the line belonged
 // to, or, when the line got too short to say, in every chain the log or the
 // anchors know; the head file is brought up to the chain's end.
-func OpenLog(path string, opts *LogOptions) (*Log, error) {
+//
+// ctx bounds the reading, which is most of the work (every file, rotated
+// ones too, is read to verify the chains): OpenLog checks it before each
+// file and once more before it writes anything, and returns its error,
+// having written nothing, if it has ended. Once OpenLog has begun to
+// recover a torn tail or to restart chains it finishes, so that the files
+// are never left half repaired.
+func OpenLog(ctx context.Context, path string, opts *LogOptions) (*Log, error) {
 	l := &Log{path: path, ids: map[string]bool{}}
 	if opts != nil {
 		l.opts = *opts
@@ -116,9 +124,12 @@ func OpenLog(path string, opts *LogOptions) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := loadLog(files, path+".head", func(r Record) { l.ids[r.Entry.ID] = true })
+	s, err := loadLog(ctx, files, path+".head", func(r Record) { l.ids[r.Entry.ID] = true })
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 	if why := l.refusal(s); why != nil {
 		if l.opts.Restart == "" {

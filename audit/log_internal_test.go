@@ -15,7 +15,7 @@ import (
 func genLog(t testing.TB, n int) (string, [][]byte) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	l, err := OpenLog(path, nil)
+	l, err := OpenLog(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

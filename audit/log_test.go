@@ -31,7 +31,7 @@ func record(t *testing.T, l *audit.Log, es ...audit.Entry) {
 
 func TestLogRotatesAndVerifies(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	l, err := audit.OpenLog(path, &audit.LogOptions{MaxBytes: 4 << 10, Sync: audit.SyncEachEntry})
+	l, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{MaxBytes: 4 << 10, Sync: audit.SyncEachEntry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestLogRotatesAndVerifies(t *testing.T) {
 		t.Fatalf("Verify = %v", err)
 	}
 	// Reopened, the log continues both chains and remembers the IDs.
-	l, err = audit.OpenLog(path, &audit.LogOptions{MaxBytes: 4 << 10})
+	l, err = audit.OpenLog(t.Context(), path, &audit.LogOptions{MaxBytes: 4 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestLogRotatesAndVerifies(t *testing.T) {
 
 func TestVerifyNamesTheBrokenLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	l, _ := audit.OpenLog(path, nil)
+	l, _ := audit.OpenLog(t.Context(), path, nil)
 	for i := range 10 {
 		record(t, l, entry(i, "acme"))
 	}
@@ -88,7 +88,7 @@ func TestVerifyNamesTheBrokenLine(t *testing.T) {
 	if err := audit.Verify(path); !errors.As(err, &ce) || ce.Line != 7 {
 		t.Fatalf("Verify = %v, want a break at line 7", err)
 	}
-	if _, err := audit.OpenLog(path, nil); err == nil {
+	if _, err := audit.OpenLog(t.Context(), path, nil); err == nil {
 		t.Error("OpenLog appended to a broken log")
 	}
 	// Cutting the last entries off is caught by the head file, the
@@ -105,7 +105,7 @@ func TestRedactionAndErasure(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.jsonl")
 	keys := &audit.DirKeys{Dir: filepath.Join(dir, "keys")}
-	l, err := audit.OpenLog(path, &audit.LogOptions{Redact: audit.Redaction{
+	l, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{Redact: audit.Redaction{
 		Fields:  map[string]audit.Treatment{"email": audit.Encrypt, "role": audit.Hash, "secret": audit.Drop},
 		HashKey: []byte("k"), Keys: keys,
 	}})
@@ -153,5 +153,41 @@ func TestRedactionAndErasure(t *testing.T) {
 	}
 	if err := audit.Verify(path); err != nil {
 		t.Errorf("Verify after erasure = %v", err)
+	}
+}
+
+// OpenLog reads under its context: once it has ended, it returns the
+// context's error and writes nothing, neither a new log nor a repair.
+func TestOpenLogHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := audit.OpenLog(ctx, path, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("OpenLog with an ended context = %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("OpenLog with an ended context created the log: %v", err)
+	}
+
+	l, err := audit.OpenLog(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(t.Context(), []audit.Entry{{ID: "e1", Tenant: "acme", Action: audit.ActionUpdate}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"seq":2,"tenant":"acme"`) // a torn tail to recover
+	f.Close()
+	before, _ := os.ReadFile(path)
+	if _, err := audit.OpenLog(ctx, path, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("OpenLog with an ended context = %v, want context.Canceled", err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Fatal("OpenLog with an ended context changed the log")
 	}
 }

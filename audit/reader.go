@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,9 +68,12 @@ type tornLine struct {
 // loadLog reads a log's files, in chain order, and its head file. each, if
 // not nil, sees every entry that verifies. The error is for what cannot be
 // read at all; what the files hold is in the result.
-func loadLog(files []string, headPath string, each func(Record)) (*scanned, error) {
+func loadLog(ctx context.Context, files []string, headPath string, each func(Record)) (*scanned, error) {
 	s := &scanned{files: files, chain: newChain(), headPath: headPath}
 	for i, name := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
 		if err := s.scanFile(name, i == len(files)-1, each); err != nil {
 			return nil, err
 		}
@@ -225,7 +229,7 @@ func parseLine(b []byte, name string, n int, ch *chain) (Record, error) {
 func Read(files ...string) func(yield func(Record, error) bool) {
 	return func(yield func(Record, error) bool) {
 		stopped := false
-		s, err := loadLog(files, "", func(r Record) {
+		s, err := loadLog(context.Background(), files, "", func(r Record) {
 			if !stopped && !yield(r, nil) {
 				stopped = true
 			}

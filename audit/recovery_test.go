@@ -23,7 +23,7 @@ var _ interface {
 // and returns the heads after: what the engine stores as its anchors.
 func logWith(t *testing.T, path string, opts *audit.LogOptions, first, last int, tenants ...string) map[string]audit.Head {
 	t.Helper()
-	l, err := audit.OpenLog(path, opts)
+	l, err := audit.OpenLog(t.Context(), path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestTornTailRecovered(t *testing.T) {
 		t.Fatalf("Verify of a torn, unrecovered log = %v", err)
 	}
 
-	l, err := audit.OpenLog(path, &audit.LogOptions{Anchors: anchors})
+	l, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{Anchors: anchors})
 	if err != nil {
 		t.Fatalf("OpenLog = %v", err)
 	}
@@ -170,7 +170,7 @@ func TestTornTailOfUnknownTenant(t *testing.T) {
 			anchors := logWith(t, path, nil, 0, 3, "acme", "globex")
 			anchors["initech"] = audit.Head{} // a tenant the host knows, with no entries yet
 			appendTorn(t, path, 3, "acme", lineLen(t, path, 3, "acme", c.keep))
-			log, err := audit.OpenLog(path, &audit.LogOptions{Anchors: anchors})
+			log, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{Anchors: anchors})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +211,7 @@ func TestTornLineBelowAnchorRefused(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	os.WriteFile(path, b[:len(b)-40], 0o600) // the last entry, acknowledged, cut short
 	os.Remove(path + ".head")                // and the head file with it, so only the anchor knows
-	_, err := audit.OpenLog(path, &audit.LogOptions{Anchors: anchors})
+	_, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{Anchors: anchors})
 	var ae *audit.AnchorError
 	if !errors.As(err, &ae) || ae.Problem != audit.LogShorter || ae.Tenant != "acme" || ae.Seq != 5 || ae.At != 4 {
 		t.Fatalf("OpenLog = %v, want the log shorter than its anchor: 4 of 5", err)
@@ -245,7 +245,7 @@ func TestHeadFile(t *testing.T) {
 	if len(r.Findings) != 1 || r.Findings[0].Kind != audit.HeadBehind || r.Findings[0].Seq != 6 || r.Findings[0].At != 3 {
 		t.Fatalf("findings = %v, want the head file behind: 6 and 3", r.Findings)
 	}
-	l, err := audit.OpenLog(path, nil)
+	l, err := audit.OpenLog(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestHeadFile(t *testing.T) {
 	if err := audit.Verify(path); !errors.As(err, &ae) || ae.Problem != audit.LogShorter || ae.HeadFile == "" || ae.At != 4 || ae.Seq != 6 {
 		t.Fatalf("Verify with the head file ahead = %v", err)
 	}
-	if _, err := audit.OpenLog(path, nil); !errors.As(err, &ae) {
+	if _, err := audit.OpenLog(t.Context(), path, nil); !errors.As(err, &ae) {
 		t.Fatalf("OpenLog with the head file ahead = %v", err)
 	}
 }
@@ -308,7 +308,7 @@ var damages = []damage{
 		os.Remove(path)
 		os.Remove(path + ".head")
 		logWith(t, path, nil, 0, 4, "acme")
-		l, err := audit.OpenLog(path, nil)
+		l, err := audit.OpenLog(t.Context(), path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +341,7 @@ func TestDamageBelowAnchorRefused(t *testing.T) {
 			anchors := logWith(t, path, nil, 0, 10, "acme")
 			d.do(t, path)
 
-			_, err := audit.OpenLog(path, &audit.LogOptions{Anchors: anchors})
+			_, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{Anchors: anchors})
 			var ae *audit.AnchorError
 			if !errors.As(err, &ae) || ae.Problem != d.problem || ae.Tenant != "acme" || ae.Seq != 10 || ae.At != d.at {
 				t.Fatalf("OpenLog = %v, want problem %d at %d", err, d.problem, d.at)
@@ -362,7 +362,7 @@ func TestDamageBelowAnchorRefused(t *testing.T) {
 				t.Fatalf("Check = %v, want a %v finding at %d", r.Findings, d.kind, d.seq)
 			}
 
-			l, err := audit.OpenLog(path, nil)
+			l, err := audit.OpenLog(t.Context(), path, nil)
 			if !d.passes {
 				if err == nil {
 					l.Close()
@@ -390,7 +390,7 @@ func TestDamageBelowAnchorRefused(t *testing.T) {
 func TestCheckAnchor(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	at3 := logWith(t, path, nil, 0, 3, "acme")["acme"]
-	l, err := audit.OpenLog(path, nil)
+	l, err := audit.OpenLog(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func TestRestart(t *testing.T) {
 			anchors := logWith(t, path, nil, 0, 10, "acme", "globex")
 			d.do(t, path)
 			at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
-			l, err := audit.OpenLog(path, &audit.LogOptions{Anchors: anchors, Restart: "incident INC-7: log lost with the disk",
+			l, err := audit.OpenLog(t.Context(), path, &audit.LogOptions{Anchors: anchors, Restart: "incident INC-7: log lost with the disk",
 				Now: func() time.Time { return at }})
 			if err != nil {
 				t.Fatalf("OpenLog with Restart = %v", err)
@@ -475,7 +475,7 @@ func TestRestart(t *testing.T) {
 				t.Error("nothing was set aside")
 			}
 			// Reopened with the new anchors, the log is as any other.
-			l, err = audit.OpenLog(path, &audit.LogOptions{Anchors: anchors, Restart: "not used"})
+			l, err = audit.OpenLog(t.Context(), path, &audit.LogOptions{Anchors: anchors, Restart: "not used"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,7 @@
 // The realtime default is the seed's: the first attempt plus three retries
 // sixty seconds apart.
 //
-//	err := retry.Do(ctx, send, retry.WithPolicy(retry.Fixed(3, time.Minute)))
+//	err := retry.Do(ctx, send, &retry.Options{Policy: retry.Fixed(3, time.Minute)})
 package retry
 
 import (
@@ -131,37 +131,35 @@ func After(err error) (time.Duration, bool) {
 	return 0, false
 }
 
-// Option configures Do.
-type Option func(*options)
-
-type options struct {
-	policy  Policy
-	onRetry func(attempt int, err error, wait time.Duration)
-}
-
-// WithPolicy sets Do's policy; the default is Fixed(3, time.Minute).
-func WithPolicy(p Policy) Option { return func(o *options) { o.policy = p } }
-
-// OnRetry calls f before each pause, with the attempt that failed.
-func OnRetry(f func(attempt int, err error, wait time.Duration)) Option {
-	return func(o *options) { o.onRetry = f }
+// Options configure Do. A nil *Options, like the zero value, means the
+// defaults.
+type Options struct {
+	// Policy decides whether and when to try again. Default Fixed(3,
+	// time.Minute), the realtime default.
+	Policy Policy
+	// OnRetry, if set, is called before each pause, with the attempt that
+	// failed.
+	OnRetry func(attempt int, err error, wait time.Duration)
 }
 
 // Do calls fn until it succeeds, the policy gives up, or ctx ends. It returns
 // nil, fn's last error (unwrapped from Permanent), or ctx's error joined with
 // fn's last error. It waits with time.Timer, so inside a testing/synctest
 // bubble its pauses take no real time.
-func Do(ctx context.Context, fn func(context.Context) error, opts ...Option) error {
-	o := options{policy: Fixed(3, time.Minute)}
-	for _, opt := range opts {
-		opt(&o)
+func Do(ctx context.Context, fn func(context.Context) error, opts *Options) error {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Policy == nil {
+		o.Policy = Fixed(3, time.Minute)
 	}
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
 		if err == nil {
 			return nil
 		}
-		wait, ok := Delay(o.policy, attempt, err)
+		wait, ok := Delay(o.Policy, attempt, err)
 		if !ok {
 			var p *permanentError
 			if errors.As(err, &p) {
@@ -169,8 +167,8 @@ func Do(ctx context.Context, fn func(context.Context) error, opts ...Option) err
 			}
 			return err
 		}
-		if o.onRetry != nil {
-			o.onRetry(attempt, err, wait)
+		if o.OnRetry != nil {
+			o.OnRetry(attempt, err, wait)
 		}
 		t := time.NewTimer(wait)
 		select {

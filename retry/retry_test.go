@@ -18,7 +18,7 @@ func TestFixedMakesFourAttemptsSixtySecondsApart(t *testing.T) {
 		err := retry.Do(t.Context(), func(context.Context) error {
 			at = append(at, time.Now())
 			return errDown
-		}, retry.WithPolicy(retry.Fixed(3, 60*time.Second)))
+		}, &retry.Options{Policy: retry.Fixed(3, 60*time.Second)})
 		if !errors.Is(err, errDown) {
 			t.Fatalf("Do = %v, want the last error", err)
 		}
@@ -40,7 +40,7 @@ func TestPermanentStopsAtOnce(t *testing.T) {
 		err := retry.Do(t.Context(), func(context.Context) error {
 			calls++
 			return retry.Permanent(invalid)
-		})
+		}, nil)
 		if calls != 1 || !errors.Is(err, invalid) || retry.IsPermanent(err) {
 			t.Fatalf("calls=%d err=%v, want one call and the unwrapped error", calls, err)
 		}
@@ -56,7 +56,7 @@ func TestRetryAfterOverridesInterval(t *testing.T) {
 				return retry.RetryAfter(errDown, 5*time.Second)
 			}
 			return nil
-		}, retry.WithPolicy(retry.Fixed(3, time.Minute)))
+		}, &retry.Options{Policy: retry.Fixed(3, time.Minute)})
 		if err != nil || len(at) != 2 {
 			t.Fatalf("err=%v attempts=%d", err, len(at))
 		}
@@ -71,7 +71,7 @@ func TestDoStopsWhenContextEnds(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 		defer cancel()
 		calls := 0
-		err := retry.Do(ctx, func(context.Context) error { calls++; return errDown })
+		err := retry.Do(ctx, func(context.Context) error { calls++; return errDown }, nil)
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, errDown) || calls != 2 {
 			t.Fatalf("err=%v calls=%d, want deadline joined with the last error after 2 calls", err, calls)
 		}

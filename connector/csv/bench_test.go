@@ -33,7 +33,7 @@ func BenchmarkRead1M(b *testing.B) {
 	}
 	f.Close()
 	st, _ := os.Stat(path)
-	src, err := csv.Open(csv.Config{Path: path})
+	src, err := csv.Open(b.Context(), path, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

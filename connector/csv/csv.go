@@ -1,7 +1,7 @@
 // Package csv is a hrissync.Source over a full CSV export of the HRIS, for
 // the daily batch.
 //
-//	src, err := csv.Open(csv.Config{Path: "/exports/workers.csv", AsOf: exportTime})
+//	src, err := csv.Open(ctx, "/exports/workers.csv", &csv.Config{AsOf: exportTime})
 //
 // The file is streamed (memory does not grow with it) and must be sorted by
 // worker id, as the batch finds leavers by merging. Every row's version is the
@@ -72,9 +72,10 @@ const (
 	columnImmediate = "immediate"
 )
 
-// Config configures Open. Path is required.
+// Config configures Open. Every field is optional: a nil *Config, like the
+// zero value, means the defaults. (The file's path, which has no default, is
+// an argument of Open.)
 type Config struct {
-	Path string
 	// Columns maps header names to fields, replacing DefaultColumns(). A
 	// column named "attr.<name>" is always the attribute <name>.
 	Columns map[string]string
@@ -89,7 +90,7 @@ type Config struct {
 	// DateLayout parses date columns; default "2006-01-02".
 	DateLayout string
 	// ExpectedRows, if positive, is the row count the export must have.
-	// Otherwise Path+".manifest" ({"rows": N}) is read if present, and a
+	// Otherwise the path + ".manifest" ({"rows": N}) is read if present, and a
 	// last row whose first cell is "#rows" followed by N is a trailer.
 	ExpectedRows int
 	Comma        rune // default ','
@@ -99,7 +100,8 @@ type Config struct {
 // every call, so a new export under the same path is picked up — its header
 // checked again.
 type Source struct {
-	cfg Config
+	path string
+	cfg  Config
 }
 
 // layout is a header, and per column the field it gives ("" to skip).
@@ -147,18 +149,27 @@ func normalise(h string) string {
 	return strings.NewReplacer(" ", "", "-", "", "_", "").Replace(h)
 }
 
-// Open checks the file's header and returns the Source.
-func Open(cfg Config) (*Source, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("csv: Path is required")
+// Open checks the header of the file at path and returns the Source. cfg may
+// be nil for the defaults. ctx bounds the opening: Open returns its error if
+// it has ended.
+func Open(ctx context.Context, path string, cfg *Config) (*Source, error) {
+	if path == "" {
+		return nil, errors.New("csv: a path is required")
 	}
-	if cfg.DateLayout == "" {
-		cfg.DateLayout = time.DateOnly
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
 	}
-	if cfg.Comma == 0 {
-		cfg.Comma = ','
+	var c Config
+	if cfg != nil {
+		c = *cfg
 	}
-	s := &Source{cfg: cfg}
+	if c.DateLayout == "" {
+		c.DateLayout = time.DateOnly
+	}
+	if c.Comma == 0 {
+		c.Comma = ','
+	}
+	s := &Source{path: path, cfg: c}
 	f, r, err := s.open()
 	if err != nil {
 		return nil, err
@@ -227,7 +238,7 @@ func (s *Source) layout(header []string) (layout, error) {
 
 // open opens the file and a CSV reader past any UTF-8 byte-order mark.
 func (s *Source) open() (*os.File, *stdcsv.Reader, error) {
-	f, err := os.Open(s.cfg.Path)
+	f, err := os.Open(s.path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("csv: %w", err)
 	}
@@ -247,7 +258,7 @@ func (s *Source) expected() (int, error) {
 	if s.cfg.ExpectedRows > 0 {
 		return s.cfg.ExpectedRows, nil
 	}
-	b, err := os.ReadFile(s.cfg.Path + ".manifest")
+	b, err := os.ReadFile(s.path + ".manifest")
 	if errors.Is(err, os.ErrNotExist) {
 		return -1, nil
 	}
@@ -258,7 +269,7 @@ func (s *Source) expected() (int, error) {
 		Rows *int `json:"rows"`
 	}
 	if err := json.Unmarshal(b, &m); err != nil || m.Rows == nil {
-		return 0, fmt.Errorf("csv: manifest %s: want {\"rows\": N}", s.cfg.Path+".manifest")
+		return 0, fmt.Errorf("csv: manifest %s: want {\"rows\": N}", s.path+".manifest")
 	}
 	return *m.Rows, nil
 }
@@ -292,7 +303,7 @@ func (s *Source) rows(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 // are versioned with — Config.AsOf, else the AsOfColumn of the first row,
 // else the file's modification time. An export with an AsOfColumn and no
 // rows has no time (zero). The file is opened once, by Snapshot, so that a
-// new export written to Path meanwhile cannot pair this time with its rows;
+// new export written to the path meanwhile cannot pair this time with its rows;
 // it stays open until the list is ranged (or ctx ends first).
 func (s *Source) Snapshot(ctx context.Context) (time.Time, iter.Seq2[hrissync.Employee, error], error) {
 	sc, err := s.start()

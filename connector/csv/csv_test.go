@@ -34,7 +34,7 @@ func write(t testing.TB, dir, content string) string {
 }
 
 func TestReadsAWellFormedExport(t *testing.T) {
-	src, err := csv.Open(csv.Config{Path: write(t, t.TempDir(), good), AsOf: asOf})
+	src, err := csv.Open(t.Context(), write(t, t.TempDir(), good), &csv.Config{AsOf: asOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func batchOver(t *testing.T, content string, manifest string) (error, int) {
 	t.Helper()
 	dir := t.TempDir()
 	path := write(t, dir, good)
-	src, err := csv.Open(csv.Config{Path: path, AsOf: asOf})
+	src, err := csv.Open(t.Context(), path, &csv.Config{AsOf: asOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,9 +135,9 @@ func TestMalformedExportsFailWithoutLeavers(t *testing.T) {
 func TestEmploymentColumns(t *testing.T) {
 	dir := t.TempDir()
 	head := "Worker ID,Status,Termination Date,Time Zone,Immediate\n"
-	src, err := csv.Open(csv.Config{Path: write(t, dir, head+
+	src, err := csv.Open(t.Context(), write(t, dir, head+
 		"w-1,suspended,,Australia/Sydney,\n"+
-		"w-2,terminated,2026-11-30,Europe/London,yes\n"), AsOf: asOf})
+		"w-2,terminated,2026-11-30,Europe/London,yes\n"), &csv.Config{AsOf: asOf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestEmploymentColumns(t *testing.T) {
 		"bad zone":      {"w-1,active,,Mars/Olympus,\n", `csv: line 2, column "Time Zone": unknown time zone "Mars/Olympus"`},
 		"bad immediate": {"w-1,terminated,2026-11-30,,maybe\n", `csv: line 2, column "Immediate": immediate "maybe": want true or false`},
 	} {
-		src, err := csv.Open(csv.Config{Path: write(t, dir, head+c.row), AsOf: asOf})
+		src, err := csv.Open(t.Context(), write(t, dir, head+c.row), &csv.Config{AsOf: asOf})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,11 +171,11 @@ func TestEmploymentColumns(t *testing.T) {
 
 func TestHeaderCheckedAtOpen(t *testing.T) {
 	dir := t.TempDir()
-	_, err := csv.Open(csv.Config{Path: write(t, dir, "Worker ID,Favourite Colour\nw-1,blue\n")})
+	_, err := csv.Open(t.Context(), write(t, dir, "Worker ID,Favourite Colour\nw-1,blue\n"), nil)
 	if !errors.Is(err, csv.ErrHeader) {
 		t.Fatalf("Open = %v, want ErrHeader", err)
 	}
-	src, err := csv.Open(csv.Config{Path: write(t, dir, "Worker ID,Favourite Colour\nw-1,blue\n"), IgnoreColumns: []string{"favourite colour"}})
+	src, err := csv.Open(t.Context(), write(t, dir, "Worker ID,Favourite Colour\nw-1,blue\n"), &csv.Config{IgnoreColumns: []string{"favourite colour"}})
 	if err != nil {
 		t.Fatalf("an ignored column: %v", err)
 	}
@@ -195,7 +195,7 @@ func FuzzReader(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		src, err := csv.Open(csv.Config{Path: path, AsOf: asOf})
+		src, err := csv.Open(t.Context(), path, &csv.Config{AsOf: asOf})
 		if err != nil {
 			return
 		}
@@ -214,4 +214,21 @@ func FuzzReader(f *testing.F) {
 			prev = e.ID
 		}
 	})
+}
+
+// A nil *Config means the defaults; the path has none, and an ended context
+// stops Open before it reads.
+func TestOpenArguments(t *testing.T) {
+	path := write(t, t.TempDir(), good)
+	if _, err := csv.Open(t.Context(), path, nil); err != nil {
+		t.Errorf("Open with a nil Config: %v", err)
+	}
+	if _, err := csv.Open(t.Context(), "", nil); err == nil {
+		t.Error("Open without a path succeeded")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := csv.Open(ctx, path, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with an ended context = %v, want context.Canceled", err)
+	}
 }

@@ -29,7 +29,7 @@ w-002,bob@example.com,Bob,Smith,active,2021-02-01,Analyst,w-001
 	if err := os.WriteFile(path, []byte(export), 0o600); err != nil {
 		panic(err)
 	}
-	src, err := csv.Open(csv.Config{Path: path, AsOf: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)})
+	src, err := csv.Open(context.Background(), path, &csv.Config{AsOf: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)})
 	if err != nil {
 		panic(err)
 	}
@@ -84,7 +84,7 @@ w-002,bob@example.com,active,2026-03-01T23:00:00Z
 	if err := os.WriteFile(path, []byte(export), 0o600); err != nil {
 		panic(err)
 	}
-	src, err := csv.Open(csv.Config{Path: path, AsOfColumn: "Extracted"})
+	src, err := csv.Open(context.Background(), path, &csv.Config{AsOfColumn: "Extracted"})
 	if err != nil {
 		panic(err)
 	}

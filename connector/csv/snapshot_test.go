@@ -51,11 +51,11 @@ func TestSnapshotTime(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.cfg.Path = write(t, t.TempDir(), c.content)
-			if err := os.Chtimes(c.cfg.Path, modTime, modTime); err != nil {
+			path := write(t, t.TempDir(), c.content)
+			if err := os.Chtimes(path, modTime, modTime); err != nil {
 				t.Fatal(err)
 			}
-			src, err := csv.Open(c.cfg)
+			src, err := csv.Open(t.Context(), path, &c.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestSnapshotReadsTheFileItTimed(t *testing.T) {
 	if err := os.Chtimes(path, old, old); err != nil {
 		t.Fatal(err)
 	}
-	src, err := csv.Open(csv.Config{Path: path})
+	src, err := csv.Open(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestSnapshotReadsTheFileItTimed(t *testing.T) {
 
 // A bad first row, read to find the time, is Snapshot's error.
 func TestSnapshotBadFirstRow(t *testing.T) {
-	src, err := csv.Open(csv.Config{Path: write(t, t.TempDir(), "Worker ID,As Of\nw-001,yesterday\n"), AsOfColumn: "As Of"})
+	src, err := csv.Open(t.Context(), write(t, t.TempDir(), "Worker ID,As Of\nw-001,yesterday\n"), &csv.Config{AsOfColumn: "As Of"})
 	if err != nil {
 		t.Fatal(err)
 	}

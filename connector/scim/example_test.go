@@ -31,10 +31,7 @@ func Example() {
 	srv := httptest.NewServer(lms.handler())
 	defer srv.Close()
 
-	sink, err := scim.New(scim.Config{
-		BaseURL: srv.URL,
-		Token:   "secret-token",
-	})
+	sink, err := scim.New(srv.URL, &scim.Config{Token: "secret-token"})
 	if err != nil {
 		panic(err)
 	}

@@ -1,7 +1,7 @@
 // Package scim is a hrissync.Sink for any SCIM 2.0 service provider (RFC 7643,
 // RFC 7644): the way most learning platforms take user provisioning.
 //
-//	sink, err := scim.New(scim.Config{BaseURL: "https://lms.example.com/scim/v2", Token: token})
+//	sink, err := scim.New("https://lms.example.com/scim/v2", &scim.Config{Token: token})
 //
 // # What reaches the provider
 //
@@ -157,10 +157,11 @@ func (k Key) goName() string {
 	return k.String()
 }
 
-// Config configures New. BaseURL is required.
+// Config configures New. Every field is optional: a nil *Config, like the
+// zero value, means the defaults. (The provider's base URL, which has no
+// default, is an argument of New.)
 type Config struct {
-	BaseURL string // the provider's SCIM base, without a trailing /Users
-	Token   string // sent as "Authorization: Bearer …" if set
+	Token string // sent as "Authorization: Bearer …" if set
 	// UserName derives the userName from the carried fields (those for
 	// which Sink.Carries is true); default the email. An empty userName
 	// is never sent.
@@ -214,32 +215,38 @@ var (
 	_ hrissync.FieldCarrier = (*Sink)(nil)
 )
 
-// New returns a Sink for the provider at cfg.BaseURL.
-func New(cfg Config) (*Sink, error) {
-	if _, err := url.Parse(cfg.BaseURL); err != nil || cfg.BaseURL == "" {
-		return nil, fmt.Errorf("scim: bad BaseURL %q", cfg.BaseURL)
+// New returns a Sink for the provider whose SCIM base is baseURL (without a
+// trailing /Users), such as "https://lms.example.com/scim/v2". cfg may be nil
+// for the defaults.
+func New(baseURL string, cfg *Config) (*Sink, error) {
+	if _, err := url.Parse(baseURL); err != nil || baseURL == "" {
+		return nil, fmt.Errorf("scim: bad base URL %q", baseURL)
 	}
-	if cfg.Extension == UserSchema || cfg.Extension == EnterpriseSchema {
-		return nil, fmt.Errorf("scim: Extension %q is a standard schema; its attributes are carried already", cfg.Extension)
+	var c Config
+	if cfg != nil {
+		c = *cfg
 	}
-	if cfg.UserName == nil {
-		cfg.UserName = func(f hrissync.Fields) string { return f[hrissync.FieldEmail] }
+	if c.Extension == UserSchema || c.Extension == EnterpriseSchema {
+		return nil, fmt.Errorf("scim: Extension %q is a standard schema; its attributes are carried already", c.Extension)
 	}
-	if len(cfg.Adopt) == 0 {
-		cfg.Adopt = []Key{ByExternalID, ByUserName}
+	if c.UserName == nil {
+		c.UserName = func(f hrissync.Fields) string { return f[hrissync.FieldEmail] }
 	}
-	for _, k := range cfg.Adopt {
+	if len(c.Adopt) == 0 {
+		c.Adopt = []Key{ByExternalID, ByUserName}
+	}
+	for _, k := range c.Adopt {
 		if k < ByExternalID || k > ByUserName {
 			return nil, fmt.Errorf("scim: unknown adoption key %v", k)
 		}
 	}
-	cfg.Adopt = slices.Clone(cfg.Adopt)
-	s := &Sink{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), client: cfg.HTTPClient, ids: map[string]string{}}
+	c.Adopt = slices.Clone(c.Adopt)
+	s := &Sink{cfg: c, base: strings.TrimSuffix(baseURL, "/"), client: c.HTTPClient, ids: map[string]string{}}
 	if s.client == nil {
 		s.client = connectionRetryClient()
 	}
-	if cfg.RateLimit > 0 {
-		s.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)
+	if c.RateLimit > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(c.RateLimit), 1)
 	}
 	return s, nil
 }

@@ -24,8 +24,8 @@ import (
 
 func newSink(t testing.TB, p *provider, cfg scim.Config) *scim.Sink {
 	t.Helper()
-	cfg.BaseURL, cfg.Token = p.srv.URL, "secret-token"
-	s, err := scim.New(cfg)
+	cfg.Token = "secret-token"
+	s, err := scim.New(p.srv.URL, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -796,14 +796,21 @@ func TestDeleteWhenConfigured(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	for _, cfg := range []scim.Config{
-		{},
-		{BaseURL: "http://x", Extension: scim.EnterpriseSchema},
-		{BaseURL: "http://x", Adopt: []scim.Key{scim.Key(42)}},
+	for _, c := range []struct {
+		base string
+		cfg  *scim.Config
+	}{
+		{"", nil},
+		{"", &scim.Config{}},
+		{"http://x", &scim.Config{Extension: scim.EnterpriseSchema}},
+		{"http://x", &scim.Config{Adopt: []scim.Key{scim.Key(42)}}},
 	} {
-		if _, err := scim.New(cfg); err == nil {
-			t.Errorf("New(%+v) = nil error", cfg)
+		if _, err := scim.New(c.base, c.cfg); err == nil {
+			t.Errorf("New(%q, %+v) = nil error", c.base, c.cfg)
 		}
+	}
+	if _, err := scim.New("http://x", nil); err != nil {
+		t.Errorf("New with a nil Config: %v", err)
 	}
 }
 

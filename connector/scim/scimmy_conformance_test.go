@@ -54,8 +54,8 @@ func newSCIMMYPlatform(t *testing.T) *scimmyPlatform {
 
 func (p *scimmyPlatform) sink(t *testing.T, cfg scim.Config) *scim.Sink {
 	t.Helper()
-	cfg.BaseURL, cfg.Token = p.proxy.URL+"/scim/v2", p.s.Token
-	s, err := scim.New(cfg)
+	cfg.Token = p.s.Token
+	s, err := scim.New(p.proxy.URL+"/scim/v2", &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

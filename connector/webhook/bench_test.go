@@ -46,7 +46,7 @@ func BenchmarkLoopback(b *testing.B) {
 				b.Fatal(err)
 			}
 			v, _ := webhook.NewStandardWebhooks(vecSecret)
-			h, _ := webhook.New(eng, &webhook.Config{Verifier: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			h, _ := webhook.New(eng, v, &webhook.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}

@@ -35,7 +35,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	h, err := webhook.New(eng, &webhook.Config{Verifier: v, Backlog: eng.Backlog, MaxBacklog: 10_000, Logger: discard})
+	h, err := webhook.New(eng, v, &webhook.Config{Backlog: eng.Backlog, MaxBacklog: 10_000, Logger: discard})
 	if err != nil {
 		panic(err)
 	}

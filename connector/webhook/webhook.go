@@ -3,7 +3,7 @@
 // answers 2xx only once the engine has durably recorded the event.
 //
 //	v, _ := webhook.NewStandardWebhooks(secret)
-//	h, _ := webhook.New(eng, &webhook.Config{Verifier: v})
+//	h, _ := webhook.New(eng, v, nil)
 //	http.Handle("POST /hris/webhooks", h)
 //
 // Answers: 204 accepted (or a repeat, acknowledged and ignored); 405 wrong
@@ -37,12 +37,12 @@ type Notifier interface {
 	Notify(ctx context.Context, ev hrissync.Event) error
 }
 
-// Config configures New. A nil *Config is not allowed: a Verifier is
-// required, since an endpoint on the public internet must let in only the
-// HRIS.
+// Config configures New. Every field is optional: a nil *Config, like the
+// zero value, means the defaults. (The Verifier is not here but an argument of
+// New, since there is no default for it: an endpoint on the public internet
+// must let in only the HRIS.)
 type Config struct {
-	Verifier Verifier // required
-	Decoder  Decoder  // default JSON{}
+	Decoder Decoder // default JSON{}
 	// MaxBody bounds a delivery's body. Default 1 MiB.
 	MaxBody int64
 	// Backlog reports the work waiting (Engine.Backlog); when it exceeds
@@ -64,16 +64,22 @@ type Config struct {
 // Handler is the webhook endpoint. Use New.
 type Handler struct {
 	n        Notifier
+	v        Verifier
 	cfg      Config
 	rejected metric.Int64Counter
 }
 
-// New returns a Handler recording events into n.
-func New(n Notifier, cfg *Config) (*Handler, error) {
-	if n == nil || cfg == nil || cfg.Verifier == nil {
-		return nil, errors.New("webhook: New needs a Notifier and a Config with a Verifier")
+// New returns a Handler that lets in the deliveries v authenticates and
+// records their events into n. Both are required; cfg may be nil for the
+// defaults.
+func New(n Notifier, v Verifier, cfg *Config) (*Handler, error) {
+	if n == nil || v == nil {
+		return nil, errors.New("webhook: New needs a Notifier and a Verifier")
 	}
-	c := *cfg
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
 	if c.Decoder == nil {
 		c.Decoder = JSON{}
 	}
@@ -97,7 +103,7 @@ func New(n Notifier, cfg *Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook: metrics: %w", err)
 	}
-	return &Handler{n: n, cfg: c, rejected: rejected}, nil
+	return &Handler{n: n, v: v, cfg: c, rejected: rejected}, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -128,7 +134,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusBadRequest, "reading the body: "+err.Error())
 		return
 	}
-	if err := h.cfg.Verifier.Verify(r.Header, body, h.cfg.Now()); err != nil {
+	if err := h.v.Verify(r.Header, body, h.cfg.Now()); err != nil {
 		h.reject(w, r, http.StatusUnauthorized, err.Error())
 		return
 	}

@@ -98,12 +98,9 @@ func newRig(t testing.TB, cfg webhook.Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Verifier == nil {
-		v, _ := webhook.NewStandardWebhooks(vecSecret)
-		cfg.Verifier = v
-	}
+	v, _ := webhook.NewStandardWebhooks(vecSecret)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := webhook.New(eng, &cfg)
+	h, err := webhook.New(eng, v, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,5 +321,25 @@ func TestLoopbackBurstAcceptedExactlyOnce(t *testing.T) {
 	s := r.eng.Stats()
 	if int(s.Events) != unique || int(s.Duplicates) != total-unique {
 		t.Errorf("events=%d duplicates=%d, want %d and %d", s.Events, s.Duplicates, unique, total-unique)
+	}
+}
+
+// A nil *Config means the defaults; the Notifier and the Verifier have none.
+func TestNewNilConfigMeansDefaults(t *testing.T) {
+	clock := hrissync.RealClock{}
+	eng, err := hrissync.New(memory.NewHRIS(clock, 1), memory.NewPlatform(clock, 1), memstore.New(),
+		&hrissync.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := webhook.NewStandardWebhooks(vecSecret)
+	if _, err := webhook.New(eng, v, nil); err != nil {
+		t.Errorf("New with a nil Config: %v", err)
+	}
+	if _, err := webhook.New(eng, nil, nil); err == nil {
+		t.Error("New without a Verifier succeeded")
+	}
+	if _, err := webhook.New(nil, v, nil); err == nil {
+		t.Error("New without a Notifier succeeded")
 	}
 }

@@ -59,7 +59,7 @@ func newRig(dir string) (*rig, func(), error) {
 		return nil, nil, err
 	}
 	v, _ := webhook.NewStandardWebhooks(benchSecret)
-	h, _ := webhook.New(r.eng, &webhook.Config{Verifier: v, Logger: quiet})
+	h, _ := webhook.New(r.eng, v, &webhook.Config{Logger: quiet})
 	srv := httptest.NewServer(h)
 	r.url = srv.URL
 	r.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 30 * time.Second}

@@ -61,7 +61,7 @@ func makePlan(ctx context.Context, export, db, tenant string) (hrissync.Plan, er
 		if export == "" || db == "" {
 			return hrissync.Plan{}, errors.New("-csv and -db go together")
 		}
-		src, err := csv.Open(csv.Config{Path: export})
+		src, err := csv.Open(ctx, export, nil)
 		if err != nil {
 			return hrissync.Plan{}, err
 		}

@@ -144,7 +144,7 @@ func persist(ctx context.Context, cfg *sim.Config, dir, name string, inMemory bo
 	if err != nil {
 		return nil, err
 	}
-	log, err := audit.OpenLog(auditPath, nil)
+	log, err := audit.OpenLog(ctx, auditPath, nil)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -81,7 +81,7 @@ func run(serve time.Duration) error {
 	}
 	defer st.Close()
 	logPath := filepath.Join(dir, "audit.jsonl")
-	log, err := audit.OpenLog(logPath, nil)
+	log, err := audit.OpenLog(ctx, logPath, nil)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func run(serve time.Duration) error {
 		if err != nil {
 			return err
 		}
-		hook, err := webhook.New(r.eng, &webhook.Config{Verifier: verifier, Logger: quiet})
+		hook, err := webhook.New(r.eng, verifier, &webhook.Config{Logger: quiet})
 		if err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	trail, err := audit.OpenLog(*auditPath, &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
+	trail, err := audit.OpenLog(ctx, *auditPath, &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	hooks, err := webhook.New(standIn{hris, eng}, &webhook.Config{Verifier: verifier, Backlog: eng.Backlog, MaxBacklog: *maxBacklog, MaxBody: *maxBody, Logger: log})
+	hooks, err := webhook.New(standIn{hris, eng}, verifier, &webhook.Config{Backlog: eng.Backlog, MaxBacklog: *maxBacklog, MaxBody: *maxBody, Logger: log})
 	if err != nil {
 		return err
 	}

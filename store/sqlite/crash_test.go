@@ -86,7 +86,7 @@ func crashChild() int {
 	if err != nil {
 		return fail(err)
 	}
-	log, err := audit.OpenLog(filepath.Join(dir, "audit.jsonl"), &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
+	log, err := audit.OpenLog(ctx, filepath.Join(dir, "audit.jsonl"), &audit.LogOptions{Anchors: map[string]audit.Head{"default": anchor}})
 	if err != nil {
 		return fail(err)
 	}
