@@ -3,7 +3,7 @@ package hrissync
 import "time"
 
 // Clock is where the engine reads time and sets timers. The default is the
-// real clock; simulations pass a fake one (sim.Clock) that they advance, and
+// real clock; simulations pass a fake one (clocktest.Clock) that they advance, and
 // tests inside testing/synctest bubbles use the real one.
 type Clock interface {
 	Now() time.Time

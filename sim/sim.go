@@ -24,6 +24,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/store"
 	memstore "github.com/hrissync/hrissync/store/memory"
@@ -242,7 +243,7 @@ const leadDays = 7
 // simulation is one run's state.
 type simulation struct {
 	cfg      Config
-	clock    *Clock
+	clock    *clocktest.Clock
 	hris     *memory.HRIS
 	src      *source // the HRIS as the engine reads it
 	platform *memory.Platform
@@ -279,7 +280,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	s := &simulation{
 		cfg:      cfg,
-		clock:    NewClock(cfg.Start),
+		clock:    clocktest.NewClock(cfg.Start),
 		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x53494d)),
 		zrng:     rand.New(rand.NewPCG(cfg.Seed, 0x5a4f4e45)),
 		audit:    &audit.Memory{},

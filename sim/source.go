@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
 )
 
@@ -24,7 +25,7 @@ import (
 // worker details but not to the change report.
 type source struct {
 	*memory.HRIS
-	clock  *Clock
+	clock  *clocktest.Clock
 	loc    *time.Location
 	seed   uint64
 	stale  map[hrissync.Date]time.Time // night → the export's as-of time
@@ -44,7 +45,7 @@ var _ hrissync.Source = (*source)(nil)
 // the 02:00 batch and its 03:00 rerun read the same file.
 const staleWindow = 5 * time.Hour
 
-func newSource(h *memory.HRIS, clock *Clock, cfg Config) *source {
+func newSource(h *memory.HRIS, clock *clocktest.Clock, cfg Config) *source {
 	s := &source{HRIS: h, clock: clock, loc: cfg.Location, seed: cfg.Seed, stale: map[hrissync.Date]time.Time{},
 		history: map[string][]hrissync.Employee{}, served: map[hrissync.Date]bool{}, refused: map[string]bool{}}
 	f := cfg.Faults

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
-	"github.com/hrissync/hrissync/sim"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
@@ -19,7 +19,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clock := sim.NewClock(t0) // nothing happens until it is advanced
+	clock := clocktest.NewClock(t0) // nothing happens until it is advanced
 	hris := memory.NewHRIS(clock, 1)
 	platform := memory.NewPlatform(clock, 1)
 

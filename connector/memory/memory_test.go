@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/connector/sinktest"
 	"github.com/hrissync/hrissync/retry"
-	"github.com/hrissync/hrissync/sim"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func TestHRISEventFaults(t *testing.T) {
-	clock := sim.NewClock(t0)
+	clock := clocktest.NewClock(t0)
 	h := memory.NewHRIS(clock, 3)
 	h.SetEventFaults(memory.EventFaults{Lost: 0.2, Duplicate: 0.3, MaxDelay: time.Minute})
 	var got []hrissync.Event
@@ -50,7 +50,7 @@ func TestHRISEventFaults(t *testing.T) {
 }
 
 func TestHRISOutageAndOrder(t *testing.T) {
-	clock := sim.NewClock(t0)
+	clock := clocktest.NewClock(t0)
 	h := memory.NewHRIS(clock, 1)
 	h.Load(hrissync.Employee{ID: "w-3"}, hrissync.Employee{ID: "w-1"}, hrissync.Employee{ID: "w-2"})
 	var ids []string
@@ -80,7 +80,7 @@ func TestHRISOutageAndOrder(t *testing.T) {
 }
 
 func TestPlatformFaultsAndCounts(t *testing.T) {
-	clock := sim.NewClock(t0)
+	clock := clocktest.NewClock(t0)
 	p := memory.NewPlatform(clock, 1)
 	p.SetFaults(memory.SinkFaults{
 		Throttles: []memory.Throttle{{Span: memory.Span{From: t0, To: t0.Add(time.Minute)}, RetryAfter: 20 * time.Second}},
@@ -132,7 +132,7 @@ func TestPlatformConformance(t *testing.T) {
 // Snapshot is the records as they stood at the clock's now: a change made
 // after it is not in the list, and no record is newer than its time.
 func TestHRISSnapshot(t *testing.T) {
-	clock := sim.NewClock(t0)
+	clock := clocktest.NewClock(t0)
 	h := memory.NewHRIS(clock, 1)
 	h.Load(hrissync.Employee{ID: "w-2", Role: "a"}, hrissync.Employee{ID: "w-1", Role: "a"})
 	clock.AdvanceTo(t0.Add(time.Hour))

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
-	"github.com/hrissync/hrissync/sim"
 	"github.com/hrissync/hrissync/store"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
@@ -24,7 +24,7 @@ import (
 // that the platform does not hold.
 func testEngine(t *testing.T, h Harness) {
 	ctx := t.Context()
-	clock := sim.NewClock(v0.Time)
+	clock := clocktest.NewClock(v0.Time)
 	hr := memory.NewHRIS(clock, 1)
 	st := memstore.New()
 	eng, err := hrissync.New(hr, h.Sink, st, &hrissync.Config{

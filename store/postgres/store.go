@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hrissync/hrissync/audit"
-	"github.com/hrissync/hrissync/internal/rowcodec"
 	"github.com/hrissync/hrissync/store"
+	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
 // queries are the Store's SQL, {{schema}} standing for the schema.

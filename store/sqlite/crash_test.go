@@ -8,7 +8,7 @@ package sqlite_test
 // live in the parent, behind loopback HTTP, so they outlive every kill.
 //
 // Time is simulated, and the parent owns it. The child runs the engine on a
-// fake clock (sim.Clock) and asks the parent for the next instant only once
+// fake clock (clocktest.Clock) and asks the parent for the next instant only once
 // the engine is idle at the current one, so simulated time never runs ahead
 // of the engine, however slow or busy the machine. Every verdict — a
 // termination applied at its moment, realtime changes applied before the
@@ -43,8 +43,8 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/hrtype"
-	"github.com/hrissync/hrissync/sim"
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
@@ -73,7 +73,7 @@ func crashChild() int {
 	if err != nil {
 		return fail(err)
 	}
-	clock := sim.NewClock(time.Unix(0, now).UTC())
+	clock := clocktest.NewClock(time.Unix(0, now).UTC())
 	dir := os.Getenv("HRISSYNC_CRASH_DIR")
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "state.db"), nil)

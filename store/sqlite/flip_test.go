@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
-	"github.com/hrissync/hrissync/sim"
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
@@ -39,7 +39,7 @@ const flipBuilt = 20 * time.Minute
 // hrBefore makes the HRIS the Store was written against: loaded at
 // flipStart, then changed ten minutes later. Played again on a fresh HRIS
 // and clock, it gives every record the same version.
-func hrBefore(clock *sim.Clock, hr *memory.HRIS, between func()) {
+func hrBefore(clock *clocktest.Clock, hr *memory.HRIS, between func()) {
 	today := hrissync.DateOf(flipStart)
 	var es []hrissync.Employee
 	for i := range flipPeople {
@@ -82,7 +82,7 @@ func hrAfter(hr *memory.HRIS) {
 // flipRig is an engine on a fake clock over the memory HRIS and platform.
 type flipRig struct {
 	t      *testing.T
-	clock  *sim.Clock
+	clock  *clocktest.Clock
 	hr     *memory.HRIS
 	lms    *memory.Platform
 	eng    *hrissync.Engine
@@ -91,7 +91,7 @@ type flipRig struct {
 	alerts []hrissync.Alert
 }
 
-func startRig(t *testing.T, clock *sim.Clock, hr *memory.HRIS, lms *memory.Platform, st store.Store) (*flipRig, error) {
+func startRig(t *testing.T, clock *clocktest.Clock, hr *memory.HRIS, lms *memory.Platform, st store.Store) (*flipRig, error) {
 	r := &flipRig{t: t, clock: clock, hr: hr, lms: lms}
 	var err error
 	// One worker: the file the build writes is laid out the same way
@@ -175,7 +175,7 @@ func buildFlipFile(t *testing.T) ([]byte, map[string]memory.Account) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	st, err := sqlite.Open(t.Context(), path, nil)
 	must(t, err)
-	clock := sim.NewClock(flipStart)
+	clock := clocktest.NewClock(flipStart)
 	hr, lms := memory.NewHRIS(clock, 1), memory.NewPlatform(clock, 1)
 	r, err := startRig(t, clock, hr, lms, st)
 	must(t, err)
@@ -254,7 +254,7 @@ func flipAndRun(t *testing.T, seed uint64, file []byte, accounts map[string]memo
 	}
 	defer st.Close()
 
-	clock := sim.NewClock(flipStart)
+	clock := clocktest.NewClock(flipStart)
 	hr, lms := memory.NewHRIS(clock, 1), memory.NewPlatform(clock, 1)
 	hrBefore(clock, hr, func() { clock.AdvanceTo(flipStart.Add(10 * time.Minute)) })
 	clock.AdvanceTo(flipStart.Add(flipBuilt))

@@ -22,8 +22,8 @@ import (
 	"fmt"
 	"hash/crc32"
 
-	"github.com/hrissync/hrissync/internal/rowcodec"
 	"github.com/hrissync/hrissync/store"
+	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
 // personRow is one row of people, as stored.

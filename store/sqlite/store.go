@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync/audit"
-	"github.com/hrissync/hrissync/internal/rowcodec"
 	"github.com/hrissync/hrissync/store"
+	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
 // maxNanos and minNanos are the latest and earliest times Unix nanoseconds

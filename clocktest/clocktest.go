@@ -1,4 +1,21 @@
-package sim
+// Package clocktest provides a fake [hrissync.Clock] for tests and
+// simulations, as net/http/httptest provides test servers: a Clock that
+// moves only when advanced, so a test decides when every timer fires.
+//
+// Timers fire in time order (first set, first fired among timers due at the
+// same instant), from the goroutine that advances the clock, with the clock
+// reading each timer's due time while it runs. A callback that hands work to
+// the engine has therefore done so before AdvanceTo returns; a callback must
+// not block waiting for another advance.
+//
+// The simulator (package sim) runs a month on one of these by advancing it
+// from timer to timer with [Clock.Next] and [Clock.AdvanceTo]. Tests that
+// run the engine inside a testing/synctest bubble need no fake clock: the
+// real one is fake there.
+//
+// clocktest imports only the root package, for the Clock and Timer
+// interfaces; the root imports nothing of it.
+package clocktest
 
 import (
 	"container/heap"
@@ -10,7 +27,8 @@ import (
 
 // Clock is a fake hrissync.Clock that only moves when advanced. Timers fire
 // in time order, from the goroutine that advances the clock, so a callback
-// that hands work to the engine has done so before Advance returns.
+// that hands work to the engine has done so before AdvanceTo returns. A
+// Clock is safe for concurrent use.
 type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -41,7 +59,8 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) hrissync.Timer {
 	return t
 }
 
-// Next returns when the earliest pending timer is due.
+// Next returns when the earliest pending timer is due, and false if no
+// timer is pending.
 func (c *Clock) Next() (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
