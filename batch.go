@@ -167,7 +167,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 		for i := range chunk {
 			g.Go(func() error {
 				if held := chunk[i].held; held != nil && e.settled(*held, chunk[i].rec) {
-					e.stats.trigger(TriggerBatch, func(s *TriggerStats) { s.Reconciles++ })
+					e.observe.reconcile(TriggerBatch)
 					return nil
 				}
 				res, err := e.reconcile(gctx, request{id: chunk[i].rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &chunk[i].rec, fresh: true, runID: run.ID})
