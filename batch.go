@@ -89,16 +89,22 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 				held[id] = true
 			}
 		}
-		err = e.pending(ctx, e.cfg.Clock.Now(), func(p store.Person) error {
-			if held[p.ID] {
-				return nil
+		for p, perr := range e.pending(ctx, e.cfg.Clock.Now()) {
+			if perr != nil {
+				err = perr
+				break
 			}
-			res, err := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
+			if held[p.ID] {
+				continue
+			}
+			res, rerr := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
 			if res == written {
 				run.Writes++
 			}
-			return ignoreRecorded(err)
-		})
+			if err = ignoreRecorded(rerr); err != nil {
+				break
+			}
+		}
 	}
 	run.Finished = e.cfg.Clock.Now()
 	e.progress(run.Seen, true)
@@ -379,11 +385,11 @@ func (c *accountCursor) upTo(ctx context.Context, id string, gone func(store.Per
 			if c.done {
 				return nil, nil
 			}
-			page, err := c.e.store.People(ctx, c.e.cfg.Tenant, c.after, 500)
+			page, err := c.e.store.People(ctx, c.e.cfg.Tenant, c.after, pageSize)
 			if err != nil {
 				return nil, err
 			}
-			if len(page) < 500 {
+			if len(page) < pageSize {
 				c.done = true
 			}
 			if len(page) == 0 {

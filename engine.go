@@ -392,39 +392,22 @@ func (e *Engine) WaitIdle(ctx context.Context) error {
 // sweep dispatches everyone the Store says is dirty or has a due time.
 func (e *Engine) sweep(ctx context.Context) error {
 	now := e.cfg.Clock.Now()
-	return e.pending(ctx, farFuture, func(p store.Person) error {
+	for p, err := range e.pending(ctx, farFuture) {
+		if err != nil {
+			return err
+		}
 		at := now
 		if p.Dirty.Generation == 0 && p.Due.After(now) {
 			at = p.Due
 		}
 		e.dispatcher.Dispatch(p.ID, at)
-		return nil
-	})
+	}
+	return nil
 }
 
 // farFuture is later than any due time, and early enough for every Store's
 // time encoding (Unix nanoseconds end in 2262).
 var farFuture = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// pending pages through Store.Pending.
-func (e *Engine) pending(ctx context.Context, until time.Time, fn func(store.Person) error) error {
-	after := ""
-	for {
-		page, err := e.store.Pending(ctx, e.cfg.Tenant, until, after, 500)
-		if err != nil {
-			return err
-		}
-		for _, p := range page {
-			if err := fn(p); err != nil {
-				return err
-			}
-		}
-		if len(page) < 500 {
-			return nil
-		}
-		after = page[len(page)-1].ID
-	}
-}
 
 // raise calls the Alerter once per incident: key names the incident, and
 // resolve closes it.
