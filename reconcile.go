@@ -259,7 +259,7 @@ func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
 		// applied, so every field is written again.
 		classes = cadence.All
 	}
-	u, applied := e.plan(r, basis, d, classes, rewrite)
+	u, applied := e.propose(r, basis, d, classes, rewrite)
 	c := decision{d: d, classes: classes, update: u, applied: applied}
 	if u == nil {
 		return c
@@ -481,9 +481,9 @@ func (e *Engine) lags(rec Employee, min hrtype.Version) bool {
 	return rec.Version.Before(min)
 }
 
-// plan decides the write, if any, and the applied state that follows it.
+// propose decides the write, if any, and the applied state that follows it.
 // rewrite writes every field of the wanted classes whatever was applied.
-func (e *Engine) plan(r request, p store.Person, d desired, classes cadence.Class, rewrite bool) (*Update, map[string]store.Applied) {
+func (e *Engine) propose(r request, p store.Person, d desired, classes cadence.Class, rewrite bool) (*Update, map[string]store.Applied) {
 	active, activity, current := e.activity(p, d)
 	var kind UpdateKind
 	switch {
