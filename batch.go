@@ -89,16 +89,22 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 				held[id] = true
 			}
 		}
-		err = e.pending(ctx, e.cfg.Clock.Now(), func(p store.Person) error {
-			if held[p.ID] {
-				return nil
+		for p, perr := range e.pending(ctx, e.cfg.Clock.Now()) {
+			if perr != nil {
+				err = perr
+				break
 			}
-			res, err := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
+			if held[p.ID] {
+				continue
+			}
+			res, rerr := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
 			if res == written {
 				run.Writes++
 			}
-			return ignoreRecorded(err)
-		})
+			if err = ignoreRecorded(rerr); err != nil {
+				break
+			}
+		}
 	}
 	run.Finished = e.cfg.Clock.Now()
 	e.progress(run.Seen, true)
@@ -134,8 +140,7 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 // runList streams the Source's list, reconciling chunk by chunk and merging
 // with the Store's accounts to collect leavers.
 func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
-	accounts := &accountCursor{e: e, after: run.Checkpoint}
-	resumeAfter, lastID := run.Checkpoint, ""
+	lastID := ""
 	type item struct {
 		rec  Employee
 		held *store.Person // the account as the merge read it, if any
@@ -146,12 +151,6 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 	// neither counts them twice nor loses them.
 	var leavers []string
 	active := 0
-	gone := func(p store.Person) {
-		if p.Active {
-			active++
-			leavers = append(leavers, p.ID)
-		}
-	}
 	checkpoint := func() {
 		run.Leavers = append(run.Leavers, leavers...)
 		run.Accounts += active
@@ -167,7 +166,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 		for i := range chunk {
 			g.Go(func() error {
 				if held := chunk[i].held; held != nil && e.settled(*held, chunk[i].rec) {
-					e.stats.trigger(TriggerBatch, func(s *TriggerStats) { s.Reconciles++ })
+					e.observe.reconcile(TriggerBatch)
 					return nil
 				}
 				res, err := e.reconcile(gctx, request{id: chunk[i].rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &chunk[i].rec, fresh: true, runID: run.ID})
@@ -193,49 +192,48 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 	if err != nil {
 		return err
 	}
-	for rec, err := range list {
-		if err != nil {
-			return errors.Join(fmt.Errorf("reading the full list after %q: %w", lastID, err), flush())
+	// Resumed after the checkpoint: what is before it was done before the
+	// failure.
+	for m, err := range e.merge(ctx, list, run.Checkpoint) {
+		if m.rec != nil {
+			run.Seen++ // reached, its account read or not
 		}
-		if lastID != "" && rec.ID <= lastID {
-			return errors.Join(fmt.Errorf("%w: %q after %q", ErrSourceOrder, rec.ID, lastID), flush())
-		}
-		if rec.ID <= resumeAfter {
-			lastID = rec.ID
-			continue // done before the failure
-		}
-		run.Seen++
-		// Accounts before this ID are missing from the list: leavers.
-		held, err := accounts.upTo(ctx, rec.ID, gone)
-		if err != nil {
+		switch {
+		case err != nil && m.fault == faultStore:
 			return err
+		case err != nil: // the list's: what was read is kept
+			return errors.Join(err, flush())
+		case m.end:
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			continue
 		}
-		lastID = rec.ID
-		if held != nil && newerApplied(*held, rec.Version) {
-			run.Stale++ // the version guard leaves those fields alone
-		}
-		if held != nil && held.Active {
-			active++
-			if !e.cfg.InScope(rec) {
-				leavers = append(leavers, rec.ID)
-				continue
+		if m.rec != nil {
+			lastID = m.rec.ID
+			if m.held != nil && newerApplied(*m.held, m.rec.Version) {
+				run.Stale++ // the version guard leaves those fields alone
 			}
 		}
-		chunk = append(chunk, item{rec: rec, held: held})
+		if m.active {
+			active++
+		}
+		if m.leaver {
+			leavers = append(leavers, m.id())
+			continue
+		}
+		if m.rec == nil {
+			continue // a disabled account the list lacks
+		}
+		chunk = append(chunk, item{rec: *m.rec, held: m.held})
 		if len(chunk) == cap(chunk) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	if _, err := accounts.upTo(ctx, "", gone); err != nil {
-		return err
 	}
 	checkpoint()
 	// The whole run's leavers against the whole run's accounts, and
@@ -312,7 +310,7 @@ func (e *Engine) settled(held store.Person, rec Employee) bool {
 	if err != nil || !held.Due.Equal(d.due) {
 		return false
 	}
-	u, _ := e.plan(request{id: rec.ID, trigger: TriggerBatch}, held, d, cadence.All, false)
+	u, _ := e.propose(request{id: rec.ID, trigger: TriggerBatch}, held, d, cadence.All, false)
 	return u == nil
 }
 
@@ -361,45 +359,4 @@ func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 	run.Status, run.Finished = store.RunSucceeded, e.cfg.Clock.Now()
 	e.resolve("deletions/" + runID)
 	return e.store.SaveRun(ctx, e.cfg.Tenant, run)
-}
-
-// accountCursor walks the Store's accounts in ID order, a page at a time.
-type accountCursor struct {
-	e     *Engine
-	after string
-	page  []store.Person
-	done  bool
-}
-
-// upTo passes every account with an ID below id to gone and returns the
-// account with ID id, if any. id "" means to the end.
-func (c *accountCursor) upTo(ctx context.Context, id string, gone func(store.Person)) (*store.Person, error) {
-	for {
-		if len(c.page) == 0 {
-			if c.done {
-				return nil, nil
-			}
-			page, err := c.e.store.People(ctx, c.e.cfg.Tenant, c.after, 500)
-			if err != nil {
-				return nil, err
-			}
-			if len(page) < 500 {
-				c.done = true
-			}
-			if len(page) == 0 {
-				return nil, nil
-			}
-			c.page, c.after = page, page[len(page)-1].ID
-		}
-		p := c.page[0]
-		switch {
-		case id != "" && p.ID > id:
-			return nil, nil
-		case p.ID == id:
-			c.page = c.page[1:]
-			return &p, nil
-		}
-		c.page = c.page[1:]
-		gone(p)
-	}
 }

@@ -68,21 +68,13 @@ func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
 			d.Changed[a.EmployeeID] = fields
 		}
 	}
-	after := ""
-	for {
-		page, err := e.store.People(ctx, e.cfg.Tenant, after, 500)
+	for p, err := range e.accounts(ctx, "") {
 		if err != nil {
 			return d, err
 		}
-		for _, p := range page {
-			if _, ok := seen[p.ID]; !ok {
-				d.Missing = append(d.Missing, p.ID)
-			}
+		if _, ok := seen[p.ID]; !ok {
+			d.Missing = append(d.Missing, p.ID)
 		}
-		if len(page) < 500 {
-			break
-		}
-		after = page[len(page)-1].ID
 	}
 	slices.Sort(d.Unknown)
 	if !repair {

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/internal/keylock"
@@ -33,8 +31,7 @@ type Engine struct {
 	locks      keylock.Locks
 	budgets    *budgets
 	guard      guard
-	stats      *stats
-	metrics    *instruments
+	observe    observer                      // Stats and the metrics
 	history    history                       // the last polls and batches
 	progress   func(done int, finished bool) // the running batch's; batchMu
 	busy       activity                      // triggers running or about to
@@ -85,7 +82,7 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 		log:        c.Logger.With("tenant", c.Tenant),
 		dispatcher: c.Dispatcher,
 		guard:      guard{failures: c.Breaker.Failures, cooldown: c.Breaker.Cooldown, floor: c.RetryAfterFloor},
-		stats:      newStats(),
+		observe:    observer{stats: newStats()},
 		incidents:  map[string]bool{},
 		timers:     map[string]Timer{},
 		started:    make(chan struct{}),
@@ -95,7 +92,7 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
 	}
-	if e.metrics, err = newInstruments(c.MeterProvider, c.Tenant, e); err != nil {
+	if e.observe.metrics, err = newInstruments(c.MeterProvider, c.Tenant, e); err != nil {
 		return nil, fmt.Errorf("hrissync: metrics: %w", err)
 	}
 	if e.dispatcher == nil {
@@ -259,7 +256,7 @@ func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
 // engine's workers.
 func (e *Engine) Notify(ctx context.Context, ev Event) error {
 	if ev.ID == "" || ev.EmployeeID == "" {
-		e.metrics.event(ctx, "rejected")
+		e.observe.rejected(ctx)
 		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)
 	}
 	now := e.cfg.Clock.Now()
@@ -275,12 +272,10 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		return fmt.Errorf("hrissync: accepting event %s: %w", ev.ID, err)
 	}
 	if dup {
-		e.stats.add(func(s *Stats) { s.Duplicates++ })
-		e.metrics.event(ctx, "duplicate")
+		e.observe.duplicate(ctx)
 		return nil
 	}
-	e.stats.add(func(s *Stats) { s.Events++ })
-	e.metrics.event(ctx, "accepted")
+	e.observe.accepted(ctx)
 	e.dispatcher.Dispatch(ev.EmployeeID, now)
 	return nil
 }
@@ -369,7 +364,7 @@ func (e *Engine) DeadLetters(ctx context.Context) ([]store.Person, error) {
 }
 
 // Stats returns the engine's counters.
-func (e *Engine) Stats() Stats { return e.stats.snapshot() }
+func (e *Engine) Stats() Stats { return e.observe.stats.snapshot() }
 
 // WaitIdle blocks until the engine has no work in hand: no trigger running and
 // no person ready or being reconciled. Work set for later (retries, future
@@ -397,39 +392,22 @@ func (e *Engine) WaitIdle(ctx context.Context) error {
 // sweep dispatches everyone the Store says is dirty or has a due time.
 func (e *Engine) sweep(ctx context.Context) error {
 	now := e.cfg.Clock.Now()
-	return e.pending(ctx, farFuture, func(p store.Person) error {
+	for p, err := range e.pending(ctx, farFuture) {
+		if err != nil {
+			return err
+		}
 		at := now
 		if p.Dirty.Generation == 0 && p.Due.After(now) {
 			at = p.Due
 		}
 		e.dispatcher.Dispatch(p.ID, at)
-		return nil
-	})
+	}
+	return nil
 }
 
 // farFuture is later than any due time, and early enough for every Store's
 // time encoding (Unix nanoseconds end in 2262).
 var farFuture = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// pending pages through Store.Pending.
-func (e *Engine) pending(ctx context.Context, until time.Time, fn func(store.Person) error) error {
-	after := ""
-	for {
-		page, err := e.store.Pending(ctx, e.cfg.Tenant, until, after, 500)
-		if err != nil {
-			return err
-		}
-		for _, p := range page {
-			if err := fn(p); err != nil {
-				return err
-			}
-		}
-		if len(page) < 500 {
-			return nil
-		}
-		after = page[len(page)-1].ID
-	}
-}
 
 // raise calls the Alerter once per incident: key names the incident, and
 // resolve closes it.
@@ -445,8 +423,7 @@ func (e *Engine) raise(ctx context.Context, key string, a Alert) {
 	if a.Severity == "" {
 		a.Severity = SeverityWarning
 	}
-	e.stats.add(func(s *Stats) { s.Alerts++ })
-	e.metrics.alerts.Add(ctx, 1, e.metrics.attrs(attribute.String("kind", string(a.Kind))))
+	e.observe.alert(ctx, a.Kind)
 	e.cfg.Alerter.Alert(ctx, a)
 }
 

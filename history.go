@@ -44,7 +44,7 @@ func (e *Engine) finished(ctx context.Context, r RunRecord, err error) {
 		r.Outcome, r.Err = "failed", err.Error()
 	}
 	e.history.add(r)
-	e.metrics.run(ctx, r.Name, r.Took, err)
+	e.observe.run(ctx, r.Name, r.Took, err)
 	// Ids and counts only: Info carries no person's data.
 	e.log.Info(r.Name+" finished", "run", r.RunID, "took", r.Took, "outcome", r.Outcome, "writes", r.Writes)
 }

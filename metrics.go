@@ -13,7 +13,8 @@ import (
 const meterName = "github.com/hrissync/hrissync"
 
 // instruments are the engine's OpenTelemetry metrics, all carrying the
-// tenant. They are recorded next to Stats, which stays the in-process view.
+// tenant. The observer records them next to Stats, which stays the
+// in-process view.
 type instruments struct {
 	tenant    attribute.KeyValue
 	events    metric.Int64Counter     // outcome: accepted, duplicate, rejected
@@ -101,6 +102,14 @@ func (in *instruments) write(ctx context.Context, u *Update, latency time.Durati
 	in.writes.Add(ctx, 1, in.attrs(trig(u.Trigger), kind(u.Kind)))
 	in.changes.Add(ctx, int64(len(u.Changes)), in.attrs(trig(u.Trigger)))
 	in.latency.Record(ctx, latency.Seconds(), in.attrs(trig(u.Trigger)))
+}
+
+func (in *instruments) alert(ctx context.Context, k AlertKind) {
+	in.alerts.Add(ctx, 1, in.attrs(attribute.String("kind", string(k))))
+}
+
+func (in *instruments) deadLetter(ctx context.Context, t Trigger) {
+	in.dead.Add(ctx, 1, in.attrs(trig(t)))
 }
 
 func (in *instruments) run(ctx context.Context, name string, took time.Duration, err error) {

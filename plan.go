@@ -52,7 +52,7 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 			return fmt.Errorf("hrissync: planning %s: %w", id, err)
 		}
 		// An unsure or damaged person gets every field rewritten.
-		u, _ := e.plan(request{id: id, trigger: TriggerBatch}, p, d, cadence.All, p.Dirty.Unsure || p.Damaged)
+		u, _ := e.propose(request{id: id, trigger: TriggerBatch}, p, d, cadence.All, p.Dirty.Unsure || p.Damaged)
 		if u == nil {
 			return nil
 		}
@@ -64,40 +64,29 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 		return nil
 	}
 
-	accounts := &accountCursor{e: e}
-	gone := func(p store.Person) {
-		if p.Active {
-			plan.Accounts++
-			plan.Leavers = append(plan.Leavers, p.ID)
+	for m, err := range e.merge(ctx, e.src.List(ctx), "") {
+		if m.rec != nil {
+			plan.Seen++ // reached, its account read or not
 		}
-	}
-	lastID := ""
-	for rec, err := range e.src.List(ctx) {
-		if err != nil {
-			return plan, fmt.Errorf("hrissync: reading the full list after %q: %w", lastID, err)
-		}
-		if lastID != "" && rec.ID <= lastID {
-			return plan, fmt.Errorf("%w: %q after %q", ErrSourceOrder, rec.ID, lastID)
-		}
-		lastID = rec.ID
-		plan.Seen++
-		held, err := accounts.upTo(ctx, rec.ID, gone)
-		if err != nil {
+		switch {
+		case err != nil && m.fault == faultRead:
+			return plan, fmt.Errorf("hrissync: %w", err)
+		case err != nil:
 			return plan, err
+		case m.end:
+			continue
 		}
-		if held != nil && held.Active {
+		if m.active {
 			plan.Accounts++
-			if !e.cfg.InScope(rec) {
-				plan.Leavers = append(plan.Leavers, rec.ID)
-				continue
+		}
+		switch {
+		case m.leaver:
+			plan.Leavers = append(plan.Leavers, m.id())
+		case m.rec != nil:
+			if err := add(m.rec.ID, m.rec, m.held); err != nil {
+				return plan, err
 			}
 		}
-		if err := add(rec.ID, &rec, held); err != nil {
-			return plan, err
-		}
-	}
-	if _, err := accounts.upTo(ctx, "", gone); err != nil {
-		return plan, err
 	}
 	spent, _, err := e.budgets.room(ctx, BudgetVanished)
 	if err != nil {

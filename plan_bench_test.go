@@ -33,7 +33,7 @@ func BenchmarkDesireAndPlan(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if u, _ := e.plan(request{id: rec.ID, trigger: TriggerRealtime}, p, d, cadence.Realtime, false); u == nil || len(u.Changes) != 1 {
+		if u, _ := e.propose(request{id: rec.ID, trigger: TriggerRealtime}, p, d, cadence.Realtime, false); u == nil || len(u.Changes) != 1 {
 			b.Fatal("no write planned")
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hrissync/hrissync/cadence"
-	"github.com/hrissync/hrissync/store"
 )
 
 // pollCursor names the poll's watermark in the Store: the newest record
@@ -71,13 +70,17 @@ func (e *Engine) poll(ctx context.Context) error {
 	}
 	watermark = e.cfg.PollWindow.Next(watermark, start, versions)
 	// Then everyone left dirty: missed retries, dead letters, a crash.
-	sweepErr := e.pending(ctx, start, func(p store.Person) error {
+	var sweepErr error
+	for p, err := range e.pending(ctx, start) {
+		if err != nil {
+			sweepErr = err
+			break
+		}
 		g.Go(func() error {
 			_, err := e.reconcile(gctx, request{id: p.ID, trigger: TriggerPoll, classes: cadence.Realtime, fresh: true})
 			return ignoreRecorded(err)
 		})
-		return nil
-	})
+	}
 	if err := errors.Join(g.Wait(), listErr, sweepErr); err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 	if !r.fresh && p.Failure != nil && !p.Failure.Dead {
 		rd.attempt = p.Failure.Attempts + 1
 	}
-	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Reconciles++ })
+	e.observe.reconcile(r.trigger)
 
 	rd.rec = r.record
 	if rd.rec == nil || e.lags(*rd.rec, p.Dirty.MinVersion) {
@@ -206,7 +206,7 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 	}
 	if rd.rec != nil && e.lags(*rd.rec, p.Dirty.MinVersion) {
 		if rd.now.Sub(p.Dirty.Since) < e.cfg.HydrateLag {
-			e.stats.add(func(s *Stats) { s.Deferred++ })
+			e.observe.deferred()
 			return rd, outcome{result: deferred, next: rd.now.Add(lagRetry)}, false
 		}
 		e.log.Warn("source still behind the event; applying what it has", "id", r.id,
@@ -259,7 +259,7 @@ func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
 		// applied, so every field is written again.
 		classes = cadence.All
 	}
-	u, applied := e.plan(r, basis, d, classes, rewrite)
+	u, applied := e.propose(r, basis, d, classes, rewrite)
 	c := decision{d: d, classes: classes, update: u, applied: applied}
 	if u == nil {
 		return c
@@ -329,7 +329,7 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (
 		return landed{}, out, false
 	}
 	if rd.attempt == 1 {
-		e.stats.trigger(r.trigger, func(s *TriggerStats) { s.NeededWrites++ })
+		e.observe.needed(r.trigger)
 	}
 	// Until its commit, the write may land unrecorded: say so durably
 	// first, so that after a crash the next reconcile rewrites rather
@@ -345,7 +345,7 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (
 	if held, err := e.store.Person(ctx, e.cfg.Tenant, r.id); err != nil {
 		return landed{}, e.fail(ctx, r, rd, c.classes, true, fmt.Errorf("reading state of %s: %w", r.id, err)), false
 	} else if held.Dirty.EventID != rd.p.Dirty.EventID {
-		e.stats.add(func(s *Stats) { s.Deferred++ })
+		e.observe.deferred()
 		return landed{}, outcome{result: deferred, next: e.cfg.Clock.Now()}, false
 	}
 	err = e.apply(ctx, r, *c.update, rd.attempt)
@@ -364,9 +364,7 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (
 	if err != nil {
 		return landed{}, e.fail(ctx, r, rd, c.classes, mayHaveLanded(err), err), false
 	}
-	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Writes++ })
-	e.stats.observe(r.trigger, acked.Sub(c.d.changedAt))
-	e.metrics.write(ctx, c.update, acked.Sub(c.d.changedAt))
+	e.observe.write(ctx, c.update, acked.Sub(c.d.changedAt))
 	return landed{generation: generation, acked: acked}, outcome{}, true
 }
 
@@ -374,19 +372,12 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (
 // answers that the manager is missing knows better than the Store: the
 // manager is provisioned, and the write tried once more.
 func (e *Engine) apply(ctx context.Context, r request, u Update, attempt int) error {
-	e.stats.trigger(r.trigger, func(s *TriggerStats) {
-		s.Attempts++
-		if attempt > 1 {
-			s.Retries++
-		}
-	})
-	e.metrics.attempt(ctx, r.trigger, u.Kind, attempt > 1)
+	e.observe.attempt(ctx, r.trigger, u.Kind, attempt > 1)
 	err := e.sink.Apply(ctx, u)
 	var missing *MissingManagerError
 	if errors.As(err, &missing) && len(r.chain) == 0 {
 		if res, _, merr := e.ensureManager(ctx, r, missing.ManagerID); merr == nil && res == written {
-			e.stats.trigger(r.trigger, func(s *TriggerStats) { s.Attempts++; s.Retries++ })
-			e.metrics.attempt(ctx, r.trigger, u.Kind, true)
+			e.observe.attempt(ctx, r.trigger, u.Kind, true)
 			err = e.sink.Apply(ctx, u)
 		}
 	}
@@ -490,9 +481,9 @@ func (e *Engine) lags(rec Employee, min hrtype.Version) bool {
 	return rec.Version.Before(min)
 }
 
-// plan decides the write, if any, and the applied state that follows it.
+// propose decides the write, if any, and the applied state that follows it.
 // rewrite writes every field of the wanted classes whatever was applied.
-func (e *Engine) plan(r request, p store.Person, d desired, classes cadence.Class, rewrite bool) (*Update, map[string]store.Applied) {
+func (e *Engine) propose(r request, p store.Person, d desired, classes cadence.Class, rewrite bool) (*Update, map[string]store.Applied) {
 	active, activity, current := e.activity(p, d)
 	var kind UpdateKind
 	switch {
@@ -651,7 +642,7 @@ func (e *Engine) commitUnchanged(ctx context.Context, p store.Person, d desired,
 // putOff leaves the person dirty until at — after a sink-wide pause, or once
 // a manager being reconciled elsewhere is done — without counting an attempt.
 func (e *Engine) putOff(ctx context.Context, r request, p store.Person, classes cadence.Class, at time.Time) outcome {
-	e.stats.add(func(s *Stats) { s.Deferred++ })
+	e.observe.deferred()
 	if p.Dirty.Generation == 0 || !p.Dirty.Classes.Has(classes) {
 		err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, store.Mark{Since: e.cfg.Clock.Now(), Classes: classes, Trigger: string(r.trigger)})
 		if err != nil {
@@ -681,8 +672,7 @@ func (e *Engine) fail(ctx context.Context, r request, rd reading, classes cadenc
 		// dead letter, counted and logged once.
 		return outcome{result: failed, err: cause}
 	}
-	e.stats.trigger(r.trigger, func(s *TriggerStats) { s.DeadLetters++ })
-	e.metrics.dead.Add(ctx, 1, e.metrics.attrs(trig(r.trigger)))
+	e.observe.dead(ctx, r.trigger)
 	e.log.Warn("retries exhausted", "id", r.id, "attempts", attempt, "err", cause)
 	incident, severity := "dead-letters", SeverityWarning
 	if r.revoking {
