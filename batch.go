@@ -48,21 +48,21 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	defer e.batchMu.Unlock()
 	now := e.cfg.Clock.Now()
 	run := store.BatchRun{ID: "batch-" + now.UTC().Format("20060102T150405Z") + "-" + entryID()[:6], Attempt: 1, Started: now}
-	last, err := e.store.LastRun(ctx, e.cfg.Tenant)
+	last, err := e.store.LastBatchRun(ctx, e.cfg.Tenant)
 	switch {
-	case err == nil && last.Status == store.RunFailed && last.Attempt == 1:
+	case err == nil && last.Status == store.BatchFailed && last.Attempt == 1:
 		run = last // its Baseline too: the runs before it are the same
 		run.Attempt, run.Started, run.Err = 2, now, ""
 	case err == nil:
 		run.Baseline = last.Baseline
-		if last.Status == store.RunSucceeded && last.AsOf.After(run.Baseline) {
+		if last.Status == store.BatchSucceeded && last.AsOf.After(run.Baseline) {
 			run.Baseline = last.AsOf
 		}
-		if last.Status == store.RunHeld {
+		if last.Status == store.BatchHeld {
 			// Unapproved, and this run reads the list afresh: its
 			// leavers are this run's to decide.
-			last.Status = store.RunSuperseded
-			if err := e.store.SaveRun(ctx, e.cfg.Tenant, last); err != nil {
+			last.Status = store.BatchSuperseded
+			if err := e.store.SaveBatchRun(ctx, e.cfg.Tenant, last); err != nil {
 				return run, err
 			}
 			e.resolve("deletions/" + last.ID)
@@ -71,20 +71,20 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 		return run, err
 	}
 	e.progress = progressOf(e, run, last.Seen)
-	run.Status = store.RunRunning
-	if err := e.store.SaveRun(ctx, e.cfg.Tenant, run); err != nil {
+	run.Status = store.BatchRunning
+	if err := e.store.SaveBatchRun(ctx, e.cfg.Tenant, run); err != nil {
 		return run, err
 	}
 
 	err = e.runList(ctx, &run)
-	if err == nil && run.Status != store.RunHeld {
+	if err == nil && run.Status != store.BatchHeld {
 		err = e.deprovision(ctx, &run, false)
 	}
 	if err == nil {
 		// A held run's leavers wait for the approval, dirty or not: the
 		// hold is on the list as a whole, not on each person's budget.
 		held := map[string]bool{}
-		if run.Status == store.RunHeld {
+		if run.Status == store.BatchHeld {
 			for _, id := range run.Leavers {
 				held[id] = true
 			}
@@ -110,16 +110,16 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	e.progress(run.Seen, true)
 	switch {
 	case err != nil:
-		run.Status, run.Err = store.RunFailed, err.Error()
+		run.Status, run.Err = store.BatchFailed, err.Error()
 		if run.Attempt > 1 {
 			e.raise(ctx, "batch/"+run.ID, Alert{Kind: AlertBatchFailed, RunID: run.ID, Err: err,
 				Message: "the batch and its rerun both failed"})
 		}
-	case run.Status != store.RunHeld:
-		run.Status = store.RunSucceeded
+	case run.Status != store.BatchHeld:
+		run.Status = store.BatchSucceeded
 		e.resolve("vanished") // the full list has settled who is gone
 	}
-	saveErr := e.store.SaveRun(ctx, e.cfg.Tenant, run)
+	saveErr := e.store.SaveBatchRun(ctx, e.cfg.Tenant, run)
 	summary := audit.Entry{
 		ID: "run/" + run.ID + "/" + fmt.Sprint(run.Attempt), Tenant: e.cfg.Tenant, Action: audit.ActionRunSummary,
 		Trigger: string(TriggerBatch), RunID: run.ID, SourceChanged: run.Started, Applied: run.Finished,
@@ -132,7 +132,7 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	}
 	e.drainAudit(ctx)
 	err = errors.Join(err, saveErr)
-	e.finished(ctx, RunRecord{Name: "batch", RunID: run.ID, Started: run.Started, Took: run.Finished.Sub(run.Started),
+	e.finished(ctx, Pass{Name: "batch", RunID: run.ID, Started: run.Started, Took: run.Finished.Sub(run.Started),
 		Outcome: string(run.Status), Writes: run.Writes}, err)
 	return run, err
 }
@@ -185,7 +185,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 		chunk = chunk[:0]
 		checkpoint()
 		e.progress(run.Seen, false)
-		return e.store.SaveRun(ctx, e.cfg.Tenant, *run)
+		return e.store.SaveBatchRun(ctx, e.cfg.Tenant, *run)
 	}
 
 	list, err := e.list(ctx, run)
@@ -243,7 +243,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 		return err
 	}
 	if e.cfg.DeletionLimit.exceeded(spent, len(run.Leavers), run.Accounts) {
-		run.Status = store.RunHeld
+		run.Status = store.BatchHeld
 		e.raise(ctx, "deletions/"+run.ID, Alert{Kind: AlertDeletionThreshold, Severity: SeverityCritical, RunID: run.ID,
 			Message: fmt.Sprintf("%d of %d accounts would be deprovisioned, beyond the deletion limit (%s per %v, %d spent already; first: %s); approve with ApproveDeletions(%q)",
 				len(run.Leavers), run.Accounts, e.cfg.DeletionLimit.describe(), e.cfg.DeletionLimit.Window, spent,
@@ -342,11 +342,11 @@ func (e *Engine) deprovision(ctx context.Context, run *store.BatchRun, approved 
 func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 	e.batchMu.Lock()
 	defer e.batchMu.Unlock()
-	run, err := e.store.Run(ctx, e.cfg.Tenant, runID)
+	run, err := e.store.BatchRun(ctx, e.cfg.Tenant, runID)
 	if err != nil {
 		return err
 	}
-	if run.Status != store.RunHeld {
+	if run.Status != store.BatchHeld {
 		return fmt.Errorf("%w: %s is %s", ErrNotHeld, runID, run.Status)
 	}
 	if err := e.recordApproval(ctx, "run "+runID, runID, approver, run.Leavers); err != nil {
@@ -354,9 +354,9 @@ func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 	}
 	run.ApprovedBy = approver
 	if err := e.deprovision(ctx, &run, true); err != nil {
-		return errors.Join(err, e.store.SaveRun(ctx, e.cfg.Tenant, run))
+		return errors.Join(err, e.store.SaveBatchRun(ctx, e.cfg.Tenant, run))
 	}
-	run.Status, run.Finished = store.RunSucceeded, e.cfg.Clock.Now()
+	run.Status, run.Finished = store.BatchSucceeded, e.cfg.Clock.Now()
 	e.resolve("deletions/" + runID)
-	return e.store.SaveRun(ctx, e.cfg.Tenant, run)
+	return e.store.SaveBatchRun(ctx, e.cfg.Tenant, run)
 }

@@ -32,8 +32,8 @@ func TestBatchCheckpointRerunAndAlert(t *testing.T) {
 		r.hr.listFailAfter = 150 // the export breaks after 150 people
 		r.hr.mu.Unlock()
 		r.sleep(2*time.Hour + time.Minute)
-		run, err := r.store.LastRun(t.Context(), "default")
-		if err != nil || run.Status != store.RunFailed || run.Attempt != 1 {
+		run, err := r.store.LastBatchRun(t.Context(), "default")
+		if err != nil || run.Status != store.BatchFailed || run.Attempt != 1 {
 			t.Fatalf("02:00 run = %+v (%v), want failed", run, err)
 		}
 		// Chunks of 64 (2 workers × 32); the partial chunk read before the
@@ -48,8 +48,8 @@ func TestBatchCheckpointRerunAndAlert(t *testing.T) {
 		r.hr.listFailAfter = 0
 		r.hr.mu.Unlock()
 		r.sleep(time.Hour) // 03:00: the rerun resumes from the checkpoint
-		run, _ = r.store.LastRun(t.Context(), "default")
-		if run.Status != store.RunSucceeded || run.Attempt != 2 || !run.Started.Equal(time.Date(2000, 1, 1, 3, 0, 0, 0, time.UTC)) {
+		run, _ = r.store.LastBatchRun(t.Context(), "default")
+		if run.Status != store.BatchSucceeded || run.Attempt != 2 || !run.Started.Equal(time.Date(2000, 1, 1, 3, 0, 0, 0, time.UTC)) {
 			t.Fatalf("rerun = %+v, want succeeded at 03:00", run)
 		}
 		if b := r.eng.Stats().Triggers[hrissync.TriggerBatch]; run.Seen != 200 || b.Reconciles != 200 {
@@ -66,8 +66,8 @@ func TestBatchCheckpointRerunAndAlert(t *testing.T) {
 		if k := r.alerts.kinds(); !slices.Equal(k, []hrissync.AlertKind{hrissync.AlertBatchFailed}) {
 			t.Errorf("alerts = %v, want one batch-failed", k)
 		}
-		run, _ = r.store.LastRun(t.Context(), "default")
-		if run.Status != store.RunFailed || run.Attempt != 2 {
+		run, _ = r.store.LastBatchRun(t.Context(), "default")
+		if run.Status != store.BatchFailed || run.Attempt != 2 {
 			t.Errorf("last run = %+v, want the failed rerun", run)
 		}
 	})
@@ -102,8 +102,8 @@ func TestBatchLeaversThresholdAndApproval(t *testing.T) {
 		if err := r.eng.Batch(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		run, _ := r.store.LastRun(t.Context(), "default")
-		if run.Status != store.RunHeld || len(run.Leavers) != 39 {
+		run, _ := r.store.LastBatchRun(t.Context(), "default")
+		if run.Status != store.BatchHeld || len(run.Leavers) != 39 {
 			t.Fatalf("run = %s with %d leavers, want held with 39", run.Status, len(run.Leavers))
 		}
 		if n := len(r.lms.writes()); n != before {
@@ -188,8 +188,8 @@ func TestScopeAndMappingHooks(t *testing.T) {
 		if err := r.eng.Batch(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		run, _ := r.store.LastRun(t.Context(), "default")
-		if run.Status != store.RunHeld || !slices.Equal(run.Leavers, []string{a.ID, b.ID}) {
+		run, _ := r.store.LastBatchRun(t.Context(), "default")
+		if run.Status != store.BatchHeld || !slices.Equal(run.Leavers, []string{a.ID, b.ID}) {
 			t.Fatalf("run = %s leavers %v, want held with alice and bob", run.Status, run.Leavers)
 		}
 		if err := r.eng.ApproveDeletions(t.Context(), run.ID, "ops@example.com"); err != nil {

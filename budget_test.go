@@ -170,8 +170,8 @@ func TestVanishingOnEveryTriggerSpendsOneWindow(t *testing.T) {
 		// than the window has left, so the run is held.
 		r.hr.remove(ids[10])
 		r.sleep(3 * time.Hour)
-		run, err := r.eng.LastRun(t.Context())
-		if err != nil || run.Status != store.RunHeld || !slices.Contains(run.Leavers, ids[10]) {
+		run, err := r.eng.LastBatchRun(t.Context())
+		if err != nil || run.Status != store.BatchHeld || !slices.Contains(run.Leavers, ids[10]) {
 			t.Fatalf("run = %+v (%v), want held with %s", run, err, ids[10])
 		}
 		if !r.mustAccount(ids[10]).Active {
@@ -183,7 +183,7 @@ func TestVanishingOnEveryTriggerSpendsOneWindow(t *testing.T) {
 		if r.mustAccount(ids[10]).Active {
 			t.Error("approved leaver still active")
 		}
-		if run, _ := r.eng.LastRun(t.Context()); run.ApprovedBy != "ops@example.com" {
+		if run, _ := r.eng.LastBatchRun(t.Context()); run.ApprovedBy != "ops@example.com" {
 			t.Errorf("run approved by %q", run.ApprovedBy)
 		}
 	})
@@ -232,16 +232,16 @@ func TestResumedRunCountsLeaversAgainstTheWholeRun(t *testing.T) {
 		r.hr.listFailAfter = 140
 		r.hr.mu.Unlock()
 		r.sleep(24 * time.Hour) // the next 02:00 fails after 140 people
-		run, _ := r.eng.LastRun(t.Context())
-		if run.Status != store.RunFailed {
+		run, _ := r.eng.LastBatchRun(t.Context())
+		if run.Status != store.BatchFailed {
 			t.Fatalf("run = %+v, want failed", run)
 		}
 		r.hr.mu.Lock()
 		r.hr.listFailAfter = 0
 		r.hr.mu.Unlock()
 		r.sleep(time.Hour) // 03:00: the rerun
-		run, _ = r.eng.LastRun(t.Context())
-		if run.Status != store.RunSucceeded || run.Attempt != 2 {
+		run, _ = r.eng.LastBatchRun(t.Context())
+		if run.Status != store.BatchSucceeded || run.Attempt != 2 {
 			t.Fatalf("rerun = %s (attempt %d), leavers %d of %d accounts; want succeeded: %d of 200 is within 10 %%",
 				run.Status, run.Attempt, len(run.Leavers), run.Accounts, len(gone))
 		}
@@ -276,16 +276,16 @@ func TestHeldRunIsSupersededByTheNext(t *testing.T) {
 		r.hr.remove(ids[0])
 		r.hr.remove(ids[1])
 		r.sleep(3 * time.Hour)
-		first, _ := r.eng.LastRun(t.Context())
-		if first.Status != store.RunHeld {
+		first, _ := r.eng.LastBatchRun(t.Context())
+		if first.Status != store.BatchHeld {
 			t.Fatalf("first run %s, want held", first.Status)
 		}
 		r.sleep(24 * time.Hour)
-		second, _ := r.eng.LastRun(t.Context())
-		if second.ID == first.ID || second.Status != store.RunHeld {
+		second, _ := r.eng.LastBatchRun(t.Context())
+		if second.ID == first.ID || second.Status != store.BatchHeld {
 			t.Fatalf("second run %s %s, want a new held run", second.ID, second.Status)
 		}
-		if got, err := r.store.Run(t.Context(), "default", first.ID); err != nil || got.Status != store.RunSuperseded {
+		if got, err := r.store.BatchRun(t.Context(), "default", first.ID); err != nil || got.Status != store.BatchSuperseded {
 			t.Errorf("first run is %s (%v), want superseded", got.Status, err)
 		}
 		if err := r.eng.ApproveDeletions(t.Context(), first.ID, "ops@example.com"); !errors.Is(err, hrissync.ErrNotHeld) {

@@ -244,7 +244,7 @@ func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
 	if err != nil && ctx.Err() == nil {
 		e.log.Warn("batch failed", "run", run.ID, "attempt", run.Attempt, "err", err)
 	}
-	if run.Status == store.RunFailed && run.Attempt == 1 {
+	if run.Status == store.BatchFailed && run.Attempt == 1 {
 		return run.Started.Add(e.cfg.BatchRerun)
 	}
 	return time.Time{}
@@ -351,11 +351,11 @@ func (e *Engine) Backlog() int {
 // Tenant is the tenant the engine syncs.
 func (e *Engine) Tenant() string { return e.cfg.Tenant }
 
-// LastRun returns the batch run saved last as started — by the ledger's order,
+// LastBatchRun returns the batch run saved last as started — by the ledger's order,
 // not the clock (an error wrapping ErrNotFound
 // before the first).
-func (e *Engine) LastRun(ctx context.Context) (store.BatchRun, error) {
-	return e.store.LastRun(ctx, e.cfg.Tenant)
+func (e *Engine) LastBatchRun(ctx context.Context) (store.BatchRun, error) {
+	return e.store.LastBatchRun(ctx, e.cfg.Tenant)
 }
 
 // DeadLetters lists the people whose retries ran out, with their last error.

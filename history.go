@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// RunRecord is one poll or batch as the engine ran it.
-type RunRecord struct {
+// Pass is one poll or batch as the engine ran it.
+type Pass struct {
 	Name    string // "poll" or "batch"
 	RunID   string // the batch's run in the ledger
 	Started time.Time
@@ -21,12 +21,12 @@ type RunRecord struct {
 // history keeps the last polls and batches, newest last.
 type history struct {
 	mu   sync.Mutex
-	runs []RunRecord
+	runs []Pass
 }
 
 const historyLength = 20
 
-func (h *history) add(r RunRecord) {
+func (h *history) add(r Pass) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.runs) == historyLength {
@@ -36,7 +36,7 @@ func (h *history) add(r RunRecord) {
 }
 
 // finished records a poll or batch in the history and the metrics.
-func (e *Engine) finished(ctx context.Context, r RunRecord, err error) {
+func (e *Engine) finished(ctx context.Context, r Pass, err error) {
 	if r.Outcome == "" {
 		r.Outcome = "succeeded"
 	}
@@ -50,7 +50,7 @@ func (e *Engine) finished(ctx context.Context, r RunRecord, err error) {
 }
 
 // Recent returns the last polls and batches this engine ran, newest first.
-func (e *Engine) Recent() []RunRecord {
+func (e *Engine) Recent() []Pass {
 	e.history.mu.Lock()
 	defer e.history.mu.Unlock()
 	out := slices.Clone(e.history.runs)

@@ -30,7 +30,7 @@ func (e *Engine) Poll(ctx context.Context) error {
 	defer e.pollMu.Unlock()
 	start := e.cfg.Clock.Now()
 	err := e.poll(ctx)
-	e.finished(ctx, RunRecord{Name: "poll", Started: start, Took: e.cfg.Clock.Now().Sub(start)}, err)
+	e.finished(ctx, Pass{Name: "poll", Started: start, Took: e.cfg.Clock.Now().Sub(start)}, err)
 	if err == nil {
 		e.pollFailures.Store(0)
 		e.resolve("poll")

@@ -41,7 +41,7 @@ func TestSchedulerRunsThePollAndBatch(t *testing.T) {
 		staff(r, 3)
 		time.Sleep(26 * time.Hour) // past 02:00 and many hours
 		synctest.Wait()
-		if _, err := r.eng.LastRun(t.Context()); !errors.Is(err, hrissync.ErrNotFound) || len(r.lms.writes()) != 0 {
+		if _, err := r.eng.LastBatchRun(t.Context()); !errors.Is(err, hrissync.ErrNotFound) || len(r.lms.writes()) != 0 {
 			t.Fatalf("the engine ran a batch of its own: %v, %d writes", err, len(r.lms.writes()))
 		}
 		q.mu.Lock()

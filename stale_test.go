@@ -50,7 +50,7 @@ func writeExport(t *testing.T, path string, asOf time.Time, rows ...string) {
 
 func lastRun(t *testing.T, r *rig) store.BatchRun {
 	t.Helper()
-	run, err := r.store.LastRun(t.Context(), "default")
+	run, err := r.store.LastBatchRun(t.Context(), "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestBatchRefusesAnExportOlderThanTheLastCompletedRun(t *testing.T) {
 			t.Fatalf("batch on a stale export: %v, want ErrStaleList", err)
 		}
 		run := lastRun(t, r)
-		if run.Status != store.RunFailed || !run.AsOf.Equal(stale) || !run.Baseline.Equal(t1) || run.Seen != 0 || len(run.Leavers) != 0 {
+		if run.Status != store.BatchFailed || !run.AsOf.Equal(stale) || !run.Baseline.Equal(t1) || run.Seen != 0 || len(run.Leavers) != 0 {
 			t.Errorf("refused run = %+v; want failed, as of %v, baseline %v, nobody seen", run, stale, t1)
 		}
 		if k := r.alerts.kinds(); !slices.Equal(k, []hrissync.AlertKind{hrissync.AlertStaleList}) {
@@ -162,7 +162,7 @@ func TestBatchCountsPeopleTheStoreHoldsNewerThanTheList(t *testing.T) {
 		}
 		run := lastRun(t, r)
 		asOf, baseline := day.Add(23*time.Hour), day.Add(2*time.Hour)
-		if run.Status != store.RunSucceeded || !run.AsOf.Equal(asOf) || !run.Baseline.Equal(baseline) {
+		if run.Status != store.BatchSucceeded || !run.AsOf.Equal(asOf) || !run.Baseline.Equal(baseline) {
 			t.Errorf("run = %+v; want succeeded, as of %v, baseline %v", run, asOf, baseline)
 		}
 		if run.Stale != 1 {
@@ -194,7 +194,7 @@ func TestBatchRerunKeepsItsBaseline(t *testing.T) {
 		}
 		r.sleep(2*time.Hour + time.Minute) // day 1, 02:00: a list as of 02:00
 		t1 := day.Add(2 * time.Hour)
-		if run := lastRun(t, r); run.Status != store.RunSucceeded || !run.AsOf.Equal(t1) {
+		if run := lastRun(t, r); run.Status != store.BatchSucceeded || !run.AsOf.Equal(t1) {
 			t.Fatalf("first run = %+v", run)
 		}
 
@@ -203,14 +203,14 @@ func TestBatchRerunKeepsItsBaseline(t *testing.T) {
 		// newer than day 1's.
 		setList(5, time.Time{})
 		r.sleep(24 * time.Hour)
-		if run := lastRun(t, r); run.Status != store.RunFailed || run.Attempt != 1 || !run.Baseline.Equal(t1) {
+		if run := lastRun(t, r); run.Status != store.BatchFailed || run.Attempt != 1 || !run.Baseline.Equal(t1) {
 			t.Fatalf("day 2 run = %+v, want a failed first attempt with baseline %v", run, t1)
 		}
 		t2 := day.Add(24*time.Hour + 90*time.Minute)
 		setList(0, t2)
 		r.sleep(time.Hour)
 		run := lastRun(t, r)
-		if run.Status != store.RunSucceeded || run.Attempt != 2 || !run.Baseline.Equal(t1) || !run.AsOf.Equal(t2) {
+		if run.Status != store.BatchSucceeded || run.Attempt != 2 || !run.Baseline.Equal(t1) || !run.AsOf.Equal(t2) {
 			t.Fatalf("day 2 rerun = %+v, want succeeded with baseline %v, as of %v", run, t1, t2)
 		}
 
@@ -221,7 +221,7 @@ func TestBatchRerunKeepsItsBaseline(t *testing.T) {
 		setList(0, t2.Add(-time.Minute))
 		r.sleep(time.Hour)
 		run = lastRun(t, r)
-		if run.Status != store.RunFailed || run.Attempt != 2 || !run.Baseline.Equal(t2) || !strings.Contains(run.Err, hrissync.ErrStaleList.Error()) {
+		if run.Status != store.BatchFailed || run.Attempt != 2 || !run.Baseline.Equal(t2) || !strings.Contains(run.Err, hrissync.ErrStaleList.Error()) {
 			t.Errorf("day 3 rerun = %+v, want refused as stale against baseline %v", run, t2)
 		}
 		want := []hrissync.AlertKind{hrissync.AlertStaleList, hrissync.AlertBatchFailed}
@@ -251,7 +251,7 @@ func TestBatchWithoutSnapshotIsNotRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		run := lastRun(t, r)
-		if run.Status != store.RunSucceeded || !run.AsOf.IsZero() || !run.Baseline.IsZero() || run.Stale != 1 {
+		if run.Status != store.BatchSucceeded || !run.AsOf.IsZero() || !run.Baseline.IsZero() || run.Stale != 1 {
 			t.Errorf("run = %+v; want succeeded, no time, no baseline, one stale", run)
 		}
 		if k := r.alerts.kinds(); len(k) != 0 {

@@ -352,7 +352,7 @@ func TestSourceAnswering404DoesNotDeactivateByItself(t *testing.T) {
 				t.Fatalf("w-%03d deactivated though the batch's deletion limit holds", i)
 			}
 		}
-		if run, err := r.eng.LastRun(t.Context()); err != nil || run.Status != store.RunHeld {
+		if run, err := r.eng.LastBatchRun(t.Context()); err != nil || run.Status != store.BatchHeld {
 			t.Errorf("last run = %+v (%v), want held for approval", run, err)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 )
 
 // Finding 8 of issue 17: the poll asked for changes since a time on the
-// engine's clock, and LastRun ordered runs by their start on that clock.
+// engine's clock, and LastBatchRun ordered runs by their start on that clock.
 // These tests move the engine's clock away from the HRIS's: fakeHR stamps
 // versions with the bubble's time, and the engine reads a steppedClock.
 
@@ -152,7 +152,7 @@ func TestLastRunIsTheLatestAfterTheClockStepsBack(t *testing.T) {
 		if err := r.eng.Batch(ctx); err != nil {
 			t.Fatal(err)
 		}
-		first, err := r.eng.LastRun(ctx)
+		first, err := r.eng.LastBatchRun(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,24 +162,24 @@ func TestLastRunIsTheLatestAfterTheClockStepsBack(t *testing.T) {
 		if err := r.eng.Batch(ctx); err == nil {
 			t.Fatal("the batch succeeded with the HRIS down")
 		}
-		failed, err := r.eng.LastRun(ctx)
+		failed, err := r.eng.LastBatchRun(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if failed.ID == first.ID || failed.Status != store.RunFailed {
-			t.Fatalf("LastRun = %s (%s, started %v), want the failed run started after %s at %v on the stepped clock",
+		if failed.ID == first.ID || failed.Status != store.BatchFailed {
+			t.Fatalf("LastBatchRun = %s (%s, started %v), want the failed run started after %s at %v on the stepped clock",
 				failed.ID, failed.Status, failed.Started.Format("15:04"), first.ID, first.Started.Format("15:04"))
 		}
 		r.hr.setDown(nil)
 		if err := r.eng.Batch(ctx); err != nil {
 			t.Fatal(err)
 		}
-		rerun, err := r.eng.LastRun(ctx)
+		rerun, err := r.eng.LastBatchRun(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rerun.ID != failed.ID || rerun.Attempt != 2 || rerun.Status != store.RunSucceeded {
-			t.Errorf("after the rerun LastRun = %s attempt %d (%s), want %s attempt 2 succeeded",
+		if rerun.ID != failed.ID || rerun.Attempt != 2 || rerun.Status != store.BatchSucceeded {
+			t.Errorf("after the rerun LastBatchRun = %s attempt %d (%s), want %s attempt 2 succeeded",
 				rerun.ID, rerun.Attempt, rerun.Status, failed.ID)
 		}
 	})

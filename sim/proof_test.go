@@ -124,7 +124,7 @@ func checkBatchRuns(t *testing.T, rep *sim.Report) {
 	}
 	var got []run
 	for _, r := range rep.Runs {
-		if r.Outcome != string(store.RunSucceeded) || r.Attempts > 1 {
+		if r.Outcome != string(store.BatchSucceeded) || r.Attempts > 1 {
 			got = append(got, run{r.SourceChanged.In(loc).Format("Jan 2 15:04"), r.Attempts, r.Outcome})
 		}
 	}

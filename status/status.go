@@ -59,10 +59,10 @@ type Document struct {
 	At     time.Time `json:"at"`
 	// Backlog is how many people wait for a worker now (-1: the
 	// Dispatcher cannot tell).
-	Backlog     int                  `json:"backlog"`
-	Runs        []hrissync.RunRecord `json:"runs"`
-	DeadLetters []DeadLetter         `json:"deadLetters"`
-	Approval    *Approval            `json:"approval,omitempty"`
+	Backlog     int             `json:"backlog"`
+	Runs        []hrissync.Pass `json:"runs"`
+	DeadLetters []DeadLetter    `json:"deadLetters"`
+	Approval    *Approval       `json:"approval,omitempty"`
 	// Holds are the people kept active beyond a deactivation budget, per
 	// budget, each approved as a whole by its ID.
 	Holds []Hold                `json:"holds,omitempty"`
@@ -154,8 +154,8 @@ func (h *handler) document(ctx context.Context) (Document, error) {
 		}
 		d.DeadLetters = append(d.DeadLetters, dl)
 	}
-	switch run, err := h.eng.LastRun(ctx); {
-	case err == nil && run.Status == store.RunHeld:
+	switch run, err := h.eng.LastBatchRun(ctx); {
+	case err == nil && run.Status == store.BatchHeld:
 		d.Approval = &Approval{RunID: run.ID, Started: run.Started, Leavers: len(run.Leavers)}
 	case err != nil && !errors.Is(err, hrissync.ErrNotFound):
 		return d, err

@@ -173,13 +173,13 @@ func TestDocumentAndForms(t *testing.T) {
 		}
 		other.Close()
 	}
-	if run, _ := eng.LastRun(context.Background()); run.Status != store.RunHeld {
+	if run, _ := eng.LastBatchRun(context.Background()); run.Status != store.BatchHeld {
 		t.Fatalf("a refused approval let the run go: %s", run.Status)
 	}
 	if code := approve(srv.URL); code != http.StatusSeeOther {
 		t.Fatalf("approving with the page's token: %d", code)
 	}
-	if run, _ := eng.LastRun(context.Background()); run.Status != store.RunSucceeded || run.ApprovedBy != "ops@example.com" {
+	if run, _ := eng.LastBatchRun(context.Background()); run.Status != store.BatchSucceeded || run.ApprovedBy != "ops@example.com" {
 		t.Errorf("after approval the run is %s, approved by %q", run.Status, run.ApprovedBy)
 	}
 }

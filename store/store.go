@@ -130,15 +130,15 @@ type Store interface {
 	Cursor(ctx context.Context, tenant, name string) (time.Time, error)
 	SetCursor(ctx context.Context, tenant, name string, t time.Time) error
 
-	// SaveRun inserts or replaces a batch run by ID; Run returns one (an
-	// error wrapping ErrNotFound if none); LastRun the run whose ID was
+	// SaveBatchRun inserts or replaces a batch run by ID; BatchRun returns one (an
+	// error wrapping ErrNotFound if none); LastBatchRun the run whose ID was
 	// first saved most recently. The batch saves a run as it starts, so
 	// this is the run started last in the order the Store saw them,
 	// whatever their Started times say: a clock stepped back must not hide
 	// the newest run. Saving a run again keeps its place.
-	SaveRun(ctx context.Context, tenant string, r BatchRun) error
-	Run(ctx context.Context, tenant, id string) (BatchRun, error)
-	LastRun(ctx context.Context, tenant string) (BatchRun, error)
+	SaveBatchRun(ctx context.Context, tenant string, r BatchRun) error
+	BatchRun(ctx context.Context, tenant, id string) (BatchRun, error)
+	LastBatchRun(ctx context.Context, tenant string) (BatchRun, error)
 }
 
 // Person is one person's state in the Store.
@@ -236,27 +236,27 @@ type Failure struct {
 	Dead     bool      // retries ran out: listed in DeadLetters
 }
 
-// RunStatus is the state of a batch run.
-type RunStatus string
+// BatchStatus is the state of a batch run.
+type BatchStatus string
 
 // Run statuses.
 const (
-	RunRunning   RunStatus = "running"
-	RunSucceeded RunStatus = "succeeded"
-	RunFailed    RunStatus = "failed"
-	// RunHeld: the run stopped before deprovisioning because the leavers
+	BatchRunning   BatchStatus = "running"
+	BatchSucceeded BatchStatus = "succeeded"
+	BatchFailed    BatchStatus = "failed"
+	// BatchHeld: the run stopped before deprovisioning because the leavers
 	// passed the deletion threshold; ApproveDeletions lets it go on.
-	RunHeld RunStatus = "held"
-	// RunSuperseded: a held run that a later run took the place of,
+	BatchHeld BatchStatus = "held"
+	// BatchSuperseded: a held run that a later run took the place of,
 	// unapproved; its leavers are the later run's to decide.
-	RunSuperseded RunStatus = "superseded"
+	BatchSuperseded BatchStatus = "superseded"
 )
 
 // BatchRun is one run of the daily batch in the ledger. A failed run is resumed by its rerun
 // from Checkpoint.
 type BatchRun struct {
 	ID         string
-	Status     RunStatus
+	Status     BatchStatus
 	Attempt    int // 1 for the scheduled run, 2 for its rerun
 	Started    time.Time
 	Finished   time.Time

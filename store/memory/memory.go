@@ -332,8 +332,8 @@ func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time)
 	return nil
 }
 
-// SaveRun implements store.Store.
-func (s *Store) SaveRun(ctx context.Context, tenant string, r store.BatchRun) error {
+// SaveBatchRun implements store.Store.
+func (s *Store) SaveBatchRun(ctx context.Context, tenant string, r store.BatchRun) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -348,8 +348,8 @@ func (s *Store) SaveRun(ctx context.Context, tenant string, r store.BatchRun) er
 	return nil
 }
 
-// Run implements store.Store.
-func (s *Store) Run(ctx context.Context, tenant, id string) (store.BatchRun, error) {
+// BatchRun implements store.Store.
+func (s *Store) BatchRun(ctx context.Context, tenant, id string) (store.BatchRun, error) {
 	if err := ctx.Err(); err != nil {
 		return store.BatchRun{}, err
 	}
@@ -363,13 +363,13 @@ func (s *Store) Run(ctx context.Context, tenant, id string) (store.BatchRun, err
 	return r, nil
 }
 
-// LastRun implements store.Store.
-func (s *Store) LastRun(ctx context.Context, tenant string) (store.BatchRun, error) {
+// LastBatchRun implements store.Store.
+func (s *Store) LastBatchRun(ctx context.Context, tenant string) (store.BatchRun, error) {
 	s.mu.Lock()
 	last := s.tenant(tenant).last
 	s.mu.Unlock()
 	if last == "" {
 		return store.BatchRun{}, fmt.Errorf("no run yet: %w", store.ErrNotFound)
 	}
-	return s.Run(ctx, tenant, last)
+	return s.BatchRun(ctx, tenant, last)
 }

@@ -117,7 +117,7 @@ func TestMigratesVersion1(t *testing.T) {
 	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(at) {
 		t.Errorf("cursor = %v (%v)", c, err)
 	}
-	if r, err := st.Run(ctx, "acme", "run-1"); err != nil || r.Status != store.RunSucceeded || r.Writes != 1 {
+	if r, err := st.BatchRun(ctx, "acme", "run-1"); err != nil || r.Status != store.BatchSucceeded || r.Writes != 1 {
 		t.Errorf("run = %+v (%v)", r, err)
 	}
 	if a, err := st.Anchor(ctx, "acme"); err != nil || a != (audit.Head{}) {
@@ -218,7 +218,7 @@ func TestMigratesVersion2(t *testing.T) {
 	if c, err := st.Cursor(ctx, "acme", "poll"); err != nil || !c.Equal(at) {
 		t.Errorf("cursor = %v (%v)", c, err)
 	}
-	if r, err := st.LastRun(ctx, "acme"); err != nil || r.ID != "run-1" || r.Status != store.RunSucceeded || r.Writes != 4 {
+	if r, err := st.LastBatchRun(ctx, "acme"); err != nil || r.ID != "run-1" || r.Status != store.BatchSucceeded || r.Writes != 4 {
 		t.Errorf("last run = %+v (%v)", r, err)
 	}
 	if gen, err := st.Intend(ctx, "acme", "w-7", store.Mark{Since: at}); err != nil || gen != 4 {

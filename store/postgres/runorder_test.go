@@ -18,35 +18,35 @@ func TestRunOrderFromVersion1(t *testing.T) {
 	st, pool, schema := openVersion1(t)
 	last := func(tenant, want string) {
 		t.Helper()
-		r, err := st.LastRun(ctx, tenant)
+		r, err := st.LastBatchRun(ctx, tenant)
 		if err != nil || r.ID != want {
-			t.Errorf("%s's LastRun = %q (%v), want %q", tenant, r.ID, err, want)
+			t.Errorf("%s's LastBatchRun = %q (%v), want %q", tenant, r.ID, err, want)
 		}
 	}
 	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC) // run-1's start
 	last("acme", "run-1")
 	// The clock steps back a day: run-2 starts "before" run-1.
-	run2 := store.BatchRun{ID: "run-2", Status: store.RunRunning, Attempt: 1, Started: at.Add(-24 * time.Hour)}
-	if err := st.SaveRun(ctx, "acme", run2); err != nil {
+	run2 := store.BatchRun{ID: "run-2", Status: store.BatchRunning, Attempt: 1, Started: at.Add(-24 * time.Hour)}
+	if err := st.SaveBatchRun(ctx, "acme", run2); err != nil {
 		t.Fatal(err)
 	}
 	last("acme", "run-2")
-	run1, err := st.Run(ctx, "acme", "run-1")
+	run1, err := st.BatchRun(ctx, "acme", "run-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	run1.Attempt = 2 // an older run saved again keeps its place
-	if err := st.SaveRun(ctx, "acme", run1); err != nil {
+	if err := st.SaveBatchRun(ctx, "acme", run1); err != nil {
 		t.Fatal(err)
 	}
 	last("acme", "run-2")
-	if err := st.SaveRun(ctx, "beta", store.BatchRun{ID: "run-b", Started: at.Add(-48 * time.Hour)}); err != nil {
+	if err := st.SaveBatchRun(ctx, "beta", store.BatchRun{ID: "run-b", Started: at.Add(-48 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	last("beta", "run-b")
 	// Another replica opening the schema sees the same order.
 	again := open(t, pool, schema)
-	if r, err := again.LastRun(ctx, "acme"); err != nil || r.ID != "run-2" || !r.Started.Equal(run2.Started) {
-		t.Errorf("another replica's LastRun = %+v (%v), want run-2 with its own start", r, err)
+	if r, err := again.LastBatchRun(ctx, "acme"); err != nil || r.ID != "run-2" || !r.Started.Equal(run2.Started) {
+		t.Errorf("another replica's LastBatchRun = %+v (%v), want run-2 with its own start", r, err)
 	}
 }

@@ -420,8 +420,8 @@ func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time)
 	return err
 }
 
-// SaveRun implements store.Store.
-func (s *Store) SaveRun(ctx context.Context, tenant string, r store.BatchRun) error {
+// SaveBatchRun implements store.Store.
+func (s *Store) SaveBatchRun(ctx context.Context, tenant string, r store.BatchRun) error {
 	js, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -443,12 +443,12 @@ func (s *Store) run(ctx context.Context, query string, args ...any) (store.Batch
 	return r, json.Unmarshal(js, &r)
 }
 
-// Run implements store.Store.
-func (s *Store) Run(ctx context.Context, tenant, id string) (store.BatchRun, error) {
+// BatchRun implements store.Store.
+func (s *Store) BatchRun(ctx context.Context, tenant, id string) (store.BatchRun, error) {
 	return s.run(ctx, "run", tenant, id)
 }
 
-// LastRun implements store.Store.
-func (s *Store) LastRun(ctx context.Context, tenant string) (store.BatchRun, error) {
+// LastBatchRun implements store.Store.
+func (s *Store) LastBatchRun(ctx context.Context, tenant string) (store.BatchRun, error) {
 	return s.run(ctx, "lastRun", tenant)
 }

@@ -14,7 +14,7 @@ import (
 
 // ErrDamaged: stored state is damaged. Open refuses a file SQLite finds
 // damaged with a *DamagedError: nothing in it can be relied on; restore it
-// from a backup. Run and LastRun report a batch run whose record no longer
+// from a backup. Run and LastBatchRun report a batch run whose record no longer
 // decodes with an error that matches both ErrDamaged and
 // store.ErrNotFound, so that the batch starts afresh. (A person whose row
 // is damaged is no error: see store.Person.Damaged.)

@@ -122,19 +122,19 @@ func TestLegacyRowDamage(t *testing.T) {
 func TestDamagedRunIsLost(t *testing.T) {
 	ctx := t.Context()
 	st := open(t, filepath.Join(t.TempDir(), "state.db"), nil)
-	must(t, st.SaveRun(ctx, "t", store.BatchRun{ID: "r1", Status: store.RunFailed, Attempt: 1, Started: t0, Checkpoint: "w5"}))
+	must(t, st.SaveBatchRun(ctx, "t", store.BatchRun{ID: "r1", Status: store.BatchFailed, Attempt: 1, Started: t0, Checkpoint: "w5"}))
 	must(t, st.ExecForTest(ctx, `UPDATE runs SET run = '{"ID":"r1","Status":"fai' WHERE id = 'r1'`))
 	for name, read := range map[string]func() (store.BatchRun, error){
-		"LastRun": func() (store.BatchRun, error) { return st.LastRun(ctx, "t") },
-		"Run":     func() (store.BatchRun, error) { return st.Run(ctx, "t", "r1") },
+		"LastBatchRun": func() (store.BatchRun, error) { return st.LastBatchRun(ctx, "t") },
+		"Run":          func() (store.BatchRun, error) { return st.BatchRun(ctx, "t", "r1") },
 	} {
 		if _, err := read(); !errors.Is(err, store.ErrNotFound) || !errors.Is(err, sqlite.ErrDamaged) {
 			t.Errorf("%s of a damaged run = %v, want ErrNotFound and ErrDamaged", name, err)
 		}
 	}
-	must(t, st.SaveRun(ctx, "t", store.BatchRun{ID: "r2", Status: store.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}))
-	if last, err := st.LastRun(ctx, "t"); err != nil || last.ID != "r2" {
-		t.Errorf("LastRun after a new run = %+v (%v), want r2", last, err)
+	must(t, st.SaveBatchRun(ctx, "t", store.BatchRun{ID: "r2", Status: store.BatchRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}))
+	if last, err := st.LastBatchRun(ctx, "t"); err != nil || last.ID != "r2" {
+		t.Errorf("LastBatchRun after a new run = %+v (%v), want r2", last, err)
 	}
 }
 

@@ -82,9 +82,9 @@ func TestMigrationFromV1(t *testing.T) {
 	if d := cmp.Diff([]string{"a1", "run-1"}, entryIDs(box)); d != "" {
 		t.Errorf("outbox (-want +got):\n%s", d)
 	}
-	run, err := st.LastRun(ctx, "acme")
+	run, err := st.LastBatchRun(ctx, "acme")
 	must(t, err)
-	wantRun := store.BatchRun{ID: "run-1", Status: store.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w4", Seen: 4, Writes: 1}
+	wantRun := store.BatchRun{ID: "run-1", Status: store.BatchSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w4", Seen: 4, Writes: 1}
 	if d := cmp.Diff(wantRun, run, opts); d != "" {
 		t.Errorf("last run (-want +got):\n%s", d)
 	}
@@ -233,9 +233,9 @@ func TestMigrationFromV3(t *testing.T) {
 	if a, err := st.Anchor(ctx, "acme"); err != nil || a != (audit.Head{Seq: 1, Hash: "hash-1"}) {
 		t.Errorf("anchor = %+v (%v), want the one v3 acknowledged", a, err)
 	}
-	run, err := st.LastRun(ctx, "acme")
+	run, err := st.LastBatchRun(ctx, "acme")
 	must(t, err)
-	wantRun := store.BatchRun{ID: "run-1", Status: store.RunSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w6", Seen: 6, Writes: 4}
+	wantRun := store.BatchRun{ID: "run-1", Status: store.BatchSucceeded, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w6", Seen: 6, Writes: 4}
 	if d := cmp.Diff(wantRun, run, opts); d != "" {
 		t.Errorf("last run (-want +got):\n%s", d)
 	}

@@ -368,15 +368,15 @@ func (s *Store) SetCursor(ctx context.Context, tenant, name string, t time.Time)
 	})
 }
 
-// SaveRun implements store.Store.
-func (s *Store) SaveRun(ctx context.Context, tenant string, r store.BatchRun) error {
+// SaveBatchRun implements store.Store.
+func (s *Store) SaveBatchRun(ctx context.Context, tenant string, r store.BatchRun) error {
 	js, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		// The started column is the run's place in the ledger, which
-		// LastRun orders by: its start, or just after the newest run's
+		// LastBatchRun orders by: its start, or just after the newest run's
 		// place if that is later (the clock stepped back). A run saved
 		// again keeps its place.
 		_, err := s.txExec(ctx, tx, `INSERT INTO runs (tenant, id, started, run)
@@ -406,12 +406,12 @@ func (s *Store) run(ctx context.Context, query string, args ...any) (store.Batch
 	return r, nil
 }
 
-// Run implements store.Store.
-func (s *Store) Run(ctx context.Context, tenant, id string) (store.BatchRun, error) {
+// BatchRun implements store.Store.
+func (s *Store) BatchRun(ctx context.Context, tenant, id string) (store.BatchRun, error) {
 	return s.run(ctx, "SELECT id, run FROM runs WHERE tenant = ? AND id = ?", tenant, id)
 }
 
-// LastRun implements store.Store.
-func (s *Store) LastRun(ctx context.Context, tenant string) (store.BatchRun, error) {
+// LastBatchRun implements store.Store.
+func (s *Store) LastBatchRun(ctx context.Context, tenant string) (store.BatchRun, error) {
 	return s.run(ctx, "SELECT id, run FROM runs WHERE tenant = ? ORDER BY started DESC, id DESC LIMIT 1", tenant)
 }

@@ -465,26 +465,26 @@ func testCursor(t *testing.T, s store.Store) {
 
 func testRunLedger(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	if _, err := s.LastRun(ctx, tenant); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("LastRun on empty store = %v, want ErrNotFound", err)
+	if _, err := s.LastBatchRun(ctx, tenant); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("LastBatchRun on empty store = %v, want ErrNotFound", err)
 	}
-	r1 := store.BatchRun{ID: "r1", Status: store.RunFailed, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w500", Err: "source down", Seen: 500}
-	r2 := store.BatchRun{ID: "r2", Status: store.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
-	must(t, s.SaveRun(ctx, tenant, r1))
-	must(t, s.SaveRun(ctx, tenant, r2))
-	r1.Status, r1.Attempt, r1.Leavers = store.RunHeld, 2, []string{"w1", "w9"}
-	must(t, s.SaveRun(ctx, tenant, r1)) // an update to an older run
-	got, err := s.Run(ctx, tenant, "r1")
+	r1 := store.BatchRun{ID: "r1", Status: store.BatchFailed, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w500", Err: "source down", Seen: 500}
+	r2 := store.BatchRun{ID: "r2", Status: store.BatchRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
+	must(t, s.SaveBatchRun(ctx, tenant, r1))
+	must(t, s.SaveBatchRun(ctx, tenant, r2))
+	r1.Status, r1.Attempt, r1.Leavers = store.BatchHeld, 2, []string{"w1", "w9"}
+	must(t, s.SaveBatchRun(ctx, tenant, r1)) // an update to an older run
+	got, err := s.BatchRun(ctx, tenant, "r1")
 	must(t, err)
 	if d := cmp.Diff(r1, got, cmpopts.EquateApproxTime(time.Microsecond)); d != "" {
 		t.Errorf("run r1 (-want +got):\n%s", d)
 	}
-	last, err := s.LastRun(ctx, tenant)
+	last, err := s.LastBatchRun(ctx, tenant)
 	must(t, err)
 	if last.ID != "r2" {
-		t.Errorf("LastRun = %s, want r2 (started last)", last.ID)
+		t.Errorf("LastBatchRun = %s, want r2 (started last)", last.ID)
 	}
-	if _, err := s.Run(ctx, tenant, "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.BatchRun(ctx, tenant, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown run: %v, want ErrNotFound", err)
 	}
 }
@@ -495,30 +495,30 @@ func testLastRunIsSavedLast(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	last := func(want string) {
 		t.Helper()
-		r, err := s.LastRun(ctx, tenant)
+		r, err := s.LastBatchRun(ctx, tenant)
 		if err != nil || r.ID != want {
-			t.Errorf("LastRun = %q (%v), want %q", r.ID, err, want)
+			t.Errorf("LastBatchRun = %q (%v), want %q", r.ID, err, want)
 		}
 	}
-	r1 := store.BatchRun{ID: "r1", Status: store.RunRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
-	must(t, s.SaveRun(ctx, tenant, r1))
+	r1 := store.BatchRun{ID: "r1", Status: store.BatchRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
+	must(t, s.SaveBatchRun(ctx, tenant, r1))
 	// The clock stepped back a day: r2 starts "before" r1, and is the
 	// newest run all the same.
-	r2 := store.BatchRun{ID: "r2", Status: store.RunRunning, Attempt: 1, Started: t0}
-	must(t, s.SaveRun(ctx, tenant, r2))
+	r2 := store.BatchRun{ID: "r2", Status: store.BatchRunning, Attempt: 1, Started: t0}
+	must(t, s.SaveBatchRun(ctx, tenant, r2))
 	last("r2")
-	r1.Status, r1.Finished = store.RunSucceeded, t0.Add(25*time.Hour)
-	must(t, s.SaveRun(ctx, tenant, r1)) // an older run saved again keeps its place
+	r1.Status, r1.Finished = store.BatchSucceeded, t0.Add(25*time.Hour)
+	must(t, s.SaveBatchRun(ctx, tenant, r1)) // an older run saved again keeps its place
 	last("r2")
-	r2.Status, r2.Attempt, r2.Started = store.RunFailed, 2, t0.Add(-time.Hour)
-	must(t, s.SaveRun(ctx, tenant, r2))
+	r2.Status, r2.Attempt, r2.Started = store.BatchFailed, 2, t0.Add(-time.Hour)
+	must(t, s.SaveBatchRun(ctx, tenant, r2))
 	last("r2")
 	// Another tenant's runs take no place in this one's order.
-	must(t, s.SaveRun(ctx, "other", store.BatchRun{ID: "x1", Started: t0.Add(48 * time.Hour)}))
-	must(t, s.SaveRun(ctx, tenant, store.BatchRun{ID: "r3", Started: t0.Add(-48 * time.Hour)}))
+	must(t, s.SaveBatchRun(ctx, "other", store.BatchRun{ID: "x1", Started: t0.Add(48 * time.Hour)}))
+	must(t, s.SaveBatchRun(ctx, tenant, store.BatchRun{ID: "r3", Started: t0.Add(-48 * time.Hour)}))
 	last("r3")
-	if r, err := s.LastRun(ctx, "other"); err != nil || r.ID != "x1" {
-		t.Errorf("the other tenant's LastRun = %q (%v), want x1", r.ID, err)
+	if r, err := s.LastBatchRun(ctx, "other"); err != nil || r.ID != "x1" {
+		t.Errorf("the other tenant's LastBatchRun = %q (%v), want x1", r.ID, err)
 	}
 }
 
@@ -681,7 +681,7 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 		Applied: map[string]store.Applied{"role": {Value: "dev", Version: v(1)}}, Audit: []audit.Entry{{ID: "x", Tenant: "a"}}, Due: t0}))
 	must(t, s.Fail(ctx, "a", "w3", store.Failure{Dead: true, Attempts: 4}, store.Mark{Classes: cadence.Realtime}))
 	must(t, s.SetCursor(ctx, "a", "poll", t0))
-	must(t, s.SaveRun(ctx, "a", store.BatchRun{ID: "r1", Started: t0}))
+	must(t, s.SaveBatchRun(ctx, "a", store.BatchRun{ID: "r1", Started: t0}))
 
 	if accept(t, s, "b", "e1", "w1") {
 		t.Error("tenant b sees tenant a's event id")
@@ -705,7 +705,7 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	if len(people)+len(dead)+len(box) != 0 || !c.IsZero() {
 		t.Errorf("tenant b sees a's people=%d dead=%d outbox=%d cursor=%v", len(people), len(dead), len(box), c)
 	}
-	if _, err := s.Run(ctx, "b", "r1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.BatchRun(ctx, "b", "r1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("tenant b sees a's run: %v", err)
 	}
 }
