@@ -149,18 +149,9 @@ func TestDocumentAndForms(t *testing.T) {
 		t.Fatal("no token in the page")
 	}
 	token = token[:strings.IndexByte(token, '"')]
-	approve := func(url string) int {
+	approve := func(base string) int {
 		// The form's "approver" is free text anyone can type: ignored.
-		form := strings.NewReader("run=" + doc.Approval.RunID + "&token=" + token + "&approver=mallory")
-		req, _ := http.NewRequest(http.MethodPost, url+"/approve", form)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postApproval(t, base, url.Values{"run": {doc.Approval.RunID}, "token": {token}, "approver": {"mallory"}})
 	}
 	// Mounted without an approver, or with nobody signed in: refused.
 	for name, h := range map[string]http.Handler{
@@ -288,16 +279,8 @@ func TestApprovingAHoldReleasesOnlyWhomThePageShowed(t *testing.T) {
 	}
 
 	terminate("w-0003", "w-0004") // held after the page was loaded
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/approve", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("approval answered %d", resp.StatusCode)
+	if code := postApproval(t, srv.URL, form); code != http.StatusSeeOther {
+		t.Fatalf("approval answered %d", code)
 	}
 	for _, id := range []string{"w-0001", "w-0002", "w-0003", "w-0004"} {
 		if err := eng.Reconcile(ctx, id); err != nil {
@@ -312,4 +295,19 @@ func TestApprovingAHoldReleasesOnlyWhomThePageShowed(t *testing.T) {
 	if held := eng.Holds()[hrissync.BudgetTerminated]; !slices.Equal(held, []string{"w-0003", "w-0004"}) {
 		t.Errorf("still held: %v", held)
 	}
+}
+
+// postApproval posts an approval form as the page's button does, and
+// returns the status.
+func postApproval(t *testing.T, base string, form url.Values) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/approve", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
