@@ -29,15 +29,18 @@ type Engine struct {
 	log   *slog.Logger
 
 	dispatcher store.Dispatcher
-	carries    func(field string) bool // the sink's FieldCarrier; nil: every field
-	locks      keylock.Locks
-	budgets    *budgets
-	guard      guard
-	stats      *stats
-	metrics    *instruments
-	history    history                       // the last polls and batches
-	progress   func(done int, finished bool) // the running batch's; batchMu
-	busy       activity                      // triggers running or about to
+	// marksDispatch: the Store dispatches a person in the transaction
+	// that marks them dirty (set by bind).
+	marksDispatch bool
+	carries       func(field string) bool // the sink's FieldCarrier; nil: every field
+	locks         keylock.Locks
+	budgets       *budgets
+	guard         guard
+	stats         *stats
+	metrics       *instruments
+	history       history                       // the last polls and batches
+	progress      func(done int, finished bool) // the running batch's; batchMu
+	busy          activity                      // triggers running or about to
 
 	pollMu, batchMu sync.Mutex
 	pollFailures    atomic.Int32
@@ -94,6 +97,9 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	e.budgets = newBudgets(e)
 	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
+	}
+	if err := e.bind(); err != nil {
+		return nil, err
 	}
 	if e.metrics, err = newInstruments(c.MeterProvider, c.Tenant, e); err != nil {
 		return nil, fmt.Errorf("hrissync: metrics: %w", err)
@@ -281,7 +287,7 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 	}
 	e.stats.add(func(s *Stats) { s.Events++ })
 	e.metrics.event(ctx, "accepted")
-	e.dispatcher.Dispatch(ev.EmployeeID, now)
+	e.dispatchAccepted(ev.EmployeeID, now)
 	return nil
 }
 

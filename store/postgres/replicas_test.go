@@ -326,7 +326,12 @@ func TestThreeReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Deliveries go on (a write now and then changes its person): wait
+	// for those in flight with new ones held back, for a WaitGroup must
+	// not be added to from zero while it is waited on.
+	endedMu.Lock()
 	inFlight.Wait()
+	endedMu.Unlock()
 
 	// The survivors finish everything: the platform equals the HRIS and
 	// nobody is left dirty; and a new leader has taken over the schedules
