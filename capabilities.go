@@ -2,6 +2,7 @@ package hrissync
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hrissync/hrissync/store"
@@ -46,6 +47,31 @@ func (e *Engine) idler() (store.Idler, error) {
 func (e *Engine) scheduler() (store.Scheduler, bool) {
 	s, ok := e.dispatcher.(store.Scheduler)
 	return s, ok
+}
+
+// bind binds the Dispatcher to the engine, if it is a store.Binder: it
+// takes the engine's Store, tenant and Clock, and says whether the Store
+// dispatches people in the transaction that marks them dirty.
+func (e *Engine) bind() error {
+	b, ok := e.dispatcher.(store.Binder)
+	if !ok {
+		return nil
+	}
+	marks, err := b.Bind(store.Binding{Store: e.store, Tenant: e.cfg.Tenant, Now: e.cfg.Clock.Now})
+	if err != nil {
+		return fmt.Errorf("hrissync: binding the Dispatcher: %w", err)
+	}
+	e.marksDispatch = marks
+	return nil
+}
+
+// dispatchAccepted dispatches a person whose event the Store has just
+// accepted — unless the Store did so in the same transaction (a bound
+// store.Binder said it does), so that each event is enqueued once.
+func (e *Engine) dispatchAccepted(id string, at time.Time) {
+	if !e.marksDispatch {
+		e.dispatcher.Dispatch(id, at)
+	}
 }
 
 // lockerOf returns the Dispatcher as the default Locker, if it is one.

@@ -121,7 +121,8 @@ type Config struct {
 	// Dispatcher hands people to workers. Default an in-process keyed
 	// queue. A Dispatcher that is also a Scheduler runs the poll and the
 	// batch (once across replicas); one that is also a Locker is the
-	// default Locker.
+	// default Locker; one that is a store.Binder is bound to the engine
+	// by New (postgres.Queue takes its tenant and Clock from it).
 	Dispatcher store.Dispatcher
 	// Locker guards each person across processes, for replicas sharing
 	// a Store. Default the Dispatcher, if it is a Locker; otherwise none

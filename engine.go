@@ -27,14 +27,17 @@ type Engine struct {
 	log   *slog.Logger
 
 	dispatcher store.Dispatcher
-	carries    func(field string) bool // the sink's FieldCarrier; nil: every field
-	locks      keylock.Locks
-	budgets    *budgets
-	guard      guard
-	observe    observer                      // Stats and the metrics
-	history    history                       // the last polls and batches
-	progress   func(done int, finished bool) // the running batch's; batchMu
-	busy       activity                      // triggers running or about to
+	// marksDispatch: the Store dispatches a person in the transaction
+	// that marks them dirty (set by bind).
+	marksDispatch bool
+	carries       func(field string) bool // the sink's FieldCarrier; nil: every field
+	locks         keylock.Locks
+	budgets       *budgets
+	guard         guard
+	observe       observer                      // Stats and the metrics
+	history       history                       // the last polls and batches
+	progress      func(done int, finished bool) // the running batch's; batchMu
+	busy          activity                      // triggers running or about to
 
 	pollMu, batchMu sync.Mutex
 	pollFailures    atomic.Int32
@@ -91,6 +94,9 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	e.budgets = newBudgets(e)
 	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
+	}
+	if err := e.bind(); err != nil {
+		return nil, err
 	}
 	if e.observe.metrics, err = newInstruments(c.MeterProvider, c.Tenant, e); err != nil {
 		return nil, fmt.Errorf("hrissync: metrics: %w", err)
@@ -276,7 +282,7 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		return nil
 	}
 	e.observe.accepted(ctx)
-	e.dispatcher.Dispatch(ev.EmployeeID, now)
+	e.dispatchAccepted(ev.EmployeeID, now)
 	return nil
 }
 

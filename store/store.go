@@ -25,6 +25,11 @@
 //   - Scheduler: a Dispatcher that is also a Scheduler runs the poll and
 //     the batch, once across replicas; the engine then sets no timers of
 //     its own for them.
+//   - Binder: a Dispatcher that the engine binds to itself at New, handing
+//     it the engine's Store, tenant and clock rather than having them
+//     configured twice. It says whether the Store dispatches a person in
+//     the transaction that marks them dirty; the engine then dispatches no
+//     accepted event itself, so that each is enqueued once.
 //
 // Times are always passed in by the engine, never read from a database's
 // clock, so that simulated time works.
@@ -385,4 +390,21 @@ type Idler interface {
 	Idle() bool
 	// WaitIdle blocks until Idle would report true, or ctx ends.
 	WaitIdle(ctx context.Context) error
+}
+
+// Binder is a Dispatcher that the engine binds to itself, once, at New.
+type Binder interface {
+	// Bind hands the Dispatcher what it shares with the engine. It
+	// reports whether b.Store dispatches a person to this Dispatcher in
+	// the transaction that marks them dirty (Accept, MarkDirty): the
+	// engine then does not dispatch an accepted event again. An error
+	// fails New.
+	Bind(b Binding) (marksDispatch bool, err error)
+}
+
+// Binding is what the engine shares with a Binder.
+type Binding struct {
+	Store  Store
+	Tenant string           // the engine's Config.Tenant
+	Now    func() time.Time // the engine's Config.Clock
 }

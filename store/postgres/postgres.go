@@ -54,7 +54,7 @@ type Store struct {
 	schema string // as given, unquoted
 	sql    map[string]string
 	mu     sync.Mutex
-	queues map[string]*Queue // by tenant: marks insert their jobs in the same transaction
+	queues map[string][]*Queue // by tenant, the Queues bound to engines on this Store: marks insert their jobs in the same transaction
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,45}$`)
@@ -74,7 +74,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error
 	if !schemaName.MatchString(o.Schema) {
 		return nil, fmt.Errorf("postgres store: schema %q: use lower-case letters, digits and underscores", o.Schema)
 	}
-	s := &Store{pool: pool, schema: o.Schema, queues: map[string]*Queue{}}
+	s := &Store{pool: pool, schema: o.Schema, queues: map[string][]*Queue{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -138,13 +138,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	return tx.Commit(ctx)
 }
 
-func (s *Store) setQueue(tenant string, q *Queue) {
+// addQueue adds a Queue bound to an engine of tenant on this Store. Several
+// (replicas in one process) share River's queue for the tenant: any of
+// them inserts a job, and each notes the people it has in hand.
+func (s *Store) addQueue(tenant string, q *Queue) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.queues[tenant] = q
+	s.queues[tenant] = append(s.queues[tenant], q)
 }
 
-func (s *Store) queue(tenant string) *Queue {
+func (s *Store) queuesOf(tenant string) []*Queue {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.queues[tenant]

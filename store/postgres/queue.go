@@ -18,12 +18,11 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 )
 
 // QueueOptions configure a Queue. A nil *QueueOptions is all defaults.
 type QueueOptions struct {
-	// Tenant is the engine's Config.Tenant. Default "default".
-	Tenant string
 	// Name identifies this replica in River and in logs. Default River's
 	// (host name and start time).
 	Name string
@@ -55,21 +54,28 @@ type QueueOptions struct {
 	Logger *slog.Logger
 }
 
-// Queue is a store.Dispatcher, Scheduler and Locker on River, sharing the
-// Store's database: pass it as the engine's Config.Dispatcher on every
-// replica.
+// Queue is a store.Dispatcher, Scheduler, Locker, Backlogger, Idler and
+// Binder on River, sharing the Store's database: pass it as the engine's
+// Config.Dispatcher on every replica. The engine binds it at New, handing it
+// its tenant, Store and Clock; one Queue serves one engine.
 //
 //   - A person's work is a River job, unique per person among jobs not yet
 //     finished. The Store inserts it in the transaction that accepts an
-//     event or marks the person dirty, so neither exists without the other.
+//     event or marks the person dirty, so neither exists without the other,
+//     and the engine dispatches no accepted event again.
 //   - River counts a running job as unique too, so an event that arrives
-//     while its person is being reconciled inserts nothing: the Store's
-//     dirty generation catches it, and the job, finding the person still
-//     dirty after the reconcile, snoozes to run again at once.
-//   - A failed reconcile returns an error, and River's retry policy
-//     schedules the retry at the time the engine's retry.Policy chose (by
-//     default four attempts 60 seconds apart); once the engine
-//     dead-letters the person, the job is cancelled.
+//     while its person is being reconciled inserts nothing. Once the event
+//     is committed, a Queue in this process that has the person in hand
+//     runs the job again afterwards; otherwise the person is dispatched
+//     again (a job finished meanwhile is followed by a new one), and the
+//     Store's dirty generation catches the rest: a job that ends with its
+//     person still dirty and nothing asked of it runs again at once.
+//   - When a job runs again is the engine's to say, through Dispatch while
+//     the job is in hand (a retry, a put-off, a due date); the Queue
+//     passes it on to River, and decides no time of its own. A failed
+//     reconcile is recorded as a failed attempt of the job, retried when
+//     the engine's retry.Policy said; a dead-lettered person's job is
+//     cancelled.
 //   - River has no per-key mutual exclusion, so each reconcile holds a
 //     PostgreSQL advisory lock on its person: a replica that dies releases
 //     it with its connection.
@@ -78,13 +84,33 @@ type QueueOptions struct {
 //     once per scheduled time across the replicas. The next scheduled time
 //     is kept in the Store, so a time that falls while no leader is
 //     elected runs as soon as one is.
+//   - Len counts the tenant's jobs in River's table, across the replicas,
+//     at most once a second (the engine's Backlog, and a webhook
+//     receiver's backlog guard, ask it on every delivery); Idle is true
+//     when no job of the tenant is ready or running on any replica.
+//
+// It is no store.Pauser: pausing River's queue would pause every replica,
+// and the poll and the batch with it, until someone resumed it — a replica
+// dying in between would leave it paused. While the sink is paused the
+// engine puts people off one by one instead.
+//
+// River keeps real time (it schedules and snoozes jobs by the database's
+// clock), so the engine's Clock must be the real one.
 type Queue struct {
-	store  *Store
+	store *Store // River's tables are in its schema
+	opts  QueueOptions
+	log   *slog.Logger
+	locks *pgxpool.Pool
+
+	// Set once by Bind.
+	bound  bool
+	state  store.Store // the engine's Store
 	tenant string
-	name   string // River's queue
-	log    *slog.Logger
+	now    func() time.Time // the engine's Clock
+	name   string           // River's queue
 	client *river.Client[pgx.Tx]
-	locks  *pgxpool.Pool
+
+	backlog backlog
 
 	mu       sync.Mutex
 	work     func(ctx context.Context, id string)
@@ -92,6 +118,7 @@ type Queue struct {
 	running  map[string]time.Time // people in hand here → the earliest time asked for again (zero: not asked)
 	retryAt  map[int64]time.Time  // failed jobs → when the engine retries them
 	waiting  []dispatch           // asked for outside a transaction, not yet inserted
+	inserts  int                  // batches of waiting being inserted
 	wake     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -124,13 +151,13 @@ type scheduledArgs struct {
 func (scheduledArgs) Kind() string { return "hrissync_scheduled" }
 
 // NewQueue migrates River's tables into the Store's schema and returns a
-// Queue for one tenant. Run starts it (the engine's Run does).
+// Queue. The engine binds it to its tenant at New; Run starts it (the
+// engine's Run does).
 func NewQueue(ctx context.Context, st *Store, opts *QueueOptions) (*Queue, error) {
 	var o QueueOptions
 	if opts != nil {
 		o = *opts
 	}
-	o.Tenant = cmp.Or(o.Tenant, "default")
 	o.Workers = cmp.Or(o.Workers, 32)
 	o.FetchCooldown = cmp.Or(o.FetchCooldown, 20*time.Millisecond)
 	o.FetchPollInterval = cmp.Or(o.FetchPollInterval, time.Second)
@@ -140,21 +167,58 @@ func NewQueue(ctx context.Context, st *Store, opts *QueueOptions) (*Queue, error
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	driver := riverpgxv5.New(st.pool)
-	if err := migrateRiver(ctx, st, driver, o.Logger); err != nil {
+	if err := migrateRiver(ctx, st, riverpgxv5.New(st.pool), o.Logger); err != nil {
 		return nil, err
 	}
 	q := &Queue{
-		store: st, tenant: o.Tenant, name: queueName(st.schema, o.Tenant), log: o.Logger,
+		store: st, opts: o, log: o.Logger,
 		periodic: map[string]periodicJob{}, running: map[string]time.Time{}, retryAt: map[int64]time.Time{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
+	lockCfg := st.pool.Config().Copy()
+	lockCfg.MaxConns = int32(o.LockConns)
+	lockCfg.MinConns = 0
+	var err error
+	if q.locks, err = pgxpool.NewWithConfig(ctx, lockCfg); err != nil {
+		return nil, fmt.Errorf("postgres queue: lock pool: %w", err)
+	}
+	return q, nil
+}
+
+var (
+	_ store.Binder     = (*Queue)(nil)
+	_ store.Backlogger = (*Queue)(nil)
+	_ store.Idler      = (*Queue)(nil)
+	_ store.Scheduler  = (*Queue)(nil)
+	_ store.Locker     = (*Queue)(nil)
+)
+
+// Bind implements store.Binder: the Queue takes the engine's tenant, Store
+// and Clock, and starts River's client on the tenant's queue. When the
+// engine's Store is a Store on the Queue's schema, it inserts each person's
+// job in the transaction that marks them dirty, and Bind says so.
+func (q *Queue) Bind(b store.Binding) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.bound {
+		return false, fmt.Errorf("postgres queue: already bound to the engine of tenant %q (one Queue serves one engine)", q.tenant)
+	}
+	st, marks := b.Store.(*Store)
+	if marks && st.schema != q.store.schema {
+		return false, fmt.Errorf("postgres queue: the engine's Store is in schema %q, the Queue's River tables in %q", st.schema, q.store.schema)
+	}
+	q.state, q.tenant, q.now = b.Store, cmp.Or(b.Tenant, "default"), b.Now
+	if q.now == nil {
+		q.now = time.Now
+	}
+	q.name = queueName(q.store.schema, q.tenant)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(q.workPerson))
 	river.AddWorker(workers, river.WorkFunc(q.workScheduled))
-	client, err := river.NewClient(driver, &river.Config{
+	o := q.opts
+	client, err := river.NewClient(riverpgxv5.New(q.store.pool), &river.Config{
 		ID:                   o.Name,
-		Schema:               st.schema,
+		Schema:               q.store.schema,
 		Queues:               map[string]river.QueueConfig{q.name: {MaxWorkers: o.Workers}},
 		Workers:              workers,
 		FetchCooldown:        o.FetchCooldown,
@@ -166,17 +230,13 @@ func NewQueue(ctx context.Context, st *Store, opts *QueueOptions) (*Queue, error
 		Logger:               o.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres queue: %w", err)
+		return false, fmt.Errorf("postgres queue: %w", err)
 	}
-	q.client = client
-	lockCfg := st.pool.Config().Copy()
-	lockCfg.MaxConns = int32(o.LockConns)
-	lockCfg.MinConns = 0
-	if q.locks, err = pgxpool.NewWithConfig(ctx, lockCfg); err != nil {
-		return nil, fmt.Errorf("postgres queue: lock pool: %w", err)
+	q.client, q.bound = client, true
+	if marks {
+		st.addQueue(q.tenant, q)
 	}
-	st.setQueue(o.Tenant, q)
-	return q, nil
+	return marks, nil
 }
 
 // queueName is River's queue for a tenant's people: one per tenant, so that
@@ -232,16 +292,56 @@ func (q *Queue) insertParams(id string, at time.Time) river.InsertManyParams {
 }
 
 // insertTx inserts people's jobs, runnable now, in the Store's transaction.
-func (q *Queue) insertTx(ctx context.Context, tx pgx.Tx, ids []string) error {
+// It returns the people whose job was running: River's unique insert added
+// nothing for them, and the Store hands them to redispatch once the
+// transaction has committed.
+func (q *Queue) insertTx(ctx context.Context, tx pgx.Tx, ids []string) (running []string, err error) {
 	params := make([]river.InsertManyParams, len(ids))
 	for i, id := range ids {
 		params[i] = q.insertParams(id, time.Time{})
 	}
 	res, err := q.client.InsertManyTx(ctx, tx, params)
 	if err != nil {
-		return fmt.Errorf("postgres queue: inserting jobs: %w", err)
+		return nil, fmt.Errorf("postgres queue: inserting jobs: %w", err)
 	}
-	return q.hurry(ctx, tx, res, func(int) time.Time { return time.Now() })
+	now := q.now()
+	for i, r := range res {
+		if r.UniqueSkippedAsDuplicate && r.Job.State == rivertype.JobStateRunning {
+			running = append(running, ids[i])
+		}
+	}
+	return running, q.hurry(ctx, tx, res, func(int) time.Time { return now })
+}
+
+// redispatch asks again, now that their marks are committed, for people
+// whose job was running when the marks were made: a Queue that has them in
+// hand (peers share River's queue in this process) runs them again once
+// done; a job running elsewhere, or just finished, gets a job inserted
+// after it (or, if it is still running then, the Store's dirty mark
+// catches it when it ends).
+func (q *Queue) redispatch(ids []string, peers []*Queue) {
+	now := q.now()
+	for _, id := range ids {
+		held := false
+		for _, p := range peers {
+			held = p.again(id, now) || held
+		}
+		if !held {
+			q.Dispatch(id, now)
+		}
+	}
+}
+
+// again notes that a person in hand here is asked for again at at, keeping
+// the earlier of two times; it reports whether the person is in hand here.
+func (q *Queue) again(id string, at time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	again, ok := q.running[id]
+	if ok && (again.IsZero() || at.Before(again)) {
+		q.running[id] = at
+	}
+	return ok
 }
 
 // hurry makes jobs that were already waiting for later than asked (at(i)
@@ -271,14 +371,11 @@ func (q *Queue) hurry(ctx context.Context, tx pgx.Tx, res []*rivertype.JobInsert
 // noted, and the job runs again once done; otherwise the job is inserted in
 // the background (a crash may lose it: the Store's dirty mark does not).
 func (q *Queue) Dispatch(id string, at time.Time) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if again, ok := q.running[id]; ok {
-		if again.IsZero() || at.Before(again) {
-			q.running[id] = at
-		}
+	if q.again(id, at) {
 		return
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.waiting = append(q.waiting, dispatch{id, at})
 	q.wakeInserter()
 }
@@ -301,6 +398,7 @@ func (q *Queue) insertWaiting(ctx context.Context) {
 		q.mu.Lock()
 		batch := q.waiting
 		q.waiting = nil
+		q.inserts++
 		q.mu.Unlock()
 		for len(batch) > 0 {
 			n := min(len(batch), 1000)
@@ -317,6 +415,9 @@ func (q *Queue) insertWaiting(ctx context.Context) {
 			}
 			batch = batch[n:]
 		}
+		q.mu.Lock()
+		q.inserts--
+		q.mu.Unlock()
 	}
 }
 
@@ -325,6 +426,10 @@ func (q *Queue) insertWaiting(ctx context.Context) {
 // the replica's reconciles.
 func (q *Queue) Run(ctx context.Context, limit int, work func(ctx context.Context, id string)) error {
 	q.mu.Lock()
+	if !q.bound {
+		q.mu.Unlock()
+		return errors.New("postgres queue: not bound to an engine (pass it as the engine's Config.Dispatcher)")
+	}
 	q.work = work
 	for name, p := range q.periodic {
 		q.client.PeriodicJobs().Add(river.NewPeriodicJob(q.remembered(name, p.schedule),
@@ -358,7 +463,11 @@ func (q *Queue) Run(ctx context.Context, limit int, work func(ctx context.Contex
 // Stop implements store.Dispatcher.
 func (q *Queue) Stop() { q.stopOnce.Do(func() { close(q.stop) }) }
 
-// workPerson is the job of one person.
+// workPerson is the job of one person. When it runs again is the engine's
+// decision, asked through Dispatch while the job was in hand; the Queue only
+// tells River. Asked nothing, the job ends — unless the person was marked on
+// another replica meanwhile (River's unique insert found this job running
+// and added nothing), when it runs again at once.
 func (q *Queue) workPerson(ctx context.Context, job *river.Job[personArgs]) error {
 	id := job.Args.Person
 	q.mu.Lock()
@@ -371,39 +480,45 @@ func (q *Queue) workPerson(ctx context.Context, job *river.Job[personArgs]) erro
 	delete(q.running, id)
 	q.mu.Unlock()
 
-	p, err := q.store.Person(ctx, q.tenant, id)
+	p, err := q.state.Person(ctx, q.tenant, id)
 	if err != nil {
+		q.retryLater(job.ID, again)
 		return err // retried by River; the person is still dirty
 	}
-	now := time.Now()
+	dead := p.Failure != nil && p.Failure.Dead
 	switch {
-	case p.Failure != nil && p.Failure.Dead:
+	case dead && again.IsZero():
 		return river.JobCancel(fmt.Errorf("dead-lettered after %d attempts: %s", p.Failure.Attempts, p.Failure.Err))
-	case p.Failure != nil && p.Dirty.Generation != 0:
-		q.mu.Lock()
-		q.retryAt[job.ID] = again
-		q.mu.Unlock()
+	case p.Failure != nil && !dead && p.Dirty.Generation != 0:
+		// A failed attempt, recorded as one by River too.
+		q.retryLater(job.ID, again)
 		return fmt.Errorf("attempt %d failed: %s", p.Failure.Attempts, p.Failure.Err)
+	case !again.IsZero():
+		return river.JobSnooze(max(again.Sub(q.now()), 0))
 	case p.Dirty.Generation != 0:
-		// Marked again while in hand (a River unique insert found this
-		// job running and added nothing), or put off by the engine.
-		return river.JobSnooze(max(again.Sub(now), 0))
-	case p.Due.After(now):
-		return river.JobSnooze(p.Due.Sub(now))
+		return river.JobSnooze(0) // marked on another replica while in hand
 	}
 	return nil
 }
 
+// retryLater has River retry a failed job at at (zero: a minute from now).
+func (q *Queue) retryLater(job int64, at time.Time) {
+	q.mu.Lock()
+	q.retryAt[job] = at
+	q.mu.Unlock()
+}
+
 // NextRetry implements River's ClientRetryPolicy: a failed person is retried
 // when the engine's retry.Policy said (it recorded the failure and asked for
-// the retry through Dispatch); any other failed job after a minute.
+// the retry through Dispatch); any other failed job (one the engine asked
+// nothing of, or a poll or batch that panicked) after a minute.
 func (q *Queue) NextRetry(job *rivertype.JobRow) time.Time {
 	q.mu.Lock()
-	at, ok := q.retryAt[job.ID]
+	at := q.retryAt[job.ID]
 	delete(q.retryAt, job.ID)
 	q.mu.Unlock()
-	if !ok || at.IsZero() {
-		return time.Now().Add(time.Minute)
+	if at.IsZero() {
+		return q.now().Add(time.Minute)
 	}
 	return at
 }
@@ -428,7 +543,7 @@ func (q *Queue) workScheduled(ctx context.Context, job *river.Job[scheduledArgs]
 	if again := p.run(ctx); !again.IsZero() {
 		// The rerun of a failed batch: the same job, once more, at
 		// again — still run once across the replicas.
-		return river.JobSnooze(max(time.Until(again), 0))
+		return river.JobSnooze(max(again.Sub(q.now()), 0))
 	}
 	return nil
 }
@@ -450,19 +565,19 @@ type rememberedSchedule struct {
 func (r rememberedSchedule) Next(t time.Time) time.Time {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	held, err := r.q.store.Cursor(ctx, r.q.tenant, r.cursor)
+	held, err := r.q.state.Cursor(ctx, r.q.tenant, r.cursor)
 	if err == nil && !held.IsZero() && held.Before(t) {
 		return held // missed: due now
 	}
 	next := r.s.Next(t)
-	if now := time.Now(); next.Before(now) {
+	if now := r.q.now(); next.Before(now) {
 		// Missed several (no leader, or one too busy): once is enough.
 		missed := next
 		next = r.s.Next(now)
 		r.q.log.Warn("scheduled times missed; the next runs once", "name", r.name,
 			"missed", missed, "next", next)
 	}
-	if err := r.q.store.SetCursor(ctx, r.q.tenant, r.cursor, next); err != nil {
+	if err := r.q.state.SetCursor(ctx, r.q.tenant, r.cursor, next); err != nil {
 		r.q.log.Error("keeping the next scheduled time", "name", r.cursor, "err", err)
 	}
 	return next

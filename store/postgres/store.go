@@ -176,13 +176,14 @@ func (s *Store) mark(ctx context.Context, tx pgx.Tx, tenant, id string, m store.
 	return uint64(gen), err
 }
 
-// Accept implements store.Store. With a Queue for the tenant, the
+// Accept implements store.Store. With a Queue bound for the tenant, the
 // person's job is inserted in the same transaction.
 func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) (bool, error) {
 	if ev.EventID == "" || ev.EmployeeID == "" {
 		return false, errors.New("postgres store: event id and employee id are required")
 	}
 	dup := false
+	var running []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, s.sql["newEvent"], tenant, ev.EventID, ev.Forget.UnixNano())
 		if err != nil {
@@ -195,31 +196,53 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 		if _, err := s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark, false); err != nil {
 			return err
 		}
-		return s.enqueue(ctx, tx, tenant, []string{ev.EmployeeID})
+		running, err = s.enqueue(ctx, tx, tenant, []string{ev.EmployeeID})
+		return err
 	})
+	if err == nil {
+		s.redispatch(tenant, running)
+	}
 	return dup, err
 }
 
-// MarkDirty implements store.Store. With a Queue for the tenant, the
+// MarkDirty implements store.Store. With a Queue bound for the tenant, the
 // people's jobs are inserted in the same transaction.
 func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	var running []string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		for _, id := range ids {
 			if _, err := s.mark(ctx, tx, tenant, id, m, false); err != nil {
 				return err
 			}
 		}
-		return s.enqueue(ctx, tx, tenant, ids)
+		var err error
+		running, err = s.enqueue(ctx, tx, tenant, ids)
+		return err
 	})
+	if err == nil {
+		s.redispatch(tenant, running)
+	}
+	return err
 }
 
-// enqueue inserts jobs for ids in tx, if a Queue serves the tenant.
-func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, tenant string, ids []string) error {
-	q := s.queue(tenant)
-	if q == nil {
-		return nil
+// enqueue inserts jobs for ids in tx, if a Queue serves the tenant, and
+// returns those whose job was running (see Queue.insertTx).
+func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, tenant string, ids []string) ([]string, error) {
+	qs := s.queuesOf(tenant)
+	if len(qs) == 0 {
+		return nil, nil
 	}
-	return q.insertTx(ctx, tx, ids)
+	return qs[0].insertTx(ctx, tx, ids)
+}
+
+// redispatch hands the people whose job was running when they were marked
+// to the tenant's Queues, once the marks are committed.
+func (s *Store) redispatch(tenant string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	qs := s.queuesOf(tenant)
+	qs[0].redispatch(ids, qs)
 }
 
 // Intend implements store.Store.
