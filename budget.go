@@ -43,10 +43,15 @@ type budgets struct {
 	active   int
 	held     map[string]map[string]time.Time // budget → person → held since
 	approved map[string]bool                 // people let go, one deactivation each
+	// reserved are the people who took from a budget and whose
+	// deactivation is not yet committed: a retry takes nothing more, and
+	// a count afresh from the Store adds them.
+	reserved map[string]string // person → budget
 }
 
 func newBudgets(e *Engine) *budgets {
-	return &budgets{e: e, spent: map[string]int{}, held: map[string]map[string]time.Time{}, approved: map[string]bool{}}
+	return &budgets{e: e, spent: map[string]int{}, held: map[string]map[string]time.Time{}, approved: map[string]bool{},
+		reserved: map[string]string{}}
 }
 
 func (b *budgets) limit(budget string) Budget {
@@ -68,6 +73,9 @@ func (b *budgets) refresh(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("hrissync: counting the %s budget: %w", budget, err)
 		}
 		b.spent[budget], b.active = got.Spent[budget], got.Active
+	}
+	for _, budget := range b.reserved {
+		b.spent[budget]++
 	}
 	b.fetched = now
 	return nil
@@ -101,9 +109,14 @@ func (b *budgets) take(ctx context.Context, budget, id string, approved bool) (s
 		b.mu.Unlock()
 		return "", err
 	}
+	if b.reserved[id] == budget {
+		b.mu.Unlock()
+		return budget, nil // a retry: taken already
+	}
 	limit := b.limit(budget)
 	if !limit.exceeded(b.spent[budget], 1, b.active) {
 		b.spent[budget]++
+		b.reserved[id] = budget
 		b.unhold(budget, id)
 		b.mu.Unlock()
 		return budget, nil
@@ -130,6 +143,7 @@ func (b *budgets) settled(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.approved, id)
+	delete(b.reserved, id)
 	for budget := range b.held {
 		b.unhold(budget, id)
 	}

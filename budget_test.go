@@ -14,6 +14,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/retry"
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/memory"
 )
@@ -290,6 +291,33 @@ func TestHeldRunIsSupersededByTheNext(t *testing.T) {
 		}
 		if err := r.eng.ApproveDeletions(t.Context(), first.ID, "ops@example.com"); !errors.Is(err, hrissync.ErrNotHeld) {
 			t.Errorf("approving the superseded run: %v, want ErrNotHeld", err)
+		}
+	})
+}
+
+// A deactivation that fails and is retried spends its budget once, not once
+// per attempt: the retries would otherwise hold the next leavers early.
+func TestRetriedDeactivationSpendsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{TerminationLimit: hrissync.Budget{Count: 2}, Retry: retry.Fixed(3, time.Second)})
+		ids := hire(r, 10)
+		failures := 2
+		r.lms.setFail(func(u hrissync.Update) error {
+			if u.EmployeeID == ids[0] && u.Kind == hrissync.Deactivate && failures > 0 {
+				failures--
+				return errors.New("503 try again")
+			}
+			return nil
+		})
+		terminate(r, ids[0])
+		r.sleep(5 * time.Second) // two retries, within the minute the budget is counted afresh
+		terminate(r, ids[1])
+		if got := active(r, ids[0], ids[1]); len(got) != 0 {
+			t.Fatalf("active %v: two deactivations within a budget of two, one of them retried", got)
+		}
+		terminate(r, ids[2])
+		if got := active(r, ids[2]); len(got) != 1 {
+			t.Error("a third deactivation passed a budget of two")
 		}
 	})
 }
