@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/connector/webhook"
-	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/postgres"
 )
