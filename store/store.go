@@ -19,7 +19,8 @@
 //     used while the sink is paused (a Retry-After, an open breaker).
 //     Without it people are handed out and put off one by one.
 //   - Idler: a Dispatcher that can say when it has nothing in hand, for
-//     Engine.WaitIdle. Without it WaitIdle waits for the triggers only.
+//     Engine.WaitIdle (simulations and tests step time with it). Without it
+//     WaitIdle returns an error.
 //   - Locker: a Dispatcher that is also a Locker is the default
 //     Config.Locker, guarding each person across processes.
 //   - Scheduler: a Dispatcher that is also a Scheduler runs the poll and
