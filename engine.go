@@ -2,6 +2,8 @@ package hrissync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +66,11 @@ type Engine struct {
 var (
 	// ErrInvalidEvent: an event without an id or an employee id.
 	ErrInvalidEvent = errors.New("hrissync: invalid event")
+	// ErrEventConflict: Notify met an event id already recorded for an
+	// event saying something else (another person, type, time or record
+	// version). It is refused, not dropped as a repeat: the sender reused
+	// an id. It is store.ErrEventConflict.
+	ErrEventConflict = store.ErrEventConflict
 	// ErrRunning: Run called on an engine already running.
 	ErrRunning = errors.New("hrissync: engine already running")
 	// ErrNotHeld: ApproveDeletions on a run that is not held.
@@ -271,9 +278,13 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		atLeast = ev.Record.Version
 	}
 	dup, err := e.store.Accept(ctx, e.cfg.Tenant, store.Acceptance{
-		EventID: ev.ID, EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
+		EventID: ev.ID, Fingerprint: fingerprint(ev), EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
 		Mark: store.Mark{Since: now, Classes: cadence.Realtime, Trigger: string(TriggerRealtime), EventID: ev.ID, MinVersion: atLeast},
 	})
+	if errors.Is(err, ErrEventConflict) {
+		e.observe.rejected(ctx)
+		e.log.Warn("event id reused by another event: refused", "event", ev.ID, "employee", ev.EmployeeID, "type", ev.Type)
+	}
 	if err != nil {
 		return fmt.Errorf("hrissync: accepting event %s: %w", ev.ID, err)
 	}
@@ -284,6 +295,22 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 	e.observe.accepted(ctx)
 	e.dispatchAccepted(ev.EmployeeID, now)
 	return nil
+}
+
+// fingerprint digests what ev says to the engine — whose record, which
+// change, when, and the version it must at least see — so that a retry
+// re-serialised by its sender is still a repeat, and another event under
+// the same id is not.
+func fingerprint(ev Event) string {
+	h := sha256.New()
+	for _, part := range []string{ev.EmployeeID, ev.Type, ev.OccurredAt.UTC().Format(time.RFC3339Nano)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	if ev.Record != nil {
+		h.Write([]byte(ev.Record.Version.String()))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // work is what the Dispatcher runs for one person.

@@ -2,6 +2,7 @@ package hrissync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -351,6 +352,48 @@ func TestAuditOutboxSurvivesAuditorFailure(t *testing.T) {
 		}
 		if box, _ := r.store.Outbox(t.Context(), "default", 10); len(box) != 0 {
 			t.Errorf("outbox keeps %d entries after the auditor took them", len(box))
+		}
+	})
+}
+
+// An event id reused by another event is refused with ErrEventConflict and
+// marks nobody; a retry saying the same, even re-serialised (another
+// instance of the same time, another copy of the record), is a repeat.
+func TestEventIDReusedByAnotherEventIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		bob := alice()
+		bob.ID, bob.Email = "w-002", "bob@example.com"
+		a, b := r.hr.put(alice()), r.hr.put(bob)
+		at := time.Now().Add(-time.Minute)
+		rec := a.Clone()
+		first := hrissync.Event{ID: "msg_1", EmployeeID: a.ID, Type: "employee.updated", OccurredAt: at, Record: &rec}
+		if err := r.eng.Notify(t.Context(), first); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		retry := first
+		copyRec := a.Clone()
+		retry.OccurredAt, retry.Record = at.In(time.FixedZone("CET", 3600)), &copyRec
+		if err := r.eng.Notify(t.Context(), retry); err != nil {
+			t.Errorf("a retry of the same event: %v, want a repeat", err)
+		}
+		for name, other := range map[string]hrissync.Event{
+			"another person":         {ID: "msg_1", EmployeeID: b.ID, Type: "employee.updated", OccurredAt: at},
+			"another type":           {ID: "msg_1", EmployeeID: a.ID, Type: "employee.terminated", OccurredAt: at, Record: &rec},
+			"another time":           {ID: "msg_1", EmployeeID: a.ID, Type: "employee.updated", OccurredAt: at.Add(time.Second), Record: &rec},
+			"another record version": {ID: "msg_1", EmployeeID: a.ID, Type: "employee.updated", OccurredAt: at},
+		} {
+			if err := r.eng.Notify(t.Context(), other); !errors.Is(err, hrissync.ErrEventConflict) {
+				t.Errorf("%s under the same id: %v, want ErrEventConflict", name, err)
+			}
+		}
+		synctest.Wait()
+		if p, err := r.store.Person(t.Context(), "default", b.ID); err != nil || p.Dirty.Generation != 0 || p.Exists {
+			t.Errorf("the refused event touched %s: %+v (%v)", b.ID, p, err)
+		}
+		if s := r.eng.Stats(); s.Events != 1 || s.Duplicates != 1 {
+			t.Errorf("events=%d duplicates=%d, want 1 and 1", s.Events, s.Duplicates)
 		}
 	})
 }

@@ -49,6 +49,11 @@ import (
 // ErrNotFound: the Store holds no such thing (a batch run by ID).
 var ErrNotFound = errors.New("hrissync: not found")
 
+// ErrEventConflict: Accept met an event id it remembers with another
+// fingerprint — a different event reusing the id, which must be refused
+// rather than dropped as a repeat.
+var ErrEventConflict = errors.New("hrissync: event id already used by another event")
+
 // Store is the engine's memory: what it last applied to the platform for each
 // person, who is dirty or due, the audit outbox, event ids it has seen, the
 // poll watermark and the batch ledger. Every method takes the tenant, and
@@ -60,9 +65,13 @@ var ErrNotFound = errors.New("hrissync: not found")
 // conformance suite in hand: store/storetest.Run. Every method is safe for
 // concurrent use; ctx bounds each call.
 type Store interface {
-	// Accept records an event: it remembers ev.EventID until ev.Forget and
-	// marks the person dirty, in one transaction. A remembered event id is
-	// a repeat: Accept reports duplicate and changes nothing.
+	// Accept records an event: it remembers ev.EventID (with
+	// ev.Fingerprint) until ev.Forget and marks the person dirty, in one
+	// transaction. A remembered event id is a repeat when the fingerprints
+	// are equal or either is empty (remembered before fingerprints were):
+	// Accept reports duplicate and changes nothing. With another
+	// fingerprint it returns an error wrapping ErrEventConflict and changes
+	// nothing.
 	Accept(ctx context.Context, tenant string, ev Acceptance) (duplicate bool, err error)
 
 	// MarkDirty marks people dirty without an event id (a poll that found
@@ -201,10 +210,13 @@ type Mark struct {
 
 // Acceptance is an event as the Store records it.
 type Acceptance struct {
-	EventID    string
-	EmployeeID string
-	Mark       Mark
-	Forget     time.Time // when the event id may be forgotten
+	EventID string
+	// Fingerprint digests what the event says (the engine's choice of
+	// fields); empty means unknown.
+	Fingerprint string
+	EmployeeID  string
+	Mark        Mark
+	Forget      time.Time // when the event id may be forgotten
 }
 
 // Commit is the outcome of one reconcile.

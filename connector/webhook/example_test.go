@@ -2,12 +2,15 @@ package webhook_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -52,9 +55,74 @@ func Example() {
 	// events: 1 duplicates: 1
 }
 
-// deliver signs body with secret as a Standard Webhooks sender does, posts it
-// to h and returns the status code.
-func deliver(h http.Handler, secret, msgID string, body []byte) int {
+// The endpoint served as on the public internet: an http.Server whose
+// limits bound what a slow or hostile client can hold (the handler cannot
+// set a connection's deadlines), here on loopback.
+func Example_server() {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clock := hrissync.RealClock{}
+	eng, err := hrissync.New(memory.NewHRIS(clock, 1), memory.NewPlatform(clock, 1), memstore.New(),
+		&hrissync.Config{Logger: discard})
+	if err != nil {
+		panic(err)
+	}
+	v, err := webhook.NewStandardWebhooks(secret)
+	if err != nil {
+		panic(err)
+	}
+	h, err := webhook.New(eng, v, &webhook.Config{Backlog: eng.Backlog, MaxBacklog: 10_000, Logger: discard})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /hris/webhooks", h)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,  // a client trickling its headers
+		ReadTimeout:       30 * time.Second, // … or its body (1 MiB at most: Config.MaxBody)
+		WriteTimeout:      30 * time.Second, // the answer waits for the Store's commit
+		IdleTimeout:       2 * time.Minute,  // kept-alive connections between deliveries
+		MaxHeaderBytes:    64 << 10,         // a signed delivery needs about 1 KiB of headers
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	body := []byte(`{"id":"evt-1","type":"employee.terminated","employeeId":"w-42","occurredAt":"2026-03-06T17:00:00Z"}`)
+	req, err := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/hris/webhooks", bytes.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	req.Header = signedHeaders(secret, "msg_1", body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println("delivery:", resp.StatusCode)
+
+	// Headers past MaxHeaderBytes are refused by the server itself.
+	req, _ = http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/hris/webhooks", bytes.NewReader(body))
+	req.Header = signedHeaders(secret, "msg_2", body)
+	req.Header.Set("webhook-id", strings.Repeat("x", 1<<20))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println("1 MB of headers:", resp.StatusCode)
+	// Output:
+	// delivery: 204
+	// 1 MB of headers: 431
+}
+
+// signedHeaders are the headers of body signed with secret as a Standard
+// Webhooks sender signs it.
+func signedHeaders(secret, msgID string, body []byte) http.Header {
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		panic(err)
@@ -64,11 +132,19 @@ func deliver(h http.Handler, secret, msgID string, body []byte) int {
 	if err != nil {
 		panic(err)
 	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	h.Set("webhook-signature", sig)
+	return h
+}
+
+// deliver signs body with secret as a Standard Webhooks sender does, posts it
+// to h and returns the status code.
+func deliver(h http.Handler, secret, msgID string, body []byte) int {
 	req := httptest.NewRequest(http.MethodPost, "/hris/webhooks", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", msgID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
+	req.Header = signedHeaders(secret, msgID, body)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Code

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ErrUnauthenticated wraps every verification failure: a missing or bad
@@ -26,6 +27,16 @@ type Verifier interface {
 	Verify(h http.Header, body []byte, now time.Time) error
 }
 
+// A DeliveryIdentifier is a Verifier whose scheme names each message with
+// an id that is the same on every retry of it (Standard Webhooks'
+// webhook-id). The handler asks it only after Verify has passed, and uses
+// the id as the event's, in place of the id the Decoder read from the body:
+// repeats are recognised by the delivery's idempotency key, and a different
+// event reusing a body's id is not taken for a repeat.
+type DeliveryIdentifier interface {
+	DeliveryID(h http.Header) string
+}
+
 // VerifierFunc adapts a function to Verifier.
 type VerifierFunc func(h http.Header, body []byte, now time.Time) error
 
@@ -36,11 +47,42 @@ func unauthenticated(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrUnauthenticated}, args...)...)
 }
 
+// ErrHeaderTooLarge wraps a refusal of a header longer than its scheme can
+// need, before any signature is computed. The handler answers 431.
+var ErrHeaderTooLarge = errors.New("webhook: header too large")
+
+// Limits on what a verifier reads from an unauthenticated caller, so that
+// refusing a hostile delivery costs about what accepting a valid one does.
+const (
+	maxIDLen         = 256  // webhook-id: Svix sends 31 bytes
+	maxTimestampLen  = 64   // Unix seconds or RFC 3339
+	maxSignatureLen  = 1024 // 8 signatures of 88 base64 bytes each fit
+	maxSignatures    = 8    // a rotation has two or three
+	minStandardKey   = 24   // bytes: the Standard Webhooks specification asks for 24 to 64
+	maxHMACHeaderLen = 512  // the hex of an HMAC-SHA512 is 128 bytes
+)
+
+// header returns h's value for name, refusing one over max bytes.
+func header(h http.Header, name string, max int) (string, error) {
+	v := h.Get(name)
+	if len(v) > max {
+		return "", fmt.Errorf("%w: %s is %d bytes, over %d", ErrHeaderTooLarge, name, len(v), max)
+	}
+	return v, nil
+}
+
 // StandardWebhooks verifies the Standard Webhooks scheme (standardwebhooks.com):
 // headers webhook-id, webhook-timestamp (Unix seconds) and webhook-signature,
 // which holds one or more space-separated "v1,<base64 HMAC-SHA256>" over
 // "id.timestamp.body". Several secrets may be given during a rotation; a
 // signature by any of them passes.
+//
+// It is a DeliveryIdentifier: the handler takes webhook-id, the same on
+// every retry of one message, as the event's id.
+//
+// Before any HMAC it refuses a webhook-id over 256 bytes or holding control
+// characters, a timestamp over 64 bytes, a signature header over 1 KiB
+// (ErrHeaderTooLarge) and more than 8 signatures.
 type StandardWebhooks struct {
 	secrets [][]byte
 	// Tolerance bounds how far the timestamp may be from now, either way;
@@ -49,27 +91,48 @@ type StandardWebhooks struct {
 }
 
 // NewStandardWebhooks returns the verifier for the given secrets, each
-// "whsec_" followed by base64.
+// "whsec_" followed by the base64 of at least 24 bytes, as the
+// specification asks.
 func NewStandardWebhooks(secrets ...string) (*StandardWebhooks, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("webhook: at least one secret is required")
 	}
 	v := &StandardWebhooks{}
-	for _, s := range secrets {
+	for i, s := range secrets {
 		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
-		if err != nil || len(key) == 0 {
-			return nil, fmt.Errorf("webhook: a secret is not whsec_-prefixed base64")
+		if err != nil {
+			return nil, fmt.Errorf("webhook: secret %d is not whsec_-prefixed base64", i+1)
+		}
+		if len(key) < minStandardKey {
+			return nil, fmt.Errorf("webhook: secret %d is %d bytes: Standard Webhooks secrets are at least %d", i+1, len(key), minStandardKey)
 		}
 		v.secrets = append(v.secrets, key)
 	}
 	return v, nil
 }
 
+// DeliveryID implements DeliveryIdentifier: the webhook-id header.
+func (v *StandardWebhooks) DeliveryID(h http.Header) string { return h.Get("webhook-id") }
+
 // Verify implements Verifier.
 func (v *StandardWebhooks) Verify(h http.Header, body []byte, now time.Time) error {
-	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
+	id, err := header(h, "webhook-id", maxIDLen)
+	if err != nil {
+		return err
+	}
+	ts, err := header(h, "webhook-timestamp", maxTimestampLen)
+	if err != nil {
+		return err
+	}
+	sigs, err := header(h, "webhook-signature", maxSignatureLen)
+	if err != nil {
+		return err
+	}
 	if id == "" || ts == "" || sigs == "" {
 		return unauthenticated("webhook-id, webhook-timestamp and webhook-signature are required")
+	}
+	if strings.ContainsFunc(id, unicode.IsControl) {
+		return unauthenticated("webhook-id holds control characters")
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
@@ -84,6 +147,25 @@ func (v *StandardWebhooks) Verify(h http.Header, body []byte, now time.Time) err
 			return unauthenticated("timestamp %s is outside the tolerance of %v", time.Unix(sec, 0).UTC().Format(time.RFC3339), tol)
 		}
 	}
+	// Decode each v1 signature once, whatever the number of secrets; other
+	// versions (v1a, asymmetric) are skipped but still count.
+	fields := strings.Fields(sigs)
+	if len(fields) > maxSignatures {
+		return unauthenticated("%d signatures, over %d", len(fields), maxSignatures)
+	}
+	var candidates [][]byte
+	for _, s := range fields {
+		version, sig, ok := strings.Cut(s, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		if got, err := base64.StdEncoding.DecodeString(sig); err == nil && len(got) == sha256.Size {
+			candidates = append(candidates, got)
+		}
+	}
+	if len(candidates) == 0 {
+		return unauthenticated("no v1 signature")
+	}
 	for _, key := range v.secrets {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(id))
@@ -92,13 +174,8 @@ func (v *StandardWebhooks) Verify(h http.Header, body []byte, now time.Time) err
 		m.Write([]byte{'.'})
 		m.Write(body)
 		want := m.Sum(nil)
-		for _, s := range strings.Fields(sigs) {
-			version, sig, ok := strings.Cut(s, ",")
-			if !ok || version != "v1" {
-				continue
-			}
-			got, err := base64.StdEncoding.DecodeString(sig)
-			if err == nil && hmac.Equal(got, want) {
+		for _, got := range candidates {
+			if hmac.Equal(got, want) {
 				return nil
 			}
 		}
@@ -145,7 +222,10 @@ func BodyThenTimestamp(body []byte, ts string) []byte {
 //   - senders signing with SHA-512: HMAC{Hash: sha512.New, …}
 //
 // Check the vendor's documentation for the exact layout: a mismatch shows as
-// every delivery failing with 401, never as a silent pass.
+// every delivery failing with 401, never as a silent pass. A signature
+// header over 512 bytes or a timestamp over 64 is refused before any HMAC
+// (ErrHeaderTooLarge). Vendor schemes have no delivery id: the Decoder's
+// event id is the idempotency key.
 type HMAC struct {
 	Secrets  [][]byte         // one or more (rotation)
 	Header   string           // the signature header
@@ -164,7 +244,11 @@ func (v *HMAC) Verify(h http.Header, body []byte, now time.Time) error {
 	if v.Header == "" || len(v.Secrets) == 0 {
 		return unauthenticated("HMAC verifier without header or secret")
 	}
-	raw := strings.TrimSpace(h.Get(v.Header))
+	raw, err := header(h, v.Header, maxHMACHeaderLen)
+	if err != nil {
+		return err
+	}
+	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return unauthenticated("%s is required", v.Header)
 	}
@@ -173,7 +257,6 @@ func (v *HMAC) Verify(h http.Header, body []byte, now time.Time) error {
 		return unauthenticated("%s lacks its %q prefix", v.Header, v.Prefix)
 	}
 	var got []byte
-	var err error
 	if v.Encoding == Base64 {
 		got, err = base64.StdEncoding.DecodeString(sigText)
 	} else {
@@ -184,7 +267,9 @@ func (v *HMAC) Verify(h http.Header, body []byte, now time.Time) error {
 	}
 	ts, signed := "", v.Signed
 	if v.TimestampHeader != "" {
-		ts = h.Get(v.TimestampHeader)
+		if ts, err = header(h, v.TimestampHeader, maxTimestampLen); err != nil {
+			return err
+		}
 		if ts == "" {
 			return unauthenticated("%s is required", v.TimestampHeader)
 		}

@@ -7,11 +7,32 @@
 //	http.Handle("POST /hris/webhooks", h)
 //
 // Answers: 204 accepted (or a repeat, acknowledged and ignored); 405 wrong
-// method; 415 not JSON; 413 body over the limit; 401 missing or bad signature
-// or a stale timestamp; 400 malformed; 503 with Retry-After when the backlog
-// is over its bound; 500 when the event could not be recorded (the sender
-// retries). A rejection records nothing, is logged with its reason and never
-// with the body, and never echoes the body back.
+// method; 415 not JSON; 413 body over the limit; 431 a signature header
+// longer than the scheme can need; 401 missing or bad signature or a stale
+// timestamp; 400 malformed; 409 an event id already recorded for another
+// event; 503 with Retry-After when the backlog is over its bound; 500 when
+// the event could not be recorded (the sender retries). A rejection records
+// nothing, is logged with its reason and never with the body, and never
+// echoes the body back.
+//
+// # Idempotency
+//
+// A repeat is recognised by the delivery's id where the scheme has one
+// (Standard Webhooks' webhook-id: see DeliveryIdentifier), else by the id
+// the Decoder reads from the body. The engine remembers each id with a
+// fingerprint of what the event says (person, type, time, record version):
+// a retry saying the same is acknowledged and ignored; another event under
+// the same id is refused with 409 and logged, never dropped as a repeat.
+//
+// # What a caller can cost before it is authenticated
+//
+// Headers are bounded before any signature is computed (see the verifiers),
+// the body by Config.MaxBody, and values the caller chose (webhook-id, the
+// method, the content type) are logged at most 64 bytes long, quoted,
+// until the delivery is authenticated. Serve the handler from an
+// http.Server with ReadHeaderTimeout, ReadTimeout, IdleTimeout and
+// MaxHeaderBytes set (see the package example): the library cannot set a
+// connection's deadlines.
 package webhook
 
 import (
@@ -23,6 +44,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -110,11 +132,11 @@ func New(n Notifier, v Verifier, cfg *Config) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.reject(w, r, http.StatusMethodNotAllowed, "method "+r.Method)
+		h.reject(w, r, http.StatusMethodNotAllowed, "method "+clip(r.Method))
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		h.reject(w, r, http.StatusUnsupportedMediaType, "content type "+strconv.Quote(r.Header.Get("Content-Type")))
+		h.reject(w, r, http.StatusUnsupportedMediaType, "content type "+clip(r.Header.Get("Content-Type")))
 		return
 	}
 	if h.cfg.Backlog != nil && h.cfg.MaxBacklog > 0 {
@@ -135,7 +157,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.v.Verify(r.Header, body, h.cfg.Now()); err != nil {
-		h.reject(w, r, http.StatusUnauthorized, err.Error())
+		status := http.StatusUnauthorized
+		if errors.Is(err, ErrHeaderTooLarge) {
+			status = http.StatusRequestHeaderFieldsTooLarge
+		}
+		h.reject(w, r, status, err.Error())
 		return
 	}
 	ev, err := h.cfg.Decoder.Decode(r.Header, body)
@@ -143,10 +169,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
+	if d, ok := h.v.(DeliveryIdentifier); ok {
+		if id := d.DeliveryID(r.Header); id != "" {
+			ev.ID = id
+		}
+	}
 	if err := h.n.Notify(r.Context(), ev); err != nil {
 		status := http.StatusInternalServerError
-		if errors.Is(err, hrissync.ErrInvalidEvent) {
+		switch {
+		case errors.Is(err, hrissync.ErrInvalidEvent):
 			status = http.StatusBadRequest
+		case errors.Is(err, hrissync.ErrEventConflict):
+			status = http.StatusConflict
 		}
 		h.reject(w, r, status, "recording: "+err.Error())
 		return
@@ -159,9 +193,31 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, rea
 	h.rejected.Add(r.Context(), 1, metric.WithAttributes(attribute.Int("status", status)))
 	h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "webhook rejected",
 		slog.Int("status", status), slog.String("reason", reason),
-		slog.String("remote", r.RemoteAddr), slog.String("webhook-id", r.Header.Get("webhook-id")))
-	if status == http.StatusUnauthorized {
-		reason = "not authenticated" // say no more to an unauthenticated caller
+		slog.String("remote", r.RemoteAddr), slog.String("webhook-id", clip(r.Header.Get("webhook-id"))))
+	// The answer is in the handler's own words: no more to an
+	// unauthenticated caller than that, and nothing of the Store's errors.
+	switch status {
+	case http.StatusUnauthorized:
+		reason = "not authenticated"
+	case http.StatusRequestHeaderFieldsTooLarge:
+		reason = "header too large"
+	case http.StatusConflict:
+		reason = "this id was recorded for another event"
+	case http.StatusInternalServerError:
+		reason = "the event could not be recorded: retry"
 	}
 	http.Error(w, reason, status)
+}
+
+// clipLen bounds a caller's value in a log line: a 900 KB header must not
+// make 900 KB of log per request.
+const clipLen = 64
+
+// clip quotes s (control characters escaped) after cutting it to clipLen
+// bytes, saying how long it was.
+func clip(s string) string {
+	if len(s) <= clipLen {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(strings.ToValidUTF8(s[:clipLen], "")), len(s))
 }

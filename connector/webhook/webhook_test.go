@@ -75,7 +75,10 @@ func TestStandardWebhooksVector(t *testing.T) {
 		t.Error("a timestamp years old passed the default tolerance")
 	}
 	// Several signatures and several secrets (rotation).
-	v2, _ := webhook.NewStandardWebhooks("whsec_"+"c2Vjb25k", vecSecret)
+	v2, err := webhook.NewStandardWebhooks("whsec_"+"c2Vjb25kLXNlY3JldC1vZi0yNC1ieXRlcw==", vecSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	v2.Tolerance = -1
 	if err := v2.Verify(headers(vecID, vecTS, "v1,bm9wZQ== "+vecSig), []byte(vecBody), time.Now()); err != nil {
 		t.Errorf("rotation: %v", err)

@@ -25,7 +25,7 @@ type Store struct {
 
 type tenant struct {
 	people  map[string]*store.Person
-	events  map[string]time.Time // event id → forget at
+	events  map[string]seenEvent // by event id
 	outbox  []audit.Entry
 	anchor  audit.Head // the audit chain's end as last acknowledged
 	cursors map[string]time.Time
@@ -33,6 +33,12 @@ type tenant struct {
 	last    string // ID of the run first saved last
 	// revoked lists the commits that ended someone's access, oldest first.
 	revoked []revocation
+}
+
+// seenEvent is a remembered event id.
+type seenEvent struct {
+	forget      time.Time
+	fingerprint string
 }
 
 type revocation struct {
@@ -50,7 +56,7 @@ func (s *Store) tenant(name string) *tenant {
 	if !ok {
 		t = &tenant{
 			people:  map[string]*store.Person{},
-			events:  map[string]time.Time{},
+			events:  map[string]seenEvent{},
 			cursors: map[string]time.Time{},
 			runs:    map[string]store.BatchRun{},
 		}
@@ -85,10 +91,13 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenant(tenant)
-	if _, seen := t.events[ev.EventID]; seen {
+	if seen, ok := t.events[ev.EventID]; ok {
+		if seen.fingerprint != "" && ev.Fingerprint != "" && seen.fingerprint != ev.Fingerprint {
+			return false, fmt.Errorf("memory store: event %q: %w", ev.EventID, store.ErrEventConflict)
+		}
 		return true, nil
 	}
-	t.events[ev.EventID] = ev.Forget
+	t.events[ev.EventID] = seenEvent{forget: ev.Forget, fingerprint: ev.Fingerprint}
 	s.mark(t.person(ev.EmployeeID), ev.Mark)
 	return false, nil
 }
@@ -300,8 +309,8 @@ func (s *Store) ForgetEvents(ctx context.Context, tenant string, before time.Tim
 	defer s.mu.Unlock()
 	t := s.tenant(tenant)
 	n := 0
-	for id, forget := range t.events {
-		if !forget.After(before) {
+	for id, seen := range t.events {
+		if !seen.forget.After(before) {
 			delete(t.events, id)
 			n++
 		}

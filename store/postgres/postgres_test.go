@@ -14,6 +14,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/postgres"
@@ -270,5 +271,46 @@ func TestMigratesVersion2(t *testing.T) {
 	}
 	if r := revocations(st, "acme", at); len(r.Spent) != 0 {
 		t.Errorf("acme's spent after ForgetEvents past the retention = %v, want none", r.Spent)
+	}
+}
+
+// A schema written by the version before event fingerprints
+// (testdata/v3.sql, a pg_dump of it, written by testdata/v3.go) migrates in
+// place: its event ids are still remembered and any repeat of them is a
+// repeat, whatever it says (what it said was not kept); ids remembered from
+// now on are refused with ErrEventConflict when reused by another event,
+// for another replica too; the revocation it held is still spent; and the
+// old ids are forgotten on time.
+func TestMigratesVersion3(t *testing.T) {
+	ctx := context.Background()
+	st, pool, schema := openDump(t, "testdata/v3.sql", "v3dump")
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	realtime := store.Mark{Since: at, Classes: cadence.Realtime, Trigger: "realtime"}
+	offer := func(st *postgres.Store, tenant, event, id, fingerprint string) (bool, error) {
+		return st.Accept(ctx, tenant, store.Acceptance{EventID: event, Fingerprint: fingerprint, EmployeeID: id, Mark: realtime, Forget: at.Add(48 * time.Hour)})
+	}
+	for _, c := range []struct{ tenant, event, id string }{{"acme", "msg_1", "w-1"}, {"acme", "msg_2", "w-2"}, {"beta", "msg_1", "b-1"}, {"acme", "msg_1", "w-9"}} {
+		if dup, err := offer(st, c.tenant, c.event, c.id, "f-new"); err != nil || !dup {
+			t.Errorf("%s's %s (remembered by v3) for %s: duplicate=%v err=%v, want a repeat", c.tenant, c.event, c.id, dup, err)
+		}
+	}
+	if p, err := st.Person(ctx, "acme", "w-9"); err != nil || p.Dirty.Generation != 0 {
+		t.Errorf("a repeat marked w-9: %+v (%v)", p.Dirty, err)
+	}
+	if dup, err := offer(st, "acme", "msg_3", "w-3", "f3"); err != nil || dup {
+		t.Fatalf("a new event: duplicate=%v err=%v", dup, err)
+	}
+	again := open(t, pool, schema)
+	if _, err := offer(again, "acme", "msg_3", "w-4", "f4"); !errors.Is(err, store.ErrEventConflict) {
+		t.Errorf("a new id reused by another event, on another replica: err=%v, want ErrEventConflict", err)
+	}
+	if r, err := st.Revocations(ctx, "acme", at); err != nil || r.Spent[hrissync.BudgetTerminated] != 1 {
+		t.Errorf("revocations after the migration = %+v (%v), want the one v3 spent", r, err)
+	}
+	if n, err := st.ForgetEvents(ctx, "acme", at.Add(24*time.Hour)); err != nil || n != 1 {
+		t.Errorf("ForgetEvents at a day = %d (%v), want acme's msg_1", n, err)
+	}
+	if dup, err := offer(st, "acme", "msg_1", "w-1", "f1"); err != nil || dup {
+		t.Errorf("msg_1 once forgotten: duplicate=%v err=%v, want accepted", dup, err)
 	}
 }

@@ -38,7 +38,8 @@ var queries = map[string]string{
 				ELSE people.mark || jsonb_build_object('Classes', coalesce((people.mark->>'Classes')::int, 0) | $4::int, 'Unsure', true)
 					|| CASE WHEN $5::text = '' THEN '{}'::jsonb ELSE jsonb_build_object('Trigger', $5::text) END END
 		RETURNING dirty_gen`,
-	"newEvent": "INSERT INTO {{schema}}.events (tenant, id, forget) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+	"newEvent":  "INSERT INTO {{schema}}.events (tenant, id, forget, fingerprint) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+	"seenEvent": "SELECT fingerprint FROM {{schema}}.events WHERE tenant = $1 AND id = $2",
 	// The mark is cleared only if no mark came since the reconcile read it.
 	"commit": `UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5, due = $6,
 			failure = NULL, dead = false,
@@ -185,11 +186,18 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	dup := false
 	var running []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, s.sql["newEvent"], tenant, ev.EventID, ev.Forget.UnixNano())
+		tag, err := tx.Exec(ctx, s.sql["newEvent"], tenant, ev.EventID, ev.Forget.UnixNano(), ev.Fingerprint)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
+			var seen string
+			if err := tx.QueryRow(ctx, s.sql["seenEvent"], tenant, ev.EventID).Scan(&seen); err != nil {
+				return err
+			}
+			if seen != "" && ev.Fingerprint != "" && seen != ev.Fingerprint {
+				return fmt.Errorf("postgres store: event %q: %w", ev.EventID, store.ErrEventConflict)
+			}
 			dup = true
 			return nil
 		}

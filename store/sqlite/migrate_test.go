@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -291,5 +292,47 @@ func TestMigrationFromV3(t *testing.T) {
 	must(t, err)
 	if r := revocations(st, "acme", t0); len(r.Spent) != 0 {
 		t.Errorf("acme's spent after ForgetEvents past the retention = %v, want none", r.Spent)
+	}
+}
+
+// TestMigrationFromV4 opens a file written in the fourth stored format
+// (testdata/v4.db, written by testdata/v4.go before migration 0005 gave
+// remembered events a fingerprint): its event ids are still remembered and
+// any repeat of them is a repeat, whatever it says (what it said was not
+// kept); ids remembered from now on are refused with ErrEventConflict when
+// reused by another event; the revocation it held is still spent; and the
+// old ids are forgotten on time.
+func TestMigrationFromV4(t *testing.T) {
+	ctx := t.Context()
+	st := open(t, copyFixture(t, "v4.db"), nil)
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	realtime := store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime"}
+	offer := func(tenant, event, id, fingerprint string) (bool, error) {
+		return st.Accept(ctx, tenant, store.Acceptance{EventID: event, Fingerprint: fingerprint, EmployeeID: id, Mark: realtime, Forget: t0.Add(48 * time.Hour)})
+	}
+	for _, c := range []struct{ tenant, event, id string }{{"acme", "msg_1", "w1"}, {"acme", "msg_2", "w2"}, {"beta", "msg_1", "b1"}, {"acme", "msg_1", "w9"}} {
+		if dup, err := offer(c.tenant, c.event, c.id, "f-new"); err != nil || !dup {
+			t.Errorf("%s's %s (remembered by v4) for %s: duplicate=%v err=%v, want a repeat", c.tenant, c.event, c.id, dup, err)
+		}
+	}
+	if p := person(t, st, "acme", "w9"); p.Dirty.Generation != 0 {
+		t.Errorf("a repeat marked w9: %+v", p.Dirty)
+	}
+	if dup, err := offer("acme", "msg_3", "w3", "f3"); err != nil || dup {
+		t.Fatalf("a new event: duplicate=%v err=%v", dup, err)
+	}
+	if _, err := offer("acme", "msg_3", "w4", "f4"); !errors.Is(err, store.ErrEventConflict) {
+		t.Errorf("a new id reused by another event: err=%v, want ErrEventConflict", err)
+	}
+	if r, err := st.Revocations(ctx, "acme", t0); err != nil || r.Spent[hrissync.BudgetTerminated] != 1 {
+		t.Errorf("revocations after the migration = %+v (%v), want the one v4 spent", r, err)
+	}
+	n, err := st.ForgetEvents(ctx, "acme", t0.Add(24*time.Hour))
+	must(t, err)
+	if n != 1 {
+		t.Errorf("ForgetEvents at a day = %d, want acme's msg_1", n)
+	}
+	if dup, err := offer("acme", "msg_1", "w1", "f1"); err != nil || dup {
+		t.Errorf("msg_1 once forgotten: duplicate=%v err=%v, want accepted", dup, err)
 	}
 }

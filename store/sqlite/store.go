@@ -79,13 +79,24 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	}
 	dup := false
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := s.txExec(ctx, tx, "INSERT INTO events (tenant, id, forget) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tenant, ev.EventID, ev.Forget.UnixNano())
+		res, err := s.txExec(ctx, tx, "INSERT INTO events (tenant, id, forget, fingerprint) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			tenant, ev.EventID, ev.Forget.UnixNano(), ev.Fingerprint)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			dup = err == nil
-			return err
+			if err != nil {
+				return err
+			}
+			var seen string
+			if err := s.txQueryRow(ctx, tx, "SELECT fingerprint FROM events WHERE tenant = ? AND id = ?", tenant, ev.EventID).Scan(&seen); err != nil {
+				return err
+			}
+			if seen != "" && ev.Fingerprint != "" && seen != ev.Fingerprint {
+				return fmt.Errorf("sqlite store: event %q: %w", ev.EventID, store.ErrEventConflict)
+			}
+			dup = true
+			return nil
 		}
 		_, err = s.markRow(ctx, tx, tenant, ev.EmployeeID, ev.Mark)
 		return err

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OlderVersionNeverOverwrites", testOlderVersionNeverOverwrites},
 		{"CancelledCommitChangesNothing", testCancelledCommitChangesNothing},
 		{"AcceptRemembersEventIDs", testAcceptRemembersEventIDs},
+		{"AcceptRefusesAnIDReused", testAcceptRefusesAnIDReused},
 		{"MarksMerge", testMarksMerge},
 		{"IntentBeforeWrite", testIntent},
 		{"PendingSweep", testPendingSweep},
@@ -212,6 +213,42 @@ func testAcceptRemembersEventIDs(t *testing.T, s store.Store) {
 	}
 	if accept(t, s, tenant, "e1", "w1") {
 		t.Error("a forgotten event id is still reported as a duplicate")
+	}
+}
+
+// An event id remembered with one fingerprint, offered with another, is
+// refused (ErrEventConflict) and changes nothing; with the same or no
+// fingerprint it is a repeat; once forgotten it is free.
+func testAcceptRefusesAnIDReused(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	offer := func(id, fingerprint string) (bool, error) {
+		return s.Accept(ctx, tenant, store.Acceptance{EventID: "msg_1", Fingerprint: fingerprint, EmployeeID: id, Forget: t0.Add(24 * time.Hour),
+			Mark: store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime", EventID: "msg_1"}})
+	}
+	if dup, err := offer("w1", "f1"); err != nil || dup {
+		t.Fatalf("first delivery: duplicate=%v err=%v", dup, err)
+	}
+	w1 := person(t, s, tenant, "w1").Dirty.Generation
+	dup, err := offer("w2", "f2")
+	if !errors.Is(err, store.ErrEventConflict) || dup {
+		t.Fatalf("the id with another fingerprint: duplicate=%v err=%v, want ErrEventConflict", dup, err)
+	}
+	if p := person(t, s, tenant, "w2"); p.Dirty.Generation != 0 {
+		t.Errorf("the refused event marked w2: %+v", p.Dirty)
+	}
+	for _, fp := range []string{"f1", ""} {
+		if dup, err := offer("w1", fp); err != nil || !dup {
+			t.Errorf("a repeat with fingerprint %q: duplicate=%v err=%v, want a repeat", fp, dup, err)
+		}
+	}
+	if g := person(t, s, tenant, "w1").Dirty.Generation; g != w1 {
+		t.Errorf("a repeat or a refusal changed w1's mark: generation %d → %d", w1, g)
+	}
+	if _, err := s.ForgetEvents(ctx, tenant, t0.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if dup, err := offer("w2", "f2"); err != nil || dup {
+		t.Errorf("the id once forgotten: duplicate=%v err=%v, want accepted", dup, err)
 	}
 }
 
