@@ -1,17 +1,11 @@
-// Package strictjson decodes one JSON value from outside (a webhook body, a
-// record) more strictly than encoding/json does, and with errors safe to
-// show the sender.
-//
-// encoding/json accepts input that two parsers may read differently: a
-// duplicate name (the last one wins, another parser keeps the first), names
-// differing only in case (both fill the same field), a name matching a
-// field only case-insensitively ("ID" fills `json:"id"`), and, through a
-// json.Decoder, data after the value. Decode refuses all of these, bounds
-// the nesting and the length of names, and only then decodes with
-// encoding/json.
-//
-// Errors are *Error: a path (record.startDate) and a reason, never a value
-// of the input, since messages end up in logs and responses.
+// Package strictjson decodes one JSON value from outside more strictly than
+// encoding/json, which accepts what two parsers may read differently: a
+// name given twice (the last wins; another parser keeps the first), names
+// differing only in case, a name matching a field only case-insensitively
+// ("ID" fills `json:"id"`), and data after the value. Decode refuses these,
+// bounds nesting and names, then decodes with encoding/json. Its errors
+// (*Error) name a path and a reason, never a value of the input: they end
+// up in logs and responses.
 package strictjson
 
 import (
@@ -25,7 +19,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Limits keeping the pre-pass's cost linear and small.
@@ -60,9 +53,8 @@ func Decode(data []byte, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return &Error{Reason: "want a non-nil pointer"}
 	}
-	w := walker{dec: json.NewDecoder(bytes.NewReader(data)), data: data}
-	w.dec.UseNumber() // a number too big for float64 is the destination's business, not a syntax error
-	if err := w.value(rv.Type(), "", 0); err != nil {
+	w := newWalker(data, -1)
+	if err := w.value(rv.Type(), 0); err != nil {
 		return err
 	}
 	if _, err := w.dec.Token(); err != io.EOF {
@@ -71,7 +63,7 @@ func Decode(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return w.rewrite(err)
+		return w.rewrite(err, rv.Type())
 	}
 	return nil
 }
@@ -82,98 +74,145 @@ var (
 	timeType        = reflect.TypeFor[time.Time]()
 )
 
-// walker checks the tokens of data against the destination's type.
+// walker checks the tokens of data against the destination's type. It keeps
+// the path as a stack and spells it out only for an error: building it for
+// every value would cost the depth times the names' length per value.
 type walker struct {
 	dec    *json.Decoder
 	data   []byte
+	stack  []segment
 	opaque []span // values decoded by their own methods, to find one that fails
+	stopAt int64  // the offset of the value whose path rewrite looks for; -1: none
+}
+
+type segment struct {
+	name  string // a name, or "" with index ≥ 0 for an array element
+	known bool   // the destination's own name: shown as it is, not quoted
+	index int
 }
 
 type span struct {
-	path       string
 	t          reflect.Type
 	start, end int64
 }
 
-// value reads one value of type t (nil: anything) at path.
-func (w *walker) value(t reflect.Type, path string, depth int) error {
+func newWalker(data []byte, stopAt int64) *walker {
+	w := &walker{dec: json.NewDecoder(bytes.NewReader(data)), data: data, stopAt: stopAt}
+	w.dec.UseNumber() // a number too big for float64 is the destination's business, not a syntax error
+	return w
+}
+
+// fail returns an error at the current path. A name of the input is quoted
+// and cut to 64 bytes: it is the sender's text.
+func (w *walker) fail(reason string) *Error {
+	var b strings.Builder
+	for _, s := range w.stack {
+		switch {
+		case s.name == "" && s.index >= 0:
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+			continue
+		case b.Len() > 0:
+			b.WriteByte('.')
+		}
+		if s.known {
+			b.WriteString(s.name)
+		} else {
+			b.WriteString(strconv.Quote(strings.ToValidUTF8(s.name[:min(len(s.name), 64)], "")))
+		}
+	}
+	return &Error{Path: b.String(), Reason: reason}
+}
+
+// value reads one value of type t (nil: anything).
+func (w *walker) value(t reflect.Type, depth int) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	// encoding/json calls the methods of *T on a T it decodes into.
-	isOpaque := t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler))
-	start := w.dec.InputOffset()
+	opaque := t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler))
+	typ, start := t, w.dec.InputOffset()
+	if opaque && start == w.stopAt {
+		return w.fail("") // found: rewrite wants this value's path
+	}
 	tok, err := w.dec.Token()
 	if err != nil {
-		return w.syntax(err)
+		return syntax(err)
 	}
-	d, isDelim := tok.(json.Delim)
-	if isDelim {
+	if d, ok := tok.(json.Delim); ok {
 		if depth++; depth > MaxDepth {
-			return &Error{Path: path, Reason: "nested too deeply"}
+			return w.fail("nested too deeply")
 		}
-		var elem reflect.Type // nil: anything
+		if opaque {
+			t = nil // its method decides what names it takes, but not whether they repeat
+		}
 		if d == '[' {
-			if !isOpaque && t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			var elem reflect.Type // nil: anything
+			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 				elem = t.Elem()
 			}
+			w.stack = append(w.stack, segment{index: 0})
 			for i := 0; w.dec.More(); i++ {
-				if err := w.value(elem, path+"["+strconv.Itoa(i)+"]", depth); err != nil {
+				w.stack[len(w.stack)-1].index = i
+				if err := w.value(elem, depth); err != nil {
 					return err
 				}
 			}
-		} else if err := w.object(t, isOpaque, path, depth); err != nil {
+			w.stack = w.stack[:len(w.stack)-1]
+		} else if err := w.object(t, depth); err != nil {
 			return err
 		}
 		if _, err := w.dec.Token(); err != nil { // the closing delimiter
-			return w.syntax(err)
+			return syntax(err)
 		}
 	}
-	if isOpaque {
-		w.opaque = append(w.opaque, span{path, t, start, w.dec.InputOffset()})
+	if opaque {
+		w.opaque = append(w.opaque, span{typ, start, w.dec.InputOffset()})
 	}
 	return nil
 }
 
 // object reads the names and values of an object whose '{' was read.
-func (w *walker) object(t reflect.Type, isOpaque bool, path string, depth int) error {
+func (w *walker) object(t reflect.Type, depth int) error {
 	var fields map[string]reflect.Type // nil: any name
-	if !isOpaque && t != nil && t.Kind() == reflect.Struct {
+	var elem reflect.Type
+	if t != nil && t.Kind() == reflect.Struct {
 		fields = map[string]reflect.Type{}
 		structFields(t, fields)
-	}
-	var elem reflect.Type
-	if !isOpaque && t != nil && t.Kind() == reflect.Map {
+	} else if t != nil && t.Kind() == reflect.Map {
 		elem = t.Elem()
 	}
 	seen := map[string]string{} // fold key → the name as first spelt
+	w.stack = append(w.stack, segment{})
 	for w.dec.More() {
 		tok, err := w.dec.Token()
 		if err != nil {
-			return w.syntax(err)
+			return syntax(err)
 		}
 		name := tok.(string) // the decoder allows nothing else here
 		if len(name) > MaxNameSize {
-			return &Error{Path: path, Reason: "name too long"}
+			w.stack = w.stack[:len(w.stack)-1]
+			return w.fail("name too long")
 		}
+		ft, known := fields[name]
+		if fields == nil {
+			ft = elem
+		}
+		w.stack[len(w.stack)-1] = segment{name: name, known: known, index: -1}
 		key := fold(name)
 		if first, ok := seen[key]; ok && first == name {
-			return &Error{Path: join(path, name, fields), Reason: "duplicate name"}
+			return w.fail("duplicate name")
 		} else if ok {
-			return &Error{Path: join(path, name, fields), Reason: "names differ only in case"}
+			return w.fail("names differ only in case")
 		}
 		seen[key] = name
-		ft := elem
-		if fields != nil {
-			var ok bool
-			if ft, ok = fields[name]; !ok {
-				return &Error{Path: join(path, name, nil), Reason: "unknown name"}
-			}
+		if fields != nil && !known {
+			return w.fail("unknown name")
 		}
-		if err := w.value(ft, join(path, name, fields), depth); err != nil {
+		if err := w.value(ft, depth); err != nil {
 			return err
 		}
 	}
+	w.stack = w.stack[:len(w.stack)-1]
 	return nil
 }
 
@@ -183,25 +222,21 @@ func structFields(t reflect.Type, into map[string]reflect.Type) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
 		name, _, _ := strings.Cut(tag, ",")
 		ft := f.Type
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
-		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+		switch {
+		case tag == "-":
+		case f.Anonymous && name == "" && ft.Kind() == reflect.Struct:
 			structFields(ft, into)
-			continue
+		case !f.IsExported():
+		case name == "":
+			into[f.Name] = f.Type
+		default:
+			into[name] = f.Type
 		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		into[name] = f.Type
 	}
 }
 
@@ -210,33 +245,17 @@ func structFields(t reflect.Type, into map[string]reflect.Type) {
 func fold(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		min := r
+		least := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if f < min {
-				min = f
-			}
+			least = min(least, f)
 		}
-		b.WriteRune(min)
+		b.WriteRune(least)
 	}
 	return b.String()
 }
 
-// join appends name to path: as it is when it is one of the destination's
-// own names, else quoted and cut, since it is the sender's text.
-func join(path, name string, known map[string]reflect.Type) string {
-	if _, ok := known[name]; !ok {
-		if len(name) > 64 {
-			name = strings.ToValidUTF8(name[:64], "")
-		}
-		name = strconv.Quote(name)
-	}
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-func (w *walker) syntax(err error) error {
+// syntax reports where the input stops being JSON, not what is there.
+func syntax(err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return &Error{Reason: "syntax error at byte " + strconv.FormatInt(se.Offset, 10)}
@@ -246,73 +265,59 @@ func (w *walker) syntax(err error) error {
 
 // rewrite turns an error of encoding/json into an *Error without the
 // input's text (a type error holds the value, time.Parse's error quotes it).
-func (w *walker) rewrite(err error) error {
+func (w *walker) rewrite(err error, root reflect.Type) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return &Error{Path: safePath(te.Field), Reason: "want " + describe(te.Type)}
+		// Field is a path of the destination's names, which the pre-pass
+		// matched exactly: no text of the sender's.
+		return &Error{Path: te.Field, Reason: "want " + describe(te.Type)}
 	}
 	// An UnmarshalJSON or UnmarshalText failed, and encoding/json does not
-	// say where: run each again on its own to find the first that fails.
+	// say where: run each again on its own to find the first that fails,
+	// then walk again to that value for its path.
 	for _, s := range w.opaque {
 		raw := bytes.TrimLeft(w.data[s.start:s.end], " \t\r\n:,")
 		var err error
-		p := reflect.New(s.t)
-		if u, ok := p.Interface().(json.Unmarshaler); ok {
+		switch u := reflect.New(s.t).Interface().(type) {
+		case json.Unmarshaler:
 			err = u.UnmarshalJSON(raw)
-		} else if u, ok := p.Interface().(encoding.TextUnmarshaler); ok && len(raw) > 0 && raw[0] == '"' {
+		case encoding.TextUnmarshaler:
 			var str string
-			if json.Unmarshal(raw, &str) == nil {
+			if raw[0] == '"' && json.Unmarshal(raw, &str) == nil { // null and the rest never reach it
 				err = u.UnmarshalText([]byte(str))
 			}
 		}
-		var inner *Error
-		switch {
-		case err == nil:
+		if err == nil {
 			continue
-		case errors.As(err, &inner) && s.path != "" && inner.Path != "":
-			return &Error{Path: s.path + "." + inner.Path, Reason: inner.Reason}
-		case errors.As(err, &inner):
-			return &Error{Path: s.path + inner.Path, Reason: inner.Reason}
-		case s.t == timeType:
-			return &Error{Path: s.path, Reason: "not an RFC 3339 time"}
 		}
-		return &Error{Path: s.path, Reason: "invalid value"}
+		at, inner := &Error{}, (*Error)(nil)
+		errors.As(newWalker(w.data, s.start).value(root, 0), &at)
+		switch {
+		case errors.As(err, &inner) && at.Path != "" && inner.Path != "":
+			return &Error{Path: at.Path + "." + inner.Path, Reason: inner.Reason}
+		case errors.As(err, &inner):
+			return &Error{Path: at.Path + inner.Path, Reason: inner.Reason}
+		case s.t == timeType:
+			return &Error{Path: at.Path, Reason: "not an RFC 3339 time"}
+		}
+		return &Error{Path: at.Path, Reason: "invalid value"}
 	}
 	return &Error{Reason: "invalid value"}
 }
 
-// safePath keeps a path of encoding/json's (the destination's names, which
-// the pre-pass matched exactly) but quotes any part that is not a plain
-// identifier, in case.
-func safePath(p string) string {
-	parts := strings.Split(p, ".")
-	for i, s := range parts {
-		if strings.ContainsFunc(s, func(r rune) bool {
-			return r >= utf8.RuneSelf || !(r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r))
-		}) {
-			parts[i] = join("", s, nil)
-		}
-	}
-	return strings.Join(parts, ".")
-}
-
 func describe(t reflect.Type) string {
-	if t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+	switch k := t.Kind(); {
+	case k == reflect.String || reflect.PointerTo(t).Implements(textUnmarshaler):
 		return "a string"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
+	case k == reflect.Bool:
 		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+	case k >= reflect.Int && k <= reflect.Uintptr:
 		return "an integer in range"
-	case reflect.Float32, reflect.Float64:
+	case k == reflect.Float32 || k == reflect.Float64:
 		return "a number in range"
-	case reflect.Slice, reflect.Array:
+	case k == reflect.Slice || k == reflect.Array:
 		return "an array"
-	case reflect.Struct, reflect.Map:
+	case k == reflect.Struct || k == reflect.Map:
 		return "an object"
 	}
 	return "another type"
