@@ -2,11 +2,13 @@ package strictjson_test
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hrissync/hrissync/internal/strictjson"
 )
@@ -24,6 +26,7 @@ type dest struct {
 	Raw   any               `json:"raw"`
 	Skip  string            `json:"-"`
 	Plain bool
+	IP    netip.Addr `json:"ip"` // its UnmarshalText's error repeats the text
 }
 
 func TestDecode(t *testing.T) {
@@ -55,6 +58,8 @@ func TestDecode(t *testing.T) {
 		{"want a string", `{"id":12345}`, "id: want a string"},
 		{"want an array", `{"tags":"abcdef"}`, "tags: want an array"},
 		{"want an integer", `{"n":1e400}`, "n: want an integer in range"},
+		{"bad text value", `{"ip":"not-an-address"}`, "ip: invalid value"},
+		{"bad time in a list", `{"raw":[1],"sub":{"when":"2026-01-01T00:00:00Z"},"ip":"10.0.0.1","tags":[]}`, ""},
 		{"bad time", `{"sub":{"when":"garbage-time"}}`, "sub.when: not an RFC 3339 time"},
 		{"syntax", `{"id":"a",}`, "syntax error at byte 10"},
 		{"cut short", `{"id":"abc`, "unexpected end of input"},
@@ -87,7 +92,7 @@ func TestDecodeResult(t *testing.T) {
 	}
 	want := dest{ID: "a", Tags: []string{"x", "y"}, Attrs: map[string]string{"k": "v"},
 		Sub: &inner{When: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, Plain: true}
-	if diff := cmp.Diff(want, d); diff != "" {
+	if diff := cmp.Diff(want, d, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
 	}
 	if err := strictjson.Decode([]byte(`{}`), d); err == nil {
