@@ -2,13 +2,16 @@ package hrissync_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/hrtype"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
@@ -88,4 +91,31 @@ func ExampleEngine_Run() {
 	// employee.updated: active true role Lead
 	// employee.terminated: active false role Lead
 	// shutdown: <nil> run: <nil>
+}
+
+// An Employee in JSON: camelCase names, dates as YYYY-MM-DD, the version as
+// an RFC 3339 time and its sequence, empty fields left out.
+func ExampleEmployee_MarshalJSON() {
+	e := hrissync.Employee{
+		ID: "w-42", Email: "ada@example.com", Status: hrissync.StatusActive,
+		StartDate: hrissync.NewDate(2026, 1, 5), Attributes: map[string]string{"skill.go": "4"},
+		Version: hrtype.Version{Time: time.Date(2026, 3, 2, 9, 15, 0, 0, time.UTC), Seq: 3},
+	}
+	b, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(b))
+	// Output:
+	// {
+	//   "id": "w-42",
+	//   "email": "ada@example.com",
+	//   "status": "active",
+	//   "startDate": "2026-01-05",
+	//   "attributes": {
+	//     "skill.go": "4"
+	//   },
+	//   "version": "2026-03-02T09:15:00Z",
+	//   "versionSeq": 3
+	// }
 }

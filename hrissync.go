@@ -70,6 +70,24 @@ const (
 )
 
 // Employee is one person's HR record as the Source reports it.
+//
+// In JSON (a webhook's record, a file) it has one shape, camelCase, each
+// empty field left out but id, dates as YYYY-MM-DD, the Version as an RFC
+// 3339 time (with sub-seconds when it has some) and its Seq:
+//
+//	{
+//	  "id": "w-000042", "employeeNumber": "42", "email": "ada@example.com",
+//	  "givenName": "Ada", "familyName": "Lovelace", "status": "active",
+//	  "startDate": "2026-01-05", "terminationDate": "2026-06-30",
+//	  "role": "Engineer", "managerId": "w-000007", "department": "R&D",
+//	  "location": "London", "attributes": {"skill.go": "4"},
+//	  "immediate": true, "timeZone": "Europe/London",
+//	  "version": "2026-03-02T09:15:00.5Z", "versionSeq": 3
+//	}
+//
+// Decoding is strict: a name not in the shape, given twice, or spelt in
+// another case ("Email") is refused, and errors name the field, never its
+// value.
 type Employee struct {
 	ID             string // the HRIS worker id: immutable, the key everywhere
 	EmployeeNumber string

@@ -35,7 +35,7 @@ var importRules = []struct {
 }
 
 // leaves import nothing of the module; everyone may import them.
-var leaves = []string{"hrtype", "cadence", "retry", "audit"}
+var leaves = []string{"hrtype", "cadence", "retry", "audit", "internal/strictjson"}
 
 const module = "github.com/hrissync/hrissync"
 

@@ -1,15 +1,16 @@
 package webhook
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/internal/strictjson"
 )
 
 // ErrMalformed wraps every decoding failure; the handler answers 400 with the
@@ -40,12 +41,17 @@ func EventTypes() []string {
 //	  "type": "employee.updated",       // required: one of EventTypes()
 //	  "employeeId": "w-000042",         // required: the HRIS worker id
 //	  "occurredAt": "2026-03-02T09:15:00Z", // required: when HR made the change (RFC 3339)
-//	  "record": { … }                   // optional: the changed record (a hrissync.Employee)
+//	  "record": {                       // optional: the changed record, a hrissync.Employee
+//	    "id": "w-000042", "status": "active", "startDate": "2026-01-05", …
+//	  }
 //	}
 //
-// Unknown fields and types are rejected, and so is trailing data. A thin
-// event (no record) is hydrated by the engine through Source.Get; a record,
-// if present, only tells the engine which version it must at least see.
+// Unknown names, names given twice or spelt in another case, and trailing
+// data are refused; so are ids over 256 bytes or holding control
+// characters. Errors name the field and never repeat a value of the body.
+// A thin event (no record) is hydrated by the engine through Source.Get; a
+// record, if present, only tells the engine which version it must at least
+// see.
 type JSON struct{}
 
 type jsonEvent struct {
@@ -58,14 +64,9 @@ type jsonEvent struct {
 
 // Decode implements Decoder.
 func (JSON) Decode(_ http.Header, body []byte) (hrissync.Event, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var j jsonEvent
-	if err := dec.Decode(&j); err != nil {
+	if err := strictjson.Decode(body, &j); err != nil {
 		return hrissync.Event{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if dec.More() {
-		return hrissync.Event{}, fmt.Errorf("%w: data after the event", ErrMalformed)
 	}
 	var missing []string
 	for name, v := range map[string]string{"id": j.ID, "type": j.Type, "employeeId": j.EmployeeID} {
@@ -80,14 +81,19 @@ func (JSON) Decode(_ http.Header, body []byte) (hrissync.Event, error) {
 		slices.Sort(missing)
 		return hrissync.Event{}, fmt.Errorf("%w: missing %v", ErrMalformed, missing)
 	}
+	for _, f := range []struct{ name, v string }{{"id", j.ID}, {"employeeId", j.EmployeeID}} {
+		if len(f.v) > 256 {
+			return hrissync.Event{}, fmt.Errorf("%w: %s: longer than 256 bytes", ErrMalformed, f.name)
+		}
+		if strings.ContainsFunc(f.v, unicode.IsControl) {
+			return hrissync.Event{}, fmt.Errorf("%w: %s: control characters", ErrMalformed, f.name)
+		}
+	}
 	if types := EventTypes(); !slices.Contains(types, j.Type) {
-		return hrissync.Event{}, fmt.Errorf("%w: unknown event type %q (want one of %v)", ErrMalformed, j.Type, types)
+		return hrissync.Event{}, fmt.Errorf("%w: type: not one of %s", ErrMalformed, strings.Join(types, ", "))
 	}
 	if j.Record != nil && j.Record.ID != j.EmployeeID {
-		return hrissync.Event{}, fmt.Errorf("%w: record %q does not match employeeId %q", ErrMalformed, j.Record.ID, j.EmployeeID)
-	}
-	if len(j.ID) > 256 || len(j.EmployeeID) > 256 {
-		return hrissync.Event{}, fmt.Errorf("%w: id or employeeId longer than 256 bytes", ErrMalformed)
+		return hrissync.Event{}, fmt.Errorf("%w: record.id does not match employeeId", ErrMalformed)
 	}
 	return hrissync.Event{ID: j.ID, EmployeeID: j.EmployeeID, Type: j.Type, OccurredAt: *j.OccurredAt, Record: j.Record}, nil
 }

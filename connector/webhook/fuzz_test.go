@@ -1,10 +1,14 @@
 package webhook_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/hrissync/hrissync/connector/webhook"
 )
@@ -29,20 +33,86 @@ func FuzzStandardWebhooks(f *testing.F) {
 }
 
 func FuzzJSONDecoder(f *testing.F) {
-	f.Add([]byte(`{"id":"e","type":"employee.updated","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z"}`))
-	f.Add([]byte(`{"id":"e","type":"employee.created","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z","record":{"ID":"w","Status":"active"}}`))
-	f.Add([]byte(`{}`))
-	f.Add([]byte(`[`))
+	for _, s := range []string{
+		`{"id":"e","type":"employee.updated","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z"}`,
+		`{"id":"e","type":"employee.created","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z","record":{"id":"w","status":"active","startDate":"2026-01-05"}}`,
+		`{"id":"e","type":"employee.created","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z","record":{"ID":"w","Status":"active"}}`,
+		`{"id":"e","type":"employee.created","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z","record":{"id":"other-worker"}}`,
+		`{"id":"e","type":"employee.created","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z","record":{"id":"w","startDate":"5 Jan 2026"}}`,
+		`{"id":"e","type":"employee.updated","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z"}}`,
+		`{"id":"e","type":"employee.updated","employeeId":"w","employeeId":"x","occurredAt":"2026-01-01T00:00:00Z"}`,
+		`{"id":"e","type":"employee.updated","employeeId":"w","EmployeeId":"x","occurredAt":"2026-01-01T00:00:00Z"}`,
+		`{"id":"e\u0000x","type":"employee.updated","employeeId":"w\n","occurredAt":"2026-01-01T00:00:00Z"}`,
+		`{"id":"e","type":"payroll.secret","employeeId":"w","occurredAt":"last tuesday"}`,
+		`{}`, `[`,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := webhook.JSON{}.Decode(http.Header{}, body)
 		if err != nil {
 			if !errors.Is(err, webhook.ErrMalformed) {
 				t.Fatalf("error of the wrong kind: %v", err)
 			}
+			// The message repeats no value of the body (a name of the
+			// body, quoted, it may name; and words of its own).
+			names, values := stringsOf(body)
+			for _, v := range values {
+				if len(v) >= 4 && strings.Contains(err.Error(), v) && !strings.Contains(vocabulary, v) &&
+					!strings.Contains(strings.Join(names, "\x00"), v) {
+					t.Fatalf("the error %q repeats the value %q", err, v)
+				}
+			}
 			return
 		}
 		if ev.ID == "" || ev.EmployeeID == "" || ev.OccurredAt.IsZero() || ev.Type == "" {
 			t.Fatalf("accepted an incomplete event: %+v", ev)
 		}
+		if strings.ContainsFunc(ev.ID+ev.EmployeeID, unicode.IsControl) {
+			t.Fatalf("accepted control characters in an id: %q %q", ev.ID, ev.EmployeeID)
+		}
+		if ev.Record != nil && ev.Record.ID != ev.EmployeeID {
+			t.Fatalf("accepted a record of someone else")
+		}
 	})
+}
+
+// vocabulary holds the words of the decoder's own messages.
+const vocabulary = `webhook: malformed event: missing [id type employeeId occurredAt] record.id does not match
+	type: not one of employee.created, employee.updated, employee.terminated, employee.rehired, employee.deleted
+	longer than 256 bytes control characters duplicate name names differ only in case unknown name trailing data
+	name too long nested too deeply syntax error at byte unexpected end of input invalid value not an RFC 3339 time
+	not a date YYYY-MM-DD want a string want a boolean want an integer in range want a number in range want an array
+	want an object want another type record. status startDate terminationDate employeeNumber email givenName
+	familyName role managerId department location attributes immediate timeZone version versionSeq 0123456789`
+
+// stringsOf returns the names and the string values of data, as far as it
+// is JSON.
+func stringsOf(data []byte) (names, values []string) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var inObject []bool // per open delimiter
+	expectName := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return names, values
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			if tok == '{' || tok == '[' {
+				inObject = append(inObject, tok == '{')
+				expectName = tok == '{'
+				continue
+			}
+			inObject = inObject[:len(inObject)-1]
+		case string:
+			if expectName {
+				names = append(names, tok)
+				expectName = false
+				continue
+			}
+			values = append(values, tok)
+		}
+		expectName = len(inObject) > 0 && inObject[len(inObject)-1]
+	}
 }

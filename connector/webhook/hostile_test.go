@@ -137,13 +137,29 @@ func callerValues(d delivery) []string {
 			out = append(out, v)
 		}
 	}
+	// Names (object keys) may be named in an error; values may not.
 	dec := json.NewDecoder(bytes.NewReader(d.body))
+	var inObject []bool // per open container: is it an object?
+	wantName := false
 	for {
 		tok, err := dec.Token()
 		if err != nil {
 			break
 		}
-		if s, ok := tok.(string); ok && len(s) >= 4 && !strings.HasPrefix(s, "employee") {
+		isName := wantName
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			inObject = append(inObject, tok == json.Delim('{'))
+			wantName = tok == json.Delim('{')
+			continue
+		case json.Delim('}'), json.Delim(']'): // the end of a value
+			inObject = inObject[:len(inObject)-1]
+			wantName = len(inObject) > 0 && inObject[len(inObject)-1]
+			continue
+		}
+		// After a name comes its value; after a value, in an object, a name.
+		wantName = !isName && len(inObject) > 0 && inObject[len(inObject)-1]
+		if s, ok := tok.(string); ok && !isName && len(s) >= 4 && !strings.HasPrefix(s, "employee.") {
 			out = append(out, s)
 		}
 	}
