@@ -22,7 +22,7 @@ func FuzzStandardWebhooks(f *testing.F) {
 	v.Tolerance = -1
 	f.Fuzz(func(t *testing.T, id, ts, sig string, body []byte) {
 		err := v.Verify(headers(id, ts, sig), body, time.Now())
-		if err != nil && !errors.Is(err, webhook.ErrUnauthenticated) {
+		if err != nil && !errors.Is(err, webhook.ErrUnauthenticated) && !errors.Is(err, webhook.ErrHeaderTooLarge) {
 			t.Fatalf("error of the wrong kind: %v", err)
 		}
 		// Only the one signed triple passes.
