@@ -20,6 +20,7 @@ const (
 	AlertRecordConflict    AlertKind = "record-conflict"    // an HR record's status and dates contradict each other
 	AlertVanished          AlertKind = "vanished"           // the Source stopped holding people who have access
 	AlertStaleList         AlertKind = "stale-list"         // the batch refused a full list older than the last completed run's
+	AlertFieldParked       AlertKind = "field-parked"       // the platform refused one field of a person; the rest was written
 )
 
 // Severity says how urgent an alert is.

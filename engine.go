@@ -35,6 +35,7 @@ type Engine struct {
 	carries       func(field string) bool // the sink's FieldCarrier; nil: every field
 	locks         keylock.Locks
 	budgets       *budgets
+	parking       parking // fields the platform refused
 	guard         guard
 	observe       observer                      // Stats and the metrics
 	history       history                       // the last polls and batches

@@ -145,10 +145,13 @@ func (e *Engine) reconcileHeld(ctx context.Context, r request) outcome {
 		return e.fail(ctx, r, rd, c.classes, rd.p.Dirty.Unsure, c.err)
 	case !c.until.IsZero():
 		return e.putOff(ctx, r, rd.p, c.classes, c.until)
+	case c.update == nil && !c.parkedUntil.IsZero():
+		// Only parked fields differ: the person waits for their retry.
+		return e.putOff(ctx, r, rd.p, c.classes|c.parkedClasses, c.parkedUntil)
 	case c.update == nil:
 		return e.commitUnchanged(ctx, rd.p, c.d, c.applied)
 	}
-	w, out, ok := e.write(ctx, r, rd, c)
+	w, out, ok := e.write(ctx, r, rd, &c)
 	if !ok {
 		return out
 	}
@@ -224,9 +227,14 @@ type decision struct {
 	update   *Update                  // the write; nil: none
 	applied  map[string]store.Applied // applied state once the write is made
 	comeBack bool                     // a manager withheld to break a cycle: set it next time
-	revoked  string                   // the deactivation budget the write spends, if any
-	until    time.Time
-	err      error
+	// parkedUntil is when the first field left out of this write because
+	// the platform refused it is tried again; parkedClasses are those
+	// fields' classes.
+	parkedUntil   time.Time
+	parkedClasses cadence.Class
+	revoked       string // the deactivation budget the write spends, if any
+	until         time.Time
+	err           error
 }
 
 // decide works out the write, if any, from what was read: the desired state,
@@ -261,7 +269,8 @@ func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
 	}
 	u, applied := e.propose(r, basis, d, classes, rewrite)
 	c := decision{d: d, classes: classes, update: u, applied: applied}
-	if u == nil {
+	e.holdParked(r, rd.now, &c)
+	if c.update == nil {
 		return c
 	}
 	return e.managerFirst(ctx, r, rd.now, c)
@@ -298,6 +307,13 @@ func (e *Engine) managerFirst(ctx context.Context, r request, now time.Time, c d
 	res, cycle, err := e.ensureManager(ctx, r, m)
 	c.comeBack = cycle
 	switch {
+	case err != nil && retry.IsPermanent(err):
+		// The manager's account is refused: the report's own changes
+		// (a role, a termination) must not wait for it.
+		e.park(ctx, r.id, &c, FieldManagerID, err, now)
+		if nothingLeft(u) {
+			c.update = nil
+		}
 	case err != nil:
 		c.err = err
 	case res == deferred:
@@ -319,7 +335,7 @@ type landed struct {
 
 // write makes the decided write, if the sink takes writes now: the intent
 // first, then the sink.
-func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (landed, outcome, bool) {
+func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) (landed, outcome, bool) {
 	retryAt, probe, ok := e.guard.admit(rd.now)
 	if !ok {
 		// The sink is paused or its breaker open: everyone waits, not
@@ -349,6 +365,12 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (
 		return landed{}, outcome{result: deferred, next: e.cfg.Clock.Now()}, false
 	}
 	err = e.apply(ctx, r, *c.update, rd.attempt)
+	if err != nil {
+		err = e.isolate(ctx, r, c, err)
+	}
+	if fe := (*FieldError)(nil); errors.As(err, &fe) && !retry.IsPermanent(err) {
+		err = retry.Permanent(err) // the same value is refused again
+	}
 	acked := e.cfg.Clock.Now()
 	e.heed(ctx, acked, probe, err)
 	if _, throttled := retry.After(err); throttled && !retry.IsPermanent(err) {
@@ -364,7 +386,9 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c decision) (
 	if err != nil {
 		return landed{}, e.fail(ctx, r, rd, c.classes, mayHaveLanded(err), err), false
 	}
-	e.observe.write(ctx, c.update, acked.Sub(c.d.changedAt))
+	if !nothingLeft(c.update) { // not only parked fields
+		e.observe.write(ctx, c.update, acked.Sub(c.d.changedAt))
+	}
 	return landed{generation: generation, acked: acked}, outcome{}, true
 }
 
@@ -411,9 +435,13 @@ func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, 
 	for _, ch := range u.Changes {
 		entry.Changes = append(entry.Changes, audit.Change{Field: ch.Field, Old: ch.Old, New: ch.New})
 	}
+	entries := []audit.Entry{entry}
+	if nothingLeft(u) {
+		entries = nil // every change was parked: nothing landed to record
+	}
 	err := e.store.Commit(ctx, e.cfg.Tenant, store.Commit{
 		ID: r.id, Generation: w.generation, Exists: true, Active: u.Active,
-		Applied: c.applied, Audit: []audit.Entry{entry}, Due: c.d.due,
+		Applied: c.applied, Audit: entries, Due: c.d.due,
 		Revoked: c.revoked, At: w.acked,
 	})
 	if err != nil {
@@ -425,14 +453,23 @@ func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, 
 		e.resolve("damaged/" + r.id)
 	}
 	e.budgets.settled(r.id)
+	for _, f := range e.parking.settle(r.id, func(f string) bool { return changes(u, f) }) {
+		e.resolve(parkedIncident(r.id, f))
+	}
 	out := outcome{result: written, next: c.d.due}
+	back, classes := c.parkedUntil, c.parkedClasses
 	if c.comeBack {
-		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, store.Mark{Since: w.acked, Classes: cadence.Realtime, Trigger: string(r.trigger)}); err != nil {
-			e.log.Error("marking a withheld manager reference", "id", r.id, "err", err)
+		back, classes = earliest(back, w.acked.Add(managerRetry)), classes|cadence.Realtime
+	}
+	if !back.IsZero() {
+		// Something was left out of this write: the person stays dirty
+		// for it, and comes back when it is due.
+		if err := e.store.MarkDirty(ctx, e.cfg.Tenant, []string{r.id}, store.Mark{Since: w.acked, Classes: classes, Trigger: string(r.trigger)}); err != nil {
+			e.log.Error("marking a withheld field", "id", r.id, "err", err)
 		}
 		// A Dispatcher keeps the earlier of two times asked for one
 		// person, so asking once for the earlier is the same.
-		out.next = earliest(out.next, w.acked.Add(managerRetry))
+		out.next = earliest(out.next, back)
 	}
 	return out
 }
