@@ -841,11 +841,12 @@ type write struct {
 	active  bool            // the account's activity after the write
 	fields  hrissync.Fields // the carried desired fields
 	changed []string        // the carried fields this write changes, sorted
+	old     hrissync.Fields // the changed fields' values before the write
 	manager string          // the manager's provider id, once resolved
 }
 
 func (s *Sink) newWrite(u hrissync.Update) *write {
-	w := &write{worker: u.EmployeeID, active: u.Active && u.Kind != hrissync.Deactivate, fields: hrissync.Fields{}}
+	w := &write{worker: u.EmployeeID, active: u.Active && u.Kind != hrissync.Deactivate, fields: hrissync.Fields{}, old: hrissync.Fields{}}
 	for k, v := range u.Fields {
 		if s.Carries(k) {
 			w.fields[k] = v
@@ -854,6 +855,7 @@ func (s *Sink) newWrite(u hrissync.Update) *write {
 	for _, c := range u.Changes {
 		if s.Carries(c.Field) && !slices.Contains(w.changed, c.Field) {
 			w.changed = append(w.changed, c.Field)
+			w.old[c.Field] = c.Old
 			if _, ok := w.fields[c.Field]; !ok {
 				w.fields[c.Field] = c.New
 			}
@@ -978,6 +980,10 @@ func (s *Sink) update(ctx context.Context, id string, w *write) error {
 		if st := status(err); st == http.StatusNotFound || st == http.StatusPreconditionFailed || st == http.StatusConflict {
 			err = retry.Permanent(err)
 		}
+		if f := s.refused(w, err); f != "" {
+			// The engine parks that field and writes the rest.
+			err = &hrissync.FieldError{Field: f, Err: err}
+		}
 		if deactivated {
 			return &PartialWriteError{EmployeeID: w.worker, Err: err}
 		}
@@ -1012,6 +1018,36 @@ func (s *Sink) update(ctx context.Context, id string, w *write) error {
 		}
 		return finish(err)
 	}
+}
+
+// refused names the one changed field a provider's refusal of an update is
+// about, when its SCIM error says enough: a uniqueness conflict (RFC 7644
+// §3.12) over the userName or email that a single changed field set, or an
+// invalid value the provider says is the manager. Otherwise "": the engine
+// then bisects the write.
+func (s *Sink) refused(w *write, err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	switch {
+	case e.Status == http.StatusConflict && e.ScimType == "uniqueness":
+		var setters []string
+		for _, f := range w.changed {
+			before := maps.Clone(w.fields)
+			before[f] = w.old[f]
+			if f == hrissync.FieldEmail || s.cfg.UserName(before) != s.cfg.UserName(w.fields) {
+				setters = append(setters, f)
+			}
+		}
+		if len(setters) == 1 {
+			return setters[0]
+		}
+	case e.Status == http.StatusBadRequest && e.ScimType == "invalidValue" &&
+		slices.Contains(w.changed, hrissync.FieldManagerID) && strings.Contains(strings.ToLower(e.Detail), "manager"):
+		return hrissync.FieldManagerID
+	}
+	return ""
 }
 
 // deactivate sends active=false alone and confirms it; it returns the
