@@ -27,7 +27,7 @@ func AllTriggers() []Trigger {
 
 // Event is a change notification from the HRIS: "look at this person now".
 type Event struct {
-	ID         string    // unique per delivery attempt's event (webhook-id); repeats are ignored
+	ID         string    // the same on every retry of one event (a webhook's webhook-id); a repeat is ignored, another event under it refused
 	EmployeeID string    // whose record changed
 	Type       string    // the HRIS's event type, for logs ("employee.updated")
 	OccurredAt time.Time // when HR made the change: a record older than this is stale

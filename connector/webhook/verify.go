@@ -92,7 +92,8 @@ type StandardWebhooks struct {
 
 // NewStandardWebhooks returns the verifier for the given secrets, each
 // "whsec_" followed by the base64 of at least 24 bytes, as the
-// specification asks.
+// specification asks. A longer secret than its 64 is accepted: HMAC-SHA256
+// hashes a key over 64 bytes first, which loses nothing a sender relies on.
 func NewStandardWebhooks(secrets ...string) (*StandardWebhooks, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("webhook: at least one secret is required")
