@@ -65,7 +65,7 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 			if err := e.store.SaveBatchRun(ctx, e.cfg.Tenant, last); err != nil {
 				return run, err
 			}
-			e.resolve("deletions/" + last.ID)
+			e.resolve(ctx, "deletions/"+last.ID)
 		}
 	case !errors.Is(err, ErrNotFound):
 		return run, err
@@ -97,7 +97,7 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 			if held[p.ID] {
 				continue
 			}
-			res, rerr := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID})
+			res, rerr := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, pass: run.Started})
 			if res == written {
 				run.Writes++
 			}
@@ -117,7 +117,7 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 		}
 	case run.Status != store.BatchHeld:
 		run.Status = store.BatchSucceeded
-		e.resolve("vanished") // the full list has settled who is gone
+		e.resolve(ctx, "vanished") // the full list has settled who is gone
 	}
 	saveErr := e.store.SaveBatchRun(ctx, e.cfg.Tenant, run)
 	summary := audit.Entry{
@@ -169,7 +169,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 					e.observe.reconcile(TriggerBatch)
 					return nil
 				}
-				res, err := e.reconcile(gctx, request{id: chunk[i].rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &chunk[i].rec, fresh: true, runID: run.ID})
+				res, err := e.reconcile(gctx, request{id: chunk[i].rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &chunk[i].rec, fresh: true, runID: run.ID, pass: run.Started})
 				writes[i] = res == written
 				return ignoreRecorded(err)
 			})
@@ -321,10 +321,11 @@ func (e *Engine) settled(held store.Person, rec Employee) bool {
 func (e *Engine) deprovision(ctx context.Context, run *store.BatchRun, approved bool) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
+	pass := e.cfg.Clock.Now()
 	writes := make([]bool, len(run.Leavers))
 	for i, id := range run.Leavers {
 		g.Go(func() error {
-			res, err := e.reconcile(gctx, request{id: id, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, approved: approved})
+			res, err := e.reconcile(gctx, request{id: id, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, pass: pass, approved: approved})
 			writes[i] = res == written
 			return ignoreRecorded(err)
 		})
@@ -357,6 +358,6 @@ func (e *Engine) approveRun(ctx context.Context, runID, approver string) error {
 		return errors.Join(err, e.store.SaveBatchRun(ctx, e.cfg.Tenant, run))
 	}
 	run.Status, run.Finished = store.BatchSucceeded, e.cfg.Clock.Now()
-	e.resolve("deletions/" + runID)
+	e.resolve(ctx, "deletions/"+runID)
 	return e.store.SaveBatchRun(ctx, e.cfg.Tenant, run)
 }

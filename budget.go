@@ -101,8 +101,9 @@ func (b *budgets) take(ctx context.Context, budget, id string, approved bool) (s
 	if approved || b.approved[id] {
 		// The approval is spent by the commit (settled), so that a
 		// write that fails is still approved when it is retried.
-		b.unhold(budget, id)
+		ended := b.unhold(budget, id)
 		b.mu.Unlock()
+		b.ended(ctx, budget, ended)
 		return BudgetApproved, nil
 	}
 	if err := b.refresh(ctx, now); err != nil {
@@ -117,8 +118,9 @@ func (b *budgets) take(ctx context.Context, budget, id string, approved bool) (s
 	if !limit.exceeded(b.spent[budget], 1, b.active) {
 		b.spent[budget]++
 		b.reserved[id] = budget
-		b.unhold(budget, id)
+		ended := b.unhold(budget, id)
 		b.mu.Unlock()
+		b.ended(ctx, budget, ended)
 		return budget, nil
 	}
 	if b.held[budget] == nil {
@@ -139,25 +141,38 @@ func (b *budgets) take(ctx context.Context, budget, id string, approved bool) (s
 
 // settled forgets a person's hold and approval once a reconcile of theirs is
 // committed: the deactivation landed, or is no longer wanted.
-func (b *budgets) settled(id string) {
+func (b *budgets) settled(ctx context.Context, id string) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	delete(b.approved, id)
 	delete(b.reserved, id)
+	var ended []string
 	for budget := range b.held {
-		b.unhold(budget, id)
+		if b.unhold(budget, id) {
+			ended = append(ended, budget)
+		}
+	}
+	b.mu.Unlock()
+	for _, budget := range ended {
+		b.ended(ctx, budget, true)
 	}
 }
 
-// unhold forgets a held person; the incident ends with the last. b.mu is held.
-func (b *budgets) unhold(budget, id string) {
+// unhold forgets a held person, reporting whether they were the last held
+// beyond budget. b.mu is held.
+func (b *budgets) unhold(budget, id string) (last bool) {
 	held := b.held[budget]
 	if _, ok := held[id]; !ok {
-		return
+		return false
 	}
 	delete(held, id)
-	if len(held) == 0 {
-		b.e.resolve(HoldPrefix + budget)
+	return len(held) == 0
+}
+
+// ended closes a budget's incident once nobody is held beyond it: called
+// without b.mu, since a Resolver may call back into the engine.
+func (b *budgets) ended(ctx context.Context, budget string, last bool) {
+	if last {
+		b.e.resolve(ctx, HoldPrefix+budget)
 	}
 }
 

@@ -131,8 +131,19 @@ type Config struct {
 	// Auditor makes audit entries durable. Default none: entries are
 	// committed to the Store's outbox and then dropped.
 	Auditor audit.Auditor
-	// Alerter pages an operator. Default: alerts are logged at Error.
+	// Alerter pages an operator, once per incident; if it is also a
+	// Resolver it hears when each ends. Default: alerts are logged at
+	// Error, resolutions at Info.
 	Alerter Alerter
+	// GroupWait is how long a person's incident waits for others before
+	// it is alerted: a platform outage fails many people within seconds,
+	// and they page once. An incident that ends within it is never
+	// alerted. Default 30 s; negative: no wait.
+	GroupWait time.Duration
+	// RollUp is how many people's incidents may be open before one
+	// roll-up alert stands for the rest, naming every critical one.
+	// Default 20; negative: never roll up.
+	RollUp int
 	// Logger receives the engine's logs. Default slog.Default(). Only ids
 	// are logged at Info and above, never a person's field values.
 	Logger *slog.Logger
@@ -300,10 +311,13 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Auditor = audit.AuditorFunc(func(context.Context, []audit.Entry) error { return nil })
 	}
 	if cfg.Alerter == nil {
-		l := cfg.Logger
-		cfg.Alerter = AlerterFunc(func(ctx context.Context, a Alert) {
-			l.ErrorContext(ctx, "hrissync alert", "kind", a.Kind, "tenant", a.Tenant, "message", a.Message, "run", a.RunID, "err", a.Err)
-		})
+		cfg.Alerter = logAlerter{cfg.Logger}
+	}
+	if cfg.GroupWait == 0 {
+		cfg.GroupWait = 30 * time.Second
+	}
+	if cfg.RollUp == 0 {
+		cfg.RollUp = 20
 	}
 	return cfg, nil
 }

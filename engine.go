@@ -45,8 +45,7 @@ type Engine struct {
 	pollMu, batchMu sync.Mutex
 	pollFailures    atomic.Int32
 
-	incidentMu sync.Mutex
-	incidents  map[string]bool // open alert incidents, by key
+	incidents *incidents
 
 	auditMu      sync.Mutex
 	auditPending atomic.Bool
@@ -94,12 +93,12 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 		dispatcher: c.Dispatcher,
 		guard:      guard{failures: c.Breaker.Failures, cooldown: c.Breaker.Cooldown, floor: c.RetryAfterFloor},
 		observe:    observer{stats: newStats()},
-		incidents:  map[string]bool{},
 		timers:     map[string]Timer{},
 		started:    make(chan struct{}),
 	}
 	e.busy.init()
 	e.budgets = newBudgets(e)
+	e.incidents = newIncidents(e)
 	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
 	}
@@ -194,6 +193,8 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	done, cancel := e.done, e.cancel
 	e.mu.Unlock()
 	e.dispatcher.Stop()
+	// Incidents waiting for their group are alerted now, not lost.
+	defer e.incidents.stop(context.WithoutCancel(ctx))
 	select {
 	case <-done:
 		return nil
@@ -442,30 +443,6 @@ func (e *Engine) sweep(ctx context.Context) error {
 // farFuture is later than any due time, and early enough for every Store's
 // time encoding (Unix nanoseconds end in 2262).
 var farFuture = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// raise calls the Alerter once per incident: key names the incident, and
-// resolve closes it.
-func (e *Engine) raise(ctx context.Context, key string, a Alert) {
-	e.incidentMu.Lock()
-	open := e.incidents[key]
-	e.incidents[key] = true
-	e.incidentMu.Unlock()
-	if open {
-		return
-	}
-	a.Tenant, a.At = e.cfg.Tenant, e.cfg.Clock.Now()
-	if a.Severity == "" {
-		a.Severity = SeverityWarning
-	}
-	e.observe.alert(ctx, a.Kind)
-	e.cfg.Alerter.Alert(ctx, a)
-}
-
-func (e *Engine) resolve(key string) {
-	e.incidentMu.Lock()
-	delete(e.incidents, key)
-	e.incidentMu.Unlock()
-}
 
 // activity counts work in hand that the Dispatcher does not see.
 type activity struct {

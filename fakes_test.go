@@ -280,10 +280,30 @@ func (l *fakeLMS) account(id string) (hrissync.Account, bool) {
 	return c, true
 }
 
-// alerts collects alerts.
+// alerts collects alerts and, as a Resolver, their resolutions.
 type alerts struct {
-	mu  sync.Mutex
-	all []hrissync.Alert
+	mu       sync.Mutex
+	all      []hrissync.Alert
+	resolved []hrissync.Alert
+}
+
+func (a *alerts) Resolve(_ context.Context, al hrissync.Alert) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.resolved = append(a.resolved, al)
+}
+
+// raised and ended are copies of the alerts and resolutions so far.
+func (a *alerts) raised() []hrissync.Alert {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.all)
+}
+
+func (a *alerts) ended() []hrissync.Alert {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.resolved)
 }
 
 func (a *alerts) Alert(_ context.Context, al hrissync.Alert) {

@@ -131,10 +131,10 @@ func (e *Engine) Parked() []ParkedField { return e.parking.all() }
 // holdParked leaves out of the decided write the person's parked fields not
 // due for another try, and forgets those the write no longer changes (the
 // desired value moved, or the platform took it elsewhere).
-func (e *Engine) holdParked(r request, now time.Time, c *decision) {
+func (e *Engine) holdParked(ctx context.Context, r request, now time.Time, c *decision) {
 	u := c.update
 	for _, f := range e.parking.settle(r.id, func(f string) bool { return u == nil || !changes(u, f) }) {
-		e.resolve(parkedIncident(r.id, f))
+		e.resolve(ctx, parkedIncident(r.id, f))
 	}
 	if u == nil {
 		return
@@ -193,7 +193,7 @@ func (e *Engine) park(ctx context.Context, id string, c *decision, field string,
 	c.parkedUntil = earliest(c.parkedUntil, pf.Next)
 	c.parkedClasses |= e.cfg.Policy.Class(field)
 	e.log.Warn("field refused by the platform: parked, the rest written", "id", id, "field", field, "err", cause)
-	e.raise(ctx, parkedIncident(id, field), Alert{Kind: AlertFieldParked, Severity: e.fieldSeverity(field), Err: cause,
+	e.incidents.raisePerson(ctx, parkedIncident(id, field), Alert{Kind: AlertFieldParked, Severity: e.fieldSeverity(field), EmployeeID: id, Err: cause,
 		Message: fmt.Sprintf("%s: the platform refused %s; the rest of the write is applied, %s is tried again from %s",
 			id, field, field, pf.Next.UTC().Format(time.RFC3339))})
 }
@@ -260,12 +260,15 @@ func fieldsOf(u *Update) []string {
 	return out
 }
 
-// fieldSeverity is a parked field's: high for a field the policy keeps in
-// step in real time (a role, a manager, a termination date), low for an
-// attribute.
+// fieldSeverity is a parked field's: critical for a termination date, high
+// for another field the policy keeps in step in real time (a role, a
+// manager), low for an attribute.
 func (e *Engine) fieldSeverity(field string) Severity {
-	if e.cfg.Policy.Class(field).Has(cadence.Realtime) {
-		return SeverityWarning
+	switch {
+	case field == FieldTerminationDate:
+		return SeverityCritical
+	case e.cfg.Policy.Class(field).Has(cadence.Realtime):
+		return SeverityHigh
 	}
-	return SeverityWarning
+	return SeverityLow
 }

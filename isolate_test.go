@@ -49,6 +49,7 @@ func TestRefusedFieldIsParkedAndTheRestLands(t *testing.T) {
 		if len(parked) != 1 || parked[0].EmployeeID != a.ID || parked[0].Field != hrissync.FieldEmail || parked[0].Refusals != 1 {
 			t.Fatalf("parked = %+v, want alice's email", parked)
 		}
+		r.sleep(30 * time.Second) // the incident's group wait
 		if n := r.alerts.count(hrissync.AlertFieldParked); n != 1 {
 			t.Errorf("%d field-parked alerts, want 1", n)
 		}

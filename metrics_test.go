@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -43,6 +44,7 @@ func TestMetrics(t *testing.T) {
 		r.lms.setFail(func(hrissync.Update) error { return retry.Permanent(errors.New("400 invalid email")) })
 		r.hr.update("w-0002", func(e *hrissync.Employee) { e.Email = "bad" })
 		r.notify("w-0002")
+		r.sleep(time.Minute) // the dead letter's alert waits for its group
 
 		var rm metricdata.ResourceMetrics
 		if err := reader.Collect(context.Background(), &rm); err != nil {

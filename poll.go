@@ -33,7 +33,7 @@ func (e *Engine) Poll(ctx context.Context) error {
 	e.finished(ctx, Pass{Name: "poll", Started: start, Took: e.cfg.Clock.Now().Sub(start)}, err)
 	if err == nil {
 		e.pollFailures.Store(0)
-		e.resolve("poll")
+		e.resolve(ctx, "poll")
 		return nil
 	}
 	if n := e.pollFailures.Add(1); n >= 3 {
@@ -64,7 +64,7 @@ func (e *Engine) poll(ctx context.Context) error {
 		}
 		versions = append(versions, rec.Version.Time)
 		g.Go(func() error {
-			_, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerPoll, classes: cadence.Realtime, record: &rec, fresh: true})
+			_, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerPoll, classes: cadence.Realtime, record: &rec, fresh: true, pass: start})
 			return ignoreRecorded(err)
 		})
 	}
@@ -77,16 +77,12 @@ func (e *Engine) poll(ctx context.Context) error {
 			break
 		}
 		g.Go(func() error {
-			_, err := e.reconcile(gctx, request{id: p.ID, trigger: TriggerPoll, classes: cadence.Realtime, fresh: true})
+			_, err := e.reconcile(gctx, request{id: p.ID, trigger: TriggerPoll, classes: cadence.Realtime, fresh: true, pass: start})
 			return ignoreRecorded(err)
 		})
 	}
 	if err := errors.Join(g.Wait(), listErr, sweepErr); err != nil {
 		return err
-	}
-	if dead, err := e.store.DeadLetters(ctx, e.cfg.Tenant); err == nil && len(dead) == 0 {
-		e.resolve("dead-letters")
-		e.resolve("dead-letters/revoking")
 	}
 	if _, err := e.store.ForgetEvents(ctx, e.cfg.Tenant, start); err != nil {
 		return err

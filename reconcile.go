@@ -30,6 +30,9 @@ type request struct {
 	// fresh starts a new series of attempts (a poll, a batch, a replay);
 	// otherwise the attempt continues the person's current series.
 	fresh bool
+	// pass is when the poll or batch asking began: a dead letter it
+	// tried already is not tried again by it.
+	pass  time.Time
 	runID string
 	// chain lists the reports waiting for this person to be provisioned
 	// as their manager, to detect manager cycles.
@@ -42,6 +45,9 @@ type request struct {
 	// revoking is set once the write is planned: it takes access away,
 	// so its failure is critical.
 	revoking bool
+	// terminating: the write sets a termination date; its failure is
+	// critical too.
+	terminating bool
 	// approved: an operator let this deactivation go beyond its budget.
 	approved bool
 }
@@ -130,6 +136,7 @@ func (e *Engine) reconcileHeld(ctx context.Context, r request) outcome {
 	}
 	c := e.decide(ctx, r, rd)
 	r.revoking = c.update != nil && c.update.Kind == Deactivate
+	r.terminating = c.update != nil && changes(c.update, FieldTerminationDate)
 	if r.revoking && rd.p.Active && c.err == nil && c.until.IsZero() {
 		// Nothing is acted on yet: the deactivation budget may hold it.
 		// Held, access is kept and the person stays dirty, looked at
@@ -190,8 +197,21 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 	if !p.Due.IsZero() && !p.Due.After(rd.now) {
 		rd.classes |= cadence.Realtime
 	}
-	if !r.fresh && p.Failure != nil && !p.Failure.Dead {
-		rd.attempt = p.Failure.Attempts + 1
+	switch f := p.Failure; {
+	case f == nil:
+	case !f.Dead && !r.fresh:
+		rd.attempt = f.Attempts + 1
+	case f.Dead && (r.trigger == TriggerPoll || r.trigger == TriggerBatch):
+		if !f.At.Before(r.pass) {
+			// Tried by this very poll or batch already (the changed
+			// list and the sweep both hold them; a poll and a batch
+			// at the same instant): once is their chance.
+			return rd, outcome{result: unchanged}, false
+		}
+		// A dead letter tried again by a poll or batch continues its
+		// count: the retry policy, spent, gives it this one attempt
+		// and no new series, and it stays one incident.
+		rd.attempt = f.Attempts + 1
 	}
 	e.observe.reconcile(r.trigger)
 
@@ -269,7 +289,7 @@ func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
 	}
 	u, applied := e.propose(r, basis, d, classes, rewrite)
 	c := decision{d: d, classes: classes, update: u, applied: applied}
-	e.holdParked(r, rd.now, &c)
+	e.holdParked(ctx, r, rd.now, &c)
 	if c.update == nil {
 		return c
 	}
@@ -416,7 +436,7 @@ func (e *Engine) heed(ctx context.Context, acked time.Time, probe bool, err erro
 		e.raise(ctx, "circuit", Alert{Kind: AlertCircuitOpen, Err: err,
 			Message: fmt.Sprintf("the sink failed %d times in a row; writes paused", e.cfg.Breaker.Failures)})
 	case closed:
-		e.resolve("circuit")
+		e.resolve(ctx, "circuit")
 	}
 }
 
@@ -450,11 +470,12 @@ func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, 
 		return e.fail(ctx, r, rd, c.classes, true, fmt.Errorf("committing: %w", err))
 	}
 	if rd.p.Damaged {
-		e.resolve("damaged/" + r.id)
+		e.resolve(ctx, "damaged/"+r.id)
 	}
-	e.budgets.settled(r.id)
+	e.resolve(ctx, deadIncident(r.id))
+	e.budgets.settled(ctx, r.id)
 	for _, f := range e.parking.settle(r.id, func(f string) bool { return changes(u, f) }) {
-		e.resolve(parkedIncident(r.id, f))
+		e.resolve(ctx, parkedIncident(r.id, f))
 	}
 	out := outcome{result: written, next: c.d.due}
 	back, classes := c.parkedUntil, c.parkedClasses
@@ -641,7 +662,7 @@ func (e *Engine) ensureManager(ctx context.Context, r request, m string) (res re
 		e.log.Warn("manager cycle: provisioning without the manager reference", "err", &ManagerCycleError{Cycle: loop[slices.Index(loop, m):]})
 		return unchanged, true, nil
 	}
-	res, err = e.reconcile(ctx, request{id: m, trigger: r.trigger, classes: cadence.All, fresh: true, runID: r.runID, chain: append(slices.Clone(r.chain), r.id)})
+	res, err = e.reconcile(ctx, request{id: m, trigger: r.trigger, classes: cadence.All, fresh: true, runID: r.runID, pass: r.pass, chain: append(slices.Clone(r.chain), r.id)})
 	if err != nil {
 		return failed, false, fmt.Errorf("provisioning manager %s first: %w", m, err)
 	}
@@ -672,7 +693,8 @@ func (e *Engine) commitUnchanged(ctx context.Context, p store.Person, d desired,
 	if err != nil {
 		return outcome{result: failed, err: fmt.Errorf("hrissync: committing %s: %w", p.ID, err)}
 	}
-	e.budgets.settled(p.ID)
+	e.budgets.settled(ctx, p.ID)
+	e.resolve(ctx, deadIncident(p.ID))
 	return outcome{result: unchanged, next: d.due}
 }
 
@@ -705,21 +727,31 @@ func (e *Engine) fail(ctx context.Context, r request, rd reading, classes cadenc
 		return outcome{result: failed, err: cause, next: now.Add(wait)}
 	}
 	if was := rd.p.Failure; was != nil && was.Dead {
-		// Still dead after a poll's or batch's fresh try: the same
-		// dead letter, counted and logged once.
+		// Still dead after another try: the same dead letter, counted
+		// and logged once, its incident still open.
 		return outcome{result: failed, err: cause}
 	}
 	e.observe.dead(ctx, r.trigger)
 	e.log.Warn("retries exhausted", "id", r.id, "attempts", attempt, "err", cause)
-	incident, severity := "dead-letters", SeverityWarning
-	if r.revoking {
-		// A leaver keeps access: its own incident, so that other dead
-		// letters never mask it.
-		incident, severity = "dead-letters/revoking", SeverityCritical
-	}
-	e.raise(ctx, incident, Alert{Kind: AlertRetriesExhausted, Severity: severity, Err: cause,
-		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered until the next poll, batch or replay", r.id, attempt)})
+	// Each person's dead letter is an incident of its own, so that one
+	// stuck person never masks another's failed termination.
+	e.incidents.raisePerson(ctx, deadIncident(r.id), Alert{Kind: AlertRetriesExhausted, Severity: failureSeverity(r, classes),
+		EmployeeID: r.id, Err: cause,
+		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered, tried once by each poll and batch until a write lands", r.id, attempt)})
 	return outcome{result: failed, err: cause}
+}
+
+// failureSeverity is how urgent a person's failed write is: critical when
+// it takes access away or sets a termination date, high when it carries a
+// realtime field, low for attributes alone.
+func failureSeverity(r request, classes cadence.Class) Severity {
+	switch {
+	case r.revoking || r.terminating:
+		return SeverityCritical
+	case classes.Has(cadence.Realtime):
+		return SeverityHigh
+	}
+	return SeverityLow
 }
 
 // mayHaveLanded reports whether a failed write may have reached the sink

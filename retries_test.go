@@ -38,8 +38,15 @@ func TestRealtimeRetriesThenDeadLetterAndOneAlert(t *testing.T) {
 		if err != nil || len(dead) != 2 || dead[0].Failure.Err != errUnavailable.Error() {
 			t.Fatalf("dead letters = %+v (%v), want both people with the last error", dead, err)
 		}
-		if k := r.alerts.kinds(); !slices.Equal(k, []hrissync.AlertKind{hrissync.AlertRetriesExhausted}) {
-			t.Errorf("alerts = %v, want one retries-exhausted alert for the incident", k)
+		var people []string
+		for _, al := range r.alerts.raised() {
+			if al.Kind != hrissync.AlertRetriesExhausted || al.Severity != hrissync.SeverityHigh {
+				t.Errorf("alert %+v, want a high retries-exhausted one (a new account is realtime)", al)
+			}
+			people = append(people, al.EmployeeID)
+		}
+		if !slices.Equal(people, []string{a.ID, b.ID}) {
+			t.Errorf("alerts for %v, want one for each dead-lettered person", people)
 		}
 		// The sink recovers; the next hourly poll heals both.
 		r.lms.setFail(nil)
@@ -49,6 +56,13 @@ func TestRealtimeRetriesThenDeadLetterAndOneAlert(t *testing.T) {
 		}
 		if dead, _ := r.eng.DeadLetters(t.Context()); len(dead) != 0 {
 			t.Errorf("dead letters after the poll: %+v", dead)
+		}
+		var ended []string
+		for _, al := range r.alerts.ended() {
+			ended = append(ended, al.Incident)
+		}
+		if want := []string{"dead/" + a.ID, "dead/" + b.ID}; !slices.Equal(slices.Sorted(slices.Values(ended)), want) {
+			t.Errorf("resolved %v, want %v", ended, want)
 		}
 		s := r.eng.Stats()
 		rt := s.Triggers[hrissync.TriggerRealtime]
@@ -216,16 +230,15 @@ func TestFailedTerminationIsACriticalIncidentOfItsOwn(t *testing.T) {
 		r.notify(b.ID)
 		r.lms.setFail(func(u hrissync.Update) error { return retry.Permanent(errors.New("400 refused")) })
 		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = "Lead" })
-		r.notify(a.ID) // a warning incident opens
+		r.notify(a.ID) // a high incident opens (a role is realtime)
 		r.hr.update(b.ID, func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
 		r.notify(b.ID)
-		r.alerts.mu.Lock()
-		defer r.alerts.mu.Unlock()
+		r.sleep(time.Minute)
 		var got []hrissync.Severity
-		for _, al := range r.alerts.all {
+		for _, al := range r.alerts.raised() {
 			got = append(got, al.Severity)
 		}
-		if want := []hrissync.Severity{hrissync.SeverityWarning, hrissync.SeverityCritical}; !slices.Equal(got, want) {
+		if want := []hrissync.Severity{hrissync.SeverityHigh, hrissync.SeverityCritical}; !slices.Equal(got, want) {
 			t.Errorf("alert severities = %v, want %v", got, want)
 		}
 	})

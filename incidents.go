@@ -1,0 +1,241 @@
+package hrissync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// An incident is something wrong that the Alerter hears of once, however
+// often it goes wrong again, and (if it is a Resolver) hears the end of.
+// The engine's own troubles — polls failing, the circuit, the audit log —
+// are alerted at once. A person's — a dead letter, a parked field — wait a
+// moment (Config.GroupWait) for others like them: a platform outage fails
+// many people within seconds, and more than Config.RollUp of them at once
+// are one roll-up alert, naming every critical one, resolved when the last
+// of them is.
+type incidents struct {
+	e *Engine
+
+	mu      sync.Mutex
+	open    map[string]*incident
+	pending []string  // people's incidents waiting for the group's flush
+	flush   Timer     // the group's flush, if one is set
+	rollUp  *incident // the open roll-up, if any
+
+	send sync.Mutex // the Alerter hears one call at a time
+}
+
+type incident struct {
+	alert  Alert
+	person bool // one person's: grouped, and may be rolled up
+	sent   bool // the Alerter heard of it on its own
+}
+
+const rollUpIncident = "roll-up"
+
+func newIncidents(e *Engine) *incidents {
+	return &incidents{e: e, open: map[string]*incident{}}
+}
+
+// raise opens the incident key with alert a, unless it is open already.
+func (in *incidents) raise(ctx context.Context, key string, a Alert) {
+	in.mu.Lock()
+	if _, ok := in.open[key]; ok {
+		in.mu.Unlock()
+		return
+	}
+	inc := in.stamp(key, a)
+	inc.sent = true
+	in.mu.Unlock()
+	in.tell(ctx, []Alert{inc.alert}, nil)
+}
+
+// raisePerson opens one person's incident. It is alerted after the group
+// wait, on its own or within a roll-up; if it ends before, never.
+func (in *incidents) raisePerson(ctx context.Context, key string, a Alert) {
+	in.mu.Lock()
+	if _, ok := in.open[key]; ok {
+		in.mu.Unlock()
+		return
+	}
+	in.stamp(key, a).person = true
+	in.pending = append(in.pending, key)
+	wait := in.e.cfg.GroupWait
+	if wait > 0 && in.flush == nil {
+		in.flush = in.e.cfg.Clock.AfterFunc(wait, func() { in.flushGroup(context.WithoutCancel(ctx)) })
+	}
+	in.mu.Unlock()
+	if wait <= 0 {
+		in.flushGroup(ctx)
+	}
+}
+
+// stamp records a new open incident. in.mu is held.
+func (in *incidents) stamp(key string, a Alert) *incident {
+	a.Tenant, a.At, a.Incident = in.e.cfg.Tenant, in.e.cfg.Clock.Now(), key
+	if a.Severity == "" {
+		a.Severity = SeverityWarning
+	}
+	inc := &incident{alert: a}
+	in.open[key] = inc
+	return inc
+}
+
+// flushGroup alerts the people's incidents raised since the last flush:
+// each on its own while few are open, else within the roll-up, which is
+// alerted when it opens and again whenever a critical one joins it.
+func (in *incidents) flushGroup(ctx context.Context) {
+	in.mu.Lock()
+	in.flush = nil
+	var joined []*incident
+	for _, key := range in.pending {
+		if inc, ok := in.open[key]; ok {
+			joined = append(joined, inc)
+		}
+	}
+	in.pending = nil
+	if len(joined) == 0 {
+		in.mu.Unlock()
+		return
+	}
+	people := in.people()
+	var out []Alert
+	switch {
+	case in.rollUp == nil && (in.e.cfg.RollUp < 0 || len(people) <= in.e.cfg.RollUp):
+		for _, inc := range joined {
+			inc.sent = true
+			out = append(out, inc.alert)
+		}
+	case in.rollUp == nil || slices.ContainsFunc(joined, func(inc *incident) bool { return inc.alert.Severity == SeverityCritical }):
+		in.rollUp = &incident{alert: in.rollUpAlert(people), sent: true}
+		out = append(out, in.rollUp.alert)
+	}
+	in.mu.Unlock()
+	in.tell(ctx, out, nil)
+}
+
+// people lists the open people's incidents. in.mu is held.
+func (in *incidents) people() []*incident {
+	var out []*incident
+	for _, inc := range in.open {
+		if inc.person {
+			out = append(out, inc)
+		}
+	}
+	return out
+}
+
+// rollUpAlert is the alert standing for the open people's incidents.
+// in.mu is held.
+func (in *incidents) rollUpAlert(people []*incident) Alert {
+	sev, persons, critical := SeverityLow, map[string]bool{}, []string{}
+	for _, inc := range people {
+		persons[inc.alert.EmployeeID] = true
+		if inc.alert.Severity.rank() > sev.rank() {
+			sev = inc.alert.Severity
+		}
+		if inc.alert.Severity == SeverityCritical && !slices.Contains(critical, inc.alert.EmployeeID) {
+			critical = append(critical, inc.alert.EmployeeID)
+		}
+	}
+	slices.Sort(critical)
+	msg := fmt.Sprintf("%d people's writes are failing (%d incidents); each is retried by the polls and the batch", len(persons), len(people))
+	if len(critical) > 0 {
+		msg += fmt.Sprintf("; critical, access not ended: %s", strings.Join(critical, ", "))
+	}
+	var at time.Time
+	if in.rollUp != nil {
+		at = in.rollUp.alert.At // an update keeps the roll-up's start
+	}
+	a := Alert{Kind: AlertRollUp, Severity: sev, Tenant: in.e.cfg.Tenant, At: at,
+		Message: msg, Incident: rollUpIncident, Count: len(persons), Critical: critical}
+	if a.At.IsZero() {
+		a.At = in.e.cfg.Clock.Now()
+	}
+	return a
+}
+
+// resolve closes the incident key. The Alerter, if it is a Resolver, hears
+// of the end of what it heard of: the incident itself, or the roll-up once
+// its last person's incident has closed.
+func (in *incidents) resolve(ctx context.Context, key string) {
+	in.mu.Lock()
+	inc, ok := in.open[key]
+	if !ok {
+		in.mu.Unlock()
+		return
+	}
+	delete(in.open, key)
+	var ended []Alert
+	if inc.sent {
+		ended = append(ended, inc.alert)
+	}
+	if inc.person && in.rollUp != nil && len(in.people()) == 0 {
+		ended = append(ended, in.rollUp.alert)
+		in.rollUp = nil
+	}
+	in.mu.Unlock()
+	in.tell(ctx, nil, ended)
+}
+
+// stop alerts what waits for the group's flush: an engine shutting down
+// does not take its incidents with it unheard.
+func (in *incidents) stop(ctx context.Context) {
+	in.mu.Lock()
+	if in.flush != nil {
+		in.flush.Stop()
+	}
+	in.mu.Unlock()
+	in.flushGroup(ctx)
+}
+
+// tell hands raised and ended alerts to the Alerter, one call at a time.
+func (in *incidents) tell(ctx context.Context, raised, ended []Alert) {
+	if len(raised)+len(ended) == 0 {
+		return
+	}
+	in.send.Lock()
+	defer in.send.Unlock()
+	for _, a := range raised {
+		in.e.observe.alert(ctx, a.Kind)
+		in.e.cfg.Alerter.Alert(ctx, a)
+	}
+	r, ok := in.e.cfg.Alerter.(Resolver)
+	if !ok {
+		return
+	}
+	now := in.e.cfg.Clock.Now()
+	for _, a := range ended {
+		a.At = now
+		r.Resolve(ctx, a)
+	}
+}
+
+// Incidents lists the open incidents by key: the engine's, each person's
+// (whether alerted on its own, within the roll-up, or still waiting for its
+// group) and the roll-up's.
+func (e *Engine) Incidents() []Alert {
+	in := e.incidents
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make([]Alert, 0, len(in.open)+1)
+	for _, inc := range in.open {
+		out = append(out, inc.alert)
+	}
+	if in.rollUp != nil {
+		out = append(out, in.rollUp.alert)
+	}
+	slices.SortFunc(out, func(a, b Alert) int { return strings.Compare(a.Incident, b.Incident) })
+	return out
+}
+
+// raise and resolve are the engine's words for its incidents.
+func (e *Engine) raise(ctx context.Context, key string, a Alert) { e.incidents.raise(ctx, key, a) }
+func (e *Engine) resolve(ctx context.Context, key string)        { e.incidents.resolve(ctx, key) }
+
+// deadIncident is a person's dead letter's incident.
+func deadIncident(id string) string { return "dead/" + id }
