@@ -144,6 +144,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.mu.Unlock()
 		e.wg.Wait()
+		// Incidents waiting for their group are alerted now: the next
+		// engine would not know of them.
+		e.incidents.stop(context.WithoutCancel(ctx))
 		cancel()
 		close(e.done)
 	}()
@@ -193,8 +196,6 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	done, cancel := e.done, e.cancel
 	e.mu.Unlock()
 	e.dispatcher.Stop()
-	// Incidents waiting for their group are alerted now, not lost.
-	defer e.incidents.stop(context.WithoutCancel(ctx))
 	select {
 	case <-done:
 		return nil

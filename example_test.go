@@ -3,6 +3,7 @@ package hrissync_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/retry"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
@@ -118,4 +120,55 @@ func ExampleEmployee_MarshalJSON() {
 	//   "version": "2026-03-02T09:15:00Z",
 	//   "versionSeq": 3
 	// }
+}
+
+// pager opens an incident on Alert and closes it on Resolve, matched by
+// Incident, as a pager's deduplication key would be.
+type pager struct{}
+
+func (pager) Alert(_ context.Context, a hrissync.Alert) {
+	fmt.Println("page:", a.Incident, a.Severity, a.EmployeeID)
+}
+
+func (pager) Resolve(_ context.Context, a hrissync.Alert) {
+	fmt.Println("resolved:", a.Incident)
+}
+
+// An Alerter that is also a Resolver hears when each incident ends: here a
+// leaver's deactivation is refused, pages as critical, and resolves once the
+// platform takes it.
+func ExampleResolver() {
+	ctx := context.Background()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 1)
+	refusing := false
+	sink := hrissync.SinkFunc(func(ctx context.Context, u hrissync.Update) error {
+		if refusing {
+			return retry.Permanent(errors.New("403 forbidden"))
+		}
+		return platform.Apply(ctx, u)
+	})
+	eng, err := hrissync.New(hris, sink, memstore.New(), &hrissync.Config{
+		Alerter:   pager{},
+		GroupWait: -1, // page at once; a host keeps the default 30 s
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		panic(err)
+	}
+	hris.Load(hrissync.Employee{ID: "w-42", Email: "ada@example.com", Status: hrissync.StatusActive})
+	_ = eng.Reconcile(ctx, "w-42")
+
+	refusing = true
+	hris.Update("employee.terminated", "w-42", func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
+	fmt.Println("reconcile:", eng.Reconcile(ctx, "w-42"))
+
+	refusing = false
+	fmt.Println("reconcile:", eng.Reconcile(ctx, "w-42"))
+	// Output:
+	// page: dead/w-42 critical w-42
+	// reconcile: 403 forbidden
+	// resolved: dead/w-42
+	// reconcile: <nil>
 }

@@ -225,3 +225,23 @@ func TestOutageBehindTheBreakerPagesOnce(t *testing.T) {
 		}
 	})
 }
+
+// An incident still waiting for its group when the engine stops is alerted
+// then: the next engine would not know of it.
+func TestWaitingIncidentIsAlertedAtShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{GroupWait: time.Hour})
+		a := r.hr.put(alice())
+		r.lms.setFail(func(hrissync.Update) error { return retry.Permanent(errors.New("400 refused")) })
+		r.notify(a.ID)
+		if n := len(r.alerts.raised()); n != 0 {
+			t.Fatalf("%d alerts within the group wait, want none yet", n)
+		}
+		if err := r.eng.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := kindsOf(r.alerts.raised()); !slices.Equal(got, []string{"retries-exhausted w-001 high"}) {
+			t.Errorf("alerts at shutdown = %q, want alice's", got)
+		}
+	})
+}
