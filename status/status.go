@@ -4,11 +4,28 @@
 //
 //	mux.Handle("/sync/", http.StripPrefix("/sync", status.Handler(eng)))
 //
-// The page shows the last polls and batches (when, how long, the outcome),
-// the queue depth, the dead letters with their last error and a button to
-// replay each, a batch waiting for deletion approval with a button to approve
-// it, and the lag from HR change to platform per trigger. It names people by
-// id only. The JSON document is the same at status.json.
+// What it serves, each page also as JSON:
+//
+//   - / and status.json (Document): the last polls and batches (when, how
+//     long, the outcome), the queue depth, the dead letters with their last
+//     error and a button to replay each, a batch waiting for deletion
+//     approval and the people held beyond a deactivation budget with a
+//     button to approve them, the lag from HR change to platform per
+//     trigger; and the Poll now and Batch now buttons, which run the
+//     fallback poll or the batch at once, as their schedules would. It names
+//     people by id only.
+//   - person?id= and person.json?id= (Person): why one person has the
+//     access they have — Engine.Explain's answer: the record's desired
+//     fields, what was applied with its versions, the due time, failed
+//     attempts, holds, parked fields and the write a reconcile would make
+//     now. This view alone shows a person's values, and only for the id
+//     asked; an unknown id is 404.
+//   - plan and plan.json (Plan): the dry run (Engine.Plan) as a table — each
+//     person's planned write and the fields it changes, the leavers, and the
+//     deletion limit's verdict on them. Nothing is written.
+//
+// The JSON keys are camelCase throughout, and durations are seconds, named
+// so (durationSeconds, p50Seconds).
 //
 // An approval records who approved, and the page does not take that from
 // the form: the host says who is signed in through an approver hook
@@ -19,7 +36,8 @@
 // (http.CrossOriginProtection, on the browser's Sec-Fetch-Site and Origin
 // headers), and each form carries a token derived from a secret made when the
 // handler is, so a request forged elsewhere is refused even by an older
-// browser.
+// browser. A poll or batch run from the page is the request's: a browser that
+// leaves cancels it (a batch resumes from its checkpoint at the next run).
 package status
 
 import (
