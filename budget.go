@@ -266,3 +266,33 @@ func (e *Engine) recordApproval(ctx context.Context, what, runID, approver strin
 	e.drainAudit(ctx)
 	return nil
 }
+
+// wouldHold reports, spending nothing, whether a deactivation of id would be
+// held beyond budget now: what Explain shows.
+func (b *budgets) wouldHold(ctx context.Context, budget, id string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.approved[id] {
+		return false, nil
+	}
+	if err := b.refresh(ctx, b.e.cfg.Clock.Now()); err != nil {
+		return false, err
+	}
+	if b.reserved[id] == budget {
+		return false, nil // taken already, by an attempt that failed
+	}
+	return b.limit(budget).exceeded(b.spent[budget], 1, b.active), nil
+}
+
+// heldSince returns, per budget, since when id has been held beyond it.
+func (b *budgets) heldSince(id string) map[string]time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]time.Time{}
+	for budget, held := range b.held {
+		if since, ok := held[id]; ok {
+			out[budget] = since
+		}
+	}
+	return out
+}

@@ -122,6 +122,57 @@ func ExampleEmployee_MarshalJSON() {
 	// }
 }
 
+// Why does a leaver still have access? Explain says: the record no longer
+// wants it, and the deactivation a reconcile would make is held by the
+// termination budget until an operator approves it.
+func ExampleEngine_Explain() {
+	ctx := context.Background()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 1)
+	eng, err := hrissync.New(hris, platform, memstore.New(), &hrissync.Config{
+		TerminationLimit: hrissync.Budget{Count: 1}, // one leaver a day, then hold
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, id := range []string{"w-1", "w-2"} {
+		hris.Load(hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive, Role: "Engineer"})
+		_ = eng.Reconcile(ctx, id)
+	}
+	for _, id := range []string{"w-1", "w-2"} {
+		hris.Update("employee.terminated", id, func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
+		_ = eng.Reconcile(ctx, id)
+	}
+
+	x, err := eng.Explain(ctx, "w-2")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("record:", x.Record.Status, "access wanted:", x.Desired.Access, "account active:", x.Account.Active)
+	for _, a := range x.Applied {
+		if a.Value != "" {
+			fmt.Println("applied:", a.Field, a.Value)
+		}
+	}
+	for _, h := range x.Holds {
+		fmt.Println("held by:", h.ID)
+	}
+	fmt.Println("next:", x.Next.Update.Kind, "held:", x.Next.Held)
+
+	_, err = eng.Explain(ctx, "w-3")
+	fmt.Println("w-3:", errors.Is(err, hrissync.ErrUnknownPerson))
+	// Output:
+	// record: terminated access wanted: false account active: true
+	// applied: email w-2@example.com
+	// applied: role Engineer
+	// applied: status active
+	// held by: held/terminated
+	// next: deactivate held: held/terminated
+	// w-3: true
+}
+
 // pager opens an incident on Alert and closes it on Resolve, matched by
 // Incident, as a pager's deduplication key would be.
 type pager struct{}

@@ -29,6 +29,10 @@ type Plan struct {
 	// before deprovisioning them (their writes are not in Writes) and wait
 	// for ApproveDeletions.
 	Held bool
+	// Spent is what the deletion limit has spent in its window already,
+	// and Allowed how many deactivations it allows there (-1: no limit):
+	// Held is Spent plus the leavers passing Allowed.
+	Spent, Allowed int
 }
 
 // Plan reads what the batch reads — the Source's full list, merged with the
@@ -47,12 +51,10 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 				return err
 			}
 		}
-		d, err := e.desire(rec, now)
+		u, _, err := e.wouldWrite(id, TriggerBatch, rec, p, now)
 		if err != nil {
-			return fmt.Errorf("hrissync: planning %s: %w", id, err)
+			return err
 		}
-		// An unsure or damaged person gets every field rewritten.
-		u, _ := e.propose(request{id: id, trigger: TriggerBatch}, p, d, cadence.All, p.Dirty.Unsure || p.Damaged)
 		if u == nil {
 			return nil
 		}
@@ -92,6 +94,7 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return plan, err
 	}
+	plan.Spent, plan.Allowed = spent, e.cfg.DeletionLimit.allows(plan.Accounts)
 	plan.Held = e.cfg.DeletionLimit.exceeded(spent, len(plan.Leavers), plan.Accounts)
 	if plan.Held {
 		return plan, nil
@@ -113,4 +116,19 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// wouldWrite is the write a reconcile of every class would make for id at
+// now, from its record (nil: the Source does not hold them) and its state in
+// the Store, before the rules that may still hold it back (a parked field, a
+// deactivation budget, a manager first): what Plan lists for the batch and
+// Explain shows for one person. It changes nothing.
+func (e *Engine) wouldWrite(id string, trigger Trigger, rec *Employee, p store.Person, now time.Time) (*Update, desired, error) {
+	d, err := e.desire(rec, now)
+	if err != nil {
+		return nil, d, fmt.Errorf("hrissync: planning %s: %w", id, err)
+	}
+	// An unsure or damaged person gets every field rewritten.
+	u, _ := e.propose(request{id: id, trigger: trigger}, p, d, cadence.All, p.Dirty.Unsure || p.Damaged)
+	return u, d, nil
 }

@@ -4,11 +4,28 @@
 //
 //	mux.Handle("/sync/", http.StripPrefix("/sync", status.Handler(eng)))
 //
-// The page shows the last polls and batches (when, how long, the outcome),
-// the queue depth, the dead letters with their last error and a button to
-// replay each, a batch waiting for deletion approval with a button to approve
-// it, and the lag from HR change to platform per trigger. It names people by
-// id only. The JSON document is the same at status.json.
+// What it serves, each page also as JSON:
+//
+//   - / and status.json (Document): the last polls and batches (when, how
+//     long, the outcome), the queue depth, the dead letters with their last
+//     error and a button to replay each, a batch waiting for deletion
+//     approval and the people held beyond a deactivation budget with a
+//     button to approve them, the lag from HR change to platform per
+//     trigger; and the Poll now and Batch now buttons, which run the
+//     fallback poll or the batch at once, as their schedules would. It names
+//     people by id only.
+//   - person?id= and person.json?id= (Person): why one person has the
+//     access they have — Engine.Explain's answer: the record's desired
+//     fields, what was applied with its versions, the due time, failed
+//     attempts, holds, parked fields and the write a reconcile would make
+//     now. This view alone shows a person's values, and only for the id
+//     asked; an unknown id is 404.
+//   - plan and plan.json (Plan): the dry run (Engine.Plan) as a table — each
+//     person's planned write and the fields it changes, the leavers, and the
+//     deletion limit's verdict on them. Nothing is written.
+//
+// The JSON keys are camelCase throughout, and durations are seconds, named
+// so (durationSeconds, p50Seconds).
 //
 // An approval records who approved, and the page does not take that from
 // the form: the host says who is signed in through an approver hook
@@ -19,10 +36,12 @@
 // (http.CrossOriginProtection, on the browser's Sec-Fetch-Site and Origin
 // headers), and each form carries a token derived from a secret made when the
 // handler is, so a request forged elsewhere is refused even by an older
-// browser.
+// browser. A poll or batch run from the page is the request's: a browser that
+// leaves cancels it (a batch resumes from its checkpoint at the next run).
 package status
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -41,17 +60,27 @@ import (
 	"github.com/hrissync/hrissync/store"
 )
 
-//go:embed page.html
+//go:embed page.html person.html plan.html
 var pageFS embed.FS
 
-var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
+var funcs = template.FuncMap{
 	"ago": func(now, t time.Time) string {
 		if t.IsZero() {
 			return "—"
 		}
 		return now.Sub(t).Round(time.Second).String() + " ago"
 	},
-}).ParseFS(pageFS, "page.html"))
+	// secs shows a duration the JSON gives in seconds.
+	"secs": func(s float64) string {
+		return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+	},
+}
+
+var (
+	page       = template.Must(template.New("page.html").Funcs(funcs).ParseFS(pageFS, "page.html"))
+	personPage = template.Must(template.New("person.html").Funcs(funcs).ParseFS(pageFS, "person.html"))
+	planPage   = template.Must(template.New("plan.html").Funcs(funcs).ParseFS(pageFS, "plan.html"))
+)
 
 // Document is what the page shows; status.json serves it as JSON.
 type Document struct {
@@ -59,15 +88,26 @@ type Document struct {
 	At     time.Time `json:"at"`
 	// Backlog is how many people wait for a worker now (-1: the
 	// Dispatcher cannot tell).
-	Backlog     int             `json:"backlog"`
-	Runs        []hrissync.Pass `json:"runs"`
-	DeadLetters []DeadLetter    `json:"deadLetters"`
-	Approval    *Approval       `json:"approval,omitempty"`
+	Backlog     int          `json:"backlog"`
+	Runs        []Run        `json:"runs"` // newest first
+	DeadLetters []DeadLetter `json:"deadLetters"`
+	Approval    *Approval    `json:"approval,omitempty"`
 	// Holds are the people kept active beyond a deactivation budget, per
 	// budget, each approved as a whole by its ID.
 	Holds []Hold                `json:"holds,omitempty"`
 	Lag   map[string]Percentile `json:"lag"`
 	Token string                `json:"-"`
+}
+
+// Run is one poll or batch the engine ran.
+type Run struct {
+	Name            string    `json:"name"`            // "poll" or "batch"
+	RunID           string    `json:"runId,omitempty"` // a batch's run in the ledger
+	Started         time.Time `json:"started"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	Outcome         string    `json:"outcome"` // "succeeded", "failed", or a batch's "held"
+	Err             string    `json:"error,omitempty"`
+	Writes          int       `json:"writes"` // a batch's writes
 }
 
 // DeadLetter is a person whose retries ran out.
@@ -92,12 +132,12 @@ type Hold struct {
 	People []string `json:"people"`
 }
 
-// Percentile is one trigger's lag from HR change to platform.
+// Percentile is one trigger's lag from HR change to platform, in seconds.
 type Percentile struct {
-	Count int64         `json:"count"`
-	P50   time.Duration `json:"p50"`
-	P99   time.Duration `json:"p99"`
-	Max   time.Duration `json:"max"`
+	Count      int64   `json:"count"`
+	P50Seconds float64 `json:"p50Seconds"`
+	P99Seconds float64 `json:"p99Seconds"`
+	MaxSeconds float64 `json:"maxSeconds"`
 }
 
 type handler struct {
@@ -129,8 +169,14 @@ func Handler(eng *hrissync.Engine, opts ...Option) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.html)
 	mux.HandleFunc("GET /status.json", h.json)
+	mux.HandleFunc("GET /person", h.personHTML)
+	mux.HandleFunc("GET /person.json", h.personJSON)
+	mux.HandleFunc("GET /plan", h.planHTML)
+	mux.HandleFunc("GET /plan.json", h.planJSON)
 	mux.HandleFunc("POST /replay", h.replay)
 	mux.HandleFunc("POST /approve", h.approve)
+	mux.HandleFunc("POST /poll", h.pollNow)
+	mux.HandleFunc("POST /batch", h.batchNow)
 	return http.NewCrossOriginProtection().Handler(mux)
 }
 
@@ -141,8 +187,12 @@ func (h *handler) token() string {
 }
 
 func (h *handler) document(ctx context.Context) (Document, error) {
-	d := Document{Tenant: h.eng.Tenant(), At: h.now(), Backlog: h.eng.Backlog(), Runs: h.eng.Recent(),
+	d := Document{Tenant: h.eng.Tenant(), At: h.now(), Backlog: h.eng.Backlog(), Runs: []Run{},
 		Lag: map[string]Percentile{}, Token: h.token()}
+	for _, p := range h.eng.Recent() {
+		d.Runs = append(d.Runs, Run{Name: p.Name, RunID: p.RunID, Started: p.Started, DurationSeconds: p.Took.Seconds(),
+			Outcome: p.Outcome, Err: p.Err, Writes: p.Writes})
+	}
 	dead, err := h.eng.DeadLetters(ctx)
 	if err != nil {
 		return d, err
@@ -166,7 +216,8 @@ func (h *handler) document(ctx context.Context) (Document, error) {
 	slices.SortFunc(d.Holds, func(a, b Hold) int { return strings.Compare(a.ID, b.ID) })
 	for t, s := range h.eng.Stats().Triggers {
 		if s.Latency.Count > 0 {
-			d.Lag[string(t)] = Percentile{Count: s.Latency.Count, P50: s.Latency.P50, P99: s.Latency.P99, Max: s.Latency.Max}
+			d.Lag[string(t)] = Percentile{Count: s.Latency.Count, P50Seconds: s.Latency.P50.Seconds(),
+				P99Seconds: s.Latency.P99.Seconds(), MaxSeconds: s.Latency.Max.Seconds()}
 		}
 	}
 	return d, nil
@@ -178,12 +229,7 @@ func (h *handler) html(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the engine's state: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	if err := page.Execute(w, d); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-	}
+	writeHTML(w, http.StatusOK, page, d)
 }
 
 func (h *handler) json(w http.ResponseWriter, r *http.Request) {
@@ -192,11 +238,32 @@ func (h *handler) json(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the engine's state: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// writeHTML answers with t executed on data, and code. The page is made
+// before anything is sent, so that a template error is answered 500 rather
+// than cut short.
+func writeHTML(w http.ResponseWriter, code int, t *template.Template, data any) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(code)
+	w.Write(b.Bytes())
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(d)
+	enc.Encode(v)
 }
 
 // checked reports whether a POST carries the page's token; if not it has
@@ -220,6 +287,35 @@ func (h *handler) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.eng.Replay(r.Context(), id); err != nil {
 		http.Error(w, "replaying "+id+": "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	backToPage(w)
+}
+
+// pollNow runs the fallback poll now, as the schedule would. It is the
+// request's: a browser that leaves cancels it (the next poll reads the same
+// window again).
+func (h *handler) pollNow(w http.ResponseWriter, r *http.Request) {
+	if !h.checked(w, r) {
+		return
+	}
+	if err := h.eng.Poll(r.Context()); err != nil {
+		http.Error(w, "polling: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	backToPage(w)
+}
+
+// batchNow runs the batch now, as the schedule would: leavers beyond the
+// deletion limit are held for approval, as ever. It is the request's: a
+// browser that leaves cancels it, and the next batch resumes from its
+// checkpoint.
+func (h *handler) batchNow(w http.ResponseWriter, r *http.Request) {
+	if !h.checked(w, r) {
+		return
+	}
+	if err := h.eng.Batch(r.Context()); err != nil {
+		http.Error(w, "running the batch: "+err.Error(), http.StatusBadGateway)
 		return
 	}
 	backToPage(w)

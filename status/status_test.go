@@ -175,9 +175,10 @@ func TestDocumentAndForms(t *testing.T) {
 	}
 }
 
-// TestBrowserReplay loads the page in a real headless Chromium, clicks the
-// dead letter's Replay button, and checks the dead letter is gone.
-func TestBrowserReplay(t *testing.T) {
+// chromium starts a headless Chromium for the test, or skips it where there
+// is none (fails, under HRISSYNC_REQUIRE_BROWSER, as in CI).
+func chromium(t *testing.T) context.Context {
+	t.Helper()
 	path, lookErr := exec.LookPath("chromium")
 	if lookErr != nil {
 		if os.Getenv("HRISSYNC_REQUIRE_BROWSER") != "" {
@@ -185,21 +186,28 @@ func TestBrowserReplay(t *testing.T) {
 		}
 		t.Skip("no chromium: `apt-get install chromium` (as .ci/run does) to run the browser test")
 	}
-	eng, refuse := scene(t)
-	refuse.Store(false) // the platform now takes the write
-	srv := httptest.NewServer(http.StripPrefix("/sync", status.Handler(eng)))
-	defer srv.Close()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
+	return browser
+}
+
+// TestBrowserReplay loads the page in a real headless Chromium, clicks the
+// dead letter's Replay button, and checks the dead letter is gone.
+func TestBrowserReplay(t *testing.T) {
+	browser := chromium(t)
+	eng, refuse := scene(t)
+	refuse.Store(false) // the platform now takes the write
+	srv := httptest.NewServer(http.StripPrefix("/sync", status.Handler(eng)))
+	defer srv.Close()
+
 	fail := func(step string, err error) {
 		if err != nil {
 			t.Fatalf("driving Chromium (%s): %v", step, err)
@@ -310,4 +318,75 @@ func postApproval(t *testing.T, base string, form url.Values) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestBrowserActions drives the page's new actions in a real headless
+// Chromium: Poll now and Batch now (each a POST answered with the page
+// again), a person's view opened from the Explain form, and the plan opened
+// from its link. Each click waits for the page it leads to to load
+// (chromedp.RunResponse) before anything is read, so that nothing is read
+// from the page the click left.
+func TestBrowserActions(t *testing.T) {
+	browser := chromium(t)
+	eng, _ := scene(t) // w-0001 dead-lettered, a batch held
+	srv := httptest.NewServer(http.StripPrefix("/sync", status.Handler(eng)))
+	defer srv.Close()
+
+	fail := func(step string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("driving Chromium (%s): %v", step, err)
+		}
+	}
+	// click clicks sel and waits for the page it leads to.
+	click := func(sel string) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(browser, chromedp.Click(sel))
+		fail("click "+sel, err)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("clicking %s led to a %d page", sel, resp.Status)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(browser, chromedp.Text(sel))
+		fail("read "+sel, err)
+		return s
+	}
+	fail("load", chromedp.Do(browser, chromedp.Navigate(srv.URL+"/sync/")))
+
+	runs := len(eng.Recent())
+	click("#poll-now")
+	if got := eng.Recent(); len(got) != runs+1 || got[0].Name != "poll" || got[0].Outcome != "succeeded" {
+		t.Fatalf("after Poll now the engine's runs are %+v, want a poll more", got)
+	}
+	if row := text("#runs tr:nth-child(2)"); !strings.HasPrefix(row, "poll") {
+		t.Errorf("the page after Poll now shows %q as the last run", row)
+	}
+
+	click("#batch-now")
+	if got := eng.Recent(); len(got) != runs+2 || got[0].Name != "batch" || got[0].Outcome != "held" {
+		t.Fatalf("after Batch now the engine's runs are %+v, want a batch more, held again", got)
+	}
+	if row := text("#runs tr:nth-child(2)"); !strings.HasPrefix(row, "batch") {
+		t.Errorf("the page after Batch now shows %q as the last run", row)
+	}
+
+	fail("type an id", chromedp.Do(browser, chromedp.SetValue("#person-id", "w-0001")))
+	click("#person-open")
+	if id, role := text("#person"), text("#applied-role"); id != "w-0001" || !strings.Contains(role, "Engineer") {
+		t.Errorf("the person view shows %q with role %q, want w-0001's applied Engineer", id, role)
+	}
+	if next := text("#next"); !strings.Contains(next, "update") || !strings.Contains(next, "dead-lettered") {
+		t.Errorf("the person view's next step: %q", next)
+	}
+
+	fail("back to the page", chromedp.Do(browser, chromedp.Navigate(srv.URL+"/sync/")))
+	click("#plan-link")
+	if verdict := text("#verdict"); !strings.Contains(verdict, "held: 2 leavers") {
+		t.Errorf("the plan's verdict: %q", verdict)
+	}
+	if row := text("#write-w-0001"); !strings.Contains(row, "update") || !strings.Contains(row, "role") {
+		t.Errorf("the plan's row for w-0001: %q", row)
+	}
 }
