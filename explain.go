@@ -52,6 +52,9 @@ type Explanation struct {
 	// Parked are the person's fields the platform refused while the rest
 	// of the write landed.
 	Parked []ParkedField
+	// Incidents are the person's open incidents (a dead letter, a parked
+	// field), as the Alerter heard or will hear of them.
+	Incidents []Alert
 	// Next is what a reconcile would do now, or why nothing.
 	Next NextStep
 }
@@ -209,6 +212,11 @@ func (e *Engine) explainStored(ctx context.Context, x *Explanation, p store.Pers
 	for _, pf := range e.parking.all() {
 		if pf.EmployeeID == x.ID {
 			x.Parked = append(x.Parked, pf)
+		}
+	}
+	for _, a := range e.Incidents() {
+		if a.EmployeeID == x.ID {
+			x.Incidents = append(x.Incidents, a)
 		}
 	}
 	return nil

@@ -112,6 +112,9 @@ func TestExplainFailuresAndUnknownPeople(t *testing.T) {
 		if a := x.Attempts; a == nil || !a.Dead || a.Count < 1 || !strings.Contains(a.LastErr, "400 invalid role") {
 			t.Errorf("attempts = %+v, want dead-lettered with the platform's error", a)
 		}
+		if in := x.Incidents; len(in) != 1 || in[0].Incident != "dead/"+dead || in[0].Severity != hrissync.SeverityHigh {
+			t.Errorf("incidents = %+v, want the dead letter's, high (a role is realtime)", in)
+		}
 		if u := x.Next.Update; u == nil || u.Kind != hrissync.Modify || len(u.Changes) != 1 || u.Changes[0].New != "Lead" ||
 			!strings.Contains(x.Next.Why, "dead-lettered") {
 			t.Errorf("next step = %+v, want the role change still owed", x.Next)
@@ -123,6 +126,9 @@ func TestExplainFailuresAndUnknownPeople(t *testing.T) {
 		}
 		if len(x.Parked) != 1 || x.Parked[0].Field != hrissync.FieldEmail || !strings.Contains(x.Parked[0].Err, "409") {
 			t.Errorf("parked = %+v, want the email", x.Parked)
+		}
+		if in := x.Incidents; len(in) != 1 || in[0].Kind != hrissync.AlertFieldParked || in[0].EmployeeID != parked {
+			t.Errorf("incidents = %+v, want the parked email's", in)
 		}
 		if x.Next.Update != nil || !strings.Contains(x.Next.Why, "parked") {
 			t.Errorf("next step = %+v, want nothing but the parked field", x.Next)

@@ -25,14 +25,15 @@ type Person struct {
 	Applied  []Field  `json:"applied"`
 	// Due is when a dated change in the record takes effect, and DueKind
 	// the write it brings ("deactivate" at a last day worked).
-	Due      time.Time    `json:"due,omitzero"`
-	DueKind  string       `json:"dueKind,omitempty"`
-	Waiting  *Waiting     `json:"waiting,omitempty"`
-	Attempts *Attempts    `json:"attempts,omitempty"`
-	Holds    []PersonHold `json:"holds"`
-	Parked   []Parked     `json:"parked"`
-	Next     Next         `json:"next"`
-	Token    string       `json:"-"`
+	Due       time.Time    `json:"due,omitzero"`
+	DueKind   string       `json:"dueKind,omitempty"`
+	Waiting   *Waiting     `json:"waiting,omitempty"`
+	Attempts  *Attempts    `json:"attempts,omitempty"`
+	Holds     []PersonHold `json:"holds"`
+	Parked    []Parked     `json:"parked"`
+	Incidents []Incident   `json:"incidents"`
+	Next      Next         `json:"next"`
+	Token     string       `json:"-"`
 }
 
 // Desired is what the record asks of the platform now.
@@ -157,6 +158,7 @@ func personOf(x hrissync.Explanation) Person {
 	for _, pf := range x.Parked {
 		p.Parked = append(p.Parked, Parked{Field: pf.Field, Err: pf.Err, Since: pf.Since, Refusals: pf.Refusals, Next: pf.Next})
 	}
+	p.Incidents = incidentsOf(x.Incidents)
 	if u := x.Next.Update; u != nil {
 		p.Next.Kind = u.Kind.String()
 		for _, c := range u.Changes {

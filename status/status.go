@@ -94,9 +94,37 @@ type Document struct {
 	Approval    *Approval    `json:"approval,omitempty"`
 	// Holds are the people kept active beyond a deactivation budget, per
 	// budget, each approved as a whole by its ID.
-	Holds []Hold                `json:"holds,omitempty"`
-	Lag   map[string]Percentile `json:"lag"`
-	Token string                `json:"-"`
+	Holds []Hold `json:"holds,omitempty"`
+	// Incidents are the open incidents, most severe first: what the
+	// Alerter was told (or, within the group wait, is about to be).
+	Incidents []Incident            `json:"incidents"`
+	Lag       map[string]Percentile `json:"lag"`
+	Token     string                `json:"-"`
+}
+
+// Incident is one open incident.
+type Incident struct {
+	ID         string    `json:"id"` // the Alerter's Alert.Incident
+	Kind       string    `json:"kind"`
+	Severity   string    `json:"severity"`
+	EmployeeID string    `json:"employeeId,omitempty"`
+	Since      time.Time `json:"since"`
+	Message    string    `json:"message"`
+}
+
+// incidentsOf lists alerts as the page's incidents, most severe first.
+func incidentsOf(alerts []hrissync.Alert) []Incident {
+	out := []Incident{}
+	for _, a := range alerts {
+		out = append(out, Incident{ID: a.Incident, Kind: string(a.Kind), Severity: string(a.Severity),
+			EmployeeID: a.EmployeeID, Since: a.At, Message: a.Message})
+	}
+	slices.SortStableFunc(out, func(a, b Incident) int { return severityRank(b.Severity) - severityRank(a.Severity) })
+	return out
+}
+
+func severityRank(s string) int {
+	return slices.Index([]hrissync.Severity{hrissync.SeverityLow, hrissync.SeverityWarning, hrissync.SeverityHigh, hrissync.SeverityCritical}, hrissync.Severity(s))
 }
 
 // Run is one poll or batch the engine ran.
@@ -214,6 +242,7 @@ func (h *handler) document(ctx context.Context) (Document, error) {
 		d.Holds = append(d.Holds, Hold{ID: hrissync.HoldPrefix + budget, Budget: budget, People: people})
 	}
 	slices.SortFunc(d.Holds, func(a, b Hold) int { return strings.Compare(a.ID, b.ID) })
+	d.Incidents = incidentsOf(h.eng.Incidents())
 	for t, s := range h.eng.Stats().Triggers {
 		if s.Latency.Count > 0 {
 			d.Lag[string(t)] = Percentile{Count: s.Latency.Count, P50Seconds: s.Latency.P50.Seconds(),
