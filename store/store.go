@@ -112,9 +112,25 @@ type Store interface {
 
 	// People lists, in ID order after the ID after, up to limit people who
 	// have an account in the platform (Exists), and the Damaged (whether
-	// they have one is unknown): the batch merges them with the Source's
-	// list to find leavers.
+	// they have one is unknown): after reading the Source's full list, the
+	// batch finds leavers among them — accounts the list did not show.
 	People(ctx context.Context, tenant, after string, limit int) ([]Person, error)
+
+	// Lookup returns the state of each person named, in the order named:
+	// Person for many at once, an unknown one with only ID set. The batch
+	// reads a chunk of the Source's list, in whatever order it came, with
+	// one call.
+	Lookup(ctx context.Context, tenant string, ids []string) ([]Person, error)
+
+	// Listed records that a full list showed these people, in one
+	// transaction: each Listing replaces the person's, except that an
+	// empty Run keeps the stored one (a poll listing everyone records
+	// digests only). A person the Store does not hold gets a row holding
+	// only the listing — not dirty, no account, not listed by People. The
+	// batch marks each chunk it has examined, so that a rerun skips them
+	// and the accounts the list never showed are known without holding the
+	// list in memory.
+	Listed(ctx context.Context, tenant string, l []Listing) error
 
 	// Outbox returns up to limit audit entries not yet acknowledged, oldest
 	// first. Ack removes entries by ID once the Auditor holds them and, in
@@ -168,11 +184,21 @@ type Person struct {
 	Dirty   Mark      // Dirty.Generation is 0 when the person is clean
 	Due     time.Time // when a future-dated change takes effect; zero for none
 	Failure *Failure  // the current run of failed attempts, if any
+	// Listed is how the last full list to show the person saw them.
+	Listed Listing `json:",omitzero"`
 	// Damaged: the Store holds a row for this person that it cannot
 	// decode. Only ID is set, and the person is listed by Pending as if
 	// dirty. The engine rebuilds the person from the Source with a full
 	// rewrite, and Commit replaces the damaged row whole.
 	Damaged bool `json:",omitempty"`
+}
+
+// Listing is one person as a full list showed them: the batch run that read
+// the list, and a digest of the record (hrissync's, opaque to the Store).
+type Listing struct {
+	ID     string `json:"-"`
+	Run    string `json:",omitempty"` // the batch run; "" from a poll's list
+	Digest string `json:",omitempty"`
 }
 
 // AppliedActivity is the key under which Person.Applied holds the account's

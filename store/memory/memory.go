@@ -142,6 +142,43 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, er
 	return store.Person{ID: id}, nil
 }
 
+// Lookup implements store.Store.
+func (s *Store) Lookup(ctx context.Context, tenant string, ids []string) ([]store.Person, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	out := make([]store.Person, len(ids))
+	for i, id := range ids {
+		if p, ok := t.people[id]; ok {
+			out[i] = clone(p)
+		} else {
+			out[i] = store.Person{ID: id}
+		}
+	}
+	return out, nil
+}
+
+// Listed implements store.Store.
+func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	for _, l := range ls {
+		p := t.person(l.ID)
+		if l.Run == "" {
+			l.Run = p.Listed.Run
+		}
+		p.Listed = store.Listing{Run: l.Run, Digest: l.Digest}
+	}
+	return nil
+}
+
 func clone(p *store.Person) store.Person {
 	c := *p
 	c.Applied = maps.Clone(p.Applied)

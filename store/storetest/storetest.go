@@ -43,6 +43,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PendingSweep", testPendingSweep},
 		{"DeadLetters", testDeadLetters},
 		{"PeopleInIDOrder", testPeopleInIDOrder},
+		{"LookupInTheOrderAsked", testLookup},
+		{"ListedMarksWithoutAnAccount", testListed},
 		{"Outbox", testOutbox},
 		{"AuditAnchor", testAuditAnchor},
 		{"Cursor", testCursor},
@@ -320,13 +322,6 @@ func testPendingSweep(t *testing.T, s store.Store) {
 	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w2", Exists: true, Active: true, Due: t0.Add(time.Hour)}))
 	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w4", Exists: true, Active: true, Due: t0.Add(48 * time.Hour)}))
 	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w5", Exists: true, Active: true}))
-	ids := func(ps []store.Person) []string {
-		var out []string
-		for _, p := range ps {
-			out = append(out, p.ID)
-		}
-		return out
-	}
 	got, err := s.Pending(ctx, tenant, t0.Add(time.Hour), "", 100)
 	must(t, err)
 	if d := cmp.Diff([]string{"w1", "w2", "w3"}, ids(got)); d != "" {
@@ -397,6 +392,86 @@ func testPeopleInIDOrder(t *testing.T, s store.Store) {
 	if d := cmp.Diff([]string{"w01", "w03", "w05", "w07", "w11"}, got); d != "" {
 		t.Errorf("people (-want +got):\n%s", d)
 	}
+}
+
+func testLookup(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "10", Exists: true, Active: true,
+		Applied: map[string]store.Applied{"role": {Value: "dev", Version: v(1)}}}))
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "9", Exists: true}))
+	accept(t, s, tenant, "e1", "2")
+	got, err := s.Lookup(ctx, tenant, []string{"9", "unknown", "10", "2", "9"})
+	must(t, err)
+	if d := cmp.Diff([]string{"9", "unknown", "10", "2", "9"}, ids(got)); d != "" {
+		t.Fatalf("Lookup's order (-want +got):\n%s", d)
+	}
+	one, err := s.Person(ctx, tenant, "10")
+	must(t, err)
+	if d := cmp.Diff(one, got[2]); d != "" {
+		t.Errorf("Lookup differs from Person (-person +lookup):\n%s", d)
+	}
+	if got[0].Active || !got[0].Exists || got[1].Exists || got[3].Dirty.Generation == 0 {
+		t.Errorf("Lookup = %+v", got)
+	}
+	if empty, err := s.Lookup(ctx, tenant, nil); err != nil || len(empty) != 0 {
+		t.Errorf("Lookup of nobody = %v, %v", empty, err)
+	}
+}
+
+func testListed(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w1", Exists: true, Active: true}))
+	must(t, s.Listed(ctx, tenant, []store.Listing{{ID: "w1", Run: "r1", Digest: "d1"}, {ID: "w2", Run: "r1", Digest: "d2"}}))
+	// A poll's listing keeps the run, replaces the digest.
+	must(t, s.Listed(ctx, tenant, []store.Listing{{ID: "w1", Digest: "d1b"}}))
+	got, err := s.Lookup(ctx, tenant, []string{"w1", "w2"})
+	must(t, err)
+	if want := (store.Listing{Run: "r1", Digest: "d1b"}); got[0].Listed != want {
+		t.Errorf("w1 listed %+v, want %+v", got[0].Listed, want)
+	}
+	if want := (store.Listing{Run: "r1", Digest: "d2"}); got[1].Listed != want || got[1].Exists || got[1].Dirty.Generation != 0 {
+		t.Errorf("w2 = %+v, want only its listing", got[1])
+	}
+	// A listing is not an account, and is kept by a commit.
+	people, err := s.People(ctx, tenant, "", 10)
+	must(t, err)
+	if d := cmp.Diff([]string{"w1"}, ids(people)); d != "" {
+		t.Errorf("people (-want +got):\n%s", d)
+	}
+	if people[0].Listed.Run != "r1" {
+		t.Errorf("People lost the listing: %+v", people[0])
+	}
+	pending, err := s.Pending(ctx, tenant, t0, "", 10)
+	must(t, err)
+	if len(pending) != 0 {
+		t.Errorf("a listing made %v pending", ids(pending))
+	}
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "w2", Exists: true, Active: true}))
+	must(t, s.Fail(ctx, tenant, "w1", store.Failure{Attempts: 1, Err: "x", At: t0}, store.Mark{Since: t0, Classes: cadence.Realtime}))
+	for _, id := range []string{"w1", "w2"} {
+		p, err := s.Person(ctx, tenant, id)
+		must(t, err)
+		if p.Listed.Run != "r1" {
+			t.Errorf("%s's listing after a commit or failure = %+v", id, p.Listed)
+		}
+	}
+	// Another run's listing replaces it; another tenant sees none.
+	must(t, s.Listed(ctx, tenant, []store.Listing{{ID: "w2", Run: "r2", Digest: "d2"}}))
+	if p, _ := s.Person(ctx, tenant, "w2"); p.Listed.Run != "r2" {
+		t.Errorf("w2 listed %+v after run r2", p.Listed)
+	}
+	if p, _ := s.Person(ctx, "other", "w2"); p.Listed != (store.Listing{}) {
+		t.Errorf("another tenant sees the listing %+v", p.Listed)
+	}
+}
+
+// ids lists the people's ids, in order.
+func ids(ps []store.Person) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
 }
 
 func testOutbox(t *testing.T, s store.Store) {
