@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,10 +16,6 @@ import (
 	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/store"
 )
-
-// ErrSourceOrder: the Source's List was not in ascending ID order, so leavers
-// cannot be found by merging; the run fails and nobody is deprovisioned.
-var ErrSourceOrder = errors.New("hrissync: source list is not in ascending ID order")
 
 // ErrStaleList: the Source's Snapshot was taken before the list the last
 // completed run read (Run.Baseline). The run fails without reconciling or
@@ -124,8 +121,8 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 		ID: "run/" + run.ID + "/" + fmt.Sprint(run.Attempt), Tenant: e.cfg.Tenant, Action: audit.ActionRunSummary,
 		Trigger: string(TriggerBatch), RunID: run.ID, SourceChanged: run.Started, Applied: run.Finished,
 		Attempts: run.Attempt, Outcome: string(run.Status),
-		Summary: fmt.Sprintf("seen=%d writes=%d leavers=%d stale=%d asof=%s checkpoint=%q err=%q",
-			run.Seen, run.Writes, len(run.Leavers), run.Stale, stamp(run.AsOf), run.Checkpoint, run.Err),
+		Summary: fmt.Sprintf("seen=%d writes=%d leavers=%d stale=%d asof=%s err=%q",
+			run.Seen, run.Writes, len(run.Leavers), run.Stale, stamp(run.AsOf), run.Err),
 	}
 	if auditErr := e.store.AppendAudit(ctx, e.cfg.Tenant, []audit.Entry{summary}); auditErr != nil {
 		saveErr = errors.Join(saveErr, auditErr)
@@ -137,105 +134,52 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	return run, err
 }
 
-// runList streams the Source's list, reconciling chunk by chunk and merging
-// with the Store's accounts to collect leavers.
+// runList reads the Source's full list, in whatever order it comes, a chunk
+// at a time, and reconciles each person; then it finds the leavers among the
+// Store's accounts: those the list did not show, or showed out of scope.
+//
+// Each chunk examined is marked in the Store as listed by this run
+// (Store.Listed), so that a rerun after a failure — a list cut short, a
+// Source down — reads the list again from its start and skips only those.
+// The accounts are looked through for leavers only once the whole list has
+// been read: a list that ended in an error has not said who is gone.
 func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
-	lastID := ""
-	type item struct {
-		rec  Employee
-		held *store.Person // the account as the merge read it, if any
-	}
-	chunk := make([]item, 0, e.batchChunk())
-	// Leavers and active accounts found since the last checkpoint join the
-	// run only with it, so that a rerun resuming from the checkpoint
-	// neither counts them twice nor loses them.
-	var leavers []string
-	active := 0
-	checkpoint := func() {
-		run.Leavers = append(run.Leavers, leavers...)
-		run.Accounts += active
-		leavers, active = leavers[:0], 0
-		if lastID > run.Checkpoint {
-			run.Checkpoint = lastID
-		}
-	}
-	flush := func() error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(e.cfg.Concurrency)
-		writes := make([]bool, len(chunk))
-		for i := range chunk {
-			g.Go(func() error {
-				if held := chunk[i].held; held != nil && e.settled(*held, chunk[i].rec) {
-					e.observe.reconcile(TriggerBatch)
-					return nil
-				}
-				res, err := e.reconcile(gctx, request{id: chunk[i].rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &chunk[i].rec, fresh: true, runID: run.ID, pass: run.Started})
-				writes[i] = res == written
-				return ignoreRecorded(err)
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		for _, w := range writes {
-			if w {
-				run.Writes++
-			}
-		}
-		chunk = chunk[:0]
-		checkpoint()
-		e.progress(run.Seen, false)
-		return e.store.SaveBatchRun(ctx, e.cfg.Tenant, *run)
-	}
-
 	list, err := e.list(ctx, run)
 	if err != nil {
 		return err
 	}
-	// Resumed after the checkpoint: what is before it was done before the
-	// failure.
-	for m, err := range e.merge(ctx, list, run.Checkpoint) {
-		if m.rec != nil {
-			run.Seen++ // reached, its account read or not
-		}
-		switch {
-		case err != nil && m.fault == faultStore:
-			return err
-		case err != nil: // the list's: what was read is kept
-			return errors.Join(err, flush())
-		case m.end:
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := flush(); err != nil {
-				return err
-			}
-			continue
-		}
-		if m.rec != nil {
-			lastID = m.rec.ID
-			if m.held != nil && newerApplied(*m.held, m.rec.Version) {
-				run.Stale++ // the version guard leaves those fields alone
+	for chunk, err := range joinStore(ctx, e.store, e.cfg.Tenant, list, employeeID, e.batchChunk()) {
+		if len(chunk) > 0 {
+			if cerr := e.examine(ctx, run, chunk); cerr != nil {
+				return errors.Join(err, cerr)
 			}
 		}
-		if m.active {
-			active++
-		}
-		if m.leaver {
-			leavers = append(leavers, m.id())
-			continue
-		}
-		if m.rec == nil {
-			continue // a disabled account the list lacks
-		}
-		chunk = append(chunk, item{rec: *m.rec, held: m.held})
-		if len(chunk) == cap(chunk) {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err != nil {
+			return fmt.Errorf("reading the full list: %w", err)
 		}
 	}
-	checkpoint()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Who the list did not show is known only now it has been read whole.
+	run.Accounts = 0
+	leaving := make(map[string]bool, len(run.Leavers))
+	for _, id := range run.Leavers {
+		leaving[id] = true
+	}
+	for p, err := range e.accounts(ctx, "") {
+		if err != nil {
+			return err
+		}
+		if p.Damaged || !p.Active {
+			continue // a damaged row is rebuilt from the Source, never a leaver by default
+		}
+		run.Accounts++
+		if p.Listed.Run != run.ID && !leaving[p.ID] {
+			run.Leavers = append(run.Leavers, p.ID)
+		}
+	}
+	slices.Sort(run.Leavers)
 	// The whole run's leavers against the whole run's accounts, and
 	// against what the window has spent already.
 	spent, _, err := e.budgets.room(ctx, BudgetVanished)
@@ -250,6 +194,60 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 				strings.Join(run.Leavers[:min(5, len(run.Leavers))], ", "), run.ID)})
 	}
 	return nil
+}
+
+// examine reconciles one chunk of the full list and marks it listed by the
+// run. People this run listed already (its first attempt, or a list naming
+// them twice) are skipped. An active account the record puts out of scope is
+// a leaver, left for the budget's verdict on the whole run.
+func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joined[Employee]) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.cfg.Concurrency)
+	writes := make([]bool, len(chunk))
+	listed := make([]store.Listing, 0, len(chunk))
+	marked := make(map[string]bool, len(chunk))
+	for i, j := range chunk {
+		rec, held := j.item, j.held
+		if held.Listed.Run == run.ID || marked[rec.ID] {
+			continue
+		}
+		marked[rec.ID] = true
+		listed = append(listed, store.Listing{ID: rec.ID, Run: run.ID, Digest: digest(rec)})
+		run.Seen++
+		if newerApplied(held, rec.Version) {
+			run.Stale++ // the version guard leaves those fields alone
+		}
+		if held.Exists && held.Active && !e.cfg.InScope(rec) {
+			if !slices.Contains(run.Leavers, rec.ID) {
+				run.Leavers = append(run.Leavers, rec.ID)
+			}
+			continue
+		}
+		if e.settled(held, rec) {
+			e.observe.reconcile(TriggerBatch)
+			continue
+		}
+		g.Go(func() error {
+			res, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &rec, fresh: true, runID: run.ID, pass: run.Started})
+			writes[i] = res == written
+			return ignoreRecorded(err)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, w := range writes {
+		if w {
+			run.Writes++
+		}
+	}
+	e.progress(run.Seen, false)
+	// The run's counts first, then the marks: a crash between them
+	// examines the chunk again rather than losing its leavers.
+	if err := e.store.SaveBatchRun(ctx, e.cfg.Tenant, *run); err != nil {
+		return err
+	}
+	return e.store.Listed(ctx, e.cfg.Tenant, listed)
 }
 
 // list returns the Source's full list: its Snapshot where it has one, the

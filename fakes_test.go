@@ -5,6 +5,7 @@ import (
 	"errors"
 	"iter"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ type fakeHR struct {
 	down   error
 	// listFailAfter makes List fail after that many records (0: never).
 	listFailAfter int
+	// shuffle, if set, makes List give people in an order of its own, as
+	// a vendor's API paging by its internal key does: a new order each
+	// call, from this seed and the call's count.
+	shuffle uint64
 	// snapshot, if set, is what List streams: an export taken earlier.
 	snapshot map[string]hrissync.Employee
 	// snapshotAt is when it was taken, as a datedHR's Snapshot tells
@@ -131,6 +136,9 @@ func (f *fakeHR) List(context.Context) iter.Seq2[hrissync.Employee, error] {
 			people = maps.Clone(f.snapshot)
 		}
 		ids := slices.Sorted(maps.Keys(people))
+		if f.shuffle != 0 {
+			rand.New(rand.NewPCG(f.shuffle, uint64(f.lists))).Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		}
 		f.mu.Unlock()
 		if down != nil {
 			yield(hrissync.Employee{}, down)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hrissync/hrissync/cadence"
@@ -66,30 +67,43 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 		return nil
 	}
 
-	for m, err := range e.merge(ctx, e.src.List(ctx), "") {
-		if m.rec != nil {
-			plan.Seen++ // reached, its account read or not
-		}
-		switch {
-		case err != nil && m.fault == faultRead:
-			return plan, fmt.Errorf("hrissync: %w", err)
-		case err != nil:
-			return plan, err
-		case m.end:
-			continue
-		}
-		if m.active {
-			plan.Accounts++
-		}
-		switch {
-		case m.leaver:
-			plan.Leavers = append(plan.Leavers, m.id())
-		case m.rec != nil:
-			if err := add(m.rec.ID, m.rec, m.held); err != nil {
+	// The batch marks what its list showed in the Store; a dry run may
+	// not, so it keeps the ids: memory grows with the list here, and only
+	// here.
+	listed := map[string]bool{}
+	for chunk, err := range joinStore(ctx, e.store, e.cfg.Tenant, e.src.List(ctx), employeeID, pageSize) {
+		for _, j := range chunk {
+			rec, held := j.item, j.held
+			if listed[rec.ID] {
+				continue // named twice: the batch examines the first
+			}
+			listed[rec.ID] = true
+			plan.Seen++
+			if held.Exists && held.Active && !e.cfg.InScope(rec) {
+				plan.Leavers = append(plan.Leavers, rec.ID)
+				continue
+			}
+			if err := add(rec.ID, &rec, &held); err != nil {
 				return plan, err
 			}
 		}
+		if err != nil {
+			return plan, fmt.Errorf("hrissync: reading the full list: %w", err)
+		}
 	}
+	for p, err := range e.accounts(ctx, "") {
+		if err != nil {
+			return plan, err
+		}
+		if p.Damaged || !p.Active {
+			continue
+		}
+		plan.Accounts++
+		if !listed[p.ID] {
+			plan.Leavers = append(plan.Leavers, p.ID)
+		}
+	}
+	slices.Sort(plan.Leavers)
 	spent, _, err := e.budgets.room(ctx, BudgetVanished)
 	if err != nil {
 		return plan, err
