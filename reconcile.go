@@ -403,6 +403,15 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) 
 		out.pause = until
 		return landed{}, out, false
 	}
+	if until, open := e.guard.tripped(); open && err != nil && !retry.IsPermanent(err) {
+		// The sink is down for everyone — this failure opened the
+		// breaker, or was its probe, or was in flight as it opened:
+		// the person waits with the rest, and the outage uses up no
+		// attempt of theirs (nor dead-letters anyone).
+		out := e.putOff(ctx, r, rd.p, c.classes, until)
+		out.pause = until
+		return landed{}, out, false
+	}
 	if err != nil {
 		return landed{}, e.fail(ctx, r, rd, c.classes, mayHaveLanded(err), err), false
 	}
