@@ -218,8 +218,8 @@ func ExampleResolver() {
 	refusing = false
 	fmt.Println("reconcile:", eng.Reconcile(ctx, "w-42"))
 	// Output:
-	// page: dead/w-42 critical w-42
+	// page: default/dead/w-42 critical w-42
 	// reconcile: 403 forbidden
-	// resolved: dead/w-42
+	// resolved: default/dead/w-42
 	// reconcile: <nil>
 }

@@ -30,6 +30,7 @@ type incidents struct {
 }
 
 type incident struct {
+	key    string // in open, and pending
 	alert  Alert
 	person bool // one person's: grouped, and may be rolled up
 	sent   bool // the Alerter heard of it on its own
@@ -56,10 +57,14 @@ func (in *incidents) raise(ctx context.Context, key string, a Alert) {
 
 // raisePerson opens one person's incident. It is alerted after the group
 // wait, on its own or within a roll-up; if it ends before, never.
+// An incident open at a lower severity is escalated instead: a stuck person
+// who has since left is a leaver whose access stays.
 func (in *incidents) raisePerson(ctx context.Context, key string, a Alert) {
 	in.mu.Lock()
-	if _, ok := in.open[key]; ok {
+	if inc, ok := in.open[key]; ok {
+		out := in.escalate(inc, a)
 		in.mu.Unlock()
+		in.tell(ctx, out, nil)
 		return
 	}
 	in.stamp(key, a).person = true
@@ -74,13 +79,49 @@ func (in *incidents) raisePerson(ctx context.Context, key string, a Alert) {
 	}
 }
 
+// escalate raises an open person's incident to a's severity if that is
+// higher, returning what to alert: the incident again if it was alerted on
+// its own, the roll-up again if it is in one and is now critical, nothing
+// while it waits for its group (the flush alerts it as it now is). in.mu is
+// held.
+func (in *incidents) escalate(inc *incident, a Alert) []Alert {
+	if a.Severity.rank() <= inc.alert.Severity.rank() {
+		return nil
+	}
+	inc.alert.Severity, inc.alert.Message, inc.alert.Err = a.Severity, a.Message, a.Err
+	switch {
+	case inc.sent:
+		return []Alert{inc.alert}
+	case slices.Contains(in.pending, inc.key) || in.rollUp == nil:
+		return nil
+	case a.Severity == SeverityCritical:
+		in.rollUp.alert = in.rollUpAlert(in.people())
+		return []Alert{in.rollUp.alert}
+	}
+	return nil
+}
+
+// stillFailing is told of a person whose incident was raised before and who
+// failed again: it escalates the incident if it is open, and opens it again
+// only if it is critical — after a restart the engine does not know what
+// was paged, and a leaver's access staying is worth a second page, a lesser
+// failure not.
+func (in *incidents) stillFailing(ctx context.Context, key string, a Alert) {
+	in.mu.Lock()
+	_, open := in.open[key]
+	in.mu.Unlock()
+	if open || a.Severity == SeverityCritical {
+		in.raisePerson(ctx, key, a)
+	}
+}
+
 // stamp records a new open incident. in.mu is held.
 func (in *incidents) stamp(key string, a Alert) *incident {
-	a.Tenant, a.At, a.Incident = in.e.cfg.Tenant, in.e.cfg.Clock.Now(), key
+	a.Tenant, a.At, a.Incident = in.e.cfg.Tenant, in.e.cfg.Clock.Now(), in.qualified(key)
 	if a.Severity == "" {
 		a.Severity = SeverityWarning
 	}
-	inc := &incident{alert: a}
+	inc := &incident{key: key, alert: a}
 	in.open[key] = inc
 	return inc
 }
@@ -105,7 +146,7 @@ func (in *incidents) flushGroup(ctx context.Context) {
 	people := in.people()
 	var out []Alert
 	switch {
-	case in.rollUp == nil && (in.e.cfg.RollUp < 0 || len(people) <= in.e.cfg.RollUp):
+	case in.rollUp == nil && (in.e.cfg.RollUp < 0 || countPeople(people) <= in.e.cfg.RollUp):
 		for _, inc := range joined {
 			inc.sent = true
 			out = append(out, inc.alert)
@@ -127,6 +168,20 @@ func (in *incidents) people() []*incident {
 		}
 	}
 	return out
+}
+
+// qualified is an incident's key as the Alerter sees it: the tenant's, so
+// that engines of several tenants may share one pager.
+func (in *incidents) qualified(key string) string { return in.e.cfg.Tenant + "/" + key }
+
+// countPeople counts the people the incidents are about: one person with
+// many refused fields is one person failing.
+func countPeople(incidents []*incident) int {
+	seen := map[string]bool{}
+	for _, inc := range incidents {
+		seen[inc.alert.EmployeeID] = true
+	}
+	return len(seen)
 }
 
 // rollUpAlert is the alert standing for the open people's incidents.
@@ -152,7 +207,7 @@ func (in *incidents) rollUpAlert(people []*incident) Alert {
 		at = in.rollUp.alert.At // an update keeps the roll-up's start
 	}
 	a := Alert{Kind: AlertRollUp, Severity: sev, Tenant: in.e.cfg.Tenant, At: at,
-		Message: msg, Incident: rollUpIncident, Count: len(persons), Critical: critical}
+		Message: msg, Incident: in.qualified(rollUpIncident), Count: len(persons), Critical: critical}
 	if a.At.IsZero() {
 		a.At = in.e.cfg.Clock.Now()
 	}

@@ -45,7 +45,7 @@ func TestOnePageForAPersonFailingThroughPolls(t *testing.T) {
 		}
 		raised := r.alerts.raised()
 		if len(raised) != 1 || raised[0].Kind != hrissync.AlertRetriesExhausted || raised[0].EmployeeID != a.ID ||
-			raised[0].Severity != hrissync.SeverityHigh || raised[0].Incident != "dead/"+a.ID {
+			raised[0].Severity != hrissync.SeverityHigh || raised[0].Incident != "default/dead/"+a.ID {
 			t.Fatalf("alerts = %+v, want one high retries-exhausted alert for %s", raised, a.ID)
 		}
 		if dead, _ := r.eng.DeadLetters(t.Context()); len(dead) != 1 || dead[0].Failure.Attempts != 7 {
@@ -58,7 +58,7 @@ func TestOnePageForAPersonFailingThroughPolls(t *testing.T) {
 			t.Fatalf("role = %q after the sink recovered, want Lead", got)
 		}
 		ended := r.alerts.ended()
-		if len(ended) != 1 || ended[0].Incident != "dead/"+a.ID || !ended[0].At.Equal(time.Date(2000, 1, 1, 4, 0, 0, 0, time.UTC)) {
+		if len(ended) != 1 || ended[0].Incident != "default/dead/"+a.ID || !ended[0].At.Equal(time.Date(2000, 1, 1, 4, 0, 0, 0, time.UTC)) {
 			t.Errorf("resolutions = %+v, want alice's incident, at 04:00", ended)
 		}
 		if open := r.eng.Incidents(); len(open) != 0 {
