@@ -26,7 +26,17 @@ type incidents struct {
 	flush   Timer     // the group's flush, if one is set
 	rollUp  *incident // the open roll-up, if any
 
-	send sync.Mutex // the Alerter hears one call at a time
+	// outbox holds what the Alerter is to hear, in the order the
+	// incidents changed: queued under mu, so that a resolution can never
+	// overtake the alert it ends; delivered by one goroutine at a time.
+	outbox []message
+	send   sync.Mutex
+}
+
+// message is an alert to raise, or (ended) an incident's end.
+type message struct {
+	alert Alert
+	ended bool
 }
 
 type incident struct {
@@ -51,8 +61,9 @@ func (in *incidents) raise(ctx context.Context, key string, a Alert) {
 	}
 	inc := in.stamp(key, a)
 	inc.sent = true
+	in.queue(inc.alert)
 	in.mu.Unlock()
-	in.tell(ctx, []Alert{inc.alert}, nil)
+	in.deliver(ctx)
 }
 
 // raisePerson opens one person's incident. It is alerted after the group
@@ -62,9 +73,9 @@ func (in *incidents) raise(ctx context.Context, key string, a Alert) {
 func (in *incidents) raisePerson(ctx context.Context, key string, a Alert) {
 	in.mu.Lock()
 	if inc, ok := in.open[key]; ok {
-		out := in.escalate(inc, a)
+		in.queue(in.escalate(inc, a)...)
 		in.mu.Unlock()
-		in.tell(ctx, out, nil)
+		in.deliver(ctx)
 		return
 	}
 	in.stamp(key, a).person = true
@@ -144,19 +155,18 @@ func (in *incidents) flushGroup(ctx context.Context) {
 		return
 	}
 	people := in.people()
-	var out []Alert
 	switch {
 	case in.rollUp == nil && (in.e.cfg.RollUp < 0 || countPeople(people) <= in.e.cfg.RollUp):
 		for _, inc := range joined {
 			inc.sent = true
-			out = append(out, inc.alert)
+			in.queue(inc.alert)
 		}
 	case in.rollUp == nil || slices.ContainsFunc(joined, func(inc *incident) bool { return inc.alert.Severity == SeverityCritical }):
 		in.rollUp = &incident{alert: in.rollUpAlert(people), sent: true}
-		out = append(out, in.rollUp.alert)
+		in.queue(in.rollUp.alert)
 	}
 	in.mu.Unlock()
-	in.tell(ctx, out, nil)
+	in.deliver(ctx)
 }
 
 // people lists the open people's incidents. in.mu is held.
@@ -225,16 +235,15 @@ func (in *incidents) resolve(ctx context.Context, key string) {
 		return
 	}
 	delete(in.open, key)
-	var ended []Alert
 	if inc.sent {
-		ended = append(ended, inc.alert)
+		in.queueEnd(inc.alert)
 	}
 	if inc.person && in.rollUp != nil && len(in.people()) == 0 {
-		ended = append(ended, in.rollUp.alert)
+		in.queueEnd(in.rollUp.alert)
 		in.rollUp = nil
 	}
 	in.mu.Unlock()
-	in.tell(ctx, nil, ended)
+	in.deliver(ctx)
 }
 
 // stop alerts what waits for the group's flush: an engine shutting down
@@ -248,25 +257,57 @@ func (in *incidents) stop(ctx context.Context) {
 	in.flushGroup(ctx)
 }
 
-// tell hands raised and ended alerts to the Alerter, one call at a time.
-func (in *incidents) tell(ctx context.Context, raised, ended []Alert) {
-	if len(raised)+len(ended) == 0 {
-		return
-	}
-	in.send.Lock()
-	defer in.send.Unlock()
+// queue adds alerts to raise to the outbox; queueEnd an incident's end,
+// stamped now. in.mu is held.
+func (in *incidents) queue(raised ...Alert) {
 	for _, a := range raised {
-		in.e.observe.alert(ctx, a.Kind)
-		in.e.cfg.Alerter.Alert(ctx, a)
+		in.outbox = append(in.outbox, message{alert: a})
 	}
-	r, ok := in.e.cfg.Alerter.(Resolver)
-	if !ok {
-		return
-	}
-	now := in.e.cfg.Clock.Now()
-	for _, a := range ended {
-		a.At = now
-		r.Resolve(ctx, a)
+}
+
+func (in *incidents) queueEnd(a Alert) {
+	a.At = in.e.cfg.Clock.Now()
+	in.outbox = append(in.outbox, message{alert: a, ended: true})
+}
+
+// deliver hands the outbox to the Alerter, one call at a time, in order. A
+// goroutine finding another delivering leaves its messages to it, which
+// goes on until the outbox is empty — so a busy Alerter holds up no
+// reconcile but the one delivering, and an Alerter that raises an incident
+// itself does not deadlock.
+func (in *incidents) deliver(ctx context.Context) {
+	resolver, resolves := in.e.cfg.Alerter.(Resolver)
+	for {
+		if !in.send.TryLock() {
+			return
+		}
+		for {
+			in.mu.Lock()
+			batch := in.outbox
+			in.outbox = nil
+			in.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for _, m := range batch {
+				switch {
+				case !m.ended:
+					in.e.observe.alert(ctx, m.alert.Kind)
+					in.e.cfg.Alerter.Alert(ctx, m.alert)
+				case resolves:
+					resolver.Resolve(ctx, m.alert)
+				}
+			}
+		}
+		in.send.Unlock()
+		// A message queued after the last look, by a goroutine that
+		// found the lock held, would otherwise wait for the next one.
+		in.mu.Lock()
+		empty := len(in.outbox) == 0
+		in.mu.Unlock()
+		if empty {
+			return
+		}
 	}
 }
 
