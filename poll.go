@@ -88,9 +88,6 @@ func (e *Engine) poll(ctx context.Context) error {
 		e.resolve("dead-letters")
 		e.resolve("dead-letters/revoking")
 	}
-	if _, err := e.store.ForgetEvents(ctx, e.cfg.Tenant, start); err != nil {
-		return err
-	}
 	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, watermark)
 }
 
