@@ -33,6 +33,7 @@ type Engine struct {
 	// that marks them dirty (set by bind).
 	marksDispatch bool
 	carries       func(field string) bool // the sink's FieldCarrier; nil: every field
+	pageSize      int                     // the Source's Pager; 0: it does not page
 	locks         keylock.Locks
 	budgets       *budgets
 	parking       parking // fields the platform refused
@@ -108,6 +109,9 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	e.budgets = newBudgets(e)
 	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
+	}
+	if p, ok := src.(Pager); ok {
+		e.pageSize = max(p.PageSize(), 0)
 	}
 	if err := e.bind(); err != nil {
 		return nil, err

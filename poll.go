@@ -54,7 +54,7 @@ func (e *Engine) poll(ctx context.Context) error {
 	g.SetLimit(e.cfg.Concurrency)
 	var listErr error
 	var versions []time.Time // what the Source's clock said, for the watermark
-	for rec, err := range e.src.ChangedSince(ctx, since) {
+	for rec, err := range e.changedSince(ctx, TriggerPoll, since) {
 		if errors.Is(err, ErrChangedSinceUnsupported) {
 			break
 		}
