@@ -53,7 +53,7 @@ func returned(t *testing.T, done <-chan error) (error, bool) {
 
 func TestShutdownBeforeRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := &startUpStore{Store: memory.New(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+		st := &startUpStore{Store: memory.New(), heeds: true, entered: make(chan struct{}, 1), release: make(chan struct{})}
 		close(st.release)
 		eng := newQuietEngine(t, st, newLMS(), hrissync.Config{})
 		if err := eng.Shutdown(context.Background()); err != nil {
@@ -154,9 +154,11 @@ func TestBatchOnlyForgetsEventIDs(t *testing.T) {
 	})
 }
 
-// startUpStore holds the start-up sweep until ctx ends or the test lets it go.
+// startUpStore holds the start-up sweep until the test lets it go, or ctx
+// ends if it heeds it.
 type startUpStore struct {
 	store.Store
+	heeds   bool
 	entered chan struct{}
 	release chan struct{}
 }
@@ -166,12 +168,17 @@ func (s *startUpStore) Pending(ctx context.Context, tenant string, until time.Ti
 	case s.entered <- struct{}{}:
 	default:
 	}
+	done := ctx.Done()
+	if !s.heeds {
+		done = nil
+	}
 	select {
-	case <-ctx.Done():
+	case <-done:
 		return nil, ctx.Err()
 	case <-s.release:
 	}
-	return s.Store.Pending(ctx, tenant, until, after, limit)
+	// What the sweep finds, whatever the ctx: the start-up goes on.
+	return s.Store.Pending(context.WithoutCancel(ctx), tenant, until, after, limit)
 }
 
 func TestShutdownDuringStartUp(t *testing.T) {
@@ -180,7 +187,7 @@ func TestShutdownDuringStartUp(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				mem := memory.New()
-				st := &startUpStore{Store: mem, entered: make(chan struct{}, 1), release: make(chan struct{})}
+				st := &startUpStore{Store: mem, heeds: heeds, entered: make(chan struct{}, 1), release: make(chan struct{})}
 				lms := newLMS()
 				eng := newQuietEngine(t, st, lms, hrissync.Config{})
 				// Someone left dirty, for the sweep to find.
