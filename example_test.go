@@ -87,12 +87,13 @@ func ExampleEngine_Run() {
 	rec, _ = hris.Update("employee.terminated", "w-42", func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
 	notify("employee.terminated", rec)
 
+	// Like an http.Server's, a Run stopped by Shutdown returns ErrClosed.
 	fmt.Println("shutdown:", eng.Shutdown(ctx), "run:", <-runErr)
 	// Output:
 	// employee.created: active true role Engineer
 	// employee.updated: active true role Lead
 	// employee.terminated: active false role Lead
-	// shutdown: <nil> run: <nil>
+	// shutdown: <nil> run: hrissync: engine closed
 }
 
 // An Employee in JSON: camelCase names, dates as YYYY-MM-DD, the version as

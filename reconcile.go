@@ -217,7 +217,7 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 
 	rd.rec = r.record
 	if rd.rec == nil || e.lags(*rd.rec, p.Dirty.MinVersion) {
-		got, err := e.src.Get(ctx, r.id)
+		got, err := e.get(ctx, r.trigger, r.id)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			rd.rec = nil
