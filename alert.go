@@ -61,12 +61,14 @@ type Alert struct {
 	Kind     AlertKind
 	Severity Severity // default warning
 	Tenant   string
-	At       time.Time
+	At       time.Time // when the incident opened; on a resolution, when it ended
 	Message  string
 	RunID    string // for batch alerts
 	Err      error  // the last error, if any
-	// Incident is the same on an alert, a roll-up's update and the
-	// resolution: a pager's deduplication key.
+	// Incident is the same on an alert, its updates (an escalation, a
+	// roll-up listing a new critical person) and its resolution: a
+	// pager's deduplication key. It begins with the tenant
+	// ("acme/dead/w-42"), so that tenants may share a pager.
 	Incident string
 	// EmployeeID is the person an incident is about, if it is one
 	// person's.

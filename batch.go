@@ -256,12 +256,14 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 func (e *Engine) list(ctx context.Context, run *store.BatchRun) (iter.Seq2[Employee, error], error) {
 	s, ok := e.src.(Snapshotter)
 	if !ok {
-		return e.src.List(ctx), nil
+		return e.paged(ctx, TriggerBatch, callList, e.src.List(ctx)), nil
 	}
 	asOf, list, err := s.Snapshot(ctx)
 	if err != nil {
+		e.observe.sourceCall(ctx, TriggerBatch, callList) // a call that failed
 		return nil, fmt.Errorf("taking the full list: %w", err)
 	}
+	list = e.paged(ctx, TriggerBatch, callList, list)
 	run.AsOf = asOf
 	if asOf.IsZero() || !asOf.Before(run.Baseline) {
 		return list, nil

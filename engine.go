@@ -33,6 +33,7 @@ type Engine struct {
 	// that marks them dirty (set by bind).
 	marksDispatch bool
 	carries       func(field string) bool // the sink's FieldCarrier; nil: every field
+	pageSize      int                     // the Source's Pager; 0: it does not page
 	locks         keylock.Locks
 	budgets       *budgets
 	parking       parking // fields the platform refused
@@ -54,7 +55,9 @@ type Engine struct {
 	startedOnce sync.Once
 
 	mu      sync.Mutex
-	running bool
+	running bool // Run has begun and Shutdown has not stopped it
+	serving bool // Run is past its start-up, handing work to the Dispatcher
+	closed  bool // Shutdown was called or Run returned: an engine is not reused
 	runCtx  context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -73,6 +76,10 @@ var (
 	ErrEventConflict = store.ErrEventConflict
 	// ErrRunning: Run called on an engine already running.
 	ErrRunning = errors.New("hrissync: engine already running")
+	// ErrClosed: Run or Notify on an engine that was shut down, or whose
+	// Run has returned. Like an http.Server, an engine is not reused: a
+	// host that stops one makes a new one with New.
+	ErrClosed = errors.New("hrissync: engine closed")
 	// ErrNotHeld: ApproveDeletions on a run that is not held.
 	ErrNotHeld = errors.New("hrissync: run is not held for deletion approval")
 )
@@ -102,6 +109,9 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
 	}
+	if p, ok := src.(Pager); ok {
+		e.pageSize = max(p.PageSize(), 0)
+	}
 	if err := e.bind(); err != nil {
 		return nil, err
 	}
@@ -125,10 +135,16 @@ func (q queueDispatcher) Dispatch(id string, at time.Time) { q.AddAt(id, at) }
 // Run sweeps the Store for people left dirty or due, then runs the realtime
 // workers, the fallback poll and the daily batch on their schedules until ctx
 // ends or Shutdown is called. It returns once every goroutine it started has
-// returned: nil when stopped, or the error that stopped it.
+// returned: nil when ctx ended, ErrClosed when Shutdown stopped it (or had
+// been called before, or an earlier Run has returned), or the error that
+// stopped it.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
-	if e.running {
+	switch {
+	case e.closed:
+		e.mu.Unlock()
+		return ErrClosed
+	case e.running:
 		e.mu.Unlock()
 		return ErrRunning
 	}
@@ -137,7 +153,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
-		e.running = false
+		e.running, e.serving, e.closed = false, false, true
 		for k, t := range e.timers {
 			t.Stop()
 			delete(e.timers, k)
@@ -151,6 +167,31 @@ func (e *Engine) Run(ctx context.Context) error {
 		close(e.done)
 	}()
 
+	if err := e.startUp(ctx); err != nil {
+		if e.isClosed() {
+			return ErrClosed // Shutdown cut the start-up short
+		}
+		return err
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrClosed
+	}
+	e.serving = true
+	e.mu.Unlock()
+	e.startedOnce.Do(func() { close(e.started) })
+	if err := e.dispatcher.Run(ctx, e.cfg.Concurrency, e.work); err != nil {
+		return err
+	}
+	if e.isClosed() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// startUp checks the audit anchor, sweeps the Store and sets the schedules.
+func (e *Engine) startUp(ctx context.Context) error {
 	if err := e.checkAnchor(ctx); err != nil {
 		return fmt.Errorf("hrissync: audit log: %w", err)
 	}
@@ -160,6 +201,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.sweep(ctx); err != nil {
 		return fmt.Errorf("hrissync: start-up sweep: %w", err)
 	}
+	e.startForgetting(ctx)
 	if s, ok := e.scheduler(); ok {
 		if e.cfg.Policy.Uses(cadence.Realtime) {
 			s.Every("poll", e.cfg.PollSchedule, func(ctx context.Context) time.Time { e.pollOnce(ctx); return time.Time{} })
@@ -172,30 +214,43 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.schedule("batch", e.cfg.BatchSchedule.Next(now), e.runBatch)
 	}
-	e.startedOnce.Do(func() { close(e.started) })
-	return e.dispatcher.Run(ctx, e.cfg.Concurrency, e.work)
+	return nil
 }
 
 // Started is closed once Run has swept the Store and set its schedules.
 func (e *Engine) Started() <-chan struct{} { return e.started }
 
-// Shutdown stops taking work and waits for the reconciles in hand to finish,
-// or for ctx to end, whichever is first; then it cancels what is left. People
-// not reached stay dirty in the Store for the next Run.
+// isClosed reports whether Shutdown was called or Run has returned.
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+// Shutdown closes the engine: Run and Notify return ErrClosed from now on.
+// It stops taking work and waits for the reconciles in hand to finish, or
+// for ctx to end, whichever is first; then it cancels what is left. People
+// not reached stay dirty in the Store for the next engine. Called while Run
+// is still starting up, it cuts the start-up short: nothing is in hand yet.
+// Called before Run, it only closes the engine.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	if !e.running {
-		e.mu.Unlock()
-		return nil
-	}
+	e.closed = true
 	for k, t := range e.timers {
 		t.Stop()
 		delete(e.timers, k)
 	}
+	starting := e.running && !e.serving
 	e.running = false // no more triggers
 	done, cancel := e.done, e.cancel
 	e.mu.Unlock()
 	e.dispatcher.Stop()
+	if done == nil {
+		return nil // never run
+	}
+	if starting {
+		cancel()
+	}
 	select {
 	case <-done:
 		return nil
@@ -269,8 +324,13 @@ func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
 // Notify accepts an event. It returns once the event is durably recorded in
 // the Store (so a webhook may be acknowledged), or an error; a repeated event
 // id returns nil and changes nothing. The reconcile itself happens on the
-// engine's workers.
+// engine's workers. Before Run it records the event for Run's start-up
+// sweep; once the engine is closed it records nothing and returns ErrClosed,
+// so that the sender retries, to another replica or the next engine.
 func (e *Engine) Notify(ctx context.Context, ev Event) error {
+	if e.isClosed() {
+		return ErrClosed
+	}
 	if ev.ID == "" || ev.EmployeeID == "" {
 		e.observe.rejected(ctx)
 		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)

@@ -69,7 +69,8 @@ func (r *rig) run(cfg hrissync.Config) {
 	go func() { done <- eng.Run(ctx) }()
 	r.t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		// nil when the ctx ended it; ErrClosed when a test shut it down.
+		if err := <-done; err != nil && !errors.Is(err, hrissync.ErrClosed) {
 			r.t.Errorf("Run: %v", err)
 		}
 	})

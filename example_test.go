@@ -87,12 +87,13 @@ func ExampleEngine_Run() {
 	rec, _ = hris.Update("employee.terminated", "w-42", func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
 	notify("employee.terminated", rec)
 
+	// Like an http.Server's, a Run stopped by Shutdown returns ErrClosed.
 	fmt.Println("shutdown:", eng.Shutdown(ctx), "run:", <-runErr)
 	// Output:
 	// employee.created: active true role Engineer
 	// employee.updated: active true role Lead
 	// employee.terminated: active false role Lead
-	// shutdown: <nil> run: <nil>
+	// shutdown: <nil> run: hrissync: engine closed
 }
 
 // An Employee in JSON: camelCase names, dates as YYYY-MM-DD, the version as
@@ -218,8 +219,8 @@ func ExampleResolver() {
 	refusing = false
 	fmt.Println("reconcile:", eng.Reconcile(ctx, "w-42"))
 	// Output:
-	// page: dead/w-42 critical w-42
+	// page: default/dead/w-42 critical w-42
 	// reconcile: 403 forbidden
-	// resolved: dead/w-42
+	// resolved: default/dead/w-42
 	// reconcile: <nil>
 }

@@ -112,7 +112,7 @@ func TestExplainFailuresAndUnknownPeople(t *testing.T) {
 		if a := x.Attempts; a == nil || !a.Dead || a.Count < 1 || !strings.Contains(a.LastErr, "400 invalid role") {
 			t.Errorf("attempts = %+v, want dead-lettered with the platform's error", a)
 		}
-		if in := x.Incidents; len(in) != 1 || in[0].Incident != "dead/"+dead || in[0].Severity != hrissync.SeverityHigh {
+		if in := x.Incidents; len(in) != 1 || in[0].Incident != "default/dead/"+dead || in[0].Severity != hrissync.SeverityHigh {
 			t.Errorf("incidents = %+v, want the dead letter's, high (a role is realtime)", in)
 		}
 		if u := x.Next.Update; u == nil || u.Kind != hrissync.Modify || len(u.Changes) != 1 || u.Changes[0].New != "Lead" ||

@@ -49,6 +49,13 @@ func (g *guard) admit(now time.Time) (retryAt time.Time, probe, ok bool) {
 	return time.Time{}, true, true
 }
 
+// tripped reports whether the breaker is open, and until when.
+func (g *guard) tripped() (until time.Time, open bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.openUntil, g.open
+}
+
 // resumeAt is when writes may go again after a Retry-After pause.
 func (g *guard) resumeAt() time.Time {
 	g.mu.Lock()

@@ -26,10 +26,21 @@ type incidents struct {
 	flush   Timer     // the group's flush, if one is set
 	rollUp  *incident // the open roll-up, if any
 
-	send sync.Mutex // the Alerter hears one call at a time
+	// outbox holds what the Alerter is to hear, in the order the
+	// incidents changed: queued under mu, so that a resolution can never
+	// overtake the alert it ends; delivered by one goroutine at a time.
+	outbox []message
+	send   sync.Mutex
+}
+
+// message is an alert to raise, or (ended) an incident's end.
+type message struct {
+	alert Alert
+	ended bool
 }
 
 type incident struct {
+	key    string // in open, and pending
 	alert  Alert
 	person bool // one person's: grouped, and may be rolled up
 	sent   bool // the Alerter heard of it on its own
@@ -50,16 +61,21 @@ func (in *incidents) raise(ctx context.Context, key string, a Alert) {
 	}
 	inc := in.stamp(key, a)
 	inc.sent = true
+	in.queue(inc.alert)
 	in.mu.Unlock()
-	in.tell(ctx, []Alert{inc.alert}, nil)
+	in.deliver(ctx)
 }
 
 // raisePerson opens one person's incident. It is alerted after the group
 // wait, on its own or within a roll-up; if it ends before, never.
+// An incident open at a lower severity is escalated instead: a stuck person
+// who has since left is a leaver whose access stays.
 func (in *incidents) raisePerson(ctx context.Context, key string, a Alert) {
 	in.mu.Lock()
-	if _, ok := in.open[key]; ok {
+	if inc, ok := in.open[key]; ok {
+		in.queue(in.escalate(inc, a)...)
 		in.mu.Unlock()
+		in.deliver(ctx)
 		return
 	}
 	in.stamp(key, a).person = true
@@ -74,13 +90,49 @@ func (in *incidents) raisePerson(ctx context.Context, key string, a Alert) {
 	}
 }
 
+// escalate raises an open person's incident to a's severity if that is
+// higher, returning what to alert: the incident again if it was alerted on
+// its own, the roll-up again if it is in one and is now critical, nothing
+// while it waits for its group (the flush alerts it as it now is). in.mu is
+// held.
+func (in *incidents) escalate(inc *incident, a Alert) []Alert {
+	if a.Severity.rank() <= inc.alert.Severity.rank() {
+		return nil
+	}
+	inc.alert.Severity, inc.alert.Message, inc.alert.Err = a.Severity, a.Message, a.Err
+	switch {
+	case inc.sent:
+		return []Alert{inc.alert}
+	case slices.Contains(in.pending, inc.key) || in.rollUp == nil:
+		return nil
+	case a.Severity == SeverityCritical:
+		in.rollUp.alert = in.rollUpAlert(in.people())
+		return []Alert{in.rollUp.alert}
+	}
+	return nil
+}
+
+// stillFailing is told of a person whose incident was raised before and who
+// failed again: it escalates the incident if it is open, and opens it again
+// only if it is critical — after a restart the engine does not know what
+// was paged, and a leaver's access staying is worth a second page, a lesser
+// failure not.
+func (in *incidents) stillFailing(ctx context.Context, key string, a Alert) {
+	in.mu.Lock()
+	_, open := in.open[key]
+	in.mu.Unlock()
+	if open || a.Severity == SeverityCritical {
+		in.raisePerson(ctx, key, a)
+	}
+}
+
 // stamp records a new open incident. in.mu is held.
 func (in *incidents) stamp(key string, a Alert) *incident {
-	a.Tenant, a.At, a.Incident = in.e.cfg.Tenant, in.e.cfg.Clock.Now(), key
+	a.Tenant, a.At, a.Incident = in.e.cfg.Tenant, in.e.cfg.Clock.Now(), in.qualified(key)
 	if a.Severity == "" {
 		a.Severity = SeverityWarning
 	}
-	inc := &incident{alert: a}
+	inc := &incident{key: key, alert: a}
 	in.open[key] = inc
 	return inc
 }
@@ -103,19 +155,18 @@ func (in *incidents) flushGroup(ctx context.Context) {
 		return
 	}
 	people := in.people()
-	var out []Alert
 	switch {
-	case in.rollUp == nil && (in.e.cfg.RollUp < 0 || len(people) <= in.e.cfg.RollUp):
+	case in.rollUp == nil && (in.e.cfg.RollUp < 0 || countPeople(people) <= in.e.cfg.RollUp):
 		for _, inc := range joined {
 			inc.sent = true
-			out = append(out, inc.alert)
+			in.queue(inc.alert)
 		}
 	case in.rollUp == nil || slices.ContainsFunc(joined, func(inc *incident) bool { return inc.alert.Severity == SeverityCritical }):
 		in.rollUp = &incident{alert: in.rollUpAlert(people), sent: true}
-		out = append(out, in.rollUp.alert)
+		in.queue(in.rollUp.alert)
 	}
 	in.mu.Unlock()
-	in.tell(ctx, out, nil)
+	in.deliver(ctx)
 }
 
 // people lists the open people's incidents. in.mu is held.
@@ -127,6 +178,20 @@ func (in *incidents) people() []*incident {
 		}
 	}
 	return out
+}
+
+// qualified is an incident's key as the Alerter sees it: the tenant's, so
+// that engines of several tenants may share one pager.
+func (in *incidents) qualified(key string) string { return in.e.cfg.Tenant + "/" + key }
+
+// countPeople counts the people the incidents are about: one person with
+// many refused fields is one person failing.
+func countPeople(incidents []*incident) int {
+	seen := map[string]bool{}
+	for _, inc := range incidents {
+		seen[inc.alert.EmployeeID] = true
+	}
+	return len(seen)
 }
 
 // rollUpAlert is the alert standing for the open people's incidents.
@@ -152,7 +217,7 @@ func (in *incidents) rollUpAlert(people []*incident) Alert {
 		at = in.rollUp.alert.At // an update keeps the roll-up's start
 	}
 	a := Alert{Kind: AlertRollUp, Severity: sev, Tenant: in.e.cfg.Tenant, At: at,
-		Message: msg, Incident: rollUpIncident, Count: len(persons), Critical: critical}
+		Message: msg, Incident: in.qualified(rollUpIncident), Count: len(persons), Critical: critical}
 	if a.At.IsZero() {
 		a.At = in.e.cfg.Clock.Now()
 	}
@@ -170,16 +235,15 @@ func (in *incidents) resolve(ctx context.Context, key string) {
 		return
 	}
 	delete(in.open, key)
-	var ended []Alert
 	if inc.sent {
-		ended = append(ended, inc.alert)
+		in.queueEnd(inc.alert)
 	}
 	if inc.person && in.rollUp != nil && len(in.people()) == 0 {
-		ended = append(ended, in.rollUp.alert)
+		in.queueEnd(in.rollUp.alert)
 		in.rollUp = nil
 	}
 	in.mu.Unlock()
-	in.tell(ctx, nil, ended)
+	in.deliver(ctx)
 }
 
 // stop alerts what waits for the group's flush: an engine shutting down
@@ -193,25 +257,57 @@ func (in *incidents) stop(ctx context.Context) {
 	in.flushGroup(ctx)
 }
 
-// tell hands raised and ended alerts to the Alerter, one call at a time.
-func (in *incidents) tell(ctx context.Context, raised, ended []Alert) {
-	if len(raised)+len(ended) == 0 {
-		return
-	}
-	in.send.Lock()
-	defer in.send.Unlock()
+// queue adds alerts to raise to the outbox; queueEnd an incident's end,
+// stamped now. in.mu is held.
+func (in *incidents) queue(raised ...Alert) {
 	for _, a := range raised {
-		in.e.observe.alert(ctx, a.Kind)
-		in.e.cfg.Alerter.Alert(ctx, a)
+		in.outbox = append(in.outbox, message{alert: a})
 	}
-	r, ok := in.e.cfg.Alerter.(Resolver)
-	if !ok {
-		return
-	}
-	now := in.e.cfg.Clock.Now()
-	for _, a := range ended {
-		a.At = now
-		r.Resolve(ctx, a)
+}
+
+func (in *incidents) queueEnd(a Alert) {
+	a.At = in.e.cfg.Clock.Now()
+	in.outbox = append(in.outbox, message{alert: a, ended: true})
+}
+
+// deliver hands the outbox to the Alerter, one call at a time, in order. A
+// goroutine finding another delivering leaves its messages to it, which
+// goes on until the outbox is empty — so a busy Alerter holds up no
+// reconcile but the one delivering, and an Alerter that raises an incident
+// itself does not deadlock.
+func (in *incidents) deliver(ctx context.Context) {
+	resolver, resolves := in.e.cfg.Alerter.(Resolver)
+	for {
+		if !in.send.TryLock() {
+			return
+		}
+		for {
+			in.mu.Lock()
+			batch := in.outbox
+			in.outbox = nil
+			in.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for _, m := range batch {
+				switch {
+				case !m.ended:
+					in.e.observe.alert(ctx, m.alert.Kind)
+					in.e.cfg.Alerter.Alert(ctx, m.alert)
+				case resolves:
+					resolver.Resolve(ctx, m.alert)
+				}
+			}
+		}
+		in.send.Unlock()
+		// A message queued after the last look, by a goroutine that
+		// found the lock held, would otherwise wait for the next one.
+		in.mu.Lock()
+		empty := len(in.outbox) == 0
+		in.mu.Unlock()
+		if empty {
+			return
+		}
 	}
 }
 

@@ -45,7 +45,7 @@ func TestOnePageForAPersonFailingThroughPolls(t *testing.T) {
 		}
 		raised := r.alerts.raised()
 		if len(raised) != 1 || raised[0].Kind != hrissync.AlertRetriesExhausted || raised[0].EmployeeID != a.ID ||
-			raised[0].Severity != hrissync.SeverityHigh || raised[0].Incident != "dead/"+a.ID {
+			raised[0].Severity != hrissync.SeverityHigh || raised[0].Incident != "default/dead/"+a.ID {
 			t.Fatalf("alerts = %+v, want one high retries-exhausted alert for %s", raised, a.ID)
 		}
 		if dead, _ := r.eng.DeadLetters(t.Context()); len(dead) != 1 || dead[0].Failure.Attempts != 7 {
@@ -58,7 +58,7 @@ func TestOnePageForAPersonFailingThroughPolls(t *testing.T) {
 			t.Fatalf("role = %q after the sink recovered, want Lead", got)
 		}
 		ended := r.alerts.ended()
-		if len(ended) != 1 || ended[0].Incident != "dead/"+a.ID || !ended[0].At.Equal(time.Date(2000, 1, 1, 4, 0, 0, 0, time.UTC)) {
+		if len(ended) != 1 || ended[0].Incident != "default/dead/"+a.ID || !ended[0].At.Equal(time.Date(2000, 1, 1, 4, 0, 0, 0, time.UTC)) {
 			t.Errorf("resolutions = %+v, want alice's incident, at 04:00", ended)
 		}
 		if open := r.eng.Incidents(); len(open) != 0 {
@@ -242,6 +242,77 @@ func TestWaitingIncidentIsAlertedAtShutdown(t *testing.T) {
 		}
 		if got := kindsOf(r.alerts.raised()); !slices.Equal(got, []string{"retries-exhausted w-001 high"}) {
 			t.Errorf("alerts at shutdown = %q, want alice's", got)
+		}
+	})
+}
+
+// A person stuck on a refused role change who then leaves is a leaver whose
+// access stays: the open incident is escalated to critical and paged again,
+// under the same Incident.
+func TestStuckPersonWhoLeavesIsEscalatedToCritical(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.lms.setFail(func(hrissync.Update) error { return retry.Permanent(errors.New("403 forbidden")) })
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role = "Lead" })
+		r.notify(a.ID)
+		r.sleep(time.Minute)
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
+		r.sleep(time.Hour) // the poll tries the dead letter: now a deactivation
+		raised := r.alerts.raised()
+		if got := kindsOf(raised); !slices.Equal(got, []string{"retries-exhausted w-001 high", "retries-exhausted w-001 critical"}) {
+			t.Fatalf("alerts = %q, want the high page, then its escalation", got)
+		}
+		if raised[0].Incident != raised[1].Incident {
+			t.Errorf("the escalation is incident %q, the page %q: want one incident", raised[1].Incident, raised[0].Incident)
+		}
+		if open := r.eng.Incidents(); len(open) != 1 || open[0].Severity != hrissync.SeverityCritical {
+			t.Errorf("incidents = %v, want alice's, critical", kindsOf(open))
+		}
+	})
+}
+
+// The roll-up's threshold counts people, as its Count does: one person with
+// many refused fields is one person failing.
+func TestRollUpCountsPeople(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{RollUp: 1})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.lms.setFail(func(u hrissync.Update) error {
+			for _, f := range []string{hrissync.FieldRole, hrissync.FieldEmail, hrissync.FieldManagerID} {
+				if _, ok := u.Fields[f]; ok && slices.ContainsFunc(u.Changes, func(c hrissync.Change) bool { return c.Field == f }) {
+					return &hrissync.FieldError{Field: f, Err: errors.New("409 conflict")}
+				}
+			}
+			return nil
+		})
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Role, e.Email = "Lead", "ally@example.com" })
+		r.notify(a.ID)
+		r.sleep(time.Minute)
+		got := kindsOf(r.alerts.raised())
+		if want := []string{"field-parked w-001 high", "field-parked w-001 high"}; !slices.Equal(got, want) {
+			t.Errorf("alerts = %q, want each field's page: one person is within the roll-up's 1", got)
+		}
+	})
+}
+
+// A dead letter of attributes alone is low: nobody's access or role is at
+// stake.
+func TestAttributeDeadLetterIsLow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.lms.setFail(func(hrissync.Update) error { return retry.Permanent(errors.New("400 invalid")) })
+		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Attributes = map[string]string{"skill.go": "5", "performanceRating": "3"} })
+		if err := r.eng.Batch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		r.sleep(time.Minute)
+		if got := kindsOf(r.alerts.raised()); !slices.Equal(got, []string{"retries-exhausted w-001 low"}) {
+			t.Errorf("alerts = %q, want one low page", got)
 		}
 	})
 }

@@ -221,18 +221,31 @@ func (e *Engine) culprit(ctx context.Context, r request, c *decision, err error)
 	// lands (the culprit is in that half) or is refused again (in the
 	// first).
 	var excluded []string
+	landed := false // some write without a suspect was taken: a field is to blame
 	for len(suspects) > 1 {
 		a, b := suspects[:len(suspects)/2], suspects[len(suspects)/2:]
 		err := e.tryWithout(ctx, r, c, append(slices.Clone(excluded), b...))
 		switch {
 		case err == nil:
-			suspects = b
+			suspects, landed = b, true
 		case errors.As(err, &fe) && slices.Contains(a, fe.Field):
 			return fe.Field, true, nil
 		case retry.IsPermanent(err):
 			excluded, suspects = append(excluded, b...), a
 		default:
 			return "", false, err // the sink is failing for another reason
+		}
+	}
+	if !landed {
+		// Every write tried was refused: a platform refusing everything
+		// (a revoked token) would otherwise have one innocent field
+		// blamed. The last suspect is the culprit only if the write
+		// without it is taken.
+		switch err := e.tryWithout(ctx, r, c, append(slices.Clone(excluded), suspects[0])); {
+		case retry.IsPermanent(err) && !errors.As(err, &fe):
+			return "", false, nil // not a field's doing
+		case err != nil && !retry.IsPermanent(err):
+			return "", false, err
 		}
 	}
 	return suspects[0], true, nil

@@ -114,9 +114,40 @@ func TestRefusalWithoutAFieldIsBisected(t *testing.T) {
 		if p := r.eng.Parked(); len(p) != 1 || p[0].Field != hrissync.FieldDepartment {
 			t.Errorf("parked = %+v, want the department", p)
 		}
-		// The write, two halvings of four fields, the rest: four calls.
+		// The write, two halvings of four fields (both refused), the write
+		// without the department that proves it the culprit, the rest:
+		// five calls.
+		if n := len(r.lms.allCalls()) - calls; n != 5 {
+			t.Errorf("%d sink calls, want 5", n)
+		}
+	})
+}
+
+// A platform refusing every write (a revoked token) is not a field's doing:
+// no innocent field is parked, the person is dead-lettered once, and the
+// bisection gives up after its halvings and one proof.
+func TestRefusingEverythingParksNoField(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		a := r.hr.put(alice())
+		r.notify(a.ID)
+		r.lms.setFail(func(hrissync.Update) error { return retry.Permanent(errors.New("403 token revoked")) })
+		calls := len(r.lms.allCalls())
+		r.hr.update(a.ID, func(e *hrissync.Employee) {
+			e.Role, e.Department, e.Location, e.FamilyName = "Lead", "Ops", "Lyon", "Archer-Smith"
+		})
+		if err := r.eng.Reconcile(t.Context(), a.ID); err == nil { // every class, as a batch would
+			t.Fatal("the refused write succeeded")
+		}
+		r.sleep(time.Minute)
+		if p := r.eng.Parked(); len(p) != 0 {
+			t.Errorf("parked = %+v, want none: the platform refuses everything", p)
+		}
 		if n := len(r.lms.allCalls()) - calls; n != 4 {
-			t.Errorf("%d sink calls, want 4", n)
+			t.Errorf("%d sink calls, want 4: the write, two halvings, one proof", n)
+		}
+		if got := kindsOf(r.alerts.raised()); !slices.Equal(got, []string{"retries-exhausted w-001 high"}) {
+			t.Errorf("alerts = %q, want the dead letter's alone", got)
 		}
 	})
 }

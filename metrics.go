@@ -22,6 +22,7 @@ type instruments struct {
 	writes    metric.Int64Counter     // trigger, kind
 	changes   metric.Int64Counter     // trigger: field values changed by writes
 	retries   metric.Int64Counter     // trigger
+	source    metric.Int64Counter     // trigger, call: get, list, changed_since
 	dead      metric.Int64Counter     // trigger
 	alerts    metric.Int64Counter     // kind
 	latency   metric.Float64Histogram // trigger: HR change → applied, seconds
@@ -47,6 +48,7 @@ func newInstruments(mp metric.MeterProvider, tenant string, e *Engine) (*instrum
 	in.attempts = counter("hrissync.sink.attempts", "{call}", "Sink calls, failed ones included, by trigger and kind.")
 	in.writes = counter("hrissync.sink.writes", "{call}", "Sink calls that succeeded, by trigger and kind.")
 	in.changes = counter("hrissync.changes", "{field}", "Field values changed by successful writes, by trigger.")
+	in.source = counter("hrissync.source.calls", "{call}", "Source calls, failed ones included (a page each, for a Source that pages), by trigger and call: get, list or changed_since.")
 	in.retries = counter("hrissync.retries", "{call}", "Sink calls after the first of their series, by trigger.")
 	in.dead = counter("hrissync.dead_letters", "{person}", "People whose retries ran out, by trigger.")
 	in.alerts = counter("hrissync.alerts", "{alert}", "Alerts raised, by kind.")
@@ -102,6 +104,10 @@ func (in *instruments) write(ctx context.Context, u *Update, latency time.Durati
 	in.writes.Add(ctx, 1, in.attrs(trig(u.Trigger), kind(u.Kind)))
 	in.changes.Add(ctx, int64(len(u.Changes)), in.attrs(trig(u.Trigger)))
 	in.latency.Record(ctx, latency.Seconds(), in.attrs(trig(u.Trigger)))
+}
+
+func (in *instruments) sourceCall(ctx context.Context, t Trigger, c sourceCall) {
+	in.source.Add(ctx, 1, in.attrs(trig(t), attribute.String("call", string(c))))
 }
 
 func (in *instruments) alert(ctx context.Context, k AlertKind) {

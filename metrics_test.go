@@ -84,6 +84,8 @@ func TestMetrics(t *testing.T) {
 			"hrissync.dead_letters{tenant=acme,trigger=realtime}":              1,
 			"hrissync.alerts{kind=retries-exhausted,tenant=acme}":              1,
 			"hrissync.queue.depth{state=ready,tenant=acme}":                    0,
+			"hrissync.source.calls{call=list,tenant=acme,trigger=batch}":       1,
+			"hrissync.source.calls{call=get,tenant=acme,trigger=realtime}":     2,
 		}
 		for k, v := range want {
 			if got, ok := sums[k]; !ok || got != v {

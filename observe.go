@@ -67,6 +67,12 @@ func (o observer) write(ctx context.Context, u *Update, lag time.Duration) {
 	o.metrics.write(ctx, u, lag)
 }
 
+// sourceCall: the Source was called (a page read, for a listing).
+func (o observer) sourceCall(ctx context.Context, t Trigger, c sourceCall) {
+	o.stats.trigger(t, func(s *TriggerStats) { c.count(&s.SourceCalls) })
+	o.metrics.sourceCall(ctx, t, c)
+}
+
 // dead: a person's retries ran out.
 func (o observer) dead(ctx context.Context, t Trigger) {
 	o.stats.trigger(t, func(s *TriggerStats) { s.DeadLetters++ })

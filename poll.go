@@ -54,7 +54,7 @@ func (e *Engine) poll(ctx context.Context) error {
 	g.SetLimit(e.cfg.Concurrency)
 	var listErr error
 	var versions []time.Time // what the Source's clock said, for the watermark
-	for rec, err := range e.src.ChangedSince(ctx, since) {
+	for rec, err := range e.changedSince(ctx, TriggerPoll, since) {
 		if errors.Is(err, ErrChangedSinceUnsupported) {
 			break
 		}
@@ -82,9 +82,6 @@ func (e *Engine) poll(ctx context.Context) error {
 		})
 	}
 	if err := errors.Join(g.Wait(), listErr, sweepErr); err != nil {
-		return err
-	}
-	if _, err := e.store.ForgetEvents(ctx, e.cfg.Tenant, start); err != nil {
 		return err
 	}
 	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, watermark)

@@ -45,9 +45,9 @@ type request struct {
 	// revoking is set once the write is planned: it takes access away,
 	// so its failure is critical.
 	revoking bool
-	// terminating: the write sets a termination date; its failure is
-	// critical too.
-	terminating bool
+	// severity is how urgent the planned write's failure is; "" before
+	// a write is planned.
+	severity Severity
 	// approved: an operator let this deactivation go beyond its budget.
 	approved bool
 }
@@ -136,7 +136,7 @@ func (e *Engine) reconcileHeld(ctx context.Context, r request) outcome {
 	}
 	c := e.decide(ctx, r, rd)
 	r.revoking = c.update != nil && c.update.Kind == Deactivate
-	r.terminating = c.update != nil && changes(c.update, FieldTerminationDate)
+	r.severity = e.writeSeverity(c.update)
 	if r.revoking && rd.p.Active && c.err == nil && c.until.IsZero() {
 		// Nothing is acted on yet: the deactivation budget may hold it.
 		// Held, access is kept and the person stays dirty, looked at
@@ -217,7 +217,7 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 
 	rd.rec = r.record
 	if rd.rec == nil || e.lags(*rd.rec, p.Dirty.MinVersion) {
-		got, err := e.src.Get(ctx, r.id)
+		got, err := e.get(ctx, r.trigger, r.id)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			rd.rec = nil
@@ -399,6 +399,15 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) 
 		// person waits with the rest, without using up an attempt of its
 		// own.
 		until := e.guard.resumeAt()
+		out := e.putOff(ctx, r, rd.p, c.classes, until)
+		out.pause = until
+		return landed{}, out, false
+	}
+	if until, open := e.guard.tripped(); open && err != nil && !retry.IsPermanent(err) {
+		// The sink is down for everyone — this failure opened the
+		// breaker, or was its probe, or was in flight as it opened:
+		// the person waits with the rest, and the outage uses up no
+		// attempt of theirs (nor dead-letters anyone).
 		out := e.putOff(ctx, r, rd.p, c.classes, until)
 		out.pause = until
 		return landed{}, out, false
@@ -726,28 +735,51 @@ func (e *Engine) fail(ctx context.Context, r request, rd reading, classes cadenc
 	if again {
 		return outcome{result: failed, err: cause, next: now.Add(wait)}
 	}
+	alert := Alert{Kind: AlertRetriesExhausted, Severity: failureSeverity(r, classes), EmployeeID: r.id, Err: cause,
+		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered, tried once by each poll and batch until a write lands", r.id, attempt)}
 	if was := rd.p.Failure; was != nil && was.Dead {
 		// Still dead after another try: the same dead letter, counted
-		// and logged once, its incident still open.
+		// and logged once, its incident escalated if this write is
+		// more urgent than the one that was paged.
+		e.incidents.stillFailing(ctx, deadIncident(r.id), alert)
 		return outcome{result: failed, err: cause}
 	}
 	e.observe.dead(ctx, r.trigger)
 	e.log.Warn("retries exhausted", "id", r.id, "attempts", attempt, "err", cause)
 	// Each person's dead letter is an incident of its own, so that one
 	// stuck person never masks another's failed termination.
-	e.incidents.raisePerson(ctx, deadIncident(r.id), Alert{Kind: AlertRetriesExhausted, Severity: failureSeverity(r, classes),
-		EmployeeID: r.id, Err: cause,
-		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered, tried once by each poll and batch until a write lands", r.id, attempt)})
+	e.incidents.raisePerson(ctx, deadIncident(r.id), alert)
 	return outcome{result: failed, err: cause}
 }
 
-// failureSeverity is how urgent a person's failed write is: critical when
-// it takes access away or sets a termination date, high when it carries a
-// realtime field, low for attributes alone.
+// writeSeverity is how urgent a write's failure is: critical when it takes
+// access away or sets a termination date, high when it changes a field the
+// policy keeps in step in real time (or makes or reactivates an account),
+// low when it changes attributes alone.
+func (e *Engine) writeSeverity(u *Update) Severity {
+	switch {
+	case u == nil:
+		return ""
+	case u.Kind == Deactivate || changes(u, FieldTerminationDate):
+		return SeverityCritical
+	case u.Kind != Modify:
+		return SeverityHigh
+	}
+	for _, ch := range u.Changes {
+		if e.cfg.Policy.Class(ch.Field).Has(cadence.Realtime) {
+			return SeverityHigh
+		}
+	}
+	return SeverityLow
+}
+
+// failureSeverity is how urgent a person's failed reconcile is: its planned
+// write's severity, or, when it failed before a write was planned (the
+// Source could not be read), high if realtime fields were asked for.
 func failureSeverity(r request, classes cadence.Class) Severity {
 	switch {
-	case r.revoking || r.terminating:
-		return SeverityCritical
+	case r.severity != "":
+		return r.severity
 	case classes.Has(cadence.Realtime):
 		return SeverityHigh
 	}

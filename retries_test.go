@@ -61,7 +61,7 @@ func TestRealtimeRetriesThenDeadLetterAndOneAlert(t *testing.T) {
 		for _, al := range r.alerts.ended() {
 			ended = append(ended, al.Incident)
 		}
-		if want := []string{"dead/" + a.ID, "dead/" + b.ID}; !slices.Equal(slices.Sorted(slices.Values(ended)), want) {
+		if want := []string{"default/dead/" + a.ID, "default/dead/" + b.ID}; !slices.Equal(slices.Sorted(slices.Values(ended)), want) {
 			t.Errorf("resolved %v, want %v", ended, want)
 		}
 		s := r.eng.Stats()

@@ -31,8 +31,8 @@ func TestShutdownFinishesWorkInHand(t *testing.T) {
 		if err := <-stopped; err != nil {
 			t.Fatalf("Shutdown = %v", err)
 		}
-		if err := <-done; err != nil {
-			t.Fatalf("Run = %v", err)
+		if err := <-done; !errors.Is(err, hrissync.ErrClosed) {
+			t.Fatalf("Run = %v, want ErrClosed", err)
 		}
 		if len(lms.writes()) != 1 {
 			t.Error("the write in hand did not complete")

@@ -50,3 +50,12 @@ type Snapshotter interface {
 	// it and stops at once.
 	Snapshot(ctx context.Context) (asOf time.Time, list iter.Seq2[Employee, error], err error)
 }
+
+// Pager is a Source whose List and ChangedSince read the HRIS a page at a
+// time, PageSize records to a page — as most HRIS APIs answer. The engine
+// asks it only to count the Source's calls (TriggerStats.SourceCalls): a
+// listing counts one call for its first page and one more each time a
+// record beyond a full page is read; a listing of none counts one.
+type Pager interface {
+	PageSize() int
+}

@@ -26,10 +26,31 @@ type TriggerStats struct {
 	Attempts     int64 // sink calls, failed ones included
 	Retries      int64 // attempts after the first of their series
 	DeadLetters  int64 // people whose retries ran out
+	// SourceCalls are the trigger's reads of the Source. With Attempts
+	// they are its integration operations (Operations).
+	SourceCalls SourceCalls
 	// Latency runs from the HR change (or its taking effect) to the
 	// sink's acknowledgement, over the writes made.
 	Latency Percentiles
 }
+
+// Operations are the trigger's calls of either system — sink calls
+// (Attempts, failed ones included) and Source calls — the unit an
+// integration platform bills and rate-limits by, and the cost to compare
+// cadences by.
+func (t TriggerStats) Operations() int64 { return t.Attempts + t.SourceCalls.Total() }
+
+// SourceCalls count calls of the Source, failed ones included. A List or
+// ChangedSince whose Source reads its HRIS a page at a time (a Pager) counts
+// one call per page read; otherwise one per call.
+type SourceCalls struct {
+	Get          int64 // Source.Get
+	List         int64 // pages of the full list (Source.List, or Snapshotter.Snapshot)
+	ChangedSince int64 // pages of Source.ChangedSince
+}
+
+// Total is every call counted.
+func (c SourceCalls) Total() int64 { return c.Get + c.List + c.ChangedSince }
 
 // Percentiles summarise a latency distribution.
 type Percentiles struct {

@@ -31,6 +31,10 @@ type Report struct {
 	Needed, Writes, Attempts int64
 	// Triggers are the engine's counts per trigger.
 	Triggers map[hrissync.Trigger]hrissync.TriggerStats
+	// SourceCalls are the engine's calls of the Source, every trigger
+	// together (zero for the reference ways, which count none).
+	// Operations, Attempts plus these, are the seed's measure of cost.
+	SourceCalls hrissync.SourceCalls
 
 	// Latency from the HR change (or the moment it took effect) to the
 	// platform holding it: terminations (access removed), the other
@@ -169,7 +173,13 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 		ts.Attempts -= b.Attempts
 		ts.Retries -= b.Retries
 		ts.DeadLetters -= b.DeadLetters
+		ts.SourceCalls.Get -= b.SourceCalls.Get
+		ts.SourceCalls.List -= b.SourceCalls.List
+		ts.SourceCalls.ChangedSince -= b.SourceCalls.ChangedSince
 		r.Triggers[t] = ts
+		r.SourceCalls.Get += ts.SourceCalls.Get
+		r.SourceCalls.List += ts.SourceCalls.List
+		r.SourceCalls.ChangedSince += ts.SourceCalls.ChangedSince
 	}
 	r.Deliveries = s.hris.Deliveries()
 	for _, d := range r.Deliveries {
@@ -271,6 +281,10 @@ func (r *Report) Summary() string {
 	return fmt.Sprintf("converged=%s lost=%d writes=%d needed=%d attempts=%d", conv, r.Lost, r.Writes, r.Needed, r.Attempts)
 }
 
+// Operations are the integration operations the seed counts cost in:
+// every sink call that reached the platform and every Source call.
+func (r *Report) Operations() int64 { return r.Attempts + r.SourceCalls.Total() }
+
 // WriteTable prints reports side by side, one column per cadence.
 func WriteTable(w io.Writer, reports ...*Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -298,6 +312,13 @@ func WriteTable(w io.Writer, reports ...*Report) error {
 	row("needed writes", func(r *Report) string { return num(r.Needed) })
 	row("writes", func(r *Report) string { return num(r.Writes) })
 	row("attempts", func(r *Report) string { return num(r.Attempts) })
+	row("source calls get / list / changed since", func(r *Report) string {
+		return fmt.Sprintf("%d / %d / %d", r.SourceCalls.Get, r.SourceCalls.List, r.SourceCalls.ChangedSince)
+	})
+	for _, t := range hrissync.AllTriggers() {
+		row("operations by "+string(t), func(r *Report) string { return num(r.Triggers[t].Operations()) })
+	}
+	row("operations (attempts + source calls)", func(r *Report) string { return num(r.Operations()) })
 	row("termination p50/p99/max", func(r *Report) string { return lat(r.Terminations) })
 	row("realtime field p50/p99/max", func(r *Report) string { return lat(r.Realtime) })
 	row("attribute p50/p99/max", func(r *Report) string { return lat(r.Attributes) })

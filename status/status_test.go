@@ -110,7 +110,7 @@ func TestDocumentAndForms(t *testing.T) {
 	for _, in := range doc.Incidents {
 		incidents = append(incidents, in.Severity+" "+in.ID)
 	}
-	if len(incidents) != 2 || incidents[0] != "critical deletions/"+doc.Approval.RunID || incidents[1] != "high dead/w-0001" {
+	if len(incidents) != 2 || incidents[0] != "critical acme/deletions/"+doc.Approval.RunID || incidents[1] != "high acme/dead/w-0001" {
 		t.Errorf("incidents = %q, want the held batch's (critical) first, then w-0001's dead letter (high)", incidents)
 	}
 	if len(doc.Runs) != 2 || doc.Runs[0].Outcome != "held" || doc.Runs[1].Outcome != "succeeded" || doc.Lag["batch"].Count == 0 {

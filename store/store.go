@@ -385,7 +385,9 @@ type Dispatcher interface {
 	Run(ctx context.Context, limit int, work func(ctx context.Context, id string)) error
 
 	// Stop makes Run finish the work in hand and return, leaving waiting
-	// ids undone (they stay dirty in the Store).
+	// ids undone (they stay dirty in the Store). It is for good: a Run
+	// called after Stop returns at once, for the engine may be shut down
+	// while its Run is still starting up.
 	Stop()
 }
 

@@ -10,8 +10,9 @@
 // method; 415 not JSON; 413 body over the limit; 431 a signature header
 // longer than the scheme can need; 401 missing or bad signature or a stale
 // timestamp; 400 malformed; 409 an event id already recorded for another
-// event; 503 with Retry-After when the backlog is over its bound; 500 when
-// the event could not be recorded (the sender retries). A rejection records
+// event; 503 with Retry-After when the backlog is over its bound or the
+// engine is shut down (ErrClosed); 500 when the event could not be recorded
+// (the sender retries). A rejection records
 // nothing, is logged with its reason and never with the body, and never
 // echoes the body back.
 //
@@ -72,7 +73,8 @@ type Config struct {
 	// bound.
 	Backlog    func() int
 	MaxBacklog int
-	// RetryAfter is the pause asked for with a 503. Default 30 s.
+	// RetryAfter is the pause asked for with a 503 (a backlog over its
+	// bound, an engine shut down). Default 30 s.
 	RetryAfter time.Duration
 	// Now is the clock for timestamp tolerance. Default time.Now.
 	Now    func() time.Time
@@ -181,6 +183,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		case errors.Is(err, hrissync.ErrEventConflict):
 			status = http.StatusConflict
+		case errors.Is(err, hrissync.ErrClosed):
+			// The engine is shut down (a deploy, say): the sender
+			// retries, and another replica or the next engine takes it.
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
 		}
 		h.reject(w, r, status, "recording: "+err.Error())
 		return

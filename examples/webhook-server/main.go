@@ -141,7 +141,10 @@ func run() error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = errors.Join(srv.Shutdown(shutdownCtx), eng.Shutdown(shutdownCtx), <-engineDone)
+	err = errors.Join(srv.Shutdown(shutdownCtx), eng.Shutdown(shutdownCtx))
+	if runErr := <-engineDone; !errors.Is(runErr, hrissync.ErrClosed) {
+		err = errors.Join(err, runErr) // like ListenAndServe's ErrServerClosed, ErrClosed is the clean end
+	}
 	if serveErr := <-serveDone; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}

@@ -9,6 +9,10 @@
 // Concurrency across ids is bounded by a semaphore (golang.org/x/sync). Time
 // comes from the functions given to New, so a fake clock drives it in
 // simulations.
+//
+// Stop is for good: a stopped queue takes no more ids, sets no more timers,
+// and a Run after Stop returns at once. A Stop that lands before Run (an
+// engine shut down during its start-up) must not be undone by it.
 package workqueue
 
 import (
@@ -59,6 +63,9 @@ func (q *Queue) Add(id string) {
 }
 
 func (q *Queue) addLocked(id string) {
+	if q.stopped {
+		return
+	}
 	if d, ok := q.waiting[id]; ok {
 		d.stop()
 		delete(q.waiting, id)
@@ -79,6 +86,9 @@ func (q *Queue) addLocked(id string) {
 func (q *Queue) AddAt(id string, at time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.stopped {
+		return
+	}
 	d := at.Sub(q.now())
 	if d <= 0 {
 		q.addLocked(id)
@@ -159,12 +169,10 @@ func (q *Queue) done(id string) {
 }
 
 // Run hands ready ids to work, at most limit at once, until ctx ends or Stop
-// is called, then waits for the work in hand and returns. Timers of ids
-// still waiting are stopped: they are hints, and the Store keeps the truth.
+// is called, then waits for the work in hand and returns; after Stop it
+// returns at once. Timers of ids still waiting are stopped: they are hints,
+// and the Store keeps the truth.
 func (q *Queue) Run(ctx context.Context, limit int, work func(ctx context.Context, id string)) error {
-	q.mu.Lock()
-	q.stopped = false
-	q.mu.Unlock()
 	unwatch := context.AfterFunc(ctx, q.Stop)
 	defer unwatch()
 
@@ -193,17 +201,25 @@ func (q *Queue) Run(ctx context.Context, limit int, work func(ctx context.Contex
 	}
 }
 
-// Stop makes Run return once the work in hand is done.
+// Stop makes Run return once the work in hand is done, and the queue take
+// nothing more: the ids it held are dropped, being hints the Store also
+// keeps. It cannot be undone.
 func (q *Queue) Stop() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.stopped = true
+	q.ready, q.queued = nil, map[string]bool{}
+	q.stopTimersLocked()
 	q.cond.Broadcast()
 }
 
 func (q *Queue) stopTimers() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.stopTimersLocked()
+}
+
+func (q *Queue) stopTimersLocked() {
 	for id, w := range q.waiting {
 		w.stop()
 		delete(q.waiting, id)

@@ -205,3 +205,36 @@ func BenchmarkAddAndRun(b *testing.B) {
 	<-finished
 	b.ReportMetric(float64(done.Load())/b.Elapsed().Seconds(), "runs/s")
 }
+
+// A Stop is for good: one that lands before Run (an engine shut down during
+// its start-up) is not undone by it, and ids added after it are not taken —
+// nor do they leave timers behind.
+func TestStopSticks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := realQueue()
+		q.Add("w1")
+		q.Stop()
+		q.Add("w2")
+		q.AddAt("w3", time.Now().Add(time.Minute))
+		var runs atomic.Int32
+		returned := make(chan struct{})
+		go func() {
+			defer close(returned)
+			_ = q.Run(context.Background(), 1, func(context.Context, string) { runs.Add(1) })
+		}()
+		synctest.Wait()
+		select {
+		case <-returned:
+		default:
+			t.Fatal("Run after Stop did not return")
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if n := runs.Load(); n != 0 {
+			t.Errorf("a stopped queue ran %d ids", n)
+		}
+		if ready, processing, waiting := q.Len(); ready+processing+waiting != 0 {
+			t.Errorf("a stopped queue holds ready %d, processing %d, waiting %d", ready, processing, waiting)
+		}
+	})
+}
