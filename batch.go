@@ -47,7 +47,9 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	run := store.BatchRun{ID: "batch-" + now.UTC().Format("20060102T150405Z") + "-" + entryID()[:6], Attempt: 1, Started: now}
 	last, err := e.store.LastBatchRun(ctx, e.cfg.Tenant)
 	switch {
-	case err == nil && last.Status == store.BatchFailed && last.Attempt == 1:
+	case err == nil && e.rerunOwed(last, now):
+		// A failed run, or one the engine stopped in (its status never
+		// saved): this is its rerun.
 		run = last // its Baseline too: the runs before it are the same
 		run.Attempt, run.Started, run.Err = 2, now, ""
 	case err == nil:
@@ -132,6 +134,15 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	e.finished(ctx, Pass{Name: "batch", RunID: run.ID, Started: run.Started, Took: run.Finished.Sub(run.Started),
 		Outcome: string(run.Status), Writes: run.Writes}, err)
 	return run, err
+}
+
+// rerunOwed reports whether last is a scheduled run that failed, or that the
+// engine stopped in (its status never saved), and whose rerun is still owed
+// at now: not once the schedule's next run after it is due, which reads a
+// new list whole — a rerun then would skip everyone the old run examined.
+func (e *Engine) rerunOwed(last store.BatchRun, now time.Time) bool {
+	return last.Attempt == 1 && (last.Status == store.BatchFailed || last.Status == store.BatchRunning) &&
+		now.Before(e.cfg.BatchSchedule.Next(last.Started))
 }
 
 // runList reads the Source's full list, in whatever order it comes, a chunk

@@ -212,9 +212,37 @@ func (e *Engine) startUp(ctx context.Context) error {
 		if e.cfg.Policy.Uses(cadence.Realtime) {
 			e.schedule("poll", e.cfg.PollSchedule.Next(now), e.runPoll)
 		}
-		e.schedule("batch", e.cfg.BatchSchedule.Next(now), e.runBatch)
+		next, err := e.nextBatch(ctx, now)
+		if err != nil {
+			return fmt.Errorf("hrissync: reading the last batch run: %w", err)
+		}
+		e.schedule("batch", next, e.runBatch)
 	}
 	return nil
+}
+
+// nextBatch is when the batch runs next: at its schedule, or sooner for the
+// rerun of a scheduled run that failed before the engine stopped — at once
+// if its time has passed — so that a restart between 02:00 and 03:00 does
+// not lose the night's rerun.
+func (e *Engine) nextBatch(ctx context.Context, now time.Time) (time.Time, error) {
+	next := e.cfg.BatchSchedule.Next(now)
+	last, err := e.store.LastBatchRun(ctx, e.cfg.Tenant)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return next, nil
+	case err != nil:
+		return time.Time{}, err
+	case e.rerunOwed(last, now):
+		rerun := last.Started.Add(e.cfg.BatchRerun)
+		if rerun.Before(now) {
+			rerun = now
+		}
+		if rerun.Before(next) {
+			return rerun, nil
+		}
+	}
+	return next, nil
 }
 
 // Started is closed once Run has swept the Store and set its schedules.
@@ -311,10 +339,7 @@ func (e *Engine) runBatch(ctx context.Context) {
 // batchOnce runs the batch and returns when its rerun is due: the zero time
 // unless this was a scheduled run that failed.
 func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
-	run, err := e.batch(ctx)
-	if err != nil && ctx.Err() == nil {
-		e.log.Warn("batch failed", "run", run.ID, "attempt", run.Attempt, "err", err)
-	}
+	run, _ := e.batch(ctx) // logged and counted by finished
 	if run.Status == store.BatchFailed && run.Attempt == 1 {
 		return run.Started.Add(e.cfg.BatchRerun)
 	}

@@ -2,6 +2,7 @@ package hrissync
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -46,7 +47,11 @@ func (e *Engine) finished(ctx context.Context, r Pass, err error) {
 	e.history.add(r)
 	e.observe.run(ctx, r.Name, r.Took, err)
 	// Ids and counts only: Info carries no person's data.
-	e.log.Info(r.Name+" finished", "run", r.RunID, "took", r.Took, "outcome", r.Outcome, "writes", r.Writes)
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelWarn // a failed run is retried, and pages only if that fails too
+	}
+	e.log.Log(ctx, level, r.Name+" finished", "run", r.RunID, "took", r.Took, "outcome", r.Outcome, "writes", r.Writes, "err", err)
 }
 
 // Recent returns the last polls and batches this engine ran, newest first.

@@ -306,7 +306,9 @@ func TestAttributeDeadLetterIsLow(t *testing.T) {
 		a := r.hr.put(alice())
 		r.notify(a.ID)
 		r.lms.setFail(func(hrissync.Update) error { return retry.Permanent(errors.New("400 invalid")) })
-		r.hr.update(a.ID, func(e *hrissync.Employee) { e.Attributes = map[string]string{"skill.go": "5", "performanceRating": "3"} })
+		r.hr.update(a.ID, func(e *hrissync.Employee) {
+			e.Attributes = map[string]string{"skill.go": "5", "performanceRating": "3"}
+		})
 		if err := r.eng.Batch(t.Context()); err != nil {
 			t.Fatal(err)
 		}

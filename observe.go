@@ -81,5 +81,11 @@ func (o observer) dead(ctx context.Context, t Trigger) {
 
 // run: a poll or batch finished.
 func (o observer) run(ctx context.Context, name string, took time.Duration, err error) {
+	o.stats.trigger(Trigger(name), func(t *TriggerStats) {
+		t.Runs++
+		if err != nil {
+			t.FailedRuns++
+		}
+	})
 	o.metrics.run(ctx, name, took, err)
 }

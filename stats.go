@@ -26,6 +26,10 @@ type TriggerStats struct {
 	Attempts     int64 // sink calls, failed ones included
 	Retries      int64 // attempts after the first of their series
 	DeadLetters  int64 // people whose retries ran out
+	// Runs and FailedRuns count a poll's or batch's runs, and those that
+	// failed: a failed batch is rerun once, and pages only if the rerun
+	// fails too, so the first failure shows here and in the logs (Warn).
+	Runs, FailedRuns int64
 	// SourceCalls are the trigger's reads of the Source. With Attempts
 	// they are its integration operations (Operations).
 	SourceCalls SourceCalls

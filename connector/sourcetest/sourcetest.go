@@ -17,11 +17,15 @@ package sourcetest
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,4 +281,42 @@ func first(seq func(func(hrissync.Employee, error) bool)) (hrissync.Employee, er
 // export format must be sorted.
 func Sorted(people []hrissync.Employee) []hrissync.Employee {
 	return slices.SortedFunc(slices.Values(people), func(a, b hrissync.Employee) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// Shuffled returns src with its List given in an order of its own — a new
+// one each call, from seed — as a vendor's API paging by its internal key
+// gives it: for testing that what reads the list does not depend on its
+// order. It holds the list in memory while it is ranged, and is only a
+// Source (not a Snapshotter), whatever src is.
+func Shuffled(src hrissync.Source, seed uint64) hrissync.Source {
+	return &shuffled{Source: src, seed: seed}
+}
+
+type shuffled struct {
+	hrissync.Source
+	seed  uint64
+	calls atomic.Uint64
+}
+
+func (s *shuffled) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
+	return func(yield func(hrissync.Employee, error) bool) {
+		var all []hrissync.Employee
+		var listErr error
+		for e, err := range s.Source.List(ctx) {
+			if err != nil {
+				listErr = err
+				break
+			}
+			all = append(all, e)
+		}
+		rand.New(rand.NewPCG(s.seed, s.calls.Add(1))).Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+		for _, e := range all {
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if listErr != nil {
+			yield(hrissync.Employee{}, listErr)
+		}
+	}
 }

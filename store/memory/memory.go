@@ -4,7 +4,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -24,13 +23,17 @@ type Store struct {
 }
 
 type tenant struct {
-	people  map[string]*store.Person
-	events  map[string]seenEvent // by event id
-	outbox  []audit.Entry
-	anchor  audit.Head // the audit chain's end as last acknowledged
-	cursors map[string]time.Time
-	runs    map[string]store.BatchRun
-	last    string // ID of the run first saved last
+	people map[string]*store.Person
+	// ids are people's ids, sorted unless unsorted: pages are read in ID
+	// order.
+	ids      []string
+	unsorted bool
+	events   map[string]seenEvent // by event id
+	outbox   []audit.Entry
+	anchor   audit.Head // the audit chain's end as last acknowledged
+	cursors  map[string]time.Time
+	runs     map[string]store.BatchRun
+	last     string // ID of the run first saved last
 	// revoked lists the commits that ended someone's access, oldest first.
 	revoked []revocation
 }
@@ -70,8 +73,20 @@ func (t *tenant) person(id string) *store.Person {
 	if !ok {
 		p = &store.Person{ID: id}
 		t.people[id] = p
+		t.ids = append(t.ids, id)
+		t.unsorted = true
 	}
 	return p
+}
+
+// sortedIDs returns the tenant's ids in ID order, sorting them once after
+// people were added rather than on every page read.
+func (t *tenant) sortedIDs() []string {
+	if t.unsorted {
+		slices.Sort(t.ids)
+		t.unsorted = false
+	}
+	return t.ids
 }
 
 func (s *Store) mark(p *store.Person, m store.Mark) {
@@ -272,15 +287,17 @@ func (s *Store) list(ctx context.Context, tenant, after string, limit int, keep 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	ids := t.sortedIDs()
+	i, _ := slices.BinarySearch(ids, after)
 	var out []store.Person
-	for _, p := range s.tenant(tenant).people {
-		if p.ID > after && keep(p) {
+	for _, id := range ids[i:] {
+		if limit >= 0 && len(out) == limit {
+			break
+		}
+		if p := t.people[id]; id > after && keep(p) {
 			out = append(out, clone(p))
 		}
-	}
-	slices.SortFunc(out, func(a, b store.Person) int { return cmp.Compare(a.ID, b.ID) })
-	if limit >= 0 && len(out) > limit {
-		out = out[:limit]
 	}
 	return out, nil
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package hrissync_test
+
+const raceEnabled = false
