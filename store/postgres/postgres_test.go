@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hrissync/hrissync"
@@ -312,5 +314,105 @@ func TestMigratesVersion3(t *testing.T) {
 	}
 	if dup, err := offer(st, "acme", "msg_1", "w-1", "f1"); err != nil || dup {
 		t.Errorf("msg_1 once forgotten: duplicate=%v err=%v, want accepted", dup, err)
+	}
+}
+
+// A schema written by the version before people's listings
+// (testdata/v4.sql, a pg_dump of it, written by testdata/v4.go) migrates in
+// place: every person reads as that version wrote them, with no listing,
+// through every read; Listed and Lookup work on it at once, for people it
+// held and people it did not, seen by another replica; and a commit keeps
+// a listing.
+func TestMigratesVersion4(t *testing.T) {
+	ctx := context.Background()
+	st, pool, schema := openDump(t, "testdata/v4.sql", "v4dump")
+	at := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	}
+	realtime := store.Mark{Since: at, Classes: cadence.Realtime, Trigger: "realtime"}
+	w2, w3, w4 := realtime, realtime, realtime
+	w2.Generation, w2.EventID, w2.MinVersion = 1, "e-1", v(3)
+	w3.Generation = 2
+	w4.Generation, w4.Unsure = 3, true
+	want := map[string]store.Person{
+		"w-1": {ID: "w-1", Exists: true, Active: true, Due: at.Add(72 * time.Hour),
+			Applied: map[string]store.Applied{"email": {Value: "w-1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}}},
+		"w-2": {ID: "w-2", Dirty: w2},
+		"w-3": {ID: "w-3", Exists: true, Active: true, Dirty: w3,
+			Applied: map[string]store.Applied{"email": {Value: "w-3@acme.test", Version: v(4)}},
+			Failure: &store.Failure{Attempts: 4, Err: "503", At: at, Dead: true}},
+		"w-4": {ID: "w-4", Dirty: w4},
+		"w-5": {ID: "w-5", Exists: true, Applied: map[string]store.Applied{store.AppliedActivity: {Value: "false", Version: v(5)}}},
+	}
+	equate := cmpopts.EquateEmpty()
+	check := func(how string, got []store.Person, err error, wantIDs ...string) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", how, err)
+		}
+		var gotIDs []string
+		for _, p := range got {
+			gotIDs = append(gotIDs, p.ID)
+			if d := cmp.Diff(want[p.ID], p, equate); d != "" {
+				t.Errorf("%s: %s after the migration (-v4 +now):\n%s", how, p.ID, d)
+			}
+		}
+		if d := cmp.Diff(wantIDs, gotIDs, equate); d != "" {
+			t.Errorf("%s lists (-want +got):\n%s", how, d)
+		}
+	}
+	for id := range want {
+		p, err := st.Person(ctx, "acme", id)
+		check("Person", []store.Person{p}, err, id)
+	}
+	b1 := store.Person{ID: "b-1", Exists: true, Active: true, Applied: map[string]store.Applied{"email": {Value: "b-1@beta.test", Version: v(6)}}}
+	if p, err := st.Person(ctx, "beta", "b-1"); err != nil || !cmp.Equal(b1, p, equate) {
+		t.Errorf("beta's b-1 after the migration = %+v (%v), want %+v", p, err, b1)
+	}
+	all, err := st.Lookup(ctx, "acme", []string{"w-5", "w-1", "w-4", "w-3", "w-2", "w-1"})
+	check("Lookup", all, err, "w-5", "w-1", "w-4", "w-3", "w-2", "w-1")
+	pending, err := st.Pending(ctx, "acme", at, "", 10)
+	check("Pending", pending, err, "w-2", "w-3", "w-4")
+	people, err := st.People(ctx, "acme", "", 10)
+	check("People", people, err, "w-1", "w-3", "w-5")
+	dead, err := st.DeadLetters(ctx, "acme")
+	check("DeadLetters", dead, err, "w-3")
+	if r, err := st.Revocations(ctx, "acme", at); err != nil || r.Spent[hrissync.BudgetTerminated] != 1 || r.Active != 2 {
+		t.Errorf("revocations after the migration = %+v (%v), want the one v4 spent and w-1 and w-3 active", r, err)
+	}
+	if box, err := st.Outbox(ctx, "acme", 10); err != nil || len(box) != 1 || box[0].ID != "a-1" {
+		t.Errorf("outbox after the migration = %+v (%v)", box, err)
+	}
+
+	// A batch run lists w-1, the dead-lettered w-3 and n-1, whom the schema
+	// did not hold; a poll's listing then replaces w-1's digest, keeping
+	// its run. Another replica reads them.
+	if err := st.Listed(ctx, "acme", []store.Listing{{ID: "w-1", Run: "r1", Digest: "d1"}, {ID: "w-3", Run: "r1", Digest: "d3"}, {ID: "n-1", Run: "r1", Digest: "dn"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Listed(ctx, "acme", []store.Listing{{ID: "w-1", Digest: "d1b"}}); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]store.Listing{"w-1": {Run: "r1", Digest: "d1b"}, "w-3": {Run: "r1", Digest: "d3"}, "n-1": {Run: "r1", Digest: "dn"}}
+	for id, l := range listed {
+		p := want[id]
+		p.ID, p.Listed = id, l
+		want[id] = p
+	}
+	again := open(t, pool, schema)
+	all, err = again.Lookup(ctx, "acme", []string{"n-1", "w-1", "w-2", "w-3", "w-4", "w-5"})
+	check("another replica's Lookup after Listed", all, err, "n-1", "w-1", "w-2", "w-3", "w-4", "w-5")
+	people, err = again.People(ctx, "acme", "", 10)
+	check("People after Listed", people, err, "w-1", "w-3", "w-5")
+	pending, err = again.Pending(ctx, "acme", at, "", 10)
+	check("Pending after Listed", pending, err, "w-2", "w-3", "w-4")
+
+	// A commit keeps the listing: it is the list's, not the account's.
+	if err := st.Commit(ctx, "acme", store.Commit{ID: "w-3", Generation: 2, Exists: true, Active: true, Applied: want["w-3"].Applied}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := st.Person(ctx, "acme", "w-3"); err != nil || p.Listed != listed["w-3"] || p.Failure != nil {
+		t.Errorf("w-3 after its commit = %+v (%v), want its listing %+v kept", p, err, listed["w-3"])
 	}
 }

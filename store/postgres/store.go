@@ -78,11 +78,20 @@ var queries = map[string]string{
 	"saveRun": `INSERT INTO {{schema}}.runs (tenant, id, started, run)
 		VALUES ($1, $2, GREATEST($3::bigint, (SELECT coalesce(max(started), 0) + 1 FROM {{schema}}.runs WHERE tenant = $1)), $4)
 		ON CONFLICT (tenant, id) DO UPDATE SET run = excluded.run`,
+	"lookup": "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id = ANY($2)",
+	// listed writes a batch's listings in one statement, one row each
+	// (Listed folds the ones repeated: ON CONFLICT may not touch a row
+	// twice); a listing without a run keeps the stored one.
+	"listed": `INSERT INTO {{schema}}.people (tenant, id, listed_run, listed_digest)
+		SELECT $1, l.id, l.run, l.digest FROM unnest($2::text[], $3::text[], $4::text[]) AS l (id, run, digest)
+		ON CONFLICT (tenant, id) DO UPDATE SET
+			listed_run = coalesce(nullif(excluded.listed_run, ''), people.listed_run, ''),
+			listed_digest = excluded.listed_digest`,
 	"run":     "SELECT run FROM {{schema}}.runs WHERE tenant = $1 AND id = $2",
 	"lastRun": "SELECT run FROM {{schema}}.runs WHERE tenant = $1 ORDER BY started DESC, id DESC LIMIT 1",
 }
 
-const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure"
+const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure, coalesce(listed_run, ''), coalesce(listed_digest, '')"
 
 // bound is t in Unix nanoseconds, clamped to what they can hold (1677 to
 // 2262): the zero time and the year 9999 are bounds too.
@@ -120,7 +129,7 @@ func scanPerson(row rowcodec.Scanner) (store.Person, error) {
 		mark, failure []byte
 		due           *int64
 	)
-	if err := row.Scan(&p.ID, &p.Exists, &p.Active, &applied, &gen, &mark, &due, &failure); err != nil {
+	if err := row.Scan(&p.ID, &p.Exists, &p.Active, &applied, &gen, &mark, &due, &failure, &p.Listed.Run, &p.Listed.Digest); err != nil {
 		return p, err
 	}
 	var err error

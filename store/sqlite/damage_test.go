@@ -253,3 +253,56 @@ func TestOpenRepairsIndexes(t *testing.T) {
 		t.Errorf("people after the repair (-want +got):\n%s", d)
 	}
 }
+
+// TestDamagedListing: a listing is under its row's checksum once the row has
+// one, so a listing altered on disk — another digest, both columns gone, one
+// of the wrong type, or one appearing on a row that had none — makes the row
+// damaged, while an untouched listed row reads as written. Listed treats a
+// damaged row as every write does: quarantined, it takes the new listing
+// and stays damaged until a Commit rebuilds it, which keeps that listing
+// (the old one, and its run, are lost with the rest of the row).
+func TestDamagedListing(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := open(t, path, nil)
+	for _, id := range []string{"w1", "w2", "w3", "w4", "w5"} {
+		must(t, st.Commit(ctx, "t", store.Commit{ID: id, Exists: true, Active: true}))
+	}
+	must(t, st.Listed(ctx, "t", []store.Listing{{ID: "w1", Run: "r1", Digest: "d1"}, {ID: "w2", Run: "r1", Digest: "d2"},
+		{ID: "w3", Run: "r1", Digest: "d3"}, {ID: "w4", Run: "r1", Digest: "d4"}}))
+	for _, stmt := range []string{
+		`UPDATE people SET listed_digest = 'dX' WHERE id = 'w1'`,
+		`UPDATE people SET listed_run = NULL, listed_digest = NULL WHERE id = 'w2'`,
+		`UPDATE people SET listed_digest = 17 WHERE id = 'w3'`,
+		`UPDATE people SET listed_run = 'r1', listed_digest = 'd5' WHERE id = 'w5'`,
+	} {
+		must(t, st.ExecForTest(ctx, stmt))
+	}
+	got, err := st.Lookup(ctx, "t", []string{"w1", "w2", "w3", "w4", "w5"})
+	must(t, err)
+	if d := cmp.Diff([]bool{true, true, true, false, true}, damageOf(got)); d != "" {
+		t.Fatalf("damaged after the listings were altered (-want +got):\n%s", d)
+	}
+	if want := (store.Listing{Run: "r1", Digest: "d4"}); got[3].Listed != want {
+		t.Errorf("the untouched w4 is listed %+v, want %+v", got[3].Listed, want)
+	}
+
+	// A poll lists w1 (no run): the row is quarantined, then listed.
+	must(t, st.Listed(ctx, "t", []store.Listing{{ID: "w1", Digest: "d1b"}}))
+	if p := person(t, st, "t", "w1"); !cmp.Equal(p, store.Person{ID: "w1", Damaged: true}) {
+		t.Errorf("w1 after a listing = %+v, want still damaged, only its ID", p)
+	}
+	if got := ids(pending(t, st, "t", t0)); !cmp.Equal(got, []string{"w1"}) {
+		t.Errorf("pending after w1's listing = %v, want w1 (quarantined by the write)", got)
+	}
+	must(t, st.Commit(ctx, "t", store.Commit{ID: "w1", Exists: true, Active: true}))
+	must(t, st.Close())
+	st = open(t, path, nil)
+	want := store.Person{ID: "w1", Exists: true, Active: true, Listed: store.Listing{Digest: "d1b"}}
+	if d := cmp.Diff(want, person(t, st, "t", "w1"), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("w1 rebuilt, after reopening (-want +got):\n%s", d)
+	}
+	if got := ids(pending(t, st, "t", t0)); !cmp.Equal(got, []string{"w2", "w3", "w5"}) {
+		t.Errorf("pending after reopening = %v, want the other damaged rows, quarantined by Open", got)
+	}
+}

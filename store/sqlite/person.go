@@ -12,6 +12,10 @@ package sqlite
 // quarantined row (damaged = 1, nothing kept), so that Pending lists the person
 // until a Commit rebuilds it whole. Rows written before checksums existed
 // (migration 0003) are trusted if they decode, until they are next written.
+//
+// The listing (migration 0006) is in the checksum only once a row has one:
+// rows summed before the migration have NULL there, and summing them as
+// they were keeps them sound without rewriting every row of the file.
 
 import (
 	"context"
@@ -37,9 +41,12 @@ type personRow struct {
 	failure         sql.NullString
 	dead            bool
 	damaged         bool // quarantined: the person's state is lost
+	// listedRun and listedDigest are the person's store.Listing, both
+	// NULL until a list first shows them.
+	listedRun, listedDigest sql.NullString
 }
 
-const rowColumns = "tenant, id, has_acct, active, applied, dirty_gen, mark, due, failure, dead, damaged, sum"
+const rowColumns = "tenant, id, has_acct, active, applied, dirty_gen, mark, due, failure, dead, damaged, sum, listed_run, listed_digest"
 
 // freshRow is the row of a person not yet stored.
 func freshRow(tenant, id string) personRow {
@@ -58,9 +65,13 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // checksum is a CRC-32C of every column but the checksum itself, each
 // length-prefixed or flagged NULL, so that no change of one column can be
-// mistaken for a change of its neighbour.
+// mistaken for a change of its neighbour. The listing's columns are summed
+// only when either is set, so that a row summed before they existed still
+// checks out; one set is summed in full, so that a listing damaged to NULL
+// fails too.
 func (r *personRow) checksum() int64 {
-	b := make([]byte, 0, 64+len(r.tenant)+len(r.id)+len(r.applied)+len(r.mark.String)+len(r.failure.String))
+	b := make([]byte, 0, 64+len(r.tenant)+len(r.id)+len(r.applied)+len(r.mark.String)+len(r.failure.String)+
+		len(r.listedRun.String)+len(r.listedDigest.String))
 	text := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
 	integer := func(n int64) { b = binary.BigEndian.AppendUint64(b, uint64(n)) }
 	flag := func(ok bool) { b = append(b, boolByte(ok)) }
@@ -78,6 +89,12 @@ func (r *personRow) checksum() int64 {
 	text(r.failure.String)
 	flag(r.dead)
 	flag(r.damaged)
+	if r.listedRun.Valid || r.listedDigest.Valid {
+		flag(r.listedRun.Valid)
+		text(r.listedRun.String)
+		flag(r.listedDigest.Valid)
+		text(r.listedDigest.String)
+	}
 	return int64(crc32.Checksum(b, castagnoli))
 }
 
@@ -109,7 +126,7 @@ func (r *storedRow) sound() bool {
 // readRow scans a row of rowColumns. An error is the query's, never the
 // row's: what is wrong with the row, the storedRow says.
 func readRow(sc rowcodec.Scanner) (storedRow, error) {
-	raw := make([]any, 12)
+	raw := make([]any, 14)
 	dest := make([]any, len(raw))
 	for i := range raw {
 		dest[i] = &raw[i]
@@ -121,7 +138,7 @@ func readRow(sc rowcodec.Scanner) (storedRow, error) {
 	r := personRow{
 		tenant: c.text(0), id: c.text(1), hasAcct: c.flag(2), active: c.flag(3), applied: c.text(4),
 		dirtyGen: c.integer(5), mark: c.nullText(6), due: c.nullInteger(7), failure: c.nullText(8),
-		dead: c.flag(9), damaged: c.flag(10),
+		dead: c.flag(9), damaged: c.flag(10), listedRun: c.nullText(12), listedDigest: c.nullText(13),
 	}
 	sum := c.nullInteger(11)
 	return storedRow{personRow: r, intact: !c.bad && (!sum.Valid || sum.Int64 == r.checksum()), summed: sum.Valid}, nil
@@ -173,7 +190,8 @@ func (r *personRow) person() (store.Person, error) {
 	if r.damaged {
 		return store.Person{ID: r.id, Damaged: true}, nil
 	}
-	p := store.Person{ID: r.id, Exists: r.hasAcct, Active: r.active, Due: fromNanos(r.due)}
+	p := store.Person{ID: r.id, Exists: r.hasAcct, Active: r.active, Due: fromNanos(r.due),
+		Listed: store.Listing{Run: r.listedRun.String, Digest: r.listedDigest.String}}
 	var err error
 	if p.Applied, err = rowcodec.DecodeApplied(r.applied); err != nil {
 		return p, err
@@ -238,11 +256,13 @@ func (s *Store) load(ctx context.Context, tx *txn, tenant, id string) (personRow
 
 // save writes a row whole, with its checksum.
 func (s *Store) save(ctx context.Context, tx *txn, r personRow) error {
-	_, err := s.txExec(ctx, tx, "INSERT INTO people ("+rowColumns+") VALUES ("+placeholders(12)+`)
+	_, err := s.txExec(ctx, tx, "INSERT INTO people ("+rowColumns+") VALUES ("+placeholders(14)+`)
 		ON CONFLICT (tenant, id) DO UPDATE SET has_acct = excluded.has_acct, active = excluded.active,
 			applied = excluded.applied, dirty_gen = excluded.dirty_gen, mark = excluded.mark, due = excluded.due,
-			failure = excluded.failure, dead = excluded.dead, damaged = excluded.damaged, sum = excluded.sum`,
-		r.tenant, r.id, r.hasAcct, r.active, r.applied, r.dirtyGen, r.mark, r.due, r.failure, r.dead, r.damaged, r.checksum())
+			failure = excluded.failure, dead = excluded.dead, damaged = excluded.damaged, sum = excluded.sum,
+			listed_run = excluded.listed_run, listed_digest = excluded.listed_digest`,
+		r.tenant, r.id, r.hasAcct, r.active, r.applied, r.dirtyGen, r.mark, r.due, r.failure, r.dead, r.damaged, r.checksum(),
+		r.listedRun, r.listedDigest)
 	return err
 }
 

@@ -232,6 +232,14 @@ func (s *Store) txExec(ctx context.Context, _ *txn, query string, args ...any) (
 	return st.ExecContext(ctx, args...)
 }
 
+func (s *Store) txQuery(ctx context.Context, _ *txn, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, s.writers, query, s.writer.PrepareContext)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 func (s *Store) txQueryRow(ctx context.Context, _ *txn, query string, args ...any) row {
 	st, err := s.stmt(ctx, s.writers, query, s.writer.PrepareContext)
 	if err != nil {

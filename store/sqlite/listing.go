@@ -1,0 +1,184 @@
+package sqlite
+
+// Many people at once: Lookup reads them, Listed records a full list's
+// listings. Both read rows in batches of lookupBatch ids with one statement
+// of fixed shape — the last batch padded with its first id, which IN does
+// not mind — so that a chunk of the Source's list costs a few queries, not
+// one per person, and one prepared statement serves every call.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"maps"
+
+	"github.com/hrissync/hrissync/store"
+)
+
+// lookupBatch is the ids one query reads: well under SQLite's limit on a
+// statement's variables (32766), and enough that a batch chunk of a few
+// thousand people is a handful of queries.
+const lookupBatch = 256
+
+var lookupQuery = "SELECT " + rowColumns + " FROM people WHERE tenant = ? AND id IN (" + placeholders(lookupBatch) + ")"
+
+// batches calls fn with the arguments of each lookupQuery that reads ids,
+// each id once.
+func batches(tenant string, ids []string, fn func(args []any) error) error {
+	seen := make(map[string]bool, len(ids))
+	args := make([]any, 0, 1+lookupBatch)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		for pad := args[1]; len(args) < 1+lookupBatch; {
+			args = append(args, pad)
+		}
+		err := fn(args)
+		args = args[:0]
+		return err
+	}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if len(args) == 0 {
+			args = append(args, tenant)
+		}
+		if args = append(args, id); len(args) == 1+lookupBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// Lookup implements store.Store. The rows are read on the readers' pool,
+// so a batch in progress does not wait behind the writer for them; a
+// damaged row is a damaged person, as Person reads it.
+func (s *Store) Lookup(ctx context.Context, tenant string, ids []string) ([]store.Person, error) {
+	found := make(map[string]store.Person, len(ids))
+	err := batches(tenant, ids, func(args []any) error {
+		rows, err := s.query(ctx, lookupQuery, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPerson(rows)
+			if err != nil {
+				return err
+			}
+			found[p.ID] = p
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Person, len(ids))
+	given := make(map[string]bool, len(found))
+	for i, id := range ids {
+		p, ok := found[id]
+		switch {
+		case !ok:
+			p = store.Person{ID: id}
+		case given[id]:
+			// An id asked twice gets a copy of its own, so that the
+			// caller may change one without changing the other.
+			p = clone(p)
+		}
+		given[id] = true
+		out[i] = p
+	}
+	return out, nil
+}
+
+func clone(p store.Person) store.Person {
+	p.Applied = maps.Clone(p.Applied)
+	if p.Failure != nil {
+		f := *p.Failure
+		p.Failure = &f
+	}
+	return p
+}
+
+// Listed implements store.Store. The rows are read in batches and written
+// whole, each with its new checksum, in one operation of the group commit.
+// A damaged row is treated as every other write treats it (load):
+// replaced by a quarantined one, which then takes the listing. The person
+// stays damaged, read with only their ID, until a Commit rebuilds the row
+// — which keeps the listing, since it was written after the damage was
+// found and so can be trusted; the listing the damaged row held cannot be,
+// and is dropped with the rest of it, an empty Run keeping nothing.
+func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) error {
+	if len(ls) == 0 {
+		return ctx.Err()
+	}
+	ids := make([]string, len(ls))
+	for i, l := range ls {
+		ids[i] = l.ID
+	}
+	return s.write(ctx, func(ctx context.Context, tx *txn) error {
+		held, err := s.loadMany(ctx, tx, tenant, ids)
+		if err != nil {
+			return err
+		}
+		// Each row is written once, in the order first listed; a person
+		// listed twice takes their listings in turn, as separate calls
+		// would.
+		order := make([]string, 0, len(ls))
+		rows := make(map[string]*personRow, len(ls))
+		for _, l := range ls {
+			r := rows[l.ID]
+			if r == nil {
+				row, ok := held[l.ID]
+				if !ok {
+					row = freshRow(tenant, l.ID)
+				}
+				r = &row
+				rows[l.ID] = r
+				order = append(order, l.ID)
+			}
+			run := l.Run
+			if run == "" {
+				run = r.listedRun.String
+			}
+			r.listedRun = sql.NullString{String: run, Valid: true}
+			r.listedDigest = sql.NullString{String: l.Digest, Valid: true}
+		}
+		for _, id := range order {
+			if err := s.save(ctx, tx, *rows[id]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// loadMany is load for many people: the rows held, by id, a damaged one
+// quarantined; those not held are absent.
+func (s *Store) loadMany(ctx context.Context, tx *txn, tenant string, ids []string) (map[string]personRow, error) {
+	held := make(map[string]personRow, len(ids))
+	err := batches(tenant, ids, func(args []any) error {
+		rows, err := s.txQuery(ctx, tx, lookupQuery, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			r, err := readRow(rows)
+			if err != nil {
+				return errors.Join(err, rows.Close())
+			}
+			if !r.sound() {
+				held[r.id] = quarantined(tenant, r.id)
+				continue
+			}
+			held[r.id] = r.personRow
+		}
+		return errors.Join(rows.Err(), rows.Close())
+	})
+	return held, err
+}
