@@ -2,26 +2,66 @@ package hrissync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/connector/sourcetest"
 	"github.com/hrissync/hrissync/store"
 	memstore "github.com/hrissync/hrissync/store/memory"
+	"github.com/hrissync/hrissync/store/postgres"
+	"github.com/hrissync/hrissync/store/sqlite"
 )
 
-// batchStores are the Stores the batch's order tests run on.
+// batchStores are the Stores the batch's order tests run on: memory, an
+// SQLite file, and PostgreSQL when .ci/run (or `eval "$(.ci/postgres
+// start)"`) has started one.
 func batchStores() map[string]func(t *testing.T) store.Store {
 	return map[string]func(t *testing.T) store.Store{
 		"memory": func(*testing.T) store.Store { return memstore.New() },
+		"sqlite": func(t *testing.T) store.Store {
+			st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+		"postgres": func(t *testing.T) store.Store {
+			url := os.Getenv("HRISSYNC_POSTGRES_URL")
+			if url == "" {
+				t.Skip("HRISSYNC_POSTGRES_URL is not set: start a server with `eval \"$(.ci/postgres start)\"`")
+			}
+			pool, err := pgxpool.New(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			schema := fmt.Sprintf("batch%d_%d", os.Getpid(), time.Now().UnixNano())
+			t.Cleanup(func() {
+				pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+				pool.Close()
+			})
+			st, err := postgres.Open(context.Background(), pool, &postgres.Options{Schema: schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
 	}
 }
 
@@ -102,4 +142,156 @@ func TestShuffledListWritesAsAnOrderedOne(t *testing.T) {
 			}
 		})
 	}
+}
+
+// numbered puts n people with numeric ids "1" … "n" in the rig's HRIS.
+func numbered(r *rig, n int) {
+	for _, e := range sourcetest.People(n) {
+		e.StartDate = hrissync.NewDate(1999, 1, 4) // the bubble's clock is in 2000
+		r.hr.put(e)
+	}
+}
+
+func activeAccounts(r *rig) int {
+	r.lms.mu.Lock()
+	defer r.lms.mu.Unlock()
+	n := 0
+	for _, a := range r.lms.accounts {
+		if a.Active {
+			n++
+		}
+	}
+	return n
+}
+
+// A list that breaks off mid-stream has not said who is gone: nobody is
+// deprovisioned and the run is not called a success — however many of the
+// accounts it had not reached yet.
+func TestListCutMidStreamDeprovisionsNobody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{Policy: cadence.BatchOnly()})
+		numbered(r, 100)
+		if err := r.eng.Batch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		r.hr.mu.Lock()
+		r.hr.shuffle, r.hr.listFailAfter = 3, 60
+		r.hr.mu.Unlock()
+		err := r.eng.Batch(t.Context())
+		run, _ := r.store.LastBatchRun(t.Context(), "default")
+		if err == nil || run.Status != store.BatchFailed || len(run.Leavers) != 0 {
+			t.Fatalf("batch = %v, run %s with %d leavers; want failed, none", err, run.Status, len(run.Leavers))
+		}
+		if n := activeAccounts(r); n != 100 {
+			t.Errorf("%d active accounts after a cut list, want all 100", n)
+		}
+	})
+}
+
+// A list that breaks on its first night (here, after 100 of 120 people, in
+// the Source's own order) is rerun once fixed: the rerun reads it again and
+// provisions the 20 the first attempt never reached — every one of the 120,
+// each written once — and only then succeeds.
+func TestBrokenListThenFixedProvisionsEveryone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{Policy: cadence.BatchOnly()})
+		numbered(r, 120)
+		r.hr.mu.Lock()
+		r.hr.shuffle, r.hr.listFailAfter = 5, 100
+		r.hr.mu.Unlock()
+		r.sleep(2*time.Hour + time.Minute) // 02:00
+		run, _ := r.store.LastBatchRun(t.Context(), "default")
+		if run.Status != store.BatchFailed || run.Seen != 100 || len(r.lms.writes()) != 100 {
+			t.Fatalf("02:00 run %s, seen %d, %d writes; want failed after 100", run.Status, run.Seen, len(r.lms.writes()))
+		}
+		r.hr.mu.Lock()
+		r.hr.listFailAfter = 0 // fixed; the list comes in yet another order
+		r.hr.mu.Unlock()
+		r.sleep(time.Hour) // 03:00, the rerun
+		run, _ = r.store.LastBatchRun(t.Context(), "default")
+		if run.Status != store.BatchSucceeded || run.Attempt != 2 || run.Seen != 120 {
+			t.Fatalf("rerun %s (attempt %d), seen %d; want succeeded with all 120", run.Status, run.Attempt, run.Seen)
+		}
+		if n, w := activeAccounts(r), len(r.lms.writes()); n != 120 || w != 120 {
+			t.Errorf("%d accounts, %d writes; want 120 each: everyone provisioned once", n, w)
+		}
+	})
+}
+
+// An engine restarted between a failed 02:00 run and its 03:00 rerun runs
+// the rerun at 03:00; one restarted after 03:00 runs it at once.
+func TestRestartRunsThePendingRerun(t *testing.T) {
+	for _, restart := range []time.Duration{30 * time.Minute, 90 * time.Minute} {
+		t.Run(fmt.Sprint("restarted ", restart, " after the failure"), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				r := &rig{t: t, hr: newHR(), lms: newLMS(), store: memstore.New(), audit: &audit.Memory{}, alerts: &alerts{}}
+				numbered(r, 10)
+				r.hr.setDown(errors.New("HRIS down"))
+				first := r.newEngine(hrissync.Config{Policy: cadence.BatchOnly()})
+				done := make(chan error, 1)
+				go func() { done <- first.Run(ctx) }()
+				time.Sleep(2*time.Hour + time.Minute)
+				synctest.Wait()
+				if run, _ := r.store.LastBatchRun(ctx, "default"); run.Status != store.BatchFailed {
+					t.Fatalf("02:00 run %s, want failed", run.Status)
+				}
+				cancel()
+				<-done
+				r.hr.setDown(nil)
+				time.Sleep(restart)
+				r.run(hrissync.Config{Policy: cadence.BatchOnly()}) // the next process, same Store
+				restartedAt := time.Now()
+				r.sleep(time.Hour)
+				run, _ := r.store.LastBatchRun(t.Context(), "default")
+				want := time.Date(2000, 1, 1, 3, 0, 0, 0, time.UTC)
+				if restartedAt.After(want) {
+					want = restartedAt
+				}
+				if run.Status != store.BatchSucceeded || run.Attempt != 2 || !run.Started.Equal(want) {
+					t.Errorf("rerun %s, attempt %d, at %s; want succeeded at %s", run.Status, run.Attempt, run.Started.Format("15:04"), want.Format("15:04"))
+				}
+				if n := activeAccounts(r); n != 10 {
+					t.Errorf("%d accounts after the rerun, want 10", n)
+				}
+			})
+		})
+	}
+}
+
+// noFeed is an HRIS whose API has no "changed since" filter.
+type noFeed struct{ *fakeHR }
+
+func (noFeed) ChangedSince(context.Context, time.Time) iter.Seq2[hrissync.Employee, error] {
+	return func(yield func(hrissync.Employee, error) bool) {
+		yield(hrissync.Employee{}, hrissync.ErrChangedSinceUnsupported)
+	}
+}
+
+// Without a change feed, the hourly poll lists everyone and reconciles only
+// the person whose record changed since it was last noted: a lost webhook
+// is caught within one poll interval.
+func TestPollWithoutAChangeFeedCatchesALostWebhook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &rig{t: t, hr: newHR(), lms: newLMS(), store: memstore.New(), audit: &audit.Memory{}, alerts: &alerts{}}
+		r.src = noFeed{r.hr}
+		numbered(r, 50)
+		r.run(hrissync.Config{})
+		if err := r.eng.Batch(t.Context()); err != nil { // notes everyone's record
+			t.Fatal(err)
+		}
+		before := r.eng.Stats().Triggers[hrissync.TriggerPoll].Reconciles
+		r.hr.update("7", func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated }) // the webhook is lost
+		r.sleep(time.Hour)
+		if r.mustAccount("7").Active {
+			t.Fatal("the poll did not catch the termination whose webhook was lost")
+		}
+		if n := r.eng.Stats().Triggers[hrissync.TriggerPoll].Reconciles - before; n != 1 {
+			t.Errorf("the poll reconciled %d people, want the one whose record changed", n)
+		}
+		r.sleep(time.Hour)
+		if n := r.eng.Stats().Triggers[hrissync.TriggerPoll].Reconciles - before; n != 1 {
+			t.Errorf("the next poll reconciled %d more, want none: nothing changed", n-1)
+		}
+	})
 }

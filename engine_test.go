@@ -40,7 +40,9 @@ func start(t *testing.T, cfg hrissync.Config) *rig {
 	return r
 }
 
-func (r *rig) run(cfg hrissync.Config) {
+// newEngine builds an engine on the rig's HRIS, platform and Store, not
+// running.
+func (r *rig) newEngine(cfg hrissync.Config) *hrissync.Engine {
 	r.t.Helper()
 	if cfg.Auditor == nil {
 		cfg.Auditor = r.audit
@@ -64,6 +66,12 @@ func (r *rig) run(cfg hrissync.Config) {
 		r.t.Fatal(err)
 	}
 	r.eng = eng
+	return eng
+}
+
+func (r *rig) run(cfg hrissync.Config) {
+	r.t.Helper()
+	eng := r.newEngine(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- eng.Run(ctx) }()

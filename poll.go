@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/store"
 )
 
 // pollCursor names the poll's watermark in the Store: the newest record
@@ -22,9 +23,11 @@ const pollCursor = "poll"
 // everyone the Source reports changed in the window (cadence.Window: since
 // the newest version the polls have seen, in the Source's time, minus 30
 // minutes, and at least the last 90 minutes), then everyone still dirty —
-// dead letters included. A Source that cannot list changes
-// (ErrChangedSinceUnsupported) is only swept. After three failed polls in a
-// row the Alerter is called, once until a poll succeeds.
+// dead letters included. For a Source that cannot list changes
+// (ErrChangedSinceUnsupported) it lists everyone instead and reconciles
+// those whose record differs from the one last noted (pollByDigest). After
+// three failed polls in a row the Alerter is called, once until a poll
+// succeeds.
 func (e *Engine) Poll(ctx context.Context) error {
 	e.pollMu.Lock()
 	defer e.pollMu.Unlock()
@@ -56,6 +59,7 @@ func (e *Engine) poll(ctx context.Context) error {
 	var versions []time.Time // what the Source's clock said, for the watermark
 	for rec, err := range e.changedSince(ctx, TriggerPoll, since) {
 		if errors.Is(err, ErrChangedSinceUnsupported) {
+			listErr = e.pollByDigest(ctx, start)
 			break
 		}
 		if err != nil {
@@ -85,6 +89,44 @@ func (e *Engine) poll(ctx context.Context) error {
 		return err
 	}
 	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, watermark)
+}
+
+// pollByDigest is the poll of a Source without a change feed: it lists
+// everyone and reconciles the realtime fields of those whose record is not
+// the one the Store last noted for them (Person.Listed's digest, noted by
+// the batch and by these polls), a chunk at a time — a lost webhook is
+// caught within one poll interval without a change feed, at the price of a
+// full list, and without a reconcile for everyone.
+func (e *Engine) pollByDigest(ctx context.Context, start time.Time) error {
+	list := e.paged(ctx, TriggerPoll, callList, e.src.List(ctx))
+	for chunk, err := range joinStore(ctx, e.store, e.cfg.Tenant, list, employeeID, e.batchChunk()) {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(e.cfg.Concurrency)
+		var noted []store.Listing
+		for _, j := range chunk {
+			rec, d := j.item, digest(j.item)
+			if d == j.held.Listed.Digest {
+				continue
+			}
+			noted = append(noted, store.Listing{ID: rec.ID, Digest: d}) // the run is kept
+			g.Go(func() error {
+				_, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerPoll, classes: cadence.Realtime, record: &rec, fresh: true, pass: start})
+				return ignoreRecorded(err)
+			})
+		}
+		if werr := g.Wait(); werr != nil {
+			return werr
+		}
+		// Noted once looked at: a failure is recorded and swept, so the
+		// digest need not wait for the write to land.
+		if nerr := e.store.Listed(ctx, e.cfg.Tenant, noted); nerr != nil {
+			return nerr
+		}
+		if err != nil {
+			return fmt.Errorf("listing everyone (the Source has no change feed): %w", err)
+		}
+	}
+	return nil
 }
 
 // ignoreRecorded drops the error of a reconcile whose failure is already
