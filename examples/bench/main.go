@@ -27,6 +27,7 @@ func main() {
 	people := flag.Int("people", 10000, "cadences: people in the organisation")
 	days := flag.Int("days", 30, "cadences: days of changes")
 	batchSizes := flag.String("batch-sizes", "10000,100000", "batch: organisation sizes, comma-separated (1000000 takes a few minutes to load)")
+	batchOrders := flag.String("batch-orders", "ordered,shuffled", "batch: the Source's list order, comma-separated: ordered (by id), shuffled")
 	burst := flag.Int("burst", 20000, "realtime: deliveries in the burst")
 	stormPeople := flag.Int("storm-people", 50000, "storm: manager changes, one per person, within 10 s")
 	stormRate := flag.Float64("storm-rate", 500, "storm: writes per second the sink accepts")
@@ -52,7 +53,7 @@ func main() {
 		case "cadences":
 			err = cadences(*people, *days)
 		case "batch":
-			err = batchScale(sizes(*batchSizes))
+			err = batchScale(sizes(*batchSizes), strings.Split(*batchOrders, ","))
 		case "realtime":
 			err = realtime(*burst)
 		case "storm":
