@@ -23,7 +23,7 @@ func staff(r *rig, n int) {
 	}
 }
 
-func TestBatchCheckpointRerunAndAlert(t *testing.T) {
+func TestBatchRerunSkipsThoseMarkedAndPagesOnItsFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// The bubble starts at midnight UTC; the batch runs at 02:00.
 		r := start(t, hrissync.Config{Concurrency: 2, Policy: cadence.BatchOnly()})

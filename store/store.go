@@ -296,19 +296,20 @@ const (
 	BatchSuperseded BatchStatus = "superseded"
 )
 
-// BatchRun is one run of the daily batch in the ledger. A failed run is resumed by its rerun
-// from Checkpoint.
+// BatchRun is one run of the daily batch in the ledger. A failed run is
+// resumed by its rerun, which reads the list again and skips the people the
+// run marked listed (Store.Listed). Runs saved before that kept an ordered
+// list's checkpoint, which is ignored when read.
 type BatchRun struct {
-	ID         string
-	Status     BatchStatus
-	Attempt    int // 1 for the scheduled run, 2 for its rerun
-	Started    time.Time
-	Finished   time.Time
-	Checkpoint string // the last ID fully processed, in Source order
-	Err        string
-	Seen       int      // people read from the Source
-	Writes     int      // writes made
-	Leavers    []string // people to deprovision, kept while Held
+	ID       string
+	Status   BatchStatus
+	Attempt  int // 1 for the scheduled run, 2 for its rerun
+	Started  time.Time
+	Finished time.Time
+	Err      string
+	Seen     int      // people read from the Source
+	Writes   int      // writes made
+	Leavers  []string // people to deprovision, kept while Held
 	// Accounts is how many active accounts the merge with the list saw,
 	// over the whole run (a resumed run adds to it): the share of them
 	// the leavers are is judged against it.

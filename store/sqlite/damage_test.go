@@ -122,7 +122,7 @@ func TestLegacyRowDamage(t *testing.T) {
 func TestDamagedRunIsLost(t *testing.T) {
 	ctx := t.Context()
 	st := open(t, filepath.Join(t.TempDir(), "state.db"), nil)
-	must(t, st.SaveBatchRun(ctx, "t", store.BatchRun{ID: "r1", Status: store.BatchFailed, Attempt: 1, Started: t0, Checkpoint: "w5"}))
+	must(t, st.SaveBatchRun(ctx, "t", store.BatchRun{ID: "r1", Status: store.BatchFailed, Attempt: 1, Started: t0}))
 	must(t, st.ExecForTest(ctx, `UPDATE runs SET run = '{"ID":"r1","Status":"fai' WHERE id = 'r1'`))
 	for name, read := range map[string]func() (store.BatchRun, error){
 		"LastBatchRun": func() (store.BatchRun, error) { return st.LastBatchRun(ctx, "t") },

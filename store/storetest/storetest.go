@@ -580,7 +580,7 @@ func testRunLedger(t *testing.T, s store.Store) {
 	if _, err := s.LastBatchRun(ctx, tenant); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastBatchRun on empty store = %v, want ErrNotFound", err)
 	}
-	r1 := store.BatchRun{ID: "r1", Status: store.BatchFailed, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Checkpoint: "w500", Err: "source down", Seen: 500}
+	r1 := store.BatchRun{ID: "r1", Status: store.BatchFailed, Attempt: 1, Started: t0, Finished: t0.Add(time.Minute), Err: "source down", Seen: 500}
 	r2 := store.BatchRun{ID: "r2", Status: store.BatchRunning, Attempt: 1, Started: t0.Add(24 * time.Hour)}
 	must(t, s.SaveBatchRun(ctx, tenant, r1))
 	must(t, s.SaveBatchRun(ctx, tenant, r2))
