@@ -13,10 +13,11 @@ type Source interface {
 	// ErrNotFound. ctx bounds the call.
 	Get(ctx context.Context, id string) (Employee, error)
 
-	// List streams every person in ascending ID order, so that the batch
-	// finds leavers by merging with the Store rather than loading everyone.
-	// An error ends the stream: a truncated export must not be taken for a
-	// complete one. ctx bounds the whole iteration.
+	// List streams every person once, in any order (the batch marks whom
+	// it has seen in the Store rather than relying on an order no vendor
+	// promises). An error ends the stream: a truncated export must not be
+	// taken for a complete one. ctx bounds the whole iteration.
+	// connector/sourcetest is the conformance suite.
 	List(ctx context.Context) iter.Seq2[Employee, error]
 
 	// ChangedSince streams the people whose records changed at or after
@@ -42,7 +43,7 @@ type Snapshotter interface {
 	// Snapshot returns a full list taken at one moment, asOf in the
 	// Source's clock — the time its records are versioned with, where they
 	// carry no versions of their own — and the list itself, under List's
-	// contract: ascending ID order, an error ends it, ctx bounds the whole
+	// contract: everyone once, in any order, an error ends it, ctx bounds the whole
 	// iteration. Zero asOf means the Source cannot tell for this list.
 	//
 	// The list is ranged once. A Snapshot may hold what it read from (an

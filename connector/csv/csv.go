@@ -3,8 +3,9 @@
 //
 //	src, err := csv.Open(ctx, "/exports/workers.csv", &csv.Config{AsOf: exportTime})
 //
-// The file is streamed (memory does not grow with it) and must be sorted by
-// worker id, as the batch finds leavers by merging. Every row's version is the
+// The file is streamed, in any row order (the batch takes a list in any
+// order); memory grows only by the set of worker ids read, which finds an id
+// given twice. Every row's version is the
 // export's as-of time, which Snapshot reports with the rows, so that the
 // batch can refuse an export older than the one it last read. Open checks the
 // header; List checks every row, and a bad row is a *RowError naming its line
@@ -123,8 +124,9 @@ var (
 	// ErrRowCount: the file holds fewer (or more) rows than expected: it
 	// was cut short, or the manifest belongs to another file.
 	ErrRowCount = errors.New("csv: row count differs from the expected")
-	// ErrOrder: the rows are not sorted by worker id.
-	ErrOrder = errors.New("csv: rows not sorted by worker id")
+	// ErrDuplicate: a worker id is given on two rows: which is the
+	// person's record is anybody's guess.
+	ErrDuplicate = errors.New("csv: worker id given twice")
 )
 
 // RowError is a bad row: its 1-based line, the column's header name (empty
@@ -427,7 +429,8 @@ func (sc *scan) read() ([]string, int, error) {
 func (sc *scan) stream(ctx context.Context, yield func(hrissync.Employee, error) bool) {
 	fail := func(err error) { yield(hrissync.Employee{}, err) }
 	s, l := sc.s, sc.l
-	n, prev, trailer := 0, "", -1
+	n, trailer := 0, -1
+	seen := map[string]int{} // worker id → its line
 	for {
 		rec, line, err := sc.read()
 		if err == io.EOF {
@@ -461,11 +464,11 @@ func (sc *scan) stream(ctx context.Context, yield func(hrissync.Employee, error)
 			fail(err)
 			return
 		}
-		if n > 0 && e.ID <= prev {
-			fail(&RowError{Line: line, Column: l.header[slices.Index(l.fields, "id")], Err: fmt.Errorf("%w: %q after %q", ErrOrder, e.ID, prev)})
+		if first, dup := seen[e.ID]; dup {
+			fail(&RowError{Line: line, Column: l.header[slices.Index(l.fields, "id")], Err: fmt.Errorf("%w: %q, first on line %d", ErrDuplicate, e.ID, first)})
 			return
 		}
-		prev = e.ID
+		seen[e.ID] = line
 		n++
 		if !yield(e, nil) {
 			return
@@ -587,9 +590,6 @@ func (s *Source) Get(ctx context.Context, id string) (hrissync.Employee, error) 
 		}
 		if e.ID == id {
 			return e, nil
-		}
-		if e.ID > id {
-			break // sorted: it is not there
 		}
 	}
 	return hrissync.Employee{}, fmt.Errorf("csv: %s: %w", id, hrissync.ErrNotFound)
