@@ -38,6 +38,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"errors"
 	"time"
 
@@ -199,6 +200,36 @@ type Listing struct {
 	ID     string `json:"-"`
 	Run    string `json:",omitempty"` // the batch run; "" from a poll's list
 	Digest string `json:",omitempty"`
+}
+
+// Clone returns a copy of p that shares nothing with it.
+func (p Person) Clone() Person {
+	p.Applied = maps.Clone(p.Applied)
+	if p.Failure != nil {
+		f := *p.Failure
+		p.Failure = &f
+	}
+	return p
+}
+
+// Lookup's answer, for a Store that found people by ID: for each id in
+// order, the person found (an id asked again gets its own copy, so that the
+// caller may change one without the other), or one with only ID set.
+func LookupAnswer(ids []string, found map[string]Person) []Person {
+	out := make([]Person, len(ids))
+	given := make(map[string]bool, len(found))
+	for i, id := range ids {
+		p, ok := found[id]
+		switch {
+		case !ok:
+			p = Person{ID: id}
+		case given[id]:
+			p = p.Clone()
+		}
+		given[id] = true
+		out[i] = p
+	}
+	return out
 }
 
 // AppliedActivity is the key under which Person.Applied holds the account's

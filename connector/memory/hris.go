@@ -13,6 +13,7 @@ import (
 	"iter"
 	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -127,6 +128,28 @@ func (h *HRIS) Remove(id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.people, id)
+}
+
+// Replace makes the HRIS hold exactly people, as a day of HR work (or a
+// new export) would: a record that differs from the one held is stored as a
+// change made now, with its event; an unchanged one keeps its version; a
+// person not in people is removed.
+func (h *HRIS) Replace(people ...hrissync.Employee) {
+	keep := make(map[string]bool, len(people))
+	for _, e := range people {
+		keep[e.ID] = true
+		if was, ok := h.Employee(e.ID); ok {
+			if was.Version = e.Version; reflect.DeepEqual(was, e) {
+				continue
+			}
+		}
+		h.Put("employee.updated", e)
+	}
+	for _, e := range h.Employees() {
+		if !keep[e.ID] {
+			h.Remove(e.ID)
+		}
+	}
 }
 
 // Update changes one record with fn and emits its event.

@@ -2,7 +2,6 @@ package sourcetest_test
 
 import (
 	"fmt"
-	"reflect"
 	"testing"
 
 	"github.com/hrissync/hrissync"
@@ -21,21 +20,7 @@ func ExampleRun() {
 			return sourcetest.Harness{
 				Source: hris,
 				Set: func(people []hrissync.Employee) error {
-					keep := map[string]bool{}
-					for _, e := range people {
-						keep[e.ID] = true
-						if was, ok := hris.Employee(e.ID); ok {
-							if was.Version = e.Version; reflect.DeepEqual(was, e) {
-								continue // unchanged: keeps its version
-							}
-						}
-						hris.Put("employee.updated", e)
-					}
-					for _, e := range hris.Employees() {
-						if !keep[e.ID] {
-							hris.Remove(e.ID)
-						}
-					}
+					hris.Replace(people...) // exactly these people, versions stamped on change
 					return nil
 				},
 			}

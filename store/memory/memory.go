@@ -6,7 +6,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -194,15 +193,7 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 	return nil
 }
 
-func clone(p *store.Person) store.Person {
-	c := *p
-	c.Applied = maps.Clone(p.Applied)
-	if p.Failure != nil {
-		f := *p.Failure
-		c.Failure = &f
-	}
-	return c
-}
+func clone(p *store.Person) store.Person { return p.Clone() }
 
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {

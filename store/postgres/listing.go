@@ -32,31 +32,7 @@ func (s *Store) Lookup(ctx context.Context, tenant string, ids []string) ([]stor
 			return nil, err
 		}
 	}
-	out := make([]store.Person, len(ids))
-	given := make(map[string]bool, len(found))
-	for i, id := range ids {
-		p, ok := found[id]
-		switch {
-		case !ok:
-			p = store.Person{ID: id}
-		case given[id]:
-			// An id asked twice gets a copy of its own, so that the
-			// caller may change one without changing the other.
-			p = clone(p)
-		}
-		given[id] = true
-		out[i] = p
-	}
-	return out, nil
-}
-
-func clone(p store.Person) store.Person {
-	p.Applied = maps.Clone(p.Applied)
-	if p.Failure != nil {
-		f := *p.Failure
-		p.Failure = &f
-	}
-	return p
+	return store.LookupAnswer(ids, found), nil
 }
 
 // Listed implements store.Store. A person listed twice in ls takes their
