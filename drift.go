@@ -42,30 +42,32 @@ func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
 	}
 	d := Drift{Changed: map[string][]string{}}
 	seen := map[string]Account{}
-	for a, err := range lister.Accounts(ctx) {
-		if err != nil {
-			return d, fmt.Errorf("hrissync: listing the platform's accounts: %w", err)
-		}
-		seen[a.EmployeeID] = a
-		p, err := e.store.Person(ctx, e.cfg.Tenant, a.EmployeeID)
-		if err != nil {
-			return d, err
-		}
-		if !p.Exists {
-			d.Unknown = append(d.Unknown, a.EmployeeID)
-			continue
-		}
-		var fields []string
-		if a.Active != p.Active {
-			fields = append(fields, "active")
-		}
-		for _, f := range slices.Sorted(maps.Keys(p.Applied)) {
-			if f != store.AppliedActivity && a.Fields[f] != p.Applied[f].Value {
-				fields = append(fields, f)
+	// The platform's accounts come in its order, joined with the Store a
+	// chunk at a time as the batch reads the Source's list (join.go).
+	accountOf := func(a Account) string { return a.EmployeeID }
+	for chunk, err := range joinStore(ctx, e.store, e.cfg.Tenant, lister.Accounts(ctx), accountOf, pageSize) {
+		for _, j := range chunk {
+			a, p := j.item, j.held
+			seen[a.EmployeeID] = a
+			if !p.Exists {
+				d.Unknown = append(d.Unknown, a.EmployeeID)
+				continue
+			}
+			var fields []string
+			if a.Active != p.Active {
+				fields = append(fields, "active")
+			}
+			for _, f := range slices.Sorted(maps.Keys(p.Applied)) {
+				if f != store.AppliedActivity && a.Fields[f] != p.Applied[f].Value {
+					fields = append(fields, f)
+				}
+			}
+			if len(fields) > 0 {
+				d.Changed[a.EmployeeID] = fields
 			}
 		}
-		if len(fields) > 0 {
-			d.Changed[a.EmployeeID] = fields
+		if err != nil {
+			return d, fmt.Errorf("hrissync: listing the platform's accounts: %w", err)
 		}
 	}
 	for p, err := range e.accounts(ctx, "") {
