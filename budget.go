@@ -139,6 +139,18 @@ func (b *budgets) take(ctx context.Context, budget, id string, approved bool) (s
 	return "", nil
 }
 
+// forfeit gives back the deactivation a person reserved when it failed for
+// good (dead-lettered): access did not end, so the window has not spent it.
+// A later try takes it again.
+func (b *budgets) forfeit(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if budget, ok := b.reserved[id]; ok {
+		delete(b.reserved, id)
+		b.spent[budget]--
+	}
+}
+
 // settled forgets a person's hold and approval once a reconcile of theirs is
 // committed: the deactivation landed, or is no longer wanted.
 func (b *budgets) settled(ctx context.Context, id string) {

@@ -321,3 +321,37 @@ func TestRetriedDeactivationSpendsOnce(t *testing.T) {
 		}
 	})
 }
+
+// A deactivation the platform refuses for good does not spend the
+// termination budget: access did not end, and the next leaver's
+// deactivation lands within the budget (found by an outside test).
+func TestRefusedDeactivationSpendsNoBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{TerminationLimit: hrissync.Budget{Count: 1}})
+		a := r.hr.put(alice())
+		b := alice()
+		b.ID, b.Email, b.EmployeeNumber = "w-002", "bob@example.com", "1002"
+		b = r.hr.put(b)
+		r.notify(a.ID)
+		r.notify(b.ID)
+		r.lms.setFail(func(u hrissync.Update) error {
+			if u.EmployeeID == a.ID {
+				return retry.Permanent(errors.New("403 forbidden"))
+			}
+			return nil
+		})
+		for _, id := range []string{a.ID, b.ID} {
+			r.hr.update(id, func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
+			r.notify(id)
+		}
+		if !r.mustAccount(a.ID).Active {
+			t.Fatal("the test's platform let the refused deactivation through")
+		}
+		if r.mustAccount(b.ID).Active {
+			t.Errorf("%s is held with access: the refused deactivation spent the budget of one", b.ID)
+		}
+		if held := r.eng.Holds(); len(held) != 0 {
+			t.Errorf("holds = %v, want none", held)
+		}
+	})
+}

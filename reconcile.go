@@ -735,6 +735,9 @@ func (e *Engine) fail(ctx context.Context, r request, rd reading, classes cadenc
 	if again {
 		return outcome{result: failed, err: cause, next: now.Add(wait)}
 	}
+	if r.revoking {
+		e.budgets.forfeit(r.id) // access did not end: the window has not spent it
+	}
 	alert := Alert{Kind: AlertRetriesExhausted, Severity: failureSeverity(r, classes), EmployeeID: r.id, Err: cause,
 		Message: fmt.Sprintf("%s: %d attempts failed; dead-lettered, tried once by each poll and batch until a write lands", r.id, attempt)}
 	if was := rd.p.Failure; was != nil && was.Dead {

@@ -38,8 +38,8 @@ package store
 
 import (
 	"context"
-	"maps"
 	"errors"
+	"maps"
 	"time"
 
 	"github.com/hrissync/hrissync/audit"

@@ -1,5 +1,0 @@
-//go:build !race
-
-package hrissync_test
-
-const raceEnabled = false
