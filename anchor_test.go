@@ -123,8 +123,7 @@ func TestDamagedPersonIsRebuiltWithAFullRewrite(t *testing.T) {
 		st := &damagedStore{Store: memory.New(), damaged: map[string]bool{}}
 		r := &rig{t: t, hr: newHR(), lms: newLMS(), store: st.Store, audit: &audit.Memory{}, alerts: &alerts{}}
 		a := r.hr.put(alice())
-		b := alice()
-		b.ID, b.Email = "w-002", "bob@example.com"
+		b := bob()
 		b = r.hr.put(b)
 		r.run(hrissync.Config{})
 		r.notify(a.ID)

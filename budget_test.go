@@ -329,8 +329,7 @@ func TestRefusedDeactivationSpendsNoBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := start(t, hrissync.Config{TerminationLimit: hrissync.Budget{Count: 1}})
 		a := r.hr.put(alice())
-		b := alice()
-		b.ID, b.Email, b.EmployeeNumber = "w-002", "bob@example.com", "1002"
+		b := bob()
 		b = r.hr.put(b)
 		r.notify(a.ID)
 		r.notify(b.ID)

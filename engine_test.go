@@ -123,6 +123,13 @@ func alice() hrissync.Employee {
 	}
 }
 
+// bob is a second person, alice's colleague.
+func bob() hrissync.Employee {
+	b := alice()
+	b.ID, b.Email, b.EmployeeNumber = "w-002", "bob@example.com", "1002"
+	return b
+}
+
 func TestEventCreatesAccountWithEveryField(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := start(t, hrissync.Config{})

@@ -77,8 +77,7 @@ func TestSecondPersonsFailedTerminationPagesWhileTheFirstIsStuck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := start(t, hrissync.Config{})
 		a := r.hr.put(alice())
-		b := alice()
-		b.ID, b.Email, b.EmployeeNumber = "w-002", "bob@example.com", "1002"
+		b := bob()
 		b = r.hr.put(b)
 		r.notify(a.ID)
 		r.notify(b.ID)

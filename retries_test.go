@@ -18,8 +18,7 @@ func TestRealtimeRetriesThenDeadLetterAndOneAlert(t *testing.T) {
 		r := start(t, hrissync.Config{})
 		r.lms.setFail(func(hrissync.Update) error { return errUnavailable })
 		a := r.hr.put(alice())
-		b := alice()
-		b.ID, b.Email = "w-002", "bob@example.com"
+		b := bob()
 		b = r.hr.put(b)
 		start := time.Now()
 		r.notify(a.ID)
@@ -110,8 +109,7 @@ func TestRetryAfterPausesTheWholeSink(t *testing.T) {
 			return nil
 		})
 		a := r.hr.put(alice())
-		b := alice()
-		b.ID, b.Email = "w-002", "bob@example.com"
+		b := bob()
 		b = r.hr.put(b)
 		t0 := time.Now()
 		r.notify(a.ID) // throttled: the sink is paused for 30 s
@@ -223,8 +221,7 @@ func TestFailedTerminationIsACriticalIncidentOfItsOwn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := start(t, hrissync.Config{})
 		a := r.hr.put(alice())
-		b := alice()
-		b.ID, b.Email = "w-002", "bob@example.com"
+		b := bob()
 		b = r.hr.put(b)
 		r.notify(a.ID)
 		r.notify(b.ID)

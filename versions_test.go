@@ -385,8 +385,7 @@ func TestReinstatementDuringA404OutageIsNotDropped(t *testing.T) {
 		r := start(t, hrissync.Config{})
 		a := r.hr.put(alice())
 		r.notify(a.ID)
-		b := alice()
-		b.ID, b.Email = "w-002", "bob@example.com"
+		b := bob()
 		r.hr.put(b)
 		r.notify(b.ID)
 		r.hr.update(a.ID, func(e *hrissync.Employee) {

@@ -91,8 +91,7 @@ func TestPollFindsChangesFromASourceClockTwoHoursBehind(t *testing.T) {
 		r := start(t, hrissync.Config{Clock: clock, BatchSchedule: noBatch})
 		a := r.hr.put(alice())
 		r.notify(a.ID)
-		b := alice()
-		b.ID, b.Email = "w-002", "bob@example.com"
+		b := bob()
 		b = r.hr.put(b)
 		r.notify(b.ID)
 		// Four hours of HR at work, its webhooks delivered: bob changes
@@ -120,8 +119,7 @@ func TestRecordStampedYearsAheadDoesNotBlindThePoll(t *testing.T) {
 		r := start(t, hrissync.Config{Clock: clock, BatchSchedule: noBatch})
 		a := r.hr.put(alice())
 		r.notify(a.ID)
-		b := alice()
-		b.ID, b.Email = "w-002", "bob@example.com"
+		b := bob()
 		b = r.hr.put(b)
 		r.notify(b.ID)
 		r.sleep(30 * time.Minute)
