@@ -186,7 +186,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 			continue // a damaged row is rebuilt from the Source, never a leaver by default
 		}
 		run.Accounts++
-		if p.Listed.Run != run.ID && !leaving[p.ID] {
+		if p.Listed.Run != listingMark(*run) && !leaving[p.ID] {
 			run.Leavers = append(run.Leavers, p.ID)
 		}
 	}
@@ -207,9 +207,21 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 	return nil
 }
 
+// listingMark is what the run's attempt marks the people its list shows
+// with: the run and the attempt, so that the rerun knows both whom the
+// failed attempt examined (skipped) and whom its own list shows — a person
+// the first attempt saw who has left since is a leaver, not someone seen.
+func listingMark(run store.BatchRun) string { return fmt.Sprintf("%s/%d", run.ID, run.Attempt) }
+
+// examinedBy reports whether a listing mark is one of run's attempts'.
+func examinedBy(mark string, run store.BatchRun) bool {
+	return strings.HasPrefix(mark, run.ID+"/")
+}
+
 // examine reconciles one chunk of the full list and marks it listed by the
-// run. People this run listed already (its first attempt, or a list naming
-// them twice) are skipped. An active account the record puts out of scope is
+// run's attempt. People this run examined already (its failed first
+// attempt) are marked again but not examined twice; a list naming someone
+// twice examines them once. An active account the record puts out of scope is
 // a leaver, left for the budget's verdict on the whole run.
 func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joined[Employee]) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -217,13 +229,17 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 	writes := make([]bool, len(chunk))
 	listed := make([]store.Listing, 0, len(chunk))
 	marked := make(map[string]bool, len(chunk))
+	mark := listingMark(*run)
 	for i, j := range chunk {
 		rec, held := j.item, j.held
-		if held.Listed.Run == run.ID || marked[rec.ID] {
-			continue
+		if marked[rec.ID] || held.Listed.Run == mark {
+			continue // named twice in this list
 		}
 		marked[rec.ID] = true
-		listed = append(listed, store.Listing{ID: rec.ID, Run: run.ID, Digest: digest(rec)})
+		listed = append(listed, store.Listing{ID: rec.ID, Run: mark, Digest: digest(rec)})
+		if examinedBy(held.Listed.Run, *run) {
+			continue // by the failed attempt: marked again, as this list shows them too
+		}
 		run.Seen++
 		if newerApplied(held, rec.Version) {
 			run.Stale++ // the version guard leaves those fields alone

@@ -301,3 +301,38 @@ func TestPollWithoutAChangeFeedCatchesALostWebhook(t *testing.T) {
 		}
 	})
 }
+
+// A person the failed attempt read who leaves before the rerun is a leaver
+// of the rerun: it skips re-examining whom the attempt examined, but its own
+// list decides who is gone (found by an outside test).
+func TestLeaverBetweenTheFailedAttemptAndItsRerun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{Policy: cadence.BatchOnly()})
+		numbered(r, 60)
+		if err := r.eng.Batch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		r.hr.mu.Lock()
+		r.hr.listFailAfter = 40 // in ID order: "1", "10", "11", … are read
+		r.hr.mu.Unlock()
+		if err := r.eng.Batch(t.Context()); err == nil {
+			t.Fatal("the cut list's run succeeded")
+		}
+		r.hr.mu.Lock()
+		r.hr.listFailAfter = 0
+		r.hr.mu.Unlock()
+		r.hr.remove("1")  // read by the failed attempt, gone since
+		r.hr.remove("59") // not reached by it
+		if err := r.eng.Batch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"1", "59"} {
+			if r.mustAccount(id).Active {
+				t.Errorf("%s left before the rerun and keeps access", id)
+			}
+		}
+		if n := activeAccounts(r); n != 58 {
+			t.Errorf("%d active accounts, want 58", n)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -87,7 +88,7 @@ func listedBy(r *rig, runID string, n int) int {
 	}
 	listed := 0
 	for _, p := range people {
-		if p.Listed.Run == runID {
+		if strings.HasPrefix(p.Listed.Run, runID+"/") { // the run's attempt
 			listed++
 		}
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/retry"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/postgres"
 )
 
@@ -346,7 +347,7 @@ func TestThreeReplicas(t *testing.T) {
 	// only once nothing has moved for a minute (no write attempted, no
 	// poll or batch run) — a stall, not a slow machine.
 	st := open(t, pool, schema)
-	moved, lastMark := time.Now(), int64(-1)
+	moved, lastMark, lastSaid := time.Now(), int64(-1), time.Now()
 	for {
 		differ := memory.Diff(hris, platform, time.Now())
 		diff := strings.Join(differ[:min(3, len(differ))], "; ")
@@ -362,6 +363,11 @@ func TestThreeReplicas(t *testing.T) {
 		ran.mu.Unlock()
 		if mark != lastMark {
 			moved, lastMark = time.Now(), mark
+		}
+		if time.Since(lastSaid) > 30*time.Second {
+			lastSaid = time.Now()
+			t.Logf("still converging: %s; %d still pending (first %v); %d polls and %d batches since the kill",
+				diff, len(pending), ids(pending), ran.after(killedAt, "poll"), ran.after(killedAt, "batch"))
 		}
 		if time.Since(moved) > time.Minute {
 			t.Fatalf("stalled a minute before finishing: %s; %d still pending; %d polls and %d batches since the kill",
@@ -446,4 +452,13 @@ func checkOncePerSchedule(t *testing.T, ran *records, killed string, killedAt ti
 		}
 		t.Logf("%s: %d scheduled times, each run once; %d gaps, each announced as missed times collapsed", name, len(slots), gaps)
 	}
+}
+
+// ids lists people's ids, for messages.
+func ids(people []store.Person) []string {
+	out := make([]string, len(people))
+	for i, p := range people {
+		out[i] = p.ID
+	}
+	return out
 }
