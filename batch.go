@@ -23,21 +23,23 @@ import (
 var ErrStaleList = errors.New("hrissync: the full list is older than the last completed run's")
 
 // Batch runs the daily batch now and returns its error. If the last run
-// failed and has not been rerun, this is its rerun: it resumes from the
-// checkpoint, and if it fails too the Alerter is paged.
+// failed and has not been rerun, this is its rerun: it reads the list again
+// and skips the people the failed attempt examined; if it fails too the
+// Alerter is paged.
 //
-// The batch streams the Source's full list in ID order and reconciles every
-// field of everyone, with memory bounded by the chunk size rather than the
-// list. People with accounts who are missing from the list or out of scope
-// are leavers: if there are more than Config.DeletionLimit allows, the run is
-// held and the Alerter called, and ApproveDeletions lets it go on. Last, it
-// reconciles everyone still dirty.
+// The batch streams the Source's full list, in any order, and reconciles
+// every field of everyone, with memory bounded by the chunk size rather than
+// the list. Once the whole list has been read, people with accounts who are
+// missing from it or out of scope are leavers: if there are more than
+// Config.DeletionLimit allows, the run is held and the Alerter called, and
+// ApproveDeletions lets it go on. Last, it reconciles everyone still dirty.
 func (e *Engine) Batch(ctx context.Context) error {
 	_, err := e.batch(ctx)
 	return err
 }
 
-// batchChunk is how many people the batch reconciles between checkpoints.
+// batchChunk is how many people the batch reads, looks up and reconciles
+// at a time, saving the run and marking them after each chunk.
 func (e *Engine) batchChunk() int { return e.cfg.Concurrency * 32 }
 
 func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {

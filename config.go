@@ -35,8 +35,9 @@ type Config struct {
 	// cadence.Daily(2*time.Hour, Location): 02:00 in the HR time zone.
 	BatchSchedule cadence.Schedule
 	// BatchRerun is how long after a failed batch started its one rerun
-	// starts (the rerun resumes from the checkpoint; if it fails too, the
-	// Alerter is paged). Default one hour: 02:00 → 03:00.
+	// starts (the rerun reads the list again, skipping the people the
+	// failed attempt examined; if it fails too, the Alerter is paged).
+	// Default one hour: 02:00 → 03:00.
 	BatchRerun time.Duration
 	// PollSchedule is when the fallback poll runs. Default
 	// cadence.Every(time.Hour). A policy without realtime fields never

@@ -221,7 +221,9 @@ var (
 	// such batch run. It is store.ErrNotFound: one error for both sides.
 	ErrNotFound = store.ErrNotFound
 	// ErrChangedSinceUnsupported: the Source cannot list recent changes
-	// (a file export); the poll then only sweeps the dirty set.
+	// (a file export, an API without a "changed since" filter); the poll
+	// then lists everyone and reconciles those whose record's digest
+	// changed (docs/design.md §5.17).
 	ErrChangedSinceUnsupported = errors.New("hrissync: source cannot list changes since a time")
 )
 
