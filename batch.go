@@ -194,7 +194,9 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
 	}
 	slices.Sort(run.Leavers)
 	// The whole run's leavers against the whole run's accounts, and
-	// against what the window has spent already.
+	// against what the window has spent already — counted now, after the
+	// run's hires.
+	e.budgets.recount()
 	spent, _, err := e.budgets.room(ctx, BudgetVanished)
 	if err != nil {
 		return err

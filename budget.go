@@ -81,6 +81,15 @@ func (b *budgets) refresh(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// recount makes the next question read the window and the active accounts
+// from the Store again: the batch asks after creating its hires, which a
+// count read before it (by a Plan, a poll's deactivation) would not hold.
+func (b *budgets) recount() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fetched = time.Time{}
+}
+
 // room returns what budget has spent in its window, and the active accounts.
 func (b *budgets) room(ctx context.Context, budget string) (spent, active int, err error) {
 	b.mu.Lock()

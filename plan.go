@@ -104,6 +104,11 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 		}
 	}
 	slices.Sort(plan.Leavers)
+	// The batch judges its leavers against the active accounts once the
+	// list's writes have landed — its hires active, its leavers by date
+	// gone: so does the plan, or it would hold a run the batch lets
+	// through (or the reverse).
+	plan.Accounts += plan.ByKind[Create] + plan.ByKind[Reactivate] - plan.ByKind[Deactivate]
 	spent, _, err := e.budgets.room(ctx, BudgetVanished)
 	if err != nil {
 		return plan, err

@@ -64,6 +64,9 @@ func TestPlanEqualsBatchAndWritesNothing(t *testing.T) {
 		if err := r.eng.Batch(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if run, _ := r.store.LastBatchRun(ctx, "default"); run.Accounts != plan.Accounts {
+			t.Errorf("the batch judged its leavers against %d accounts, the plan against %d", run.Accounts, plan.Accounts)
+		}
 		made := r.lms.writes()[before:]
 		key := func(u hrissync.Update) string {
 			var b strings.Builder
