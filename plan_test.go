@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/store"
 )
 
 // TestPlanEqualsBatchAndWritesNothing: the dry run lists exactly the writes
@@ -90,6 +91,41 @@ func TestPlanEqualsBatchAndWritesNothing(t *testing.T) {
 		}
 		if again, err := r.eng.Plan(ctx); err != nil || len(again.Writes) != 0 {
 			t.Errorf("after the batch the plan still holds %d writes (%v)", len(again.Writes), err)
+		}
+	})
+}
+
+// The plan judges the deletion limit against the accounts the batch will
+// judge it against — its hires included: six leavers among a hundred
+// accounts are over 5 %, but the twenty hires on the same list make it 120,
+// and the batch lets the run through, so the plan must say so too (found by
+// an outside test).
+func TestPlanCountsTheHiresTheBatchWill(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		r := start(t, hrissync.Config{DeletionLimit: hrissync.Budget{Share: 0.05}})
+		staff(r, 100)
+		if err := r.eng.Batch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 6 {
+			r.hr.remove(fmt.Sprintf("w-%04d", i))
+		}
+		for i := range 20 {
+			hire := alice()
+			hire.ID, hire.Email, hire.EmployeeNumber = fmt.Sprintf("w-%04d", 500+i), fmt.Sprintf("h%d@example.com", i), fmt.Sprint(500+i)
+			r.hr.put(hire)
+		}
+		plan, err := r.eng.Plan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.eng.Batch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		run, _ := r.store.LastBatchRun(ctx, "default")
+		if plan.Held != (run.Status == store.BatchHeld) || plan.Accounts != run.Accounts {
+			t.Errorf("plan: held %v over %d accounts; batch: %s over %d", plan.Held, plan.Accounts, run.Status, run.Accounts)
 		}
 	})
 }
