@@ -47,11 +47,12 @@ func (e *Engine) finished(ctx context.Context, r Pass, err error) {
 	e.history.add(r)
 	e.observe.run(ctx, r.Name, r.Took, err)
 	// Ids and counts only: Info carries no person's data.
-	level := slog.LevelInfo
+	level, attrs := slog.LevelInfo, []any{"run", r.RunID, "took", r.Took, "outcome", r.Outcome, "writes", r.Writes}
 	if err != nil {
-		level = slog.LevelWarn // a failed run is retried, and pages only if that fails too
+		// A failed run is retried, and pages only if that fails too.
+		level, attrs = slog.LevelWarn, append(attrs, "err", err)
 	}
-	e.log.Log(ctx, level, r.Name+" finished", "run", r.RunID, "took", r.Took, "outcome", r.Outcome, "writes", r.Writes, "err", err)
+	e.log.Log(ctx, level, r.Name+" finished", attrs...)
 }
 
 // Recent returns the last polls and batches this engine ran, newest first.

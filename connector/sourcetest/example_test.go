@@ -29,12 +29,15 @@ func ExampleRun() {
 	_ = testConformance
 }
 
-// The suite's people have numeric ids, whose byte-wise order is not their
-// numeric one: a Source must not lose or repeat anyone over it.
+// The suite's people have numeric ids, whose byte-wise order ("10" before
+// "9") is not their numeric one: a Source must not lose or repeat anyone
+// over it.
 func ExamplePeople() {
-	for _, e := range sourcetest.Sorted(sourcetest.People(12)) {
-		fmt.Print(e.ID, " ")
+	for _, e := range sourcetest.People(3) {
+		fmt.Println(e.ID, e.Email, e.Status)
 	}
-	fmt.Println()
-	// Output: 1 10 11 12 2 3 4 5 6 7 8 9
+	// Output:
+	// 1 p1@example.com active
+	// 2 p2@example.com active
+	// 3 p3@example.com active
 }

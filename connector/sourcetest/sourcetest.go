@@ -16,7 +16,6 @@
 package sourcetest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -275,12 +274,6 @@ func first(seq func(func(hrissync.Employee, error) bool)) (hrissync.Employee, er
 		return e, err
 	}
 	return hrissync.Employee{}, nil
-}
-
-// Sorted returns people in ascending byte-wise id order, for a Harness whose
-// export format must be sorted.
-func Sorted(people []hrissync.Employee) []hrissync.Employee {
-	return slices.SortedFunc(slices.Values(people), func(a, b hrissync.Employee) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Shuffled returns src with its List given in an order of its own — a new
