@@ -1,7 +1,9 @@
 package hrissync_test
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -131,6 +133,115 @@ func TestManagerProvisionedBeforeReport(t *testing.T) {
 		}
 		if got := r.mustAccount("w-200").Fields[hrissync.FieldManagerID]; got != "w-100" {
 			t.Errorf("report's manager = %q", got)
+		}
+	})
+}
+
+// A manager who left before ever being provisioned gets no account, so a
+// report's reference to them is withheld (the platform could not resolve
+// it) — and set by the next batch once they are rehired.
+func TestReportOfAManagerWhoLeftBeforeProvisioning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		m := alice()
+		m.ID, m.Email = "w-100", "boss@example.com"
+		m.TerminationDate = hrissync.DateOf(time.Now()).AddDays(-3)
+		r.hr.put(m)
+		rep := alice()
+		rep.ID, rep.ManagerID = "w-200", "w-100"
+		r.hr.put(rep)
+		r.notify(rep.ID)
+		if _, ok := r.lms.account("w-100"); ok {
+			t.Fatal("an account was made for a manager who had left")
+		}
+		if got, ok := r.mustAccount("w-200").Fields[hrissync.FieldManagerID]; ok {
+			t.Fatalf("report's manager = %q, want none: the platform holds no such account", got)
+		}
+		x, err := r.eng.Explain(context.Background(), "w-200")
+		if err != nil || x.Next.Update != nil || !strings.Contains(x.Next.Why, "w-100 has no account") {
+			t.Errorf("Explain: next %+v, %v; want no write, and why the reference is left out", x.Next, err)
+		}
+
+		// Another report is moved to the manager who left: the platform
+		// must not go on naming the one HR replaced.
+		boss := alice()
+		boss.ID, boss.Email = "w-300", "other@example.com"
+		r.hr.put(boss)
+		moved := alice()
+		moved.ID, moved.ManagerID = "w-400", "w-300"
+		r.hr.put(moved)
+		r.notify(moved.ID)
+		if got := r.mustAccount("w-400").Fields[hrissync.FieldManagerID]; got != "w-300" {
+			t.Fatalf("second report's manager = %q, want w-300", got)
+		}
+		moved.ManagerID = "w-100"
+		r.hr.put(moved)
+		r.notify(moved.ID)
+		if got := r.mustAccount("w-400").Fields[hrissync.FieldManagerID]; got != "" {
+			t.Errorf("moved to a manager without account, the report's manager = %q, want cleared", got)
+		}
+		before := len(r.lms.allCalls())
+		if err := r.eng.Batch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := len(r.lms.allCalls()) - before; n != 0 {
+			t.Errorf("a batch with nothing it can change made %d sink calls", n)
+		}
+
+		m.TerminationDate, m.Status = hrissync.Date{}, hrissync.StatusActive // rehired
+		r.hr.put(m)
+		if err := r.eng.Batch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		for _, id := range []string{"w-200", "w-400"} {
+			if got := r.mustAccount(id).Fields[hrissync.FieldManagerID]; got != "w-100" {
+				t.Errorf("after the rehire, %s's manager = %q, want w-100", id, got)
+			}
+		}
+	})
+}
+
+// A leaver moved in the same change to a manager without an account: their
+// access ends at once, without the reference (a platform resolving it would
+// refuse the whole deactivation), and their rehire reactivates them.
+func TestLeaverMovedToAManagerWithoutAccount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, hrissync.Config{})
+		// Like a SCIM platform, this one resolves a reference on every
+		// write, a deactivation's too.
+		r.lms.setFail(func(u hrissync.Update) error {
+			if m := u.Fields[hrissync.FieldManagerID]; m != "" && r.lms.accounts[m] == nil {
+				return &hrissync.MissingManagerError{EmployeeID: u.EmployeeID, ManagerID: m}
+			}
+			return nil
+		})
+		m := alice()
+		m.ID, m.Email = "w-100", "boss@example.com"
+		m.TerminationDate = hrissync.DateOf(time.Now()).AddDays(-3)
+		r.hr.put(m)
+		rep := alice()
+		rep.ID = "w-200"
+		r.hr.put(rep)
+		r.notify(rep.ID)
+
+		rep.ManagerID, rep.TerminationDate = "w-100", hrissync.DateOf(time.Now()).AddDays(-1)
+		r.hr.put(rep)
+		r.notify(rep.ID)
+		if a := r.mustAccount("w-200"); a.Active {
+			t.Fatalf("the leaver's account is still active: %v", r.lms.allCalls())
+		}
+		rep.TerminationDate, rep.Status = hrissync.Date{}, hrissync.StatusActive
+		r.hr.put(rep)
+		r.notify(rep.ID)
+		if a := r.mustAccount("w-200"); !a.Active || a.Fields[hrissync.FieldManagerID] != "" {
+			t.Errorf("after the rehire: active %v, manager %q; want active, no manager", a.Active, a.Fields[hrissync.FieldManagerID])
+		}
+		for _, c := range r.lms.allCalls() {
+			if c.err != nil {
+				t.Errorf("%s of %s refused: %v", c.u.Kind, c.u.EmployeeID, c.err)
+			}
 		}
 	})
 }

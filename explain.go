@@ -170,17 +170,51 @@ func (e *Engine) Explain(ctx context.Context, id string) (Explanation, error) {
 		}
 	}
 	var parkedUntil time.Time
+	var withheld string
 	if u != nil {
 		for _, pf := range e.parking.waiting(id, now) {
 			withhold(u, nil, pf.Field)
 			parkedUntil = earliest(parkedUntil, pf.Next)
 		}
-		if nothingLeft(u) {
+		if withheld, err = e.unreferable(ctx, u, now); err != nil {
+			return x, fmt.Errorf("hrissync: explaining %s: %w", id, err)
+		} else if withheld != "" {
+			unrefer(u, nil)
+		}
+		if nothingLeft(u) || u.Kind == Modify && len(u.Changes) == 0 {
 			u = nil
 		}
 	}
-	x.Next, err = e.nextStep(ctx, x, p, rec, u, parkedUntil)
+	x.Next, err = e.nextStep(ctx, x, p, rec, u, parkedUntil, withheld)
 	return x, err
+}
+
+// unreferable says why the manager reference u carries would be left out
+// or cleared, as managerFirst does: its manager has no account and is not to
+// have one now (for a deactivation: has none). "" when the reference can be
+// set, the manager provisioned first if need be.
+func (e *Engine) unreferable(ctx context.Context, u *Update, now time.Time) (string, error) {
+	m := u.Fields[FieldManagerID]
+	if m == "" || u.Kind == Modify && !changes(u, FieldManagerID) {
+		return "", nil
+	}
+	if mp, err := e.store.Person(ctx, e.cfg.Tenant, m); err != nil || mp.Exists {
+		return "", err
+	}
+	if !u.Active {
+		return m + " has no account, and a deactivation does not wait for one", nil
+	}
+	rec, err := e.src.Get(ctx, m)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return m + " is not in the Source", nil
+	case err != nil:
+		return "", fmt.Errorf("reading manager %s: %w", m, err)
+	}
+	if d, err := e.desire(&rec, now); err != nil || d.active {
+		return "", nil
+	}
+	return m + " has no account and is not to have one (left before being provisioned, out of scope or not started)", nil
 }
 
 // explainStored fills in what the Store and the engine's memory hold.
@@ -243,13 +277,16 @@ func dueKind(exists, now, then bool) UpdateKind {
 
 // nextStep says what a reconcile would do now with the write u (nil: none
 // needed), and why.
-func (e *Engine) nextStep(ctx context.Context, x Explanation, p store.Person, rec *Employee, u *Update, parkedUntil time.Time) (NextStep, error) {
+// withheld: why the manager reference u would set is left out, if it is.
+func (e *Engine) nextStep(ctx context.Context, x Explanation, p store.Person, rec *Employee, u *Update, parkedUntil time.Time, withheld string) (NextStep, error) {
 	next := NextStep{Update: u}
 	var why []string
 	revoking := u != nil && u.Kind == Deactivate && p.Active
 	switch {
 	case u == nil && !parkedUntil.IsZero():
 		why = append(why, "only parked fields differ: they are tried again from "+parkedUntil.UTC().Format(time.RFC3339))
+	case u == nil && withheld != "":
+		why = append(why, "only the manager reference differs, and it cannot be set: "+withheld)
 	case u == nil:
 		why = append(why, "nothing to write: the platform holds what the record asks")
 	case rec == nil && p.Exists && p.Active:
@@ -266,6 +303,9 @@ func (e *Engine) nextStep(ctx context.Context, x Explanation, p store.Person, re
 			w += " (" + strings.Join(fields, ", ") + ")"
 		}
 		why = append(why, w)
+		if withheld != "" {
+			why = append(why, "the manager reference is left out or cleared: "+withheld)
+		}
 	}
 	if revoking && len(x.Holds) > 0 {
 		h := x.Holds[0]

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -314,14 +315,26 @@ func (e *Engine) basis(ctx context.Context, r request, p store.Person, d desired
 	return p
 }
 
-// managerFirst makes sure that a write setting a manager reference refers to
-// an account: the manager is provisioned first, the write put off while
-// someone else reconciles the manager, or the reference withheld when the
-// manager cannot be provisioned.
+// managerFirst makes sure that a write carrying a manager reference refers
+// to an account: the manager is provisioned first, the write put off while
+// someone else reconciles the manager, or the reference left out (or
+// cleared) when the manager cannot be provisioned. A Modify carries the
+// reference only when it changes; the other kinds carry every field.
 func (e *Engine) managerFirst(ctx context.Context, r request, now time.Time, c decision) decision {
 	u := c.update
 	m := u.Fields[FieldManagerID]
-	if m == "" || !u.Active || !changes(u, FieldManagerID) {
+	if m == "" || u.Kind == Modify && !changes(u, FieldManagerID) {
+		return c
+	}
+	if !u.Active {
+		// Access ends without waiting for anyone's account; a
+		// reference the platform cannot hold is left out.
+		switch mp, err := e.store.Person(ctx, e.cfg.Tenant, m); {
+		case err != nil:
+			c.err = err
+		case !mp.Exists:
+			unrefer(u, c.applied)
+		}
 		return c
 	}
 	res, cycle, err := e.ensureManager(ctx, r, m)
@@ -339,7 +352,7 @@ func (e *Engine) managerFirst(ctx context.Context, r request, now time.Time, c d
 	case res == deferred:
 		c.until = now.Add(managerRetry)
 	case res == unchanged: // the manager cannot be provisioned: set it later
-		withhold(u, c.applied, FieldManagerID)
+		unrefer(u, c.applied)
 		if u.Kind == Modify && len(u.Changes) == 0 {
 			c.update = nil
 		}
@@ -651,6 +664,30 @@ func withhold(u *Update, applied map[string]store.Applied, field string) {
 	}
 	u.Fields = fields
 	delete(applied, field)
+}
+
+// unrefer takes out of a write a manager reference the platform cannot hold
+// yet (its manager has no account). A reference held until now is cleared
+// rather than kept: the platform must not go on naming a manager HR has
+// replaced, nor one without an account. The field stays different from the
+// desired value, so a later reconcile sets it.
+func unrefer(u *Update, applied map[string]store.Applied) {
+	i := slices.IndexFunc(u.Changes, func(c Change) bool { return c.Field == FieldManagerID })
+	switch {
+	case i >= 0 && u.Changes[i].Old == "":
+		withhold(u, applied, FieldManagerID) // nothing to clear
+		return
+	case i >= 0:
+		u.Changes[i].New = ""
+	default: // carried unchanged: the value applied is the one to clear
+		u.Changes = append(u.Changes, Change{Field: FieldManagerID, Old: u.Fields[FieldManagerID]})
+		slices.SortFunc(u.Changes, func(a, b Change) int { return strings.Compare(a.Field, b.Field) })
+	}
+	u.Fields = maps.Clone(u.Fields)
+	u.Fields[FieldManagerID] = ""
+	if applied != nil {
+		applied[FieldManagerID] = store.Applied{Version: u.Version}
+	}
 }
 
 // ensureManager makes sure manager m has an account before a report

@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,34 @@ func TestHRISSnapshot(t *testing.T) {
 	h.AddOutage(memory.Span{From: t0, To: t0.Add(24 * time.Hour)})
 	if _, _, err := h.Snapshot(context.Background()); !errors.Is(err, memory.ErrOutage) {
 		t.Errorf("Snapshot in an outage = %v", err)
+	}
+}
+
+// A report can refer to a manager only if the platform holds the manager:
+// one who left before ever being provisioned has no account, and no
+// reference to them is owed. One with an account, even disabled, is owed.
+func TestDiffOwesNoReferenceToAManagerWithoutAccount(t *testing.T) {
+	clock := clocktest.NewClock(t0)
+	h := memory.NewHRIS(clock, 1)
+	p := memory.NewPlatform(clock, 1)
+	left := hrissync.DateOf(t0).AddDays(-2)
+	h.Load(
+		hrissync.Employee{ID: "w-1", Status: hrissync.StatusTerminated, TerminationDate: left},
+		hrissync.Employee{ID: "w-2", Status: hrissync.StatusActive, ManagerID: "w-1"},
+	)
+	put := func(u hrissync.Update) {
+		t.Helper()
+		if err := p.Apply(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(hrissync.Update{EmployeeID: "w-2", Kind: hrissync.Create, Active: true,
+		Changes: []hrissync.Change{{Field: hrissync.FieldStatus, New: string(hrissync.StatusActive)}}})
+	if d := memory.Diff(h, p, t0); len(d) != 0 {
+		t.Errorf("differences %q, want none: the manager left before having an account", d)
+	}
+	p.Seed(hrissync.Account{EmployeeID: "w-1"}) // a disabled account
+	if d := memory.Diff(h, p, t0); len(d) != 1 || !strings.HasPrefix(d[0], "w-2 fields") {
+		t.Errorf("differences %q, want w-2's missing manager reference", d)
 	}
 }

@@ -267,15 +267,29 @@ func sleep(ctx context.Context, clock hrissync.Clock, d time.Duration) error {
 
 // Diff lists how the platform differs from what the HRIS says it should hold
 // at now (a termination taking effect at the end of the last day, UTC; no
-// account is right for someone who left before ever being provisioned), a
-// line per person, in ID order. Empty fields count as absent.
+// account is right for someone who left before ever being provisioned, and
+// then no manager reference to them either: the platform holds none), a line
+// per person, in ID order. Empty fields count as absent.
 func Diff(h *HRIS, p *Platform, now time.Time) []string {
 	var out []string
-	for _, e := range h.Employees() {
+	people := h.Employees()
+	active := func(e hrissync.Employee) bool {
+		return e.TerminationDate.IsZero() || now.Before(e.TerminationDate.AddDays(1).Start(time.UTC))
+	}
+	left := map[string]bool{} // left before ever being provisioned
+	for _, e := range people {
+		if _, ok := p.Account(e.ID); !ok && !active(e) {
+			left[e.ID] = true
+		}
+	}
+	for _, e := range people {
 		want := e.Fields()
-		active := e.TerminationDate.IsZero() || now.Before(e.TerminationDate.AddDays(1).Start(time.UTC))
+		active := active(e)
 		if !active {
 			want[hrissync.FieldStatus] = string(hrissync.StatusTerminated)
+		}
+		if left[e.ManagerID] {
+			delete(want, hrissync.FieldManagerID)
 		}
 		a, ok := p.Account(e.ID)
 		switch {
