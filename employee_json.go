@@ -28,6 +28,7 @@ type employeeJSON struct {
 	Attributes      map[string]string `json:"attributes,omitempty"`
 	Immediate       bool              `json:"immediate,omitempty"`
 	TimeZone        string            `json:"timeZone,omitempty"`
+	PreviousIDs     []string          `json:"previousIds,omitempty"`
 	Version         string            `json:"version,omitempty"`    // RFC 3339
 	VersionSeq      int64             `json:"versionSeq,omitempty"` // Version.Seq
 }
@@ -38,7 +39,7 @@ func (e Employee) MarshalJSON() ([]byte, error) {
 		ID: e.ID, EmployeeNumber: e.EmployeeNumber, Email: e.Email, GivenName: e.GivenName, FamilyName: e.FamilyName,
 		Status: e.Status, StartDate: e.StartDate, TerminationDate: e.TerminationDate, Role: e.Role,
 		ManagerID: e.ManagerID, Department: e.Department, Location: e.Location, Attributes: e.Attributes,
-		Immediate: e.Immediate, TimeZone: e.TimeZone, VersionSeq: e.Version.Seq,
+		Immediate: e.Immediate, TimeZone: e.TimeZone, PreviousIDs: e.PreviousIDs, VersionSeq: e.Version.Seq,
 	}
 	if !e.Version.Time.IsZero() {
 		j.Version = e.Version.Time.Format(time.RFC3339Nano) // RFC 3339, with sub-seconds only when there are some
@@ -70,7 +71,7 @@ func (e *Employee) UnmarshalJSON(data []byte) error {
 		ID: j.ID, EmployeeNumber: j.EmployeeNumber, Email: j.Email, GivenName: j.GivenName, FamilyName: j.FamilyName,
 		Status: j.Status, StartDate: j.StartDate, TerminationDate: j.TerminationDate, Role: j.Role,
 		ManagerID: j.ManagerID, Department: j.Department, Location: j.Location, Attributes: j.Attributes,
-		Immediate: j.Immediate, TimeZone: j.TimeZone, Version: v,
+		Immediate: j.Immediate, TimeZone: j.TimeZone, PreviousIDs: j.PreviousIDs, Version: v,
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,10 @@ const (
 // another case ("Email") is refused, and errors name the field, never its
 // value.
 type Employee struct {
-	ID             string // the HRIS worker id: immutable, the key everywhere
+	// ID is the HRIS worker id, the key everywhere. A person HR re-keys
+	// (a contractor converted to an employee, a move between HR systems)
+	// keeps their account by naming the old id in PreviousIDs.
+	ID             string
 	EmployeeNumber string
 	Email          string
 	GivenName      string
@@ -123,6 +127,12 @@ type Employee struct {
 	// Config.Location; a name not recognised falls back to Config.Location
 	// and is reported with the record's contradictions.
 	TimeZone string
+	// PreviousIDs are worker ids the HRIS knew this person by before, most
+	// recent first. A person with no account whose account is still bound
+	// to one of them inherits it — re-keyed, not provisioned twice — and
+	// the old id's own record (terminated, or gone) no longer touches it
+	// (docs/design.md §5.1).
+	PreviousIDs []string
 	// Version orders observations of this record (docs/design.md §5.2).
 	Version hrtype.Version
 }
@@ -161,6 +171,7 @@ func (e Employee) Fields() Fields {
 // Clone returns a deep copy of e.
 func (e Employee) Clone() Employee {
 	e.Attributes = maps.Clone(e.Attributes)
+	e.PreviousIDs = slices.Clone(e.PreviousIDs)
 	return e
 }
 

@@ -58,3 +58,29 @@ type AccountLister interface {
 type BulkSink interface {
 	ApplyBulk(ctx context.Context, us []Update) []error
 }
+
+// Rekeyer is implemented by Sinks that can move an account from one worker
+// id to another (SCIM: the account's externalId), so that a person HR
+// re-keys keeps their account and its learning history (docs/design.md
+// §5.1). The engine re-keys through nothing else: with a Sink that is no
+// Rekeyer, a re-keyed person is reported and provisioned as new.
+type Rekeyer interface {
+	// Rekey binds the account bound to worker id from to u.EmployeeID
+	// instead, and applies u to it. It must be idempotent: called again
+	// after it succeeded (an account bound to u.EmployeeID, none to from)
+	// it applies u alone. An account bound to each id is a
+	// *RekeyConflictError; none bound to either, an error wrapping
+	// ErrNotFound. ctx bounds the call.
+	Rekey(ctx context.Context, from string, u Update) error
+}
+
+// RekeyConflictError is returned when a re-key finds an account bound to
+// each worker id: two accounts for one person, which only an operator can
+// merge. The engine reports it and changes neither.
+type RekeyConflictError struct {
+	From, To string
+}
+
+func (e *RekeyConflictError) Error() string {
+	return "hrissync: both " + e.From + " and its new id " + e.To + " have an account; merge them by hand"
+}

@@ -39,6 +39,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"time"
 
@@ -49,6 +50,10 @@ import (
 
 // ErrNotFound: the Store holds no such thing (a batch run by ID).
 var ErrNotFound = errors.New("hrissync: not found")
+
+// ErrConflict: a Rekey whose new id has an account already, or whose old id
+// has none.
+var ErrConflict = errors.New("hrissync: conflicting state")
 
 // ErrEventConflict: Accept met an event id it remembers with another
 // fingerprint — a different event reusing the id, which must be refused
@@ -162,6 +167,18 @@ type Store interface {
 	Cursor(ctx context.Context, tenant, name string) (time.Time, error)
 	SetCursor(ctx context.Context, tenant, name string, t time.Time) error
 
+	// Rekey moves the account of person r.From to person r.To, in one
+	// transaction, before the platform's account is rebound: To gets
+	// From's account, activity and applied fields, and the dirty mark
+	// r.Mark with Unsure set and RekeyFrom = r.From (the platform binds the
+	// account to From until the write that mark owes); From keeps only that
+	// it moved (Person.MovedTo), its mark, failure and due time cleared;
+	// r.Audit goes to the outbox. It returns To's mark generation, which the
+	// write's Commit is made against. It returns an error wrapping
+	// ErrConflict, and changes nothing, when To has an account already or
+	// From has none.
+	Rekey(ctx context.Context, tenant string, r Rekeying) (generation uint64, err error)
+
 	// SaveBatchRun inserts or replaces a batch run by ID; BatchRun returns one (an
 	// error wrapping ErrNotFound if none); LastBatchRun the run whose ID was
 	// first saved most recently. The batch saves a run as it starts, so
@@ -238,6 +255,40 @@ func LookupAnswer(ids []string, found map[string]Person) []Person {
 // older record changes it. It is never a field of the platform.
 const AppliedActivity = "@active"
 
+// AppliedMovedTo is the key under which Person.Applied holds, for a worker
+// id HR re-keyed, the id its account moved to (Store.Rekey): all that is
+// left of the old id. It is never a field of the platform.
+const AppliedMovedTo = "@movedTo"
+
+// MovedTo is the worker id p's account moved to when HR re-keyed p; "" if
+// it did not.
+func (p Person) MovedTo() string { return p.Applied[AppliedMovedTo].Value }
+
+// MovedTo is the applied state Store.Rekey leaves the old id: only the id
+// its account moved to.
+func MovedTo(id string) map[string]Applied {
+	return map[string]Applied{AppliedMovedTo: {Value: id}}
+}
+
+// CheckRekey is Store.Rekey's precondition, for Stores: from has an account
+// and to has none.
+func CheckRekey(from, to Person) error {
+	switch {
+	case !from.Exists:
+		return fmt.Errorf("re-keying %s to %s: %s has no account: %w", from.ID, to.ID, from.ID, ErrConflict)
+	case to.Exists:
+		return fmt.Errorf("re-keying %s to %s: %s has an account already: %w", from.ID, to.ID, to.ID, ErrConflict)
+	}
+	return nil
+}
+
+// Rekeying is one re-key as Store.Rekey records it.
+type Rekeying struct {
+	From, To string
+	Mark     Mark        // To's: the write that rebinds the account is owed
+	Audit    audit.Entry // the re-key, naming both ids
+}
+
 // Applied is one field's value as last written, and its source version.
 type Applied struct {
 	Value   string
@@ -263,6 +314,10 @@ type Mark struct {
 	// (a crash between the write and its commit), so the applied state
 	// cannot be trusted; the next reconcile rewrites every field.
 	Unsure bool `json:",omitempty"`
+	// RekeyFrom: the person's account was moved to them from this worker
+	// id in the Store (Store.Rekey), and the platform still binds it to
+	// that id until a write rebinds it. Cleared like Unsure by a commit.
+	RekeyFrom string `json:",omitempty"`
 }
 
 // Acceptance is an event as the Store records it.
@@ -394,6 +449,9 @@ func MergeMark(held, m Mark) Mark {
 		held.Trigger = m.Trigger
 	}
 	held.Unsure = held.Unsure || m.Unsure
+	if m.RekeyFrom != "" {
+		held.RekeyFrom = m.RekeyFrom
+	}
 	return held
 }
 

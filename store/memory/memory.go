@@ -211,12 +211,32 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 	if p.Dirty.Generation == c.Generation {
 		p.Dirty = store.Mark{}
 	}
-	p.Dirty.Unsure = false
+	p.Dirty.Unsure, p.Dirty.RekeyFrom = false, ""
 	t.outbox = append(t.outbox, c.Audit...)
 	if c.Revoked != "" {
 		t.revoked = append(t.revoked, revocation{c.Revoked, c.At})
 	}
 	return nil
+}
+
+// Rekey implements store.Store.
+func (s *Store) Rekey(ctx context.Context, tenant string, r store.Rekeying) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	from, to := t.person(r.From), t.person(r.To)
+	if err := store.CheckRekey(*from, *to); err != nil {
+		return 0, err
+	}
+	to.Exists, to.Active, to.Applied = from.Exists, from.Active, from.Applied
+	r.Mark.Unsure, r.Mark.RekeyFrom = true, r.From
+	s.mark(to, r.Mark)
+	*from = store.Person{ID: r.From, Listed: from.Listed, Applied: store.MovedTo(r.To)}
+	t.outbox = append(t.outbox, r.Audit)
+	return to.Dirty.Generation, nil
 }
 
 // Revocations implements store.Store.

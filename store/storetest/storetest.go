@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AcceptRefusesAnIDReused", testAcceptRefusesAnIDReused},
 		{"MarksMerge", testMarksMerge},
 		{"IntentBeforeWrite", testIntent},
+		{"RekeyMovesTheAccount", testRekey},
+		{"RekeyRefusesConflicts", testRekeyConflicts},
 		{"PendingSweep", testPendingSweep},
 		{"DeadLetters", testDeadLetters},
 		{"PeopleInIDOrder", testPeopleInIDOrder},
@@ -312,6 +315,89 @@ func testIntent(t *testing.T, s store.Store) {
 	must(t, s.Fail(ctx, tenant, "w2", store.Failure{Attempts: 2, Err: "timeout"}, store.Mark{Since: t0, Classes: cadence.Realtime, Unsure: true}))
 	if p := person(t, s, tenant, "w2"); !p.Dirty.Unsure {
 		t.Fatalf("after a cut-off write: %+v", p.Dirty)
+	}
+}
+
+func testRekey(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	applied := map[string]store.Applied{"email": {Value: "c@x", Version: v(1)}, store.AppliedActivity: {Value: "true", Version: v(1)}}
+	gen, err := s.Intend(ctx, tenant, "c1", store.Mark{Since: t0})
+	must(t, err)
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "c1", Generation: gen, Exists: true, Active: true, Applied: applied, Due: t0.Add(time.Hour)}))
+	must(t, s.Fail(ctx, tenant, "c1", store.Failure{Attempts: 1, Err: "503", At: t0}, store.Mark{Since: t0, Classes: cadence.Realtime}))
+	accept(t, s, tenant, "e1", "e1") // the new id's hire event came first
+
+	entry := audit.Entry{ID: "rk", Tenant: tenant, EmployeeID: "e1", Action: "rekey", Applied: t0, Outcome: "recorded",
+		Changes: []audit.Change{{Field: "employeeId", Old: "c1", New: "e1"}}}
+	gen, err = s.Rekey(ctx, tenant, store.Rekeying{From: "c1", To: "e1", Mark: store.Mark{Since: t0.Add(time.Minute), Classes: cadence.All, Trigger: "realtime"}, Audit: entry})
+	must(t, err)
+	to := person(t, s, tenant, "e1")
+	if !to.Exists || !to.Active || to.Dirty.Generation != gen || gen == 0 || !to.Dirty.Unsure || to.Dirty.RekeyFrom != "c1" || to.Dirty.EventID != "e1" {
+		t.Fatalf("new id after Rekey: %+v (generation returned %d); want c1's account, dirty, unsure, from c1, the event kept", to, gen)
+	}
+	if d := cmp.Diff(applied, to.Applied); d != "" {
+		t.Errorf("new id's applied state (-want +got):\n%s", d)
+	}
+	from := person(t, s, tenant, "c1")
+	if from.Exists || from.Active || from.Dirty.Generation != 0 || from.Failure != nil || !from.Due.IsZero() || from.MovedTo() != "e1" {
+		t.Errorf("old id after Rekey: %+v; want only that it moved to e1", from)
+	}
+	if dead, err := s.DeadLetters(ctx, tenant); err != nil || len(dead) != 0 {
+		t.Errorf("dead letters %v, %v", ids(dead), err)
+	}
+	if people, err := s.People(ctx, tenant, "", 10); err != nil || !slices.Equal(ids(people), []string{"e1"}) {
+		t.Errorf("people with an account: %v, %v; want e1 alone", ids(people), err)
+	}
+	box, err := s.Outbox(ctx, tenant, 10)
+	must(t, err)
+	if len(box) != 1 || box[0].ID != "rk" || len(box[0].Changes) != 1 || box[0].Changes[0] != entry.Changes[0] {
+		t.Errorf("outbox %+v, want the re-key entry", box)
+	}
+
+	// The write that rebinds the platform's account commits: the mark
+	// goes, RekeyFrom with it; a mark made meanwhile stays, sure and
+	// without RekeyFrom.
+	accept(t, s, tenant, "e2", "e1")
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "e1", Generation: gen, Exists: true, Active: true}))
+	if p := person(t, s, tenant, "e1"); p.Dirty.Generation == 0 || p.Dirty.Unsure || p.Dirty.RekeyFrom != "" {
+		t.Errorf("after the write's commit with an event in between: %+v, want dirty, sure, nothing owed to c1", p.Dirty)
+	}
+	// A failure before the write keeps what is owed.
+	gen, err = s.Intend(ctx, tenant, "c2", store.Mark{Since: t0})
+	must(t, err)
+	must(t, s.Commit(ctx, tenant, store.Commit{ID: "c2", Generation: gen, Exists: true, Active: false}))
+	_, err = s.Rekey(ctx, tenant, store.Rekeying{From: "c2", To: "e3", Mark: store.Mark{Since: t0}, Audit: audit.Entry{ID: "rk2", Tenant: tenant, EmployeeID: "e3", Action: "rekey"}})
+	must(t, err)
+	must(t, s.Fail(ctx, tenant, "e3", store.Failure{Attempts: 1, Err: "503", At: t0}, store.Mark{Since: t0}))
+	if p := person(t, s, tenant, "e3"); !p.Exists || p.Active || p.Dirty.RekeyFrom != "c2" {
+		t.Errorf("after a failed write: %+v, want c2's disabled account, still owed to c2", p)
+	}
+}
+
+func testRekeyConflicts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, id := range []string{"a", "b"} {
+		gen, err := s.Intend(ctx, tenant, id, store.Mark{Since: t0})
+		must(t, err)
+		must(t, s.Commit(ctx, tenant, store.Commit{ID: id, Generation: gen, Exists: true, Active: true,
+			Applied: map[string]store.Applied{"email": {Value: id + "@x", Version: v(1)}}}))
+	}
+	for _, r := range []store.Rekeying{{From: "a", To: "b"}, {From: "nobody", To: "c"}} {
+		r.Audit = audit.Entry{ID: "rk-" + r.To, Tenant: tenant, EmployeeID: r.To, Action: "rekey"}
+		if _, err := s.Rekey(ctx, tenant, r); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Rekey %s → %s: %v, want ErrConflict", r.From, r.To, err)
+		}
+	}
+	for _, id := range []string{"a", "b"} {
+		if p := person(t, s, tenant, id); !p.Exists || p.Applied["email"].Value != id+"@x" || p.Dirty.Generation != 0 {
+			t.Errorf("%s after refused re-keys: %+v, want unchanged", id, p)
+		}
+	}
+	if p := person(t, s, tenant, "c"); p.Exists || p.Dirty.Generation != 0 {
+		t.Errorf("c after a refused re-key: %+v, want nothing", p)
+	}
+	if box, err := s.Outbox(ctx, tenant, 10); err != nil || len(box) != 0 {
+		t.Errorf("outbox after refused re-keys: %d entries, %v", len(box), err)
 	}
 }
 
