@@ -76,6 +76,9 @@ import (
 	"time"
 )
 
+// ChangeEmployeeID is the Change.Field of a re-key's entry: the worker id.
+const ChangeEmployeeID = "@employeeId"
+
 // Actions of an Entry.
 const (
 	ActionCreate     = "create"
@@ -87,6 +90,11 @@ const (
 	// a budget go (Trigger TriggerOperator; Summary names the approver,
 	// as the host authenticated them, and the people).
 	ActionDeletionsApproved = "deletions-approved"
+	// ActionRekey: HR re-keyed a person and their account moved to the
+	// new worker id (EmployeeID); one Change, field ChangeEmployeeID,
+	// holds the old id and the new. The write that rebinds the platform's
+	// account follows as an entry of its own.
+	ActionRekey = "rekey"
 
 	// The log's own entries, in the chain they concern (Trigger
 	// TriggerLog, Recovery saying what happened).

@@ -169,7 +169,8 @@ type Store interface {
 
 	// Rekey moves the account of person r.From to person r.To, in one
 	// transaction, before the platform's account is rebound: To gets
-	// From's account, activity and applied fields, and the dirty mark
+	// From's account, activity and applied fields (Rekeyed: their values,
+	// without versions), and the dirty mark
 	// r.Mark with Unsure set and RekeyFrom = r.From (the platform binds the
 	// account to From until the write that mark owes); From keeps only that
 	// it moved (Person.MovedTo), its mark, failure and due time cleared;
@@ -268,6 +269,17 @@ func (p Person) MovedTo() string { return p.Applied[AppliedMovedTo].Value }
 // its account moved to.
 func MovedTo(id string) map[string]Applied {
 	return map[string]Applied{AppliedMovedTo: {Value: id}}
+}
+
+// Rekeyed is the applied state Store.Rekey gives the new id: the old id's
+// values, without their versions — those came from the old id's records,
+// which do not order the new id's.
+func Rekeyed(from Person) map[string]Applied {
+	out := make(map[string]Applied, len(from.Applied))
+	for f, a := range from.Applied {
+		out[f] = Applied{Value: a.Value}
+	}
+	return out
 }
 
 // CheckRekey is Store.Rekey's precondition, for Stores: from has an account

@@ -231,7 +231,7 @@ func (s *Store) Rekey(ctx context.Context, tenant string, r store.Rekeying) (uin
 	if err := store.CheckRekey(*from, *to); err != nil {
 		return 0, err
 	}
-	to.Exists, to.Active, to.Applied = from.Exists, from.Active, from.Applied
+	to.Exists, to.Active, to.Applied = from.Exists, from.Active, store.Rekeyed(*from)
 	r.Mark.Unsure, r.Mark.RekeyFrom = true, r.From
 	s.mark(to, r.Mark)
 	*from = store.Person{ID: r.From, Listed: from.Listed, Applied: store.MovedTo(r.To)}
