@@ -23,6 +23,7 @@ const (
 	AlertStaleList         AlertKind = "stale-list"         // the batch refused a full list older than the last completed run's
 	AlertFieldParked       AlertKind = "field-parked"       // the platform refused one field of a person; the rest was written
 	AlertRollUp            AlertKind = "roll-up"            // more people failing at once than Config.RollUp: one alert for them all
+	AlertIdentityConflict  AlertKind = "identity-conflict"  // a re-keyed person has an account under each id, or the sink cannot re-key
 )
 
 // Severity says how urgent an alert is.

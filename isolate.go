@@ -109,6 +109,23 @@ func (p *parking) settle(id string, landed func(field string) bool) []string {
 	return done
 }
 
+// move gives id the parked fields of old (a re-key), returning their names.
+func (p *parking) move(old, id string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var moved []string
+	for f, pf := range p.fields[old] {
+		if p.fields[id] == nil {
+			p.fields[id] = map[string]*ParkedField{}
+		}
+		pf.EmployeeID = id
+		p.fields[id][f] = pf
+		moved = append(moved, f)
+	}
+	delete(p.fields, old)
+	return moved
+}
+
 func (p *parking) all() []ParkedField {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -43,6 +43,9 @@ type request struct {
 	// existence and activity, and every field is rewritten. nil: trust
 	// the Store.
 	platform *Account
+	// rekeyFrom is set once the person is read: the platform binds their
+	// account to this previous id until the write rebinds it.
+	rekeyFrom string
 	// revoking is set once the write is planned: it takes access away,
 	// so its failure is critical.
 	revoking bool
@@ -135,6 +138,10 @@ func (e *Engine) reconcileHeld(ctx context.Context, r request) outcome {
 	if !ok {
 		return out
 	}
+	if rd, out, ok = e.adopt(ctx, r, rd); !ok {
+		return out
+	}
+	r.rekeyFrom = rd.p.Dirty.RekeyFrom
 	c := e.decide(ctx, r, rd)
 	r.revoking = c.update != nil && c.update.Kind == Deactivate
 	r.severity = e.writeSeverity(c.update)
@@ -261,6 +268,11 @@ type decision struct {
 // decide works out the write, if any, from what was read: the desired state,
 // what it is compared with, and a manager to provision first.
 func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
+	if rd.p.MovedTo() != "" {
+		// HR re-keyed this id: its account is the new id's, and its own
+		// record (a termination, a 404) touches nothing.
+		return decision{d: desired{}, classes: rd.classes}
+	}
 	if rd.rec == nil && rd.p.Exists && (r.trigger == TriggerRealtime || r.trigger == TriggerPoll) {
 		return e.vanished(ctx, rd)
 	}
@@ -439,6 +451,9 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) 
 // manager is provisioned, and the write tried once more.
 func (e *Engine) apply(ctx context.Context, r request, u Update, attempt int) error {
 	e.observe.attempt(ctx, r.trigger, u.Kind, attempt > 1)
+	if r.rekeyFrom != "" {
+		return e.rebind(ctx, r.rekeyFrom, u)
+	}
 	err := e.sink.Apply(ctx, u)
 	var missing *MissingManagerError
 	if errors.As(err, &missing) && len(r.chain) == 0 {

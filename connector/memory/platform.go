@@ -73,11 +73,14 @@ type Platform struct {
 	counts   Counts
 	onWrite  func(u hrissync.Update, at time.Time)
 	nextSlot time.Time // RateLimit: when the next write is accepted
+	// uniqueEmail: no two accounts hold one email (EnforceUniqueEmail).
+	uniqueEmail bool
 }
 
 var (
 	_ hrissync.Sink          = (*Platform)(nil)
 	_ hrissync.AccountLister = (*Platform)(nil)
+	_ hrissync.Rekeyer       = (*Platform)(nil)
 )
 
 // NewPlatform returns an empty Platform on clock, its faults drawn from seed.
@@ -103,8 +106,33 @@ func (p *Platform) OnWrite(fn func(u hrissync.Update, at time.Time)) {
 	p.onWrite = fn
 }
 
+// ErrEmailTaken is the refusal of a write giving an account an email another
+// account holds, by a Platform enforcing unique emails: permanent, as a
+// SCIM provider's 409 uniqueness error is.
+var ErrEmailTaken = errors.New("memory: 409 email already taken")
+
+// EnforceUniqueEmail makes the Platform refuse a write that gives an account
+// an email another account (active or not) holds, as many platforms do.
+func (p *Platform) EnforceUniqueEmail() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.uniqueEmail = true
+}
+
 // Apply implements hrissync.Sink.
 func (p *Platform) Apply(ctx context.Context, u hrissync.Update) error {
+	return p.write(ctx, "", u)
+}
+
+// Rekey implements hrissync.Rekeyer: the account bound to from is bound to
+// u.EmployeeID, keeping when it was created, and u applied to it.
+func (p *Platform) Rekey(ctx context.Context, from string, u hrissync.Update) error {
+	return p.write(ctx, from, u)
+}
+
+// write applies u, first moving the account bound to from, if any, to
+// u.EmployeeID.
+func (p *Platform) write(ctx context.Context, from string, u hrissync.Update) error {
 	p.mu.Lock()
 	latency := p.faults.Latency
 	p.mu.Unlock()
@@ -120,10 +148,18 @@ func (p *Platform) Apply(ctx context.Context, u hrissync.Update) error {
 	if err := p.injected(now); err != nil {
 		return err
 	}
+	if from != "" {
+		if err := p.move(from, u.EmployeeID); err != nil {
+			return err
+		}
+	}
 	if m := u.Fields[hrissync.FieldManagerID]; m != "" && m != u.EmployeeID && u.Active {
 		if _, ok := p.accounts[m]; !ok {
 			return &hrissync.MissingManagerError{EmployeeID: u.EmployeeID, ManagerID: m}
 		}
+	}
+	if err := p.taken(u); err != nil {
+		return err
 	}
 	a, ok := p.accounts[u.EmployeeID]
 	changed := !ok
@@ -154,6 +190,43 @@ func (p *Platform) Apply(ctx context.Context, u hrissync.Update) error {
 	}
 	if p.onWrite != nil {
 		p.onWrite(u, now)
+	}
+	return nil
+}
+
+// move binds the account bound to from to id, idempotently: one already
+// bound to id, none to from, is moved already.
+func (p *Platform) move(from, id string) error {
+	a, had := p.accounts[from]
+	_, has := p.accounts[id]
+	switch {
+	case had && has:
+		return retry.Permanent(&hrissync.RekeyConflictError{From: from, To: id})
+	case !had && !has:
+		return retry.Permanent(fmt.Errorf("memory: no account bound to %s or %s: %w", from, id, hrissync.ErrNotFound))
+	case had:
+		delete(p.accounts, from)
+		a.EmployeeID = id
+		p.accounts[id] = a
+	}
+	return nil
+}
+
+// taken refuses u if it gives its account an email another account holds,
+// where emails are unique.
+func (p *Platform) taken(u hrissync.Update) error {
+	if !p.uniqueEmail {
+		return nil
+	}
+	for _, c := range u.Changes {
+		if c.Field != hrissync.FieldEmail || c.New == "" {
+			continue
+		}
+		for id, a := range p.accounts {
+			if id != u.EmployeeID && a.Fields[hrissync.FieldEmail] == c.New {
+				return retry.Permanent(fmt.Errorf("%w: %s is %s's", ErrEmailTaken, c.New, id))
+			}
+		}
 	}
 	return nil
 }

@@ -1,0 +1,122 @@
+package hrissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/retry"
+	"github.com/hrissync/hrissync/store"
+)
+
+// Re-keying (docs/design.md §5.1). HR gives a person a new worker id now and
+// then — a contractor converted to an employee, a move between HR systems —
+// and names the old one in Employee.PreviousIDs. The person keeps their
+// account, and with it their learning history: the Store moves the account
+// to the new id first, so that from then on the old id's own record (a
+// termination, a 404) no longer touches it, and the move is owed durably
+// (Mark.RekeyFrom) until the write that rebinds the platform's account
+// lands, through the Sink's Rekeyer. A crash in between repeats that write,
+// which a Rekeyer makes idempotently.
+
+// adopt gives the person being reconciled the account of one of their
+// previous ids, if they have none and that id has one. It returns the
+// reading to decide from — the person as the Store now holds them — or, not
+// ok, the outcome that ends the reconcile. Anything else is reconciled as it
+// was read: a previous id with an account beside the person's own is a
+// conflict an operator settles, never a guess.
+func (e *Engine) adopt(ctx context.Context, r request, rd reading) (reading, outcome, bool) {
+	if rd.rec == nil || len(rd.rec.PreviousIDs) == 0 || rd.p.MovedTo() != "" || rd.p.Dirty.RekeyFrom != "" {
+		return rd, outcome{}, true
+	}
+	for _, old := range rd.rec.PreviousIDs {
+		if old == r.id || old == "" {
+			continue
+		}
+		op, err := e.store.Person(ctx, e.cfg.Tenant, old)
+		if err != nil {
+			return rd, e.fail(ctx, r, rd, rd.classes, rd.p.Dirty.Unsure, fmt.Errorf("reading state of previous id %s: %w", old, err)), false
+		}
+		switch {
+		case !op.Exists:
+			continue
+		case rd.p.Exists:
+			e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
+				Err: &RekeyConflictError{From: old, To: r.id},
+				Message: fmt.Sprintf("%s has an account, and so has its previous id %s: nothing was moved; merge the two by hand", r.id, old)})
+			return rd, outcome{}, true
+		}
+		if _, ok := e.sink.(Rekeyer); !ok {
+			e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
+				Message: fmt.Sprintf("%s was re-keyed from %s, but the sink cannot move an account (it is no Rekeyer): %s gets an account of its own", r.id, old, r.id)})
+			return rd, outcome{}, true
+		}
+		return e.rekey(ctx, r, rd, old)
+	}
+	return rd, outcome{}, true
+}
+
+// rekey moves old's account to the person in the Store, holding old too, so
+// that no reconcile of old acts on the account meanwhile.
+func (e *Engine) rekey(ctx context.Context, r request, rd reading, old string) (reading, outcome, bool) {
+	// Only tried: a wait here could deadlock with a reconcile of old that
+	// waits for this person (as its manager, say). Busy, the person is
+	// looked at again shortly.
+	if !e.locks.TryLock(old) {
+		return rd, e.putOff(ctx, r, rd.p, rd.classes, rd.now.Add(managerRetry)), false
+	}
+	defer e.locks.Unlock(old)
+	unlock, ok, err := e.lockPerson(ctx, old, false)
+	switch {
+	case err != nil:
+		return rd, e.fail(ctx, r, rd, rd.classes, rd.p.Dirty.Unsure, fmt.Errorf("locking previous id %s: %w", old, err)), false
+	case !ok:
+		return rd, e.putOff(ctx, r, rd.p, rd.classes, rd.now.Add(managerRetry)), false
+	}
+	defer unlock()
+	entry := audit.Entry{
+		ID: entryID(), Tenant: e.cfg.Tenant, EmployeeID: r.id, Action: audit.ActionRekey,
+		Changes: []audit.Change{{Field: audit.ChangeEmployeeID, Old: old, New: r.id}},
+		Trigger: string(r.trigger), EventID: rd.p.Dirty.EventID, RunID: r.runID,
+		SourceChanged: rd.rec.Version.Time, Received: rd.p.Dirty.Since, Applied: rd.now, Outcome: "recorded",
+	}
+	_, err = e.store.Rekey(ctx, e.cfg.Tenant, store.Rekeying{From: old, To: r.id, Audit: entry,
+		Mark: store.Mark{Since: rd.now, Classes: cadence.All, Trigger: string(r.trigger)}})
+	if errors.Is(err, store.ErrConflict) {
+		// old lost its account, or the person got one, since they were
+		// read: look again.
+		return rd, e.putOff(ctx, r, rd.p, rd.classes, rd.now), false
+	}
+	if err != nil {
+		return rd, e.fail(ctx, r, rd, rd.classes, rd.p.Dirty.Unsure, fmt.Errorf("re-keying %s to %s: %w", old, r.id, err)), false
+	}
+	e.log.Info("re-keyed: the account moves to the new worker id", "from", old, "to", r.id)
+	e.inherit(ctx, old, r.id)
+	if rd.p, err = e.store.Person(ctx, e.cfg.Tenant, r.id); err != nil {
+		return rd, e.fail(ctx, r, rd, cadence.All, true, fmt.Errorf("reading state of %s: %w", r.id, err)), false
+	}
+	rd.classes = cadence.All
+	return rd, outcome{}, true
+}
+
+// inherit moves what the engine holds in memory for old to its new id: its
+// parked fields; and ends old's incidents, whose person is now the new id
+// (the Store cleared old's failure with the move).
+func (e *Engine) inherit(ctx context.Context, old, id string) {
+	for _, f := range e.parking.move(old, id) {
+		e.resolve(ctx, parkedIncident(old, f))
+	}
+	e.resolve(ctx, deadIncident(old))
+}
+
+// rebind makes the write u for a person whose account the platform still
+// binds to a previous id: through the Sink's Rekeyer, which moves it.
+func (e *Engine) rebind(ctx context.Context, from string, u Update) error {
+	rk, ok := e.sink.(Rekeyer)
+	if !ok {
+		return retry.Permanent(fmt.Errorf("hrissync: %s's account is bound to %s on the platform, and the sink cannot move it (it is no Rekeyer)", u.EmployeeID, from))
+	}
+	return rk.Rekey(ctx, from, u)
+}

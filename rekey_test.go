@@ -1,0 +1,197 @@
+package hrissync_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/connector/memory"
+	memstore "github.com/hrissync/hrissync/store/memory"
+)
+
+// conversion is a contractor converted to an employee under a new worker id,
+// on the in-memory HRIS and platform, engines run in the test's bubble.
+type conversion struct {
+	t        *testing.T
+	hris     *memory.HRIS
+	platform *memory.Platform
+	store    *memstore.Store
+	audit    *audit.Memory
+	mu       sync.Mutex
+	alerts   []hrissync.Alert
+	eng      *hrissync.Engine
+	events   int
+}
+
+func newConversion(t *testing.T) *conversion {
+	clock := hrissync.RealClock{}
+	return &conversion{t: t, hris: memory.NewHRIS(clock, 1), platform: memory.NewPlatform(clock, 1),
+		store: memstore.New(), audit: &audit.Memory{}}
+}
+
+// run starts an engine on sink (the platform if nil); it stops when the
+// test ends, or at once if stop is called.
+func (c *conversion) run(sink hrissync.Sink) (stop func()) {
+	c.t.Helper()
+	if sink == nil {
+		sink = c.platform
+	}
+	eng, err := hrissync.New(c.hris, sink, c.store, &hrissync.Config{
+		Auditor: c.audit, Logger: slog.New(slog.DiscardHandler),
+		Alerter: hrissync.AlerterFunc(func(_ context.Context, a hrissync.Alert) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.alerts = append(c.alerts, a)
+		}),
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.eng = eng
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); eng.Run(ctx) }()
+	<-eng.Started()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	c.t.Cleanup(stop)
+	synctest.Wait()
+	return stop
+}
+
+// put changes a record and delivers its event.
+func (c *conversion) put(e hrissync.Employee) {
+	c.t.Helper()
+	e = c.hris.Put("employee.updated", e)
+	c.events++
+	err := c.eng.Notify(context.Background(), hrissync.Event{ID: fmt.Sprintf("evt-%d", c.events), EmployeeID: e.ID,
+		Type: "employee.updated", OccurredAt: e.Version.Time})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	synctest.Wait()
+}
+
+func (c *conversion) batch() {
+	c.t.Helper()
+	if err := c.eng.Batch(context.Background()); err != nil {
+		c.t.Fatal(err)
+	}
+	synctest.Wait()
+}
+
+// contractor is provisioned; converted returns them as HR re-keys them: the
+// contractor's record terminated yesterday, the employee's hired today under
+// a new id naming the old.
+func (c *conversion) contractor() hrissync.Employee {
+	c.t.Helper()
+	k := hrissync.Employee{ID: "c-1", EmployeeNumber: "7001", Email: "kim@example.com", GivenName: "Kim", Status: hrissync.StatusActive,
+		StartDate: hrissync.DateOf(time.Now()).AddDays(-200), Role: "Contractor"}
+	c.put(k)
+	if _, ok := c.platform.Account("c-1"); !ok {
+		c.t.Fatal("the contractor was not provisioned")
+	}
+	return k
+}
+
+func converted(k hrissync.Employee) (old, hired hrissync.Employee) {
+	today := hrissync.DateOf(time.Now())
+	old, hired = k.Clone(), k.Clone()
+	old.Status, old.TerminationDate = hrissync.StatusTerminated, today.AddDays(-1)
+	hired.ID, hired.PreviousIDs, hired.Role, hired.StartDate = "e-1", []string{"c-1"}, "Engineer", today
+	return old, hired
+}
+
+// oneAccount checks that the platform holds one account for the person —
+// the contractor's, moved — active, with the employee's role; that access
+// ended at most deactivations times; and that the audit log holds one
+// re-key.
+func (c *conversion) oneAccount(created time.Time, deactivations int64) {
+	c.t.Helper()
+	snap := c.platform.Snapshot()
+	a, ok := snap["e-1"]
+	if len(snap) != 1 || !ok {
+		c.t.Fatalf("platform holds %d accounts %v, want e-1's alone", len(snap), slices.Collect(mapsKeys(snap)))
+	}
+	if !a.Active || a.Fields[hrissync.FieldRole] != "Engineer" || !a.Created.Equal(created) {
+		c.t.Errorf("e-1's account: active %v, role %q, created %s; want active, Engineer, the contractor's account (created %s)",
+			a.Active, a.Fields[hrissync.FieldRole], a.Created, created)
+	}
+	if n := c.platform.Counts().ByKind[hrissync.Deactivate]; n != deactivations {
+		c.t.Errorf("%d deactivations, want %d", n, deactivations)
+	}
+	var rekeys []audit.Entry
+	for _, e := range c.audit.Entries() {
+		if e.Action == audit.ActionRekey {
+			rekeys = append(rekeys, e)
+		}
+	}
+	if len(rekeys) != 1 || rekeys[0].EmployeeID != "e-1" || len(rekeys[0].Changes) != 1 ||
+		rekeys[0].Changes[0] != (audit.Change{Field: audit.ChangeEmployeeID, Old: "c-1", New: "e-1"}) {
+		c.t.Errorf("re-key entries %+v, want one, c-1 → e-1", rekeys)
+	}
+	if dead, err := c.store.DeadLetters(context.Background(), "default"); err != nil || len(dead) != 0 {
+		c.t.Errorf("dead letters %v, %v", dead, err)
+	}
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func TestConversionKeepsTheAccount(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		uniqueEmail bool
+		// oldFirst: the contractor's termination event arrives first,
+		// and ends their access: nothing says yet that they stay. The
+		// re-key gives the account back, history and all.
+		oldFirst bool
+	}{
+		{"hire first", false, false},
+		{"termination first", false, true},
+		{"unique emails, hire first", true, false},
+		{"unique emails, termination first", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newConversion(t)
+				if tc.uniqueEmail {
+					c.platform.EnforceUniqueEmail()
+				}
+				c.run(nil)
+				k := c.contractor()
+				was, _ := c.platform.Account(k.ID)
+				old, hired := converted(k)
+				if tc.oldFirst {
+					c.put(old)
+					c.put(hired)
+				} else {
+					c.put(hired)
+					c.put(old)
+				}
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				c.batch() // the contractor's id is on the list no more, or terminated
+				deactivations := int64(0)
+				if tc.oldFirst {
+					deactivations = 1
+				}
+				c.oneAccount(was.Created, deactivations)
+			})
+		})
+	}
+}
