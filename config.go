@@ -26,6 +26,15 @@ type Config struct {
 	// are pending too, saving a write in the next batch at the cost of a
 	// larger one now. Default off.
 	CarryPending bool
+	// Correlate treats a new account the platform refuses because an
+	// account bound to another worker id holds the person's email or user
+	// name (*AccountTakenError) as HR having re-keyed the person from that
+	// id, when HR no longer lists it and the employee number last written
+	// to its account is the person's: the account moves to the person
+	// rather than staying refused (docs/design.md §5.1). Default off: the
+	// match is an inference, and a Source that reports PreviousIDs needs
+	// none.
+	Correlate bool
 
 	// Location is the HR time zone: the batch runs in it, and dates take
 	// effect in it for everyone whose record names no time zone of their

@@ -410,6 +410,15 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) 
 		return landed{}, outcome{result: deferred, next: e.cfg.Clock.Now()}, false
 	}
 	err = e.apply(ctx, r, *c.update, rd.attempt)
+	if from, ok := e.correlated(ctx, r, rd, c.update, err); ok {
+		// The refused create was this person's own account under a
+		// retired id: it moves here, and the next reconcile rebinds it.
+		_, out, ok := e.rekey(ctx, r, rd, from)
+		if ok {
+			out = outcome{result: deferred, next: e.cfg.Clock.Now()}
+		}
+		return landed{}, out, false
+	}
 	if err != nil {
 		err = e.isolate(ctx, r, c, err)
 	}

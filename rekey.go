@@ -120,3 +120,25 @@ func (e *Engine) rebind(ctx context.Context, from string, u Update) error {
 	}
 	return rk.Rekey(ctx, from, u)
 }
+
+// correlated reports whether err, the platform's answer to the create u, is
+// the person's own account under an id HR retired (Config.Correlate): an
+// account bound to that id holds a unique value of the person's, the
+// Store holds the account with the person's employee number as last
+// written, and HR no longer lists the id. Any doubt is no: the create stays
+// refused, and reported.
+func (e *Engine) correlated(ctx context.Context, r request, rd reading, u *Update, err error) (from string, ok bool) {
+	var taken *AccountTakenError
+	if !e.cfg.Correlate || u.Kind != Create || rd.rec == nil || rd.rec.EmployeeNumber == "" || !errors.As(err, &taken) || taken.HeldBy == r.id {
+		return "", false
+	}
+	held, serr := e.store.Person(ctx, e.cfg.Tenant, taken.HeldBy)
+	if serr != nil || !held.Exists || held.Applied[FieldEmployeeNumber].Value != rd.rec.EmployeeNumber {
+		return "", false
+	}
+	if _, gerr := e.get(ctx, r.trigger, taken.HeldBy); !errors.Is(gerr, ErrNotFound) {
+		return "", false // HR lists the holder still (or could not say): two people
+	}
+	e.log.Info("correlated: a create met the same person's account under a retired id", "id", r.id, "from", taken.HeldBy, "field", taken.Field)
+	return taken.HeldBy, true
+}

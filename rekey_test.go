@@ -2,6 +2,7 @@ package hrissync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -39,18 +40,21 @@ func newConversion(t *testing.T) *conversion {
 // run starts an engine on sink (the platform if nil); it stops when the
 // test ends, or at once if stop is called.
 func (c *conversion) run(sink hrissync.Sink) (stop func()) {
+	return c.runWith(sink, hrissync.Config{})
+}
+
+func (c *conversion) runWith(sink hrissync.Sink, cfg hrissync.Config) (stop func()) {
 	c.t.Helper()
 	if sink == nil {
 		sink = c.platform
 	}
-	eng, err := hrissync.New(c.hris, sink, c.store, &hrissync.Config{
-		Auditor: c.audit, Logger: slog.New(slog.DiscardHandler),
-		Alerter: hrissync.AlerterFunc(func(_ context.Context, a hrissync.Alert) {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.alerts = append(c.alerts, a)
-		}),
+	cfg.Auditor, cfg.Logger = c.audit, slog.New(slog.DiscardHandler)
+	cfg.Alerter = hrissync.AlerterFunc(func(_ context.Context, a hrissync.Alert) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.alerts = append(c.alerts, a)
 	})
+	eng, err := hrissync.New(c.hris, sink, c.store, &cfg)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -191,6 +195,164 @@ func TestConversionKeepsTheAccount(t *testing.T) {
 					deactivations = 1
 				}
 				c.oneAccount(was.Created, deactivations)
+			})
+		})
+	}
+}
+
+// cutOff is a platform connection that dies during a re-key, as a SIGKILL
+// would cut it: before the platform sees the write, or after it took it and
+// before the engine could record that. The write never returns until the
+// test ends.
+type cutOff struct {
+	*memory.Platform
+	landed bool // the platform takes the write before the cut
+	dead   chan struct{}
+}
+
+func (s cutOff) Rekey(ctx context.Context, from string, u hrissync.Update) error {
+	if s.landed {
+		if err := s.Platform.Rekey(ctx, from, u); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-s.dead:
+	case <-ctx.Done():
+	}
+	return errors.New("killed")
+}
+
+// A SIGKILL between the Store's re-key and the platform's rewrite, or between
+// the rewrite and its commit: the engine that comes up next finishes the
+// move, and the platform ends with one account. (The dead engine is left
+// blocked in its write rather than killed: what it leaves in the Store is
+// what a killed process leaves.)
+func TestConversionSurvivesAKillMidMove(t *testing.T) {
+	for _, landed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("write landed %v", landed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newConversion(t)
+				c.platform.EnforceUniqueEmail()
+				dead := make(chan struct{})
+				defer close(dead)
+				c.run(cutOff{c.platform, landed, dead})
+				k := c.contractor()
+				was, _ := c.platform.Account(k.ID)
+				old, hired := converted(k)
+				c.put(hired) // the first engine dies in the re-key's write
+
+				p, err := c.store.Person(context.Background(), "default", "e-1")
+				if err != nil || p.Dirty.RekeyFrom != "c-1" || !p.Exists {
+					t.Fatalf("e-1 after the kill: %+v, %v; want c-1's account, the move owed", p, err)
+				}
+				c.run(nil) // the next engine: its start-up sweep finds e-1
+				c.put(old)
+				c.batch()
+				c.oneAccount(was.Created, 0)
+				if p, _ := c.store.Person(context.Background(), "default", "c-1"); p.MovedTo() != "e-1" || p.Exists {
+					t.Errorf("c-1 in the Store: %+v, want only that it moved to e-1", p)
+				}
+			})
+		})
+	}
+}
+
+// A previous id with an account beside the person's own: two accounts for
+// one person, which only an operator can merge. It is reported, and neither
+// account is touched by a move.
+func TestBothIDsWithAccountsIsAConflict(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		c.run(nil)
+		k := c.contractor()
+		_, hired := converted(k)
+		hired.PreviousIDs, hired.Email = nil, "kim.new@example.com"
+		c.put(hired) // provisioned on its own, before HR linked the ids
+		before := c.platform.Snapshot()
+		attempts := c.platform.Counts().Attempts
+		hired.PreviousIDs = []string{"c-1"}
+		c.put(hired)
+		c.batch()
+		after := c.platform.Snapshot()
+		if len(after) != 2 || after["c-1"].Active != before["c-1"].Active || after["e-1"].Fields[hrissync.FieldEmail] != "kim.new@example.com" {
+			t.Errorf("accounts after the conflict: %v, want both as they were", after)
+		}
+		if n := c.platform.Counts().Attempts - attempts; n != 0 {
+			t.Errorf("%d writes after HR linked the ids, want none", n)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var conflicts int
+		for _, a := range c.alerts {
+			if a.Kind == hrissync.AlertIdentityConflict && a.EmployeeID == "e-1" {
+				conflicts++
+			}
+		}
+		if conflicts != 1 {
+			t.Errorf("%d identity conflict alerts for e-1, want 1: %+v", conflicts, c.alerts)
+		}
+		for _, e := range c.audit.Entries() {
+			if e.Action == audit.ActionRekey {
+				t.Errorf("re-key recorded: %+v", e)
+			}
+		}
+	})
+}
+
+// A migration between HR systems that names no previous ids: the new id's
+// create meets the old account (same email, on a platform enforcing unique
+// emails). With Correlate, the old id gone from HR and the employee number
+// the same, the account moves; otherwise the create stays refused and
+// reported — never a guess between two people HR still lists.
+func TestCorrelatedCreateRekeys(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		correlate bool
+		oldListed bool // HR still lists the old id
+		moved     bool
+	}{
+		{"on", true, false, true},
+		{"off", false, false, false},
+		{"on, old id still listed", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newConversion(t)
+				c.platform.EnforceUniqueEmail()
+				c.runWith(nil, hrissync.Config{Correlate: tc.correlate})
+				k := c.contractor()
+				was, _ := c.platform.Account(k.ID)
+				_, hired := converted(k)
+				hired.PreviousIDs = nil
+				if !tc.oldListed {
+					c.hris.Remove(k.ID)
+				}
+				c.put(hired)
+				if tc.moved {
+					c.batch()
+					c.oneAccount(was.Created, 0)
+					return
+				}
+				snap := c.platform.Snapshot()
+				if _, ok := snap["e-1"]; ok || len(snap) != 1 {
+					t.Errorf("accounts %v, want the old one alone: the create refused", slices.Collect(mapsKeys(snap)))
+				}
+				var taken *hrissync.AccountTakenError
+				dead, err := c.store.DeadLetters(context.Background(), "default")
+				if err != nil || len(dead) != 1 || dead[0].ID != "e-1" {
+					t.Fatalf("dead letters %v, %v; want e-1's refused create", dead, err)
+				}
+				time.Sleep(time.Minute) // a person's incident waits out its group
+				synctest.Wait()
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				for _, a := range c.alerts {
+					if a.EmployeeID == "e-1" && errors.As(a.Err, &taken) && taken.HeldBy == "c-1" {
+						return
+					}
+				}
+				t.Errorf("no alert for e-1 naming c-1's account: %+v", c.alerts)
 			})
 		})
 	}

@@ -2,6 +2,7 @@ package hrissync
 
 import (
 	"context"
+	"fmt"
 	"iter"
 )
 
@@ -83,4 +84,19 @@ type RekeyConflictError struct {
 
 func (e *RekeyConflictError) Error() string {
 	return "hrissync: both " + e.From + " and its new id " + e.To + " have an account; merge them by hand"
+}
+
+// AccountTakenError is returned by a Sink when a write would give a person's
+// account a unique value — an email, a user name — that an account bound to
+// another worker id holds. Never a second account, nor an adoption: with
+// Config.Correlate the engine may find that the holder is the same person
+// under an id HR has retired, and re-key.
+type AccountTakenError struct {
+	EmployeeID string // the person written
+	Field      string // the unique field, as the engine names fields
+	HeldBy     string // the worker id the holding account is bound to
+}
+
+func (e *AccountTakenError) Error() string {
+	return fmt.Sprintf("hrissync: %s of %s is held by the account of %s", e.Field, e.EmployeeID, e.HeldBy)
 }

@@ -106,13 +106,10 @@ func (p *Platform) OnWrite(fn func(u hrissync.Update, at time.Time)) {
 	p.onWrite = fn
 }
 
-// ErrEmailTaken is the refusal of a write giving an account an email another
-// account holds, by a Platform enforcing unique emails: permanent, as a
-// SCIM provider's 409 uniqueness error is.
-var ErrEmailTaken = errors.New("memory: 409 email already taken")
-
 // EnforceUniqueEmail makes the Platform refuse a write that gives an account
-// an email another account (active or not) holds, as many platforms do.
+// an email another account (active or not) holds, as many platforms do: a
+// permanent *hrissync.AccountTakenError, as a SCIM provider's 409 uniqueness
+// error would be.
 func (p *Platform) EnforceUniqueEmail() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -224,7 +221,7 @@ func (p *Platform) taken(u hrissync.Update) error {
 		}
 		for id, a := range p.accounts {
 			if id != u.EmployeeID && a.Fields[hrissync.FieldEmail] == c.New {
-				return retry.Permanent(fmt.Errorf("%w: %s is %s's", ErrEmailTaken, c.New, id))
+				return retry.Permanent(&hrissync.AccountTakenError{EmployeeID: u.EmployeeID, Field: hrissync.FieldEmail, HeldBy: id})
 			}
 		}
 	}
