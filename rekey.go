@@ -44,7 +44,7 @@ func (e *Engine) adopt(ctx context.Context, r request, rd reading) (reading, out
 			continue
 		case rd.p.Exists:
 			e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
-				Err: &RekeyConflictError{From: old, To: r.id},
+				Err:     &RekeyConflictError{From: old, To: r.id},
 				Message: fmt.Sprintf("%s has an account, and so has its previous id %s: nothing was moved; merge the two by hand", r.id, old)})
 			return rd, outcome{}, true
 		}
