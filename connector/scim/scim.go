@@ -61,6 +61,14 @@
 // *ConflictError; a search the provider refuses is a *SearchError that stops
 // the create.
 //
+// # Re-keying
+//
+// When HR gives a person a new worker id, Sink.Rekey (hrissync.Rekeyer)
+// moves the account bound to the old id to the new one: its externalId is
+// rewritten in the same PATCH (or PUT) as the update, so the account keeps
+// its provider id and the learning history the provider keys by it. Only
+// externalId binds there, never the other adoption keys.
+//
 // # Errors
 //
 // Errors follow hrissync's one-layer retry model: the HTTP client repeats a
