@@ -939,19 +939,20 @@ func (s *Sink) remove(ctx context.Context, id, worker string) error {
 }
 
 // Rekey implements hrissync.Rekeyer: the account bound to from (its
-// externalId) is bound to u.EmployeeID instead and u applied to it, in the
-// one PATCH (or PUT) that update sends, under the same If-Match — the
-// account, its provider id and the learning history it keys stay. Called
-// again after it succeeded it finds only the new binding and applies u as
-// Apply does. An account bound to each id is a permanent
-// *hrissync.RekeyConflictError, none bound to either a permanent error
-// wrapping hrissync.ErrNotFound: only an externalId binds here, never the
-// other adoption keys, since the engine re-keys only accounts it bound.
+// externalId) is bound to u.EmployeeID instead, its new externalId sent in
+// the one PATCH (or PUT, with Config.NoPatch) that carries u's changes, under
+// If-Match as every update is. The account keeps its provider id, and with
+// it the learning history. Called again after it succeeded, Rekey finds only
+// the new binding and applies u as Apply does. An account bound to each id
+// is a permanent *hrissync.RekeyConflictError; none bound to either, a
+// permanent error wrapping hrissync.ErrNotFound — only externalId binds
+// here, never the other adoption keys: the engine re-keys only accounts it
+// bound.
 //
-// A write that deactivates is sent as update sends it: active=false alone
-// first, then the new externalId with the rest. With Config.Delete it
-// deletes the account bound to from instead, as Apply would; nothing is
-// then left to re-key, and a second call finds neither.
+// A re-key that deactivates sends active=false alone first, as every
+// deactivation does, then the new externalId with the rest. With
+// Config.Delete it deletes the account bound to from instead, as Apply
+// would: nothing is left to re-key, and a second call finds neither.
 func (s *Sink) Rekey(ctx context.Context, from string, u hrissync.Update) error {
 	w := s.newWrite(u)
 	oldID, newID, err := s.rekeyed(ctx, from, w.worker)
