@@ -194,6 +194,26 @@ func TestRekeyDeactivates(t *testing.T) {
 	}
 }
 
+// A re-key that reactivates (a leaver rehired under a new id): the
+// account moves and is active again.
+func TestRekeyReactivates(t *testing.T) {
+	for _, c := range rekeyPlatforms {
+		t.Run(c.name, func(t *testing.T) {
+			p := c.start(t)
+			old, e := converted()
+			mustApply(t, p.sink, create(old))
+			left := old.Clone()
+			left.Status = hrissync.StatusTerminated
+			mustApply(t, p.sink, change(hrissync.Deactivate, old, left))
+			_, pid, _ := p.account(old.ID)
+			if err := p.sink.Rekey(context.Background(), old.ID, rekeyUpdate(hrissync.Reactivate, left, e)); err != nil {
+				t.Fatalf("Rekey: %v", err)
+			}
+			requireRekeyed(t, p, old.ID, pid, e, true)
+		})
+	}
+}
+
 // (c) an account bound to each id: a permanent *RekeyConflictError, and
 // neither account touched.
 func TestRekeyConflict(t *testing.T) {
