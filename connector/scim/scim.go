@@ -61,6 +61,14 @@
 // *ConflictError; a search the provider refuses is a *SearchError that stops
 // the create.
 //
+// # Re-keying
+//
+// When HR gives a person a new worker id, Sink.Rekey (hrissync.Rekeyer)
+// moves the account bound to the old id to the new one: its externalId is
+// rewritten in the same PATCH (or PUT) as the update, so the account keeps
+// its provider id and the learning history the provider keys by it. Only
+// externalId binds there, never the other adoption keys.
+//
 // # Errors
 //
 // Errors follow hrissync's one-layer retry model: the HTTP client repeats a
@@ -213,6 +221,7 @@ type Sink struct {
 var (
 	_ hrissync.Sink         = (*Sink)(nil)
 	_ hrissync.FieldCarrier = (*Sink)(nil)
+	_ hrissync.Rekeyer      = (*Sink)(nil)
 )
 
 // New returns a Sink for the provider whose SCIM base is baseURL (without a
@@ -843,6 +852,9 @@ type write struct {
 	changed []string        // the carried fields this write changes, sorted
 	old     hrissync.Fields // the changed fields' values before the write
 	manager string          // the manager's provider id, once resolved
+	// rekey: the write moves the account to worker from another worker
+	// id, so its externalId is confirmed whatever Config.Adopt says.
+	rekey bool
 }
 
 func (s *Sink) newWrite(u hrissync.Update) *write {
@@ -908,16 +920,87 @@ func (s *Sink) Apply(ctx context.Context, u hrissync.Update) error {
 		return s.create(ctx, w)
 	}
 	if !w.active && s.cfg.Delete {
-		_, err := s.do(ctx, http.MethodDelete, "/Users/"+id, nil, "")
-		if status(err) == http.StatusNotFound {
-			err = nil
-		}
-		if err == nil {
-			s.forget(w.worker)
-		}
-		return err
+		return s.remove(ctx, id, w.worker)
 	}
 	return s.update(ctx, id, w)
+}
+
+// remove deprovisions the account id, bound to worker, by DELETE
+// (Config.Delete). An account gone already is removed.
+func (s *Sink) remove(ctx context.Context, id, worker string) error {
+	_, err := s.do(ctx, http.MethodDelete, "/Users/"+id, nil, "")
+	if status(err) == http.StatusNotFound {
+		err = nil
+	}
+	if err == nil {
+		s.forget(worker)
+	}
+	return err
+}
+
+// Rekey implements hrissync.Rekeyer: the account bound to from (its
+// externalId) is bound to u.EmployeeID instead, its new externalId sent in
+// the one PATCH (or PUT, with Config.NoPatch) that carries u's changes, under
+// If-Match as every update is. The account keeps its provider id, and with
+// it the learning history. Called again after it succeeded, Rekey finds only
+// the new binding and applies u as Apply does. An account bound to each id
+// is a permanent *hrissync.RekeyConflictError; none bound to either, a
+// permanent error wrapping hrissync.ErrNotFound — only externalId binds
+// here, never the other adoption keys: the engine re-keys only accounts it
+// bound.
+//
+// A re-key that deactivates sends active=false alone first, as every
+// deactivation does, then the new externalId with the rest. With
+// Config.Delete it deletes the account bound to from instead, as Apply
+// would: nothing is left to re-key, and a second call finds neither.
+func (s *Sink) Rekey(ctx context.Context, from string, u hrissync.Update) error {
+	w := s.newWrite(u)
+	oldID, newID, err := s.rekeyed(ctx, from, w.worker)
+	if err != nil {
+		return err
+	}
+	switch {
+	case oldID != "" && newID != "":
+		return retry.Permanent(&hrissync.RekeyConflictError{From: from, To: w.worker})
+	case newID != "":
+		return s.Apply(ctx, u) // re-keyed already (findBound cached newID): u alone
+	case oldID == "":
+		return retry.Permanent(fmt.Errorf("scim: re-keying %s to %s: no account is bound to either: %w", from, w.worker, hrissync.ErrNotFound))
+	case !w.active && s.cfg.Delete:
+		return s.remove(ctx, oldID, from)
+	}
+	return s.rebind(ctx, oldID, from, w)
+}
+
+// rekeyed returns the provider ids of the accounts bound to from and to
+// ("" for none), searched afresh: the cache may still hold a binding that
+// an earlier Rekey moved before failing. A re-key to the same id has no
+// old account, only a new one.
+func (s *Sink) rekeyed(ctx context.Context, from, to string) (oldID, newID string, err error) {
+	s.forget(from)
+	s.forget(to)
+	if newID, err = s.findBound(ctx, to); err != nil || from == to {
+		return "", newID, err
+	}
+	oldID, err = s.findBound(ctx, from)
+	return oldID, newID, err
+}
+
+// rebind moves the account id from the worker from to w.worker: update
+// rewrites an externalId that differs from w.worker (as adoption binds an
+// account) together with w's changes.
+func (s *Sink) rebind(ctx context.Context, id, from string, w *write) error {
+	// Forgotten before the write, whatever its outcome: a write that
+	// landed but failed its confirmation leaves the account bound to
+	// w.worker, and a cached from would have the next Apply for from
+	// bind it back.
+	s.forget(from)
+	w.rekey = true
+	if err := s.update(ctx, id, w); err != nil {
+		return err
+	}
+	s.remember(w.worker, id)
+	return nil
 }
 
 // userName derives the userName; "" is never sent.
@@ -1157,7 +1240,7 @@ func (s *Sink) confirm(w *write, id string, res resource, fields []string) error
 	if want, got := strconv.FormatBool(w.active), res.active(); want != got {
 		miss("active", "", want, got)
 	}
-	if slices.Contains(s.cfg.Adopt, ByExternalID) && res.externalID() != w.worker {
+	if (w.rekey || slices.Contains(s.cfg.Adopt, ByExternalID)) && res.externalID() != w.worker {
 		miss("externalId", "", w.worker, res.externalID())
 	}
 	if len(errs) == 1 {
