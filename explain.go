@@ -141,6 +141,10 @@ func (e *Engine) Explain(ctx context.Context, id string) (Explanation, error) {
 	if err := e.explainStored(ctx, &x, p); err != nil {
 		return x, err
 	}
+	if to := p.MovedTo(); to != "" {
+		x.Next.Why = "HR re-keyed this id to " + to + ": the account is " + to + "'s, and this id's own records touch nothing"
+		return x, nil
+	}
 
 	var rec *Employee
 	switch got, err := e.src.Get(ctx, id); {
@@ -328,6 +332,9 @@ func (e *Engine) nextStep(ctx context.Context, x Explanation, p store.Person, re
 		why = append(why, fmt.Sprintf("dead-lettered after %d attempts (%s): the next poll, batch or a replay tries again", a.Count, a.LastErr))
 	} else if a != nil {
 		why = append(why, fmt.Sprintf("%d attempts failed (%s): retried on the retry policy's schedule", a.Count, a.LastErr))
+	}
+	if from := p.Dirty.RekeyFrom; from != "" {
+		why = append(why, "the account moved here from "+from+" (a re-key): the platform binds it to "+from+" until the next write rebinds it")
 	}
 	if p.Damaged {
 		why = append(why, "the Store could not decode this person's state: a reconcile rebuilds it with a full rewrite")

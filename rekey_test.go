@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,6 +15,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/retry"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
@@ -246,6 +248,11 @@ func TestConversionSurvivesAKillMidMove(t *testing.T) {
 				if err != nil || p.Dirty.RekeyFrom != "c-1" || !p.Exists {
 					t.Fatalf("e-1 after the kill: %+v, %v; want c-1's account, the move owed", p, err)
 				}
+				for id, want := range map[string]string{"e-1": "moved here from c-1", "c-1": "re-keyed this id to e-1"} {
+					if x, err := c.eng.Explain(context.Background(), id); err != nil || !strings.Contains(x.Next.Why, want) {
+						t.Errorf("Explain(%s): %q, %v; want it to say %q", id, x.Next.Why, err, want)
+					}
+				}
 				c.run(nil) // the next engine: its start-up sweep finds e-1
 				c.put(old)
 				c.batch()
@@ -356,4 +363,52 @@ func TestCorrelatedCreateRekeys(t *testing.T) {
 			})
 		})
 	}
+}
+
+// refusing is a platform that refuses every write of one worker id.
+type refusing struct {
+	*memory.Platform
+	id string
+}
+
+func (s refusing) Apply(ctx context.Context, u hrissync.Update) error {
+	if u.EmployeeID == s.id {
+		return retry.Permanent(errors.New("400 refused"))
+	}
+	return s.Platform.Apply(ctx, u)
+}
+
+// What the engine holds by person follows a re-key: the old id's dead
+// letter and its incident end with the move, and its due time goes.
+func TestRekeyEndsTheOldIDsIncidents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		stop := c.run(nil)
+		k := c.contractor()
+		stop()
+		c.run(refusing{c.platform, "c-1"})
+		k.Role = "Lead contractor"
+		c.put(k)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		open := func(id string) bool {
+			return slices.ContainsFunc(c.eng.Incidents(), func(a hrissync.Alert) bool { return a.EmployeeID == id })
+		}
+		if !open("c-1") {
+			t.Fatalf("no incident open for c-1's refused write: %+v", c.eng.Incidents())
+		}
+		_, hired := converted(k)
+		c.put(hired)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if open("c-1") || open("e-1") {
+			t.Errorf("incidents after the re-key: %+v, want none", c.eng.Incidents())
+		}
+		if dead, err := c.store.DeadLetters(context.Background(), "default"); err != nil || len(dead) != 0 {
+			t.Errorf("dead letters %v, %v", dead, err)
+		}
+		if a, ok := c.platform.Account("e-1"); !ok || a.Fields[hrissync.FieldRole] != "Engineer" {
+			t.Errorf("e-1's account: %+v", a)
+		}
+	})
 }

@@ -4,6 +4,8 @@
 //	go run ./examples/auditlog -verify -db state.db /path/to/audit.jsonl    # and against the Store's anchors
 //	go run ./examples/auditlog -employee w-000042 /path/to/audit.jsonl
 //
+// A person HR re-keyed is shown under all their worker ids.
+//
 // Given a log's path, it reads the rotated files too (path.1, path.2 …), in
 // chain order. -verify says, in plain words, what it found: notes (a torn
 // tail recovered after a crash, a torn final line not yet recovered, a head
@@ -170,14 +172,20 @@ func exists(path string) bool {
 	return !errors.Is(err, os.ErrNotExist)
 }
 
-// history prints one employee's entries.
+// history prints one employee's entries, and those of every worker id HR
+// re-keyed them from or to: one person's history across their ids.
 func history(files []string, employee, tenant, keys string) int {
 	var ks audit.KeyStore
 	if keys != "" {
 		ks = &audit.DirKeys{Dir: keys}
 	}
+	ids, err := aliases(files, employee, tenant)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "BROKEN:", err)
+		return 1
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "APPLIED\tACTION\tTRIGGER\tFIELD\tOLD → NEW\tHR CHANGE\tRECEIVED\tLATENCY")
+	fmt.Fprintln(tw, "APPLIED\tID\tACTION\tTRIGGER\tFIELD\tOLD → NEW\tHR CHANGE\tRECEIVED\tLATENCY")
 	found := 0
 	for r, err := range audit.Read(files...) {
 		if err != nil {
@@ -186,7 +194,7 @@ func history(files []string, employee, tenant, keys string) int {
 			return 1
 		}
 		e := r.Entry
-		if e.EmployeeID != employee || (tenant != "" && e.Tenant != tenant) {
+		if !ids[e.EmployeeID] || (tenant != "" && e.Tenant != tenant) {
 			continue
 		}
 		if ks != nil {
@@ -197,11 +205,11 @@ func history(files []string, employee, tenant, keys string) int {
 		}
 		found++
 		for i, c := range e.Changes {
-			applied, action, trigger := stamp(e.Applied), e.Action, e.Trigger
+			applied, id, action, trigger := stamp(e.Applied), e.EmployeeID, e.Action, e.Trigger
 			if i > 0 {
-				applied, action, trigger = "", "", ""
+				applied, id, action, trigger = "", "", "", ""
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%q → %q\t%s\t%s\t%s\n", applied, action, trigger, c.Field, c.Old, c.New,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%q → %q\t%s\t%s\t%s\n", applied, id, action, trigger, c.Field, c.Old, c.New,
 				stamp(e.SourceChanged), stamp(e.Received), e.Applied.Sub(e.SourceChanged).Round(time.Second))
 		}
 	}
@@ -211,6 +219,36 @@ func history(files []string, employee, tenant, keys string) int {
 		return 1
 	}
 	return 0
+}
+
+// aliases reads the re-keys in the logs and returns employee's worker ids:
+// theirs, and those re-keyed to or from them, transitively.
+func aliases(files []string, employee, tenant string) (map[string]bool, error) {
+	var links [][2]string
+	for r, err := range audit.Read(files...) {
+		if err != nil {
+			return nil, err
+		}
+		e := r.Entry
+		if e.Action != audit.ActionRekey || (tenant != "" && e.Tenant != tenant) {
+			continue
+		}
+		for _, c := range e.Changes {
+			if c.Field == audit.ChangeEmployeeID {
+				links = append(links, [2]string{c.Old, c.New})
+			}
+		}
+	}
+	ids := map[string]bool{employee: true}
+	for grew := true; grew; {
+		grew = false
+		for _, l := range links {
+			if ids[l[0]] != ids[l[1]] {
+				ids[l[0]], ids[l[1]], grew = true, true, true
+			}
+		}
+	}
+	return ids, nil
 }
 
 func stamp(t time.Time) string {
