@@ -416,3 +416,88 @@ func TestMigratesVersion4(t *testing.T) {
 		t.Errorf("w-3 after its commit = %+v (%v), want its listing %+v kept", p, err, listed["w-3"])
 	}
 }
+
+// A schema written by the version before people's listings
+// (testdata/v4.sql) re-keys people with no migration for it: the mark that
+// owes the rebinding is jsonb, and what is left of the old id a field of
+// its applied JSON, both of which every version holds. w-1's account moves
+// onto w-2, whom a webhook marked dirty before the dump, and w-5's onto
+// n-1, whom the schema did not hold; another replica reads both as moved;
+// and the write's commit, with an event come meanwhile, keeps that event's
+// mark but drops what the re-key owed.
+func TestRekeysVersion4(t *testing.T) {
+	ctx := context.Background()
+	st, pool, schema := openDump(t, "testdata/v4.sql", "v4dump")
+	at := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	}
+	rekey := store.Mark{Since: at.Add(time.Hour), Classes: cadence.All, Trigger: "realtime"}
+	gen, err := st.Rekey(ctx, "acme", store.Rekeying{From: "w-1", To: "w-2", Mark: rekey,
+		Audit: audit.Entry{ID: "rk-1", Tenant: "acme", EmployeeID: "w-2", Action: "rekey", Applied: at, Outcome: "recorded"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gen <= 3 {
+		t.Errorf("Rekey's generation %d, want one beyond the 3 v4 gave", gen)
+	}
+	gen5, err := st.Rekey(ctx, "acme", store.Rekeying{From: "w-5", To: "n-1", Mark: rekey,
+		Audit: audit.Entry{ID: "rk-2", Tenant: "acme", EmployeeID: "n-1", Action: "rekey", Applied: at, Outcome: "recorded"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// w-2 keeps the mark v4 wrote (its event, its version, its Since),
+	// merged with the re-key's.
+	want := map[string]store.Person{
+		"w-1": {ID: "w-1", Applied: store.MovedTo("w-2")},
+		"w-2": {ID: "w-2", Exists: true, Active: true,
+			Applied: map[string]store.Applied{"email": {Value: "w-1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}},
+			Dirty: store.Mark{Generation: gen, Since: at, Classes: cadence.Realtime | cadence.All, Trigger: "realtime",
+				EventID: "e-1", MinVersion: v(3), Unsure: true, RekeyFrom: "w-1"}},
+		"w-5": {ID: "w-5", Applied: store.MovedTo("n-1")},
+		"n-1": {ID: "n-1", Exists: true, Applied: map[string]store.Applied{store.AppliedActivity: {Value: "false", Version: v(5)}},
+			Dirty: store.Mark{Generation: gen5, Since: at.Add(time.Hour), Classes: cadence.All, Trigger: "realtime", Unsure: true, RekeyFrom: "w-5"}},
+	}
+	equate := cmpopts.EquateEmpty()
+	again := open(t, pool, schema)
+	for id, w := range want {
+		if p, err := again.Person(ctx, "acme", id); err != nil || !cmp.Equal(w, p, equate) {
+			t.Errorf("another replica's %s after Rekey (-want +got):\n%s(%v)", id, cmp.Diff(w, p, equate), err)
+		}
+	}
+	people, err := again.People(ctx, "acme", "", 10)
+	if err != nil || !cmp.Equal([]string{"n-1", "w-2", "w-3"}, ids(people)) {
+		t.Errorf("People after Rekey = %v (%v), want n-1, w-2 and w-3", ids(people), err)
+	}
+	pending, err := again.Pending(ctx, "acme", at.Add(100*time.Hour), "", 10)
+	if err != nil || !cmp.Equal([]string{"n-1", "w-2", "w-3", "w-4"}, ids(pending)) {
+		t.Errorf("Pending after Rekey = %v (%v), want n-1, w-2, w-3 and w-4 (w-1 keeps no due time)", ids(pending), err)
+	}
+	var box []string
+	entries, err := again.Outbox(ctx, "acme", 10)
+	for _, e := range entries {
+		box = append(box, e.ID)
+	}
+	if err != nil || !cmp.Equal([]string{"a-1", "rk-1", "rk-2"}, box) {
+		t.Errorf("outbox after Rekey = %v (%v), want v4's a-1 and both re-keys'", box, err)
+	}
+
+	// An event for w-2 comes while the write that rebinds its account is
+	// made; the write commits: the event's mark stays, sure and owing w-1
+	// nothing.
+	if _, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "e-2", EmployeeID: "w-2", Mark: store.Mark{Since: at, Classes: cadence.Realtime, EventID: "e-2"},
+		Forget: at.Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(ctx, "acme", store.Commit{ID: "w-2", Generation: gen, Exists: true, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := again.Person(ctx, "acme", "w-2")
+	if err != nil || p.Dirty.Generation <= gen || p.Dirty.EventID != "e-2" || p.Dirty.Unsure || p.Dirty.RekeyFrom != "" || !p.Exists {
+		t.Errorf("w-2 after the write's commit = %+v (%v), want e-2's mark, sure and owing nothing, and w-1's account", p, err)
+	}
+	if p, err := again.Person(ctx, "acme", "w-1"); err != nil || p.MovedTo() != "w-2" || p.Exists {
+		t.Errorf("w-1 after w-2's commit = %+v (%v), want only that it moved to w-2", p, err)
+	}
+}

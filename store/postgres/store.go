@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,11 +41,20 @@ var queries = map[string]string{
 		RETURNING dirty_gen`,
 	"newEvent":  "INSERT INTO {{schema}}.events (tenant, id, forget, fingerprint) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 	"seenEvent": "SELECT fingerprint FROM {{schema}}.events WHERE tenant = $1 AND id = $2",
-	// The mark is cleared only if no mark came since the reconcile read it.
+	// The mark is cleared only if no mark came since the reconcile read it;
+	// one that came stays, no longer unsure and owing no re-key: the write
+	// it was unsure of, which rebound a re-keyed account, is recorded.
 	"commit": `UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5, due = $6,
 			failure = NULL, dead = false,
-			mark = CASE WHEN dirty_gen = $7 THEN NULL ELSE mark - 'Unsure' END,
+			mark = CASE WHEN dirty_gen = $7 THEN NULL ELSE mark - '{Unsure,RekeyFrom}'::text[] END,
 			dirty_gen = CASE WHEN dirty_gen = $7 THEN 0 ELSE dirty_gen END
+		WHERE tenant = $1 AND id = $2`,
+	// rekeyTo gives the new id the old one's account; rekeyFrom leaves the
+	// old id only where its account went ($3) and its listing, which is
+	// the list's.
+	"rekeyTo": "UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5 WHERE tenant = $1 AND id = $2",
+	"rekeyFrom": `UPDATE {{schema}}.people SET has_acct = false, active = false, applied = $3,
+			dirty_gen = 0, mark = NULL, due = NULL, failure = NULL, dead = false
 		WHERE tenant = $1 AND id = $2`,
 	"audit":   "INSERT INTO {{schema}}.outbox (tenant, id, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 	"fail":    "UPDATE {{schema}}.people SET failure = $3, dead = $4 WHERE tenant = $1 AND id = $2",
@@ -307,6 +317,53 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 		}
 		return s.appendAudit(ctx, tx, tenant, c.Audit)
 	})
+}
+
+// Rekey implements store.Store. Both rows are locked before either is
+// checked, so that no commit can slip between the check and the move, and
+// in id order, so that two re-keys sharing an id (a→b and b→a) wait for
+// each other rather than deadlock. Locking creates a row not yet held,
+// which a refusal rolls back with the rest.
+func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (uint64, error) {
+	var gen uint64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		held := map[string]store.Person{}
+		for _, id := range slices.Sorted(slices.Values([]string{rk.From, rk.To})) {
+			p, err := scanPerson(tx.QueryRow(ctx, s.sql["lockRow"], tenant, id))
+			if err != nil {
+				return err
+			}
+			held[id] = p
+		}
+		from := held[rk.From]
+		if err := store.CheckRekey(from, held[rk.To]); err != nil {
+			return fmt.Errorf("postgres store: %w", err)
+		}
+		applied, err := rowcodec.EncodeApplied(from.Applied)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, s.sql["rekeyTo"], tenant, rk.To, from.Exists, from.Active, applied); err != nil {
+			return err
+		}
+		m := rk.Mark
+		m.Unsure, m.RekeyFrom = true, rk.From
+		if gen, err = s.mark(ctx, tx, tenant, rk.To, m, false); err != nil {
+			return err
+		}
+		moved, err := rowcodec.EncodeApplied(store.MovedTo(rk.To))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, s.sql["rekeyFrom"], tenant, rk.From, moved); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, tenant, []audit.Entry{rk.Audit})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return gen, nil
 }
 
 // Revocations implements store.Store.

@@ -445,3 +445,84 @@ func TestMigrationFromV5(t *testing.T) {
 		t.Errorf("w3 after its commit = %+v, want its listing %+v kept", p, listed["w3"])
 	}
 }
+
+// TestRekeyOnV5 re-keys people a file in the fifth stored format
+// (testdata/v5.db) holds, with no migration for it: the mark that owes the
+// rebinding is JSON, and what is left of the old id a field of its applied
+// JSON, both of which every stored format holds. w1's account moves onto
+// w2, whom a webhook marked dirty before v5 closed the file, and w5's onto
+// n1, whom the file did not hold; both read back as moved, after a
+// reopening (and its check of every row's checksum) too, and the write's
+// commit clears what the re-key owed.
+func TestRekeyOnV5(t *testing.T) {
+	ctx := t.Context()
+	path := copyFixture(t, "v5.db")
+	st := open(t, path, nil)
+
+	at := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	v := func(sec int) hrtype.Version {
+		return hrtype.Version{Time: at.Add(time.Duration(sec) * time.Second), Seq: int64(sec)}
+	}
+	rekey := store.Mark{Since: at.Add(time.Hour), Classes: cadence.All, Trigger: "realtime"}
+	gen, err := st.Rekey(ctx, "acme", store.Rekeying{From: "w1", To: "w2", Mark: rekey,
+		Audit: audit.Entry{ID: "rk-1", Tenant: "acme", EmployeeID: "w2", Action: "rekey", Applied: at, Outcome: "recorded"}})
+	must(t, err)
+	if gen <= 3 {
+		t.Errorf("Rekey's generation %d, want one beyond the 3 v5 gave", gen)
+	}
+	gen5, err := st.Rekey(ctx, "acme", store.Rekeying{From: "w5", To: "n1", Mark: rekey,
+		Audit: audit.Entry{ID: "rk-2", Tenant: "acme", EmployeeID: "n1", Action: "rekey", Applied: at, Outcome: "recorded"}})
+	must(t, err)
+
+	// w2 keeps the mark v5 wrote (its event, its version, its Since),
+	// merged with the re-key's.
+	want := map[string]store.Person{
+		"w1": {ID: "w1", Applied: store.MovedTo("w2")},
+		"w2": {ID: "w2", Exists: true, Active: true,
+			Applied: map[string]store.Applied{"email": {Value: "w1@acme.test", Version: v(1)}, "role": {Value: "dev", Version: v(2)}},
+			Dirty: store.Mark{Generation: gen, Since: at, Classes: cadence.Realtime | cadence.All, Trigger: "realtime",
+				EventID: "e1", MinVersion: v(3), Unsure: true, RekeyFrom: "w1"}},
+		"w5": {ID: "w5", Applied: store.MovedTo("n1")},
+		"n1": {ID: "n1", Exists: true, Applied: map[string]store.Applied{store.AppliedActivity: {Value: "false", Version: v(5)}},
+			Dirty: store.Mark{Generation: gen5, Since: at.Add(time.Hour), Classes: cadence.All, Trigger: "realtime", Unsure: true, RekeyFrom: "w5"}},
+	}
+	equate := cmpopts.EquateEmpty()
+	check := func(how string) {
+		t.Helper()
+		for id, w := range want {
+			if d := cmp.Diff(w, person(t, st, "acme", id), equate); d != "" {
+				t.Errorf("%s: %s (-want +got):\n%s", how, id, d)
+			}
+		}
+		people, err := st.People(ctx, "acme", "", 10)
+		must(t, err)
+		if d := cmp.Diff([]string{"n1", "w2", "w3"}, ids(people)); d != "" {
+			t.Errorf("%s: People (-want +got):\n%s", how, d)
+		}
+		if d := cmp.Diff([]string{"n1", "w2", "w3", "w4"}, ids(pending(t, st, "acme", at.Add(100*time.Hour)))); d != "" {
+			t.Errorf("%s: Pending (-want +got):\n%s (w1 keeps no due time)", how, d)
+		}
+		box, err := st.Outbox(ctx, "acme", 10)
+		must(t, err)
+		if d := cmp.Diff([]string{"a1", "rk-1", "rk-2"}, entryIDs(box)); d != "" {
+			t.Errorf("%s: outbox (-want +got):\n%s", how, d)
+		}
+	}
+	check("after Rekey")
+
+	// The file checks out when reopened: no row the re-keys wrote, nor
+	// any they left, fails its checksum.
+	must(t, st.Close())
+	st = open(t, path, nil)
+	check("after reopening")
+
+	// The write that rebinds w2's account commits: the mark goes, and
+	// with it what w2 owed w1.
+	must(t, st.Commit(ctx, "acme", store.Commit{ID: "w2", Generation: gen, Exists: true, Active: true}))
+	if p := person(t, st, "acme", "w2"); p.Dirty != (store.Mark{}) || !p.Exists || p.Applied["email"].Value != "w1@acme.test" {
+		t.Errorf("w2 after the write's commit = %+v, want clean, with w1's account", p)
+	}
+	if p := person(t, st, "acme", "w1"); p.MovedTo() != "w2" || p.Exists {
+		t.Errorf("w1 after w2's commit = %+v, want only that it moved to w2", p)
+	}
+}

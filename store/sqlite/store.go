@@ -159,6 +159,67 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 	})
 }
 
+// Rekey implements store.Store. Both rows are read in the write's
+// transaction, so that nothing committed between the check and the move can
+// make it wrong. A damaged row is refused like a conflict: a quarantined
+// From has no account to move, and whether a quarantined To has one is not
+// known, so moving an account onto it could leave two bound to one person;
+// the Commit that rebuilds it lets a later re-key through.
+func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (uint64, error) {
+	var gen uint64
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		from, err := s.load(ctx, tx, tenant, rk.From)
+		if err != nil {
+			return err
+		}
+		to, err := s.load(ctx, tx, tenant, rk.To)
+		if err != nil {
+			return err
+		}
+		fromPerson, err := from.person()
+		if err != nil {
+			return fmt.Errorf("sqlite store: %s: %w", from.id, err)
+		}
+		toPerson, err := to.person()
+		if err != nil {
+			return fmt.Errorf("sqlite store: %s: %w", to.id, err)
+		}
+		if err := store.CheckRekey(fromPerson, toPerson); err != nil {
+			return fmt.Errorf("sqlite store: %w", err)
+		}
+		if to.damaged {
+			return fmt.Errorf("sqlite store: re-keying %s to %s: %s is damaged, whether it has an account is not known: %w",
+				rk.From, rk.To, rk.To, store.ErrConflict)
+		}
+		to.hasAcct, to.active, to.applied = from.hasAcct, from.active, from.applied
+		m := rk.Mark
+		m.Unsure, m.RekeyFrom = true, rk.From
+		if gen, err = s.mark(ctx, tx, &to, m, false); err != nil {
+			return err
+		}
+		// All the old id keeps is where its account went, and the listing,
+		// which is the list's: not dirty, nothing failed or due, no
+		// account for People or Revocations to count twice.
+		moved, err := rowcodec.EncodeApplied(store.MovedTo(rk.To))
+		if err != nil {
+			return err
+		}
+		left := freshRow(tenant, rk.From)
+		left.applied, left.listedRun, left.listedDigest = moved, from.listedRun, from.listedDigest
+		if err := s.save(ctx, tx, to); err != nil {
+			return err
+		}
+		if err := s.save(ctx, tx, left); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, tenant, []audit.Entry{rk.Audit})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return gen, nil
+}
+
 // Revocations implements store.Store. One statement, so that the spent
 // and the active are counted in one snapshot; the active's row has no budget.
 // The active are counted on their index alone (people_active): without
@@ -210,8 +271,9 @@ func commitRow(r *personRow, c store.Commit) error {
 	}
 	r.failure, r.dead, r.damaged = sql.NullString{}, false, false
 	// The mark is cleared only if no mark came since the reconcile read
-	// it; one that came stays, no longer unsure: the write it was unsure
-	// of is now recorded.
+	// it; one that came stays, no longer unsure and owing no re-key: the
+	// write it was unsure of, which rebound a re-keyed account, is now
+	// recorded.
 	if r.dirtyGen == int64(c.Generation) || !r.mark.Valid {
 		r.dirtyGen, r.mark = 0, sql.NullString{}
 		return nil
@@ -220,7 +282,7 @@ func commitRow(r *personRow, c store.Commit) error {
 	if err != nil {
 		return fmt.Errorf("sqlite store: %s: %w", r.id, err)
 	}
-	m.Generation, m.Unsure = 0, false
+	m.Generation, m.Unsure, m.RekeyFrom = 0, false, ""
 	enc, err := json.Marshal(m)
 	r.mark.String = string(enc)
 	return err
