@@ -29,6 +29,7 @@ func (s *simulation) planDay(day int, date hrissync.Date) {
 	at(c.Leavers*n, s.leave)
 	at(c.Rehires*float64(s.count(s.leaver)), s.rehire)
 	at(c.Suspensions*n, s.suspend)
+	at(c.Conversions*n, s.convert)
 	at(c.RoleChanges*n, s.changeRole)
 	at(c.ManagerChanges*n, s.changeManager)
 	at(c.SkillUpdates*n, s.rateSkill)
@@ -202,6 +203,47 @@ func (s *simulation) rehire(zone string) {
 		}
 		e.ManagerID = s.managerFor(e.ID)
 	})
+}
+
+// convert re-keys someone at work, as HR does when a contractor becomes an
+// employee: the record moves to a new worker id naming the old one
+// (PreviousIDs), and the old id leaves the HRIS. Only someone nobody reports
+// to, so that no report's manager reference has to move with them.
+func (s *simulation) convert(zone string) {
+	e, ok := s.anyone(in(zone, func(e hrissync.Employee) bool { return s.working(e) && !s.manages(e.ID) }))
+	if !ok {
+		return
+	}
+	old := e.ID
+	e = e.Clone()
+	e.ID, e.PreviousIDs = s.org.id(), []string{old}
+	s.hris.Remove(old)
+	s.retire(old, e.ID)
+	s.put("employee.converted", e)
+}
+
+// manages reports whether anyone in the HRIS reports to id.
+func (s *simulation) manages(id string) bool {
+	return slices.ContainsFunc(s.hris.Employees(), func(e hrissync.Employee) bool { return e.ManagerID == id })
+}
+
+// retire ends what the oracle expects of an id HR re-keyed to id: no account
+// of its own, and nothing left to write under it — the new id's
+// expectations take over.
+func (s *simulation) retire(old, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.converted = append(s.converted, [2]string{old, id})
+	delete(s.expected, old)
+	for k, list := range s.pending {
+		if strings.HasPrefix(k, old+"\x00") {
+			for _, e := range list {
+				e.Superseded = true
+				s.done = append(s.done, e)
+			}
+			delete(s.pending, k)
+		}
+	}
 }
 
 // suspend suspends someone at work, and reinstates them one to five days

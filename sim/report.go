@@ -64,6 +64,8 @@ type Report struct {
 	// dismissals taking effect at once, suspensions, hires withdrawn
 	// before their start.
 	RehiresKeepingDate, Dismissals, Suspensions, Withdrawals int
+	// Conversions lists the people HR re-keyed: old worker id, new.
+	Conversions [][2]string
 	// LeaversByZone counts the terminations applied (access removed), by
 	// the worker's time zone.
 	LeaversByZone map[string]int
@@ -197,6 +199,7 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 	r.Alerts = slices.Clone(s.alerts)
 	r.Premature, r.FalselyDeactivated = s.premature, s.falselyOff
 	r.RehiresKeepingDate, r.Dismissals, r.Suspensions, r.Withdrawals = s.keptDate, s.immediate, s.suspended, s.withdrawn
+	r.Conversions = slices.Clone(s.converted)
 	r.Expectations = slices.Clone(s.done)
 	for _, list := range s.pending {
 		r.Expectations = append(r.Expectations, list...)

@@ -87,12 +87,15 @@ func DefaultZones() []Zone {
 // Churn is the rate of each kind of HR change, per day, as a share of the
 // organisation (0.001 is one change a day in a thousand people).
 type Churn struct {
-	Hires, Leavers              float64
-	Rehires                     float64 // a share of the leavers on file, per day
-	KeepDate                    float64 // the share of rehires on which HR keeps the old last day
-	Immediate                   float64 // the share of leavers dismissed at once (Employee.Immediate)
-	Suspensions                 float64 // suspensions, each lifted one to five days later
-	Withdrawals                 float64 // the share of hires withdrawn before their start
+	Hires, Leavers float64
+	Rehires        float64 // a share of the leavers on file, per day
+	KeepDate       float64 // the share of rehires on which HR keeps the old last day
+	Immediate      float64 // the share of leavers dismissed at once (Employee.Immediate)
+	Suspensions    float64 // suspensions, each lifted one to five days later
+	Withdrawals    float64 // the share of hires withdrawn before their start
+	// Conversions re-key people at work (a contractor converted to an
+	// employee): the record moves to a new worker id naming the old one.
+	Conversions                 float64
 	RoleChanges, ManagerChanges float64
 	SkillUpdates, RatingUpdates float64
 	ReorgDay                    int     // the day a reorganisation moves people (0: none)
@@ -103,12 +106,12 @@ type Churn struct {
 // DefaultChurn is a fairly busy company: about 0.1 % hires and leavers a day
 // (15 % of the leavers dismissed at once, a tenth of the hires withdrawn
 // before they start), rehires of which half keep the old last day, a few
-// suspensions, role and manager changes, a reorganisation on day 12, and daily skill and
+// suspensions and conversions to a new worker id, role and manager changes, a reorganisation on day 12, and daily skill and
 // performance rating updates.
 func DefaultChurn() Churn {
 	return Churn{
 		Hires: 0.001, Leavers: 0.001, Rehires: 0.05,
-		KeepDate: 0.5, Immediate: 0.15, Suspensions: 0.0003, Withdrawals: 0.1,
+		KeepDate: 0.5, Immediate: 0.15, Suspensions: 0.0003, Withdrawals: 0.1, Conversions: 0.0002,
 		RoleChanges: 0.002, ManagerChanges: 0.002,
 		SkillUpdates: 0.03, RatingUpdates: 0.005,
 		ReorgDay: 12, ReorgShare: 0.05,
@@ -270,6 +273,8 @@ type simulation struct {
 	// What the churn did: rehires keeping the old last day, immediate
 	// dismissals, suspensions, hires withdrawn.
 	keptDate, immediate, suspended, withdrawn int
+	// converted lists the re-keys: the old worker id, and the new.
+	converted [][2]string
 }
 
 // Run simulates cfg and reports.

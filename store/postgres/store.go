@@ -339,7 +339,7 @@ func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (ui
 		if err := store.CheckRekey(from, held[rk.To]); err != nil {
 			return fmt.Errorf("postgres store: %w", err)
 		}
-		applied, err := rowcodec.EncodeApplied(from.Applied)
+		applied, err := rowcodec.EncodeApplied(store.Rekeyed(from))
 		if err != nil {
 			return err
 		}

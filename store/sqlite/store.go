@@ -191,7 +191,11 @@ func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (ui
 			return fmt.Errorf("sqlite store: re-keying %s to %s: %s is damaged, whether it has an account is not known: %w",
 				rk.From, rk.To, rk.To, store.ErrConflict)
 		}
-		to.hasAcct, to.active, to.applied = from.hasAcct, from.active, from.applied
+		applied, err := rowcodec.EncodeApplied(store.Rekeyed(fromPerson))
+		if err != nil {
+			return err
+		}
+		to.hasAcct, to.active, to.applied = from.hasAcct, from.active, applied
 		m := rk.Mark
 		m.Unsure, m.RekeyFrom = true, rk.From
 		if gen, err = s.mark(ctx, tx, &to, m, false); err != nil {
