@@ -293,11 +293,13 @@ func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
 	}
 	basis := e.basis(ctx, r, rd.p, d)
 	classes := rd.classes
-	rewrite := rd.p.Dirty.Unsure || rd.p.Damaged || r.platform != nil
+	rewrite := rd.p.Dirty.Unsure || rd.p.Damaged || r.platform != nil || r.rekeyFrom != ""
 	if rewrite {
 		// A write may have landed unrecorded (or the platform is known
-		// to differ): the platform cannot be trusted to hold what was
-		// applied, so every field is written again.
+		// to differ, or binds the account to a previous id): the
+		// platform cannot be trusted to hold what was applied, so every
+		// field is written again — and a write there is, whatever the
+		// Store holds, for a re-key owed must reach the platform.
 		classes = cadence.All
 	}
 	u, applied := e.propose(r, basis, d, classes, rewrite)

@@ -412,3 +412,47 @@ func TestRekeyEndsTheOldIDsIncidents(t *testing.T) {
 		}
 	})
 }
+
+// failingOnce refuses its first re-key with a 503, as a platform now and then
+// does.
+type failingOnce struct {
+	*memory.Platform
+	failed *bool
+}
+
+func (s failingOnce) Rekey(ctx context.Context, from string, u hrissync.Update) error {
+	if !*s.failed {
+		*s.failed = true
+		return memory.ErrInjected
+	}
+	return s.Platform.Rekey(ctx, from, u)
+}
+
+// The write that rebinds the account fails once: the move stays owed, and
+// the retry makes it — even though the Store already holds every value the
+// write carries (the simulator found the move forgotten).
+func TestRekeyRetriedAfterAFailedWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		failed := false
+		c.run(failingOnce{c.platform, &failed})
+		k := c.contractor()
+		was, _ := c.platform.Account(k.ID)
+		old, hired := converted(k)
+		hired.Role, hired.StartDate = k.Role, k.StartDate // nothing differs but the id
+		c.put(hired)
+		c.put(old)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if !failed {
+			t.Fatal("the re-key never failed")
+		}
+		snap := c.platform.Snapshot()
+		if a, ok := snap["e-1"]; len(snap) != 1 || !ok || !a.Created.Equal(was.Created) || !a.Active {
+			t.Errorf("platform holds %v, want the contractor's account under e-1 alone, active", snap)
+		}
+		if p, _ := c.store.Person(context.Background(), "default", "e-1"); p.Dirty.Generation != 0 || p.Dirty.RekeyFrom != "" {
+			t.Errorf("e-1 in the Store: %+v, want clean", p)
+		}
+	})
+}

@@ -22,6 +22,9 @@ func (s *simulation) planDay(day int, date hrissync.Date) {
 			if t.Before(s.clock.Now()) {
 				t = t.Add(24 * time.Hour) // the zone's day had begun: its next one
 			}
+			if !t.Before(s.lastChange) {
+				continue // past the days of changes: the last batch has run
+			}
 			s.clock.AfterFunc(t.Sub(s.clock.Now()), func() { change(zone) })
 		}
 	}

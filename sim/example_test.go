@@ -25,6 +25,6 @@ func Example() {
 	fmt.Println("HR changes:", rep.HRChanges, "webhooks lost:", rep.LostWebhooks)
 	fmt.Println(rep.Summary())
 	// Output:
-	// HR changes: 51 webhooks lost: 4
-	// converged=yes lost=0 writes=18 needed=18 attempts=18
+	// HR changes: 42 webhooks lost: 3
+	// converged=yes lost=0 writes=20 needed=20 attempts=20
 }

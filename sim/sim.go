@@ -256,6 +256,10 @@ type simulation struct {
 	org      *org
 	audit    *audit.Memory
 	end      time.Time
+	// lastChange ends the days of HR changes: a change drawn for later
+	// (the last day's, in a zone whose day had begun) is not made, as no
+	// batch would come to apply it.
+	lastChange time.Time
 
 	mu         sync.Mutex
 	expected   map[string]platformView
@@ -298,6 +302,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	s.platform = memory.NewPlatform(s.clock, cfg.Seed)
 	s.platform.OnWrite(s.applied)
 	s.end = cfg.Start.AddDate(0, 0, cfg.Days).Add(cfg.Settle)
+	s.lastChange = cfg.Start.AddDate(0, 0, cfg.Days)
 
 	auditor := audit.Auditor(s.audit)
 	if cfg.Auditor != nil {

@@ -145,8 +145,10 @@ func (p *Platform) write(ctx context.Context, from string, u hrissync.Update) er
 	if err := p.injected(now); err != nil {
 		return err
 	}
+	moved := false
 	if from != "" {
-		if err := p.move(from, u.EmployeeID); err != nil {
+		var err error
+		if moved, err = p.move(from, u.EmployeeID); err != nil {
 			return err
 		}
 	}
@@ -159,7 +161,7 @@ func (p *Platform) write(ctx context.Context, from string, u hrissync.Update) er
 		return err
 	}
 	a, ok := p.accounts[u.EmployeeID]
-	changed := !ok
+	changed := !ok || moved
 	if !ok {
 		// A create, or any write for an account the platform lost:
 		// idempotent either way.
@@ -191,22 +193,23 @@ func (p *Platform) write(ctx context.Context, from string, u hrissync.Update) er
 	return nil
 }
 
-// move binds the account bound to from to id, idempotently: one already
-// bound to id, none to from, is moved already.
-func (p *Platform) move(from, id string) error {
+// move binds the account bound to from to id, reporting whether it did:
+// idempotently, as one already bound to id, none to from, is moved already.
+func (p *Platform) move(from, id string) (bool, error) {
 	a, had := p.accounts[from]
 	_, has := p.accounts[id]
 	switch {
 	case had && has:
-		return retry.Permanent(&hrissync.RekeyConflictError{From: from, To: id})
+		return false, retry.Permanent(&hrissync.RekeyConflictError{From: from, To: id})
 	case !had && !has:
-		return retry.Permanent(fmt.Errorf("memory: no account bound to %s or %s: %w", from, id, hrissync.ErrNotFound))
+		return false, retry.Permanent(fmt.Errorf("memory: no account bound to %s or %s: %w", from, id, hrissync.ErrNotFound))
 	case had:
 		delete(p.accounts, from)
 		a.EmployeeID = id
 		p.accounts[id] = a
+		return true, nil
 	}
-	return nil
+	return false, nil
 }
 
 // taken refuses u if it gives its account an email another account holds,
