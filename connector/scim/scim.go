@@ -339,6 +339,22 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("scim: adopting %s by %s: %d candidate accounts %v", e.EmployeeID, e.Key, len(e.Candidates), e.Candidates)
 }
 
+// As reads a conflict with an account bound to another worker as an
+// *hrissync.AccountTakenError, the refusal the engine's Config.Correlate
+// judges: the same person under a worker id HR retired, or two people.
+func (e *ConflictError) As(target any) bool {
+	t, ok := target.(**hrissync.AccountTakenError)
+	if !ok || e.BoundTo == "" {
+		return false
+	}
+	field := e.Key.String()
+	if e.Key == ByEmail {
+		field = hrissync.FieldEmail
+	}
+	*t = &hrissync.AccountTakenError{EmployeeID: e.EmployeeID, Field: field, HeldBy: e.BoundTo}
+	return true
+}
+
 // SearchError: the provider answered an adoption search with an error. The
 // write stops there, since creating an account when the search could not
 // tell whether one exists could make a second one. When the provider refused

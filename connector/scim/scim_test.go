@@ -647,6 +647,11 @@ func TestAccountBoundToAnotherWorkerIsConflict(t *testing.T) {
 	if !errors.As(err, &ce) || ce.BoundTo != leaver.ID || ce.Key != scim.ByUserName || !retry.IsPermanent(err) {
 		t.Fatalf("err = %v, want a permanent ConflictError bound to %s", err, leaver.ID)
 	}
+	// The engine's Config.Correlate reads it as an account taken.
+	var taken *hrissync.AccountTakenError
+	if !errors.As(err, &taken) || taken.HeldBy != leaver.ID || taken.EmployeeID != hire.ID || taken.Field != "userName" {
+		t.Errorf("as an AccountTakenError: %+v, want held by %s", taken, leaver.ID)
+	}
 	if acc, _, ok := p.account(leaver.ID); !ok || acc.Active {
 		t.Errorf("the leaver's account: %+v", acc)
 	}
@@ -836,22 +841,41 @@ func TestEngineThroughSCIM(t *testing.T) {
 // simulation to converge with nothing lost and no write wasted.
 func simulateThrough(t *testing.T, s *scim.Sink, people int, seed uint64) *sim.Report {
 	t.Helper()
-	rep, err := sim.Run(t.Context(), sim.Config{People: people, Days: 7, Seed: seed,
-		WrapSink: func(platform hrissync.Sink) hrissync.Sink {
-			return hrissync.SinkFunc(func(ctx context.Context, u hrissync.Update) error {
-				if err := s.Apply(ctx, u); err != nil {
-					return err
-				}
-				return platform.Apply(ctx, u)
-			})
-		}})
+	churn := sim.DefaultChurn()
+	churn.Conversions = 0.002 // a few people re-keyed, moved through SCIM's externalId
+	rep, err := sim.Run(t.Context(), sim.Config{People: people, Days: 7, Seed: seed, Churn: churn,
+		WrapSink: func(platform hrissync.Sink) hrissync.Sink { return through{s, platform} }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rep.Converged || rep.Lost != 0 || rep.Writes != rep.Needed {
 		t.Fatalf("simulation: %s", rep.Summary())
 	}
+	if len(rep.Conversions) == 0 {
+		t.Error("no conversions: re-keying through SCIM not exercised")
+	}
 	return rep
+}
+
+// through writes to the SCIM provider, then to the simulator's platform,
+// which keeps the simulation's books.
+type through struct {
+	scim     *scim.Sink
+	platform hrissync.Sink
+}
+
+func (w through) Apply(ctx context.Context, u hrissync.Update) error {
+	if err := w.scim.Apply(ctx, u); err != nil {
+		return err
+	}
+	return w.platform.Apply(ctx, u)
+}
+
+func (w through) Rekey(ctx context.Context, from string, u hrissync.Update) error {
+	if err := w.scim.Rekey(ctx, from, u); err != nil {
+		return err
+	}
+	return w.platform.(hrissync.Rekeyer).Rekey(ctx, from, u)
 }
 
 // checkCarried compares what the provider holds with what the HRIS says, in
