@@ -224,3 +224,35 @@ func ExampleResolver() {
 	// resolved: default/dead/w-42
 	// reconcile: <nil>
 }
+
+// HR converts a contractor to an employee under a new worker id, naming the
+// old one: the account moves to the new id, and the old id's termination
+// touches nothing.
+func ExampleEmployee_previousIDs() {
+	ctx := context.Background()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	platform := memory.NewPlatform(clock, 1) // a Rekeyer, as the SCIM sink is
+	eng, err := hrissync.New(hris, platform, memstore.New(), &hrissync.Config{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		panic(err)
+	}
+	hris.Load(hrissync.Employee{ID: "c-7", Email: "kim@example.com", Status: hrissync.StatusActive, Role: "Contractor"})
+	_ = eng.Reconcile(ctx, "c-7")
+
+	hris.Load(hrissync.Employee{ID: "e-1", PreviousIDs: []string{"c-7"}, Email: "kim@example.com", Status: hrissync.StatusActive, Role: "Engineer"})
+	hris.Update("employee.terminated", "c-7", func(e *hrissync.Employee) { e.Status = hrissync.StatusTerminated })
+	_ = eng.Reconcile(ctx, "e-1")
+	_ = eng.Reconcile(ctx, "c-7")
+
+	for id, a := range platform.Snapshot() {
+		fmt.Println(id, "active:", a.Active, "role:", a.Fields[hrissync.FieldRole])
+	}
+	c := platform.Counts()
+	fmt.Println("deactivations:", c.ByKind[hrissync.Deactivate])
+	// Output:
+	// e-1 active: true role: Engineer
+	// deactivations: 0
+}
