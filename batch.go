@@ -1,6 +1,7 @@
 package hrissync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -228,44 +229,58 @@ func examinedBy(mark string, run store.BatchRun) bool {
 // twice examines them once. An active account the record puts out of scope is
 // a leaver, left for the budget's verdict on the whole run.
 func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joined[Employee]) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.cfg.Concurrency)
+	// People naming previous ids go first, and are done before the rest
+	// begin, so that an old id's account in the same chunk moves to them
+	// before the old id's own record — terminated, say — is looked at
+	// (docs/design.md §5.1).
+	slices.SortStableFunc(chunk, func(a, b joined[Employee]) int {
+		return cmp.Compare(len(b.item.PreviousIDs), len(a.item.PreviousIDs))
+	})
+	rekeyed := 0
+	for rekeyed < len(chunk) && len(chunk[rekeyed].item.PreviousIDs) > 0 {
+		rekeyed++
+	}
 	writes := make([]bool, len(chunk))
 	listed := make([]store.Listing, 0, len(chunk))
 	marked := make(map[string]bool, len(chunk))
 	mark := listingMark(*run)
-	for i, j := range chunk {
-		rec, held := j.item, j.held
-		if marked[rec.ID] || held.Listed.Run == mark {
-			continue // named twice in this list
-		}
-		marked[rec.ID] = true
-		listed = append(listed, store.Listing{ID: rec.ID, Run: mark, Digest: digest(rec)})
-		if examinedBy(held.Listed.Run, *run) {
-			continue // by the failed attempt: marked again, as this list shows them too
-		}
-		run.Seen++
-		if newerApplied(held, rec.Version) {
-			run.Stale++ // the version guard leaves those fields alone
-		}
-		if held.Exists && held.Active && !e.cfg.InScope(rec) {
-			if !slices.Contains(run.Leavers, rec.ID) {
-				run.Leavers = append(run.Leavers, rec.ID)
+	for _, part := range [][]joined[Employee]{chunk[:rekeyed], chunk[rekeyed:]} {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(e.cfg.Concurrency)
+		for _, j := range part {
+			i := len(listed) // the person's index among those examined
+			rec, held := j.item, j.held
+			if marked[rec.ID] || held.Listed.Run == mark {
+				continue // named twice in this list
 			}
-			continue
+			marked[rec.ID] = true
+			listed = append(listed, store.Listing{ID: rec.ID, Run: mark, Digest: digest(rec)})
+			if examinedBy(held.Listed.Run, *run) {
+				continue // by the failed attempt: marked again, as this list shows them too
+			}
+			run.Seen++
+			if newerApplied(held, rec.Version) {
+				run.Stale++ // the version guard leaves those fields alone
+			}
+			if held.Exists && held.Active && !e.cfg.InScope(rec) {
+				if !slices.Contains(run.Leavers, rec.ID) {
+					run.Leavers = append(run.Leavers, rec.ID)
+				}
+				continue
+			}
+			if e.settled(held, rec) {
+				e.observe.reconcile(TriggerBatch)
+				continue
+			}
+			g.Go(func() error {
+				res, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &rec, fresh: true, runID: run.ID, pass: run.Started})
+				writes[i] = res == written
+				return ignoreRecorded(err)
+			})
 		}
-		if e.settled(held, rec) {
-			e.observe.reconcile(TriggerBatch)
-			continue
+		if err := g.Wait(); err != nil {
+			return err
 		}
-		g.Go(func() error {
-			res, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &rec, fresh: true, runID: run.ID, pass: run.Started})
-			writes[i] = res == written
-			return ignoreRecorded(err)
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
 	}
 	for _, w := range writes {
 		if w {

@@ -159,7 +159,7 @@ func (e *Engine) Explain(ctx context.Context, id string) (Explanation, error) {
 		return x, fmt.Errorf("%w: neither the Source nor the Store holds %q", ErrUnknownPerson, id)
 	}
 
-	u, d, err := e.wouldWrite(id, TriggerRealtime, rec, p, now)
+	u, d, from, err := e.wouldWrite(ctx, id, TriggerRealtime, rec, p, now)
 	if err != nil {
 		x.Next.Why = err.Error()
 		return x, err
@@ -190,6 +190,9 @@ func (e *Engine) Explain(ctx context.Context, id string) (Explanation, error) {
 		}
 	}
 	x.Next, err = e.nextStep(ctx, x, p, rec, u, parkedUntil, withheld)
+	if from != "" && p.Dirty.RekeyFrom == "" {
+		x.Next.Why += "; the account of " + from + " moves here (a re-key), its history kept, and is rebound on the platform"
+	}
 	return x, err
 }
 

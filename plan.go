@@ -26,6 +26,10 @@ type Plan struct {
 	// found, the deletion limit's base.
 	Leavers  []string
 	Accounts int
+	// Rekeys are the people whose account a re-key would move to them,
+	// by new id: the previous id it moves from (docs/design.md §5.1).
+	// Their writes are in Writes, under the new id.
+	Rekeys map[string]string
 	// Held: the leavers pass Config.DeletionLimit, so the batch would stop
 	// before deprovisioning them (their writes are not in Writes) and wait
 	// for ApproveDeletions.
@@ -41,7 +45,7 @@ type Plan struct {
 // without writing anything: not to the sink, not to the Store.
 func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 	now := e.cfg.Clock.Now()
-	plan := Plan{At: now, ByKind: map[UpdateKind]int{}, ByField: map[string]int{}}
+	plan := Plan{At: now, ByKind: map[UpdateKind]int{}, ByField: map[string]int{}, Rekeys: map[string]string{}}
 	add := func(id string, rec *Employee, held *store.Person) error {
 		p := store.Person{ID: id}
 		if held != nil {
@@ -52,9 +56,12 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 				return err
 			}
 		}
-		u, _, err := e.wouldWrite(id, TriggerBatch, rec, p, now)
+		u, _, from, err := e.wouldWrite(ctx, id, TriggerBatch, rec, p, now)
 		if err != nil {
 			return err
+		}
+		if from != "" {
+			plan.Rekeys[id] = from
 		}
 		if u == nil {
 			return nil
@@ -91,6 +98,22 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 			return plan, fmt.Errorf("hrissync: reading the full list: %w", err)
 		}
 	}
+	// An id whose account a re-key moves writes nothing of its own, and
+	// is no leaver: its account is its new id's.
+	moved := map[string]bool{}
+	for _, from := range plan.Rekeys {
+		moved[from] = true
+	}
+	plan.Writes = slices.DeleteFunc(plan.Writes, func(u Update) bool {
+		if !moved[u.EmployeeID] {
+			return false
+		}
+		plan.ByKind[u.Kind]--
+		for _, c := range u.Changes {
+			plan.ByField[c.Field]--
+		}
+		return true
+	})
 	for p, err := range e.accounts(ctx, "") {
 		if err != nil {
 			return plan, err
@@ -99,7 +122,7 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 			continue
 		}
 		plan.Accounts++
-		if !listed[p.ID] {
+		if !listed[p.ID] && !moved[p.ID] {
 			plan.Leavers = append(plan.Leavers, p.ID)
 		}
 	}
@@ -142,12 +165,23 @@ func (e *Engine) Plan(ctx context.Context) (Plan, error) {
 // the Store, before the rules that may still hold it back (a parked field, a
 // deactivation budget, a manager first): what Plan lists for the batch and
 // Explain shows for one person. It changes nothing.
-func (e *Engine) wouldWrite(id string, trigger Trigger, rec *Employee, p store.Person, now time.Time) (*Update, desired, error) {
-	d, err := e.desire(rec, now)
-	if err != nil {
-		return nil, d, fmt.Errorf("hrissync: planning %s: %w", id, err)
+// from names the previous id whose account the write moves to id (a
+// re-key), if it does.
+func (e *Engine) wouldWrite(ctx context.Context, id string, trigger Trigger, rec *Employee, p store.Person, now time.Time) (u *Update, d desired, from string, err error) {
+	if p.MovedTo() != "" {
+		return nil, desired{}, "", nil // decide's: a re-keyed id writes nothing
 	}
-	// An unsure or damaged person gets every field rewritten.
-	u, _ := e.propose(request{id: id, trigger: trigger}, p, d, cadence.All, p.Dirty.Unsure || p.Damaged)
-	return u, d, nil
+	if d, err = e.desire(rec, now); err != nil {
+		return nil, d, "", fmt.Errorf("hrissync: planning %s: %w", id, err)
+	}
+	if p, from, err = e.inherited(ctx, rec, p, d); err != nil {
+		return nil, d, "", fmt.Errorf("hrissync: planning %s: %w", id, err)
+	}
+	if from == "" {
+		from = p.Dirty.RekeyFrom
+	}
+	// An unsure or damaged person, or one whose account the platform
+	// binds to a previous id, gets every field rewritten.
+	u, _ = e.propose(request{id: id, trigger: trigger}, p, d, cadence.All, p.Dirty.Unsure || p.Damaged || from != "")
+	return u, d, from, nil
 }

@@ -87,6 +87,9 @@ type outcome struct {
 	// pause holds every ready person until then, not only this one: the
 	// sink as a whole is paused.
 	pause time.Time
+	// again: the reconcile recorded a re-key its write did not make (a
+	// create that met the person's own account): it starts over, once.
+	again bool
 }
 
 // reconcile compares desired and applied state for one person and makes at
@@ -167,6 +170,9 @@ func (e *Engine) reconcileHeld(ctx context.Context, r request) outcome {
 		return e.commitUnchanged(ctx, rd.p, c.d, c.applied)
 	}
 	w, out, ok := e.write(ctx, r, rd, &c)
+	if out.again {
+		return e.reconcileHeld(ctx, r)
+	}
 	if !ok {
 		return out
 	}
@@ -417,7 +423,7 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) 
 		// retired id: it moves here, and the next reconcile rebinds it.
 		_, out, ok := e.rekey(ctx, r, rd, from)
 		if ok {
-			out = outcome{result: deferred, next: e.cfg.Clock.Now()}
+			out = outcome{again: true}
 		}
 		return landed{}, out, false
 	}

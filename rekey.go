@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
@@ -22,40 +23,90 @@ import (
 // which a Rekeyer makes idempotently.
 
 // adopt gives the person being reconciled the account of one of their
-// previous ids, if they have none and that id has one. It returns the
-// reading to decide from — the person as the Store now holds them — or, not
-// ok, the outcome that ends the reconcile. Anything else is reconciled as it
-// was read: a previous id with an account beside the person's own is a
-// conflict an operator settles, never a guess.
+// previous ids, if they have none, are to have access now, and that id has
+// one. It returns the reading to decide from — the person as the Store now
+// holds them — or, not ok, the outcome that ends the reconcile. Anything
+// else is reconciled as it was read: a previous id with an account beside
+// the person's own is a conflict an operator settles, never a guess.
 func (e *Engine) adopt(ctx context.Context, r request, rd reading) (reading, outcome, bool) {
 	if rd.rec == nil || len(rd.rec.PreviousIDs) == 0 || rd.p.MovedTo() != "" || rd.p.Dirty.RekeyFrom != "" {
 		return rd, outcome{}, true
 	}
-	for _, old := range rd.rec.PreviousIDs {
-		if old == r.id || old == "" {
-			continue
-		}
-		op, err := e.store.Person(ctx, e.cfg.Tenant, old)
-		if err != nil {
-			return rd, e.fail(ctx, r, rd, rd.classes, rd.p.Dirty.Unsure, fmt.Errorf("reading state of previous id %s: %w", old, err)), false
-		}
-		switch {
-		case !op.Exists:
-			continue
-		case rd.p.Exists:
-			e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
-				Err:     &RekeyConflictError{From: old, To: r.id},
-				Message: fmt.Sprintf("%s has an account, and so has its previous id %s: nothing was moved; merge the two by hand", r.id, old)})
-			return rd, outcome{}, true
-		}
-		if _, ok := e.sink.(Rekeyer); !ok {
-			e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
-				Message: fmt.Sprintf("%s was re-keyed from %s, but the sink cannot move an account (it is no Rekeyer): %s gets an account of its own", r.id, old, r.id)})
-			return rd, outcome{}, true
-		}
-		return e.rekey(ctx, r, rd, old)
+	held, err := e.previousAccounts(ctx, r.id, rd.rec)
+	if err != nil {
+		return rd, e.fail(ctx, r, rd, rd.classes, rd.p.Dirty.Unsure, err), false
 	}
-	return rd, outcome{}, true
+	switch {
+	case len(held) == 0:
+		return rd, outcome{}, true
+	case rd.p.Exists:
+		e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
+			Err:     &RekeyConflictError{From: held[0].ID, To: r.id},
+			Message: fmt.Sprintf("%s has an account, and so has its previous id %s: nothing was moved; merge the two by hand", r.id, held[0].ID)})
+		return rd, outcome{}, true
+	}
+	if d, err := e.desire(rd.rec, rd.now); err != nil || !d.active {
+		// The move waits until the person is to have access: until
+		// then the old id may be at work still (a contractor whose
+		// employment starts next month), and keeps the account.
+		return rd, outcome{}, true
+	}
+	if _, ok := e.sink.(Rekeyer); !ok {
+		e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
+			Message: fmt.Sprintf("%s was re-keyed from %s, but the sink cannot move an account (it is no Rekeyer): %s gets an account of its own", r.id, held[0].ID, r.id)})
+		return rd, outcome{}, true
+	}
+	if len(held) > 1 {
+		// The most recent previous id's account moves; the others are
+		// the same person's too, and only an operator can merge them.
+		var others []string
+		for _, p := range held[1:] {
+			others = append(others, p.ID)
+		}
+		e.raise(ctx, "identity/"+r.id, Alert{Kind: AlertIdentityConflict, EmployeeID: r.id,
+			Message: fmt.Sprintf("%s inherits the account of %s; its other previous ids %s have accounts too: merge them by hand (they are deactivated as leavers of their own ids)",
+				r.id, held[0].ID, strings.Join(others, ", "))})
+	}
+	return e.rekey(ctx, r, rd, held[0].ID)
+}
+
+// previousAccounts returns the state of the person's previous ids that hold
+// an account, most recent first.
+func (e *Engine) previousAccounts(ctx context.Context, id string, rec *Employee) ([]store.Person, error) {
+	var held []store.Person
+	seen := map[string]bool{id: true, "": true}
+	for _, old := range rec.PreviousIDs {
+		if seen[old] {
+			continue
+		}
+		seen[old] = true
+		p, err := e.store.Person(ctx, e.cfg.Tenant, old)
+		if err != nil {
+			return nil, fmt.Errorf("reading state of previous id %s: %w", old, err)
+		}
+		if p.Exists && p.MovedTo() == "" {
+			held = append(held, p)
+		}
+	}
+	return held, nil
+}
+
+// inherited is what Plan and Explain take a person's state to be: theirs,
+// or, when a reconcile now would move a previous id's account to them, that
+// account (from names the id). It changes nothing.
+func (e *Engine) inherited(ctx context.Context, rec *Employee, p store.Person, d desired) (basis store.Person, from string, err error) {
+	if rec == nil || len(rec.PreviousIDs) == 0 || p.Exists || p.MovedTo() != "" || p.Dirty.RekeyFrom != "" || !d.active {
+		return p, "", nil
+	}
+	if _, ok := e.sink.(Rekeyer); !ok {
+		return p, "", nil
+	}
+	held, err := e.previousAccounts(ctx, p.ID, rec)
+	if err != nil || len(held) == 0 {
+		return p, "", err
+	}
+	p.Exists, p.Active, p.Applied = held[0].Exists, held[0].Active, store.Rekeyed(held[0])
+	return p, held[0].ID, nil
 }
 
 // rekey moves old's account to the person in the Store, holding old too, so
@@ -102,9 +153,10 @@ func (e *Engine) rekey(ctx context.Context, r request, rd reading, old string) (
 }
 
 // inherit moves what the engine holds in memory for old to its new id: its
-// parked fields; and ends old's incidents, whose person is now the new id
-// (the Store cleared old's failure with the move).
+// parked fields; and ends old's incidents and budget holds, whose person is
+// now the new id (the Store cleared old's failure with the move).
 func (e *Engine) inherit(ctx context.Context, old, id string) {
+	e.budgets.settled(ctx, old) // a hold on old's deactivation: nothing is left to deactivate
 	for _, f := range e.parking.move(old, id) {
 		e.resolve(ctx, parkedIncident(old, f))
 	}

@@ -456,3 +456,155 @@ func TestRekeyRetriedAfterAFailedWrite(t *testing.T) {
 		}
 	})
 }
+
+// The dry run and Explain show what a reconcile would do: the account
+// moves, the old id writes nothing and is no leaver (outside finding).
+func TestPlanAndExplainSeeTheRekey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		c.run(nil)
+		k := c.contractor()
+		old, hired := converted(k)
+		c.hris.Load(old, hired) // no events: nothing reconciled yet
+		plan, err := c.eng.Plan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Rekeys["e-1"] != "c-1" || len(plan.Leavers) != 0 || plan.ByKind[hrissync.Create] != 0 || plan.ByKind[hrissync.Deactivate] != 0 {
+			t.Errorf("plan: rekeys %v, leavers %v, by kind %v; want c-1's account moved to e-1, nothing created or deactivated", plan.Rekeys, plan.Leavers, plan.ByKind)
+		}
+		for _, u := range plan.Writes {
+			if u.EmployeeID == "c-1" {
+				t.Errorf("plan writes c-1: %+v", u)
+			}
+		}
+		x, err := c.eng.Explain(context.Background(), "e-1")
+		if err != nil || !strings.Contains(x.Next.Why, "account of c-1 moves here") || x.Next.Update == nil || x.Next.Update.Kind == hrissync.Create {
+			t.Errorf("Explain(e-1): %+v, %v", x.Next, err)
+		}
+		c.batch()
+		c.oneAccount(mustCreated(t, c, "e-1"), 0)
+	})
+}
+
+func mustCreated(t *testing.T, c *conversion, id string) time.Time {
+	t.Helper()
+	a, ok := c.platform.Account(id)
+	if !ok {
+		t.Fatalf("no account for %s", id)
+	}
+	return a.Created
+}
+
+// An employment that starts next month: the contractor, at work until then,
+// keeps the account; it moves when the employee is to have access (outside
+// finding).
+func TestRekeyWaitsForTheNewIDsAccess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		c.run(nil)
+		k := c.contractor()
+		was := mustCreated(t, c, "c-1")
+		_, hired := converted(k)
+		hired.Status, hired.StartDate = hrissync.StatusPending, hrissync.DateOf(time.Now()).AddDays(30)
+		c.put(hired)
+		c.batch()
+		if a, ok := c.platform.Account("c-1"); !ok || !a.Active {
+			t.Fatalf("the contractor's account %+v: want it active under c-1 until the employment begins", a)
+		}
+		time.Sleep(31 * 24 * time.Hour)
+		synctest.Wait()
+		c.batch()
+		snap := c.platform.Snapshot()
+		if a, ok := snap["e-1"]; len(snap) != 1 || !ok || !a.Active || !a.Created.Equal(was) {
+			t.Errorf("after the start: %v, want the contractor's account under e-1, active", snap)
+		}
+	})
+}
+
+// Two previous ids with an account each: the most recent one's moves, and
+// the other is reported for an operator to merge (outside finding).
+func TestTwoPreviousAccountsMoveTheRecentAndReport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		c.run(nil)
+		k := c.contractor()
+		a := k.Clone()
+		a.ID, a.Email = "a-1", "kim.a@example.com"
+		c.put(a)
+		_, hired := converted(k)
+		hired.PreviousIDs = []string{"c-1", "a-1"}
+		c.hris.Remove("c-1")
+		c.hris.Remove("a-1")
+		c.put(hired)
+		if _, ok := c.platform.Account("c-1"); ok {
+			t.Error("c-1's account did not move")
+		}
+		if a, ok := c.platform.Account("e-1"); !ok || !a.Active {
+			t.Errorf("e-1's account: %+v", a)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !slices.ContainsFunc(c.alerts, func(al hrissync.Alert) bool {
+			return al.Kind == hrissync.AlertIdentityConflict && strings.Contains(al.Message, "a-1")
+		}) {
+			t.Errorf("no identity conflict naming a-1: %+v", c.alerts)
+		}
+	})
+}
+
+// A hold on the old id's deactivation ends with the move: nothing is left
+// to deactivate (outside finding).
+func TestRekeyEndsTheOldIDsHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		c.runWith(nil, hrissync.Config{TerminationLimit: hrissync.Budget{Count: 1, Window: 24 * time.Hour}})
+		k := c.contractor()
+		x := k.Clone()
+		x.ID, x.Email = "x-1", "x@example.com"
+		c.put(x)
+		x.TerminationDate = hrissync.DateOf(time.Now()).AddDays(-1)
+		c.put(x) // spends the budget: one termination a day
+		old, hired := converted(k)
+		c.put(old) // held
+		if len(c.eng.Holds()) == 0 {
+			t.Fatalf("the termination was not held: %v", c.platform.Snapshot())
+		}
+		c.put(hired)
+		if h := c.eng.Holds(); len(h) != 0 {
+			t.Errorf("holds after the move: %v", h)
+		}
+		if a, ok := c.platform.Account("e-1"); !ok || !a.Active {
+			t.Errorf("e-1's account: %+v", a)
+		}
+	})
+}
+
+// Correlation driven by Reconcile alone (no Run to dispatch): the move and
+// its write happen in the one reconcile, so that a second hop finds the
+// account where the first left it (outside finding).
+func TestCorrelationChainsThroughReconcile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		c.platform.EnforceUniqueEmail()
+		c.runWith(nil, hrissync.Config{Correlate: true})
+		k := c.contractor()
+		was := mustCreated(t, c, "c-1")
+		for _, hop := range []struct{ from, to string }{{"c-1", "e-1"}, {"e-1", "x-1"}} {
+			cur, _ := c.hris.Employee(hop.from)
+			c.hris.Remove(hop.from)
+			cur.ID = hop.to
+			c.hris.Load(cur)
+			if err := c.eng.Reconcile(context.Background(), hop.to); err != nil {
+				t.Fatalf("%s: %v", hop.to, err)
+			}
+			snap := c.platform.Snapshot()
+			if a, ok := snap[hop.to]; len(snap) != 1 || !ok || !a.Created.Equal(was) {
+				t.Fatalf("after %s → %s: %v, want the one account under %s", hop.from, hop.to, slices.Collect(mapsKeys(snap)), hop.to)
+			}
+		}
+		_ = k
+	})
+}

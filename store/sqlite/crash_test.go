@@ -226,6 +226,12 @@ func (c *httpConn) Apply(_ context.Context, u hrissync.Update) error {
 	return c.call(http.MethodPost, "/lms/apply", u, nil)
 }
 
+// Rekey implements hrissync.Rekeyer: the account moves from the old worker
+// id in the same request as the write.
+func (c *httpConn) Rekey(_ context.Context, from string, u hrissync.Update) error {
+	return c.call(http.MethodPost, "/lms/apply?from="+url.QueryEscape(from), u, nil)
+}
+
 // world is the parent's HRIS, learning platform and simulated time.
 type world struct {
 	rng *rand.Rand
@@ -240,6 +246,9 @@ type world struct {
 	accepted map[string]hrissync.Event
 	accounts map[string]*account
 	writes   []write
+	// moved holds the conversions: HR re-keyed the old id (key) to the
+	// new, whose record names it in PreviousIDs.
+	moved map[string]string
 	// generation is the running child's ("" while none runs); requests
 	// from an earlier, killed one are refused. A request the dead child
 	// sent just before the kill could otherwise reach the platform after
@@ -296,6 +305,15 @@ func (w *world) churn() {
 		case n < 9:
 			id := fmt.Sprintf("w-%04d", len(w.people))
 			e = hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive, StartDate: today.AddDays(-1), Role: "new"}
+		case n < 10 && w.rng.IntN(3) == 0 && e.TerminationDate.IsZero() && len(e.PreviousIDs) == 0 && w.moved[e.ID] == "":
+			// A conversion: the employee's record, under a new id,
+			// names the contractor's, which ends today.
+			old := e
+			old.TerminationDate = today
+			e.ID, e.PreviousIDs, e.Role = fmt.Sprintf("w-%04d", len(w.people)), []string{old.ID}, "converted"
+			w.moved[old.ID] = e.ID
+			w.change(e)
+			e = old
 		default:
 			e.Department = fmt.Sprintf("dept-%d", w.rng.IntN(5))
 		}
@@ -393,6 +411,23 @@ func (w *world) handler(t *testing.T) http.Handler {
 			http.Error(rw, "killed", http.StatusServiceUnavailable)
 			return
 		}
+		if from := r.URL.Query().Get("from"); from != "" {
+			// A re-key: the account bound to from is bound to the new
+			// id; one bound to the new id already is moved already.
+			moving, had := w.accounts[from]
+			_, has := w.accounts[u.EmployeeID]
+			switch {
+			case had && has:
+				http.Error(rw, "both ids have an account", http.StatusConflict)
+				return
+			case !had && !has:
+				http.Error(rw, "no account for either id", http.StatusNotFound)
+				return
+			case had:
+				delete(w.accounts, from)
+				w.accounts[u.EmployeeID] = moving
+			}
+		}
 		a, ok := w.accounts[u.EmployeeID]
 		changed := !ok
 		if !ok {
@@ -464,6 +499,9 @@ func (w *world) checkRealtime() {
 		active, fields := desired(w.people[id], w.now)
 		a, ok := w.accounts[id]
 		switch {
+		case w.moved[id] != "" && ok:
+			w.lateness = append(w.lateness, fmt.Sprintf("%s: %s has an account, but moved to %s", w.now, id, w.moved[id]))
+		case w.moved[id] != "":
 		case !ok:
 			w.lateness = append(w.lateness, fmt.Sprintf("%s: %s not provisioned", w.now, id))
 		case a.active != active:
@@ -505,7 +543,7 @@ func TestCrashSafety(t *testing.T) {
 	w := &world{
 		rng: rand.New(rand.NewPCG(5, 5)), now: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
 		people: map[string]hrissync.Employee{}, accepted: map[string]hrissync.Event{},
-		accounts: map[string]*account{}, settled: make(chan struct{}),
+		accounts: map[string]*account{}, moved: map[string]string{}, settled: make(chan struct{}),
 	}
 	for i := range 200 {
 		id := fmt.Sprintf("w-%04d", i)
@@ -719,6 +757,7 @@ func TestCrashSafety(t *testing.T) {
 		logNotes[f.Kind.String()]++
 	}
 	seen := map[string]bool{}
+	rekeys := 0
 	for r, err := range audit.Read(files...) {
 		if err != nil {
 			t.Fatal(err)
@@ -727,6 +766,10 @@ func TestCrashSafety(t *testing.T) {
 			t.Errorf("audit entry %s appears twice", r.Entry.ID)
 		}
 		seen[r.Entry.ID] = true
+		if r.Entry.Action == audit.ActionRekey {
+			rekeys++
+			continue
+		}
 		if r.Entry.EmployeeID != "" && r.Entry.Action != audit.ActionRunSummary {
 			entries++
 			perPerson[r.Entry.EmployeeID]++
@@ -751,11 +794,17 @@ func TestCrashSafety(t *testing.T) {
 	if entries > changing+repeated || entries < changing-repeated {
 		t.Errorf("audit entries = %d for %d changing and %d repeated writes", entries, changing, repeated)
 	}
+	// A conversion whose old id had an account moved it, audited once
+	// (the Store's re-key and its entry are one transaction); one whose
+	// old id had none yet was provisioned as new.
+	if rekeys == 0 || rekeys > len(w.moved) {
+		t.Errorf("re-key entries = %d for %d conversions", rekeys, len(w.moved))
+	}
 	t.Logf("kills=%d by point %v over %v simulated (with future terminations pending: %d); accepted events=%d, unapplied=%d; "+
 		"writes=%d changing=%d repeated=%d; audit entries=%d, changes without their own entry=%d; "+
-		"terminations at their moment %d, at a restart %d, by trigger %v; audit log notes %v",
+		"terminations at their moment %d, at a restart %d, by trigger %v; audit log notes %v; conversions %d, re-keyed %d",
 		kills, byPoint, w.now.Sub(lives[0].from), pendingTerminations, len(w.accepted), unapplied,
-		len(w.writes), changing, repeated, entries, unaudited, atCut, atRestart, byTrigger, logNotes)
+		len(w.writes), changing, repeated, entries, unaudited, atCut, atRestart, byTrigger, logNotes, len(w.moved), rekeys)
 }
 
 // desired is what the platform must hold for e at now.
@@ -787,6 +836,10 @@ func (w *world) diff() string {
 		active, fields := desired(e, now)
 		a, ok := w.accounts[id]
 		switch {
+		case w.moved[id] != "" && ok:
+			out = append(out, fmt.Sprintf("%s has an account, but moved to %s", id, w.moved[id]))
+		case w.moved[id] != "":
+			// Its account is the new id's, judged under it.
 		case !ok:
 			out = append(out, id+" missing")
 		case a.active != active:
