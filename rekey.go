@@ -110,16 +110,21 @@ func (e *Engine) inherited(ctx context.Context, rec *Employee, p store.Person, d
 }
 
 // rekey moves old's account to the person in the Store, holding old too, so
-// that no reconcile of old acts on the account meanwhile.
+// that no reconcile of old acts on the account meanwhile. It waits for old:
+// a conversion's two records change together, and their reconciles meet
+// here. No reconcile holding old waits for another person (a manager is
+// only tried), so the wait cannot close a loop — unless this reconcile runs
+// on behalf of a report, perhaps old itself: then old is only tried, and
+// the person put off if it is busy.
 func (e *Engine) rekey(ctx context.Context, r request, rd reading, old string) (reading, outcome, bool) {
-	// Only tried: a wait here could deadlock with a reconcile of old that
-	// waits for this person (as its manager, say). Busy, the person is
-	// looked at again shortly.
-	if !e.locks.TryLock(old) {
+	wait := len(r.chain) == 0
+	if wait {
+		e.locks.Lock(old)
+	} else if !e.locks.TryLock(old) {
 		return rd, e.putOff(ctx, r, rd.p, rd.classes, rd.now.Add(managerRetry)), false
 	}
 	defer e.locks.Unlock(old)
-	unlock, ok, err := e.lockPerson(ctx, old, false)
+	unlock, ok, err := e.lockPerson(ctx, old, wait)
 	switch {
 	case err != nil:
 		return rd, e.fail(ctx, r, rd, rd.classes, rd.p.Dirty.Unsure, fmt.Errorf("locking previous id %s: %w", old, err)), false
