@@ -174,7 +174,7 @@ func (e *Engine) wouldWrite(ctx context.Context, id string, trigger Trigger, rec
 	if d, err = e.desire(rec, now); err != nil {
 		return nil, d, "", fmt.Errorf("hrissync: planning %s: %w", id, err)
 	}
-	if p, from, err = e.inherited(ctx, rec, p, d); err != nil {
+	if p, from, err = e.inherited(ctx, trigger, rec, p, now); err != nil {
 		return nil, d, "", fmt.Errorf("hrissync: planning %s: %w", id, err)
 	}
 	if from == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
@@ -45,10 +46,9 @@ func (e *Engine) adopt(ctx context.Context, r request, rd reading) (reading, out
 			Message: fmt.Sprintf("%s has an account, and so has its previous id %s: nothing was moved; merge the two by hand", r.id, held[0].ID)})
 		return rd, outcome{}, true
 	}
-	if d, err := e.desire(rd.rec, rd.now); err != nil || !d.active {
-		// The move waits until the person is to have access: until
-		// then the old id may be at work still (a contractor whose
-		// employment starts next month), and keeps the account.
+	if now, err := e.moveNow(ctx, r.trigger, rd.rec, held[0].ID, rd.now); err != nil {
+		return rd, e.fail(ctx, r, rd, rd.classes, rd.p.Dirty.Unsure, err), false
+	} else if !now {
 		return rd, outcome{}, true
 	}
 	if _, ok := e.sink.(Rekeyer); !ok {
@@ -68,6 +68,25 @@ func (e *Engine) adopt(ctx context.Context, r request, rd reading) (reading, out
 				r.id, held[0].ID, strings.Join(others, ", "))})
 	}
 	return e.rekey(ctx, r, rd, held[0].ID)
+}
+
+// moveNow reports whether old's account moves to the person now: when they
+// are to have access, or old is not (gone from the Source, or left). Until
+// then old may be at work still — a contractor whose employment starts
+// next month — and keeps the account.
+func (e *Engine) moveNow(ctx context.Context, trigger Trigger, rec *Employee, old string, now time.Time) (bool, error) {
+	if d, err := e.desire(rec, now); err != nil || d.active {
+		return err == nil, nil
+	}
+	prev, err := e.get(ctx, trigger, old)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading previous id %s: %w", old, err)
+	}
+	d, err := e.desire(&prev, now)
+	return err == nil && !d.active, nil
 }
 
 // previousAccounts returns the state of the person's previous ids that hold
@@ -94,8 +113,8 @@ func (e *Engine) previousAccounts(ctx context.Context, id string, rec *Employee)
 // inherited is what Plan and Explain take a person's state to be: theirs,
 // or, when a reconcile now would move a previous id's account to them, that
 // account (from names the id). It changes nothing.
-func (e *Engine) inherited(ctx context.Context, rec *Employee, p store.Person, d desired) (basis store.Person, from string, err error) {
-	if rec == nil || len(rec.PreviousIDs) == 0 || p.Exists || p.MovedTo() != "" || p.Dirty.RekeyFrom != "" || !d.active {
+func (e *Engine) inherited(ctx context.Context, trigger Trigger, rec *Employee, p store.Person, now time.Time) (basis store.Person, from string, err error) {
+	if rec == nil || len(rec.PreviousIDs) == 0 || p.Exists || p.MovedTo() != "" || p.Dirty.RekeyFrom != "" {
 		return p, "", nil
 	}
 	if _, ok := e.sink.(Rekeyer); !ok {
@@ -103,6 +122,9 @@ func (e *Engine) inherited(ctx context.Context, rec *Employee, p store.Person, d
 	}
 	held, err := e.previousAccounts(ctx, p.ID, rec)
 	if err != nil || len(held) == 0 {
+		return p, "", err
+	}
+	if ok, err := e.moveNow(ctx, trigger, rec, held[0].ID, now); err != nil || !ok {
 		return p, "", err
 	}
 	p.Exists, p.Active, p.Applied = held[0].Exists, held[0].Active, store.Rekeyed(held[0])

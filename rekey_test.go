@@ -608,3 +608,24 @@ func TestCorrelationChainsThroughReconcile(t *testing.T) {
 		_ = k
 	})
 }
+
+// A new id terminated at once, its old id gone: the account moves all the
+// same, disabled — history stays with the person's current id (outside
+// finding, with the wait above).
+func TestRekeyOfANewIDWithoutAccess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newConversion(t)
+		c.run(nil)
+		k := c.contractor()
+		was := mustCreated(t, c, "c-1")
+		_, hired := converted(k)
+		hired.Status, hired.TerminationDate = hrissync.StatusTerminated, hrissync.DateOf(time.Now()).AddDays(-1)
+		c.hris.Remove("c-1")
+		c.put(hired)
+		c.batch()
+		snap := c.platform.Snapshot()
+		if a, ok := snap["e-1"]; len(snap) != 1 || !ok || a.Active || !a.Created.Equal(was) {
+			t.Errorf("accounts %v, want the contractor's under e-1, disabled", snap)
+		}
+	})
+}
