@@ -53,13 +53,6 @@ type AccountLister interface {
 	Accounts(ctx context.Context) iter.Seq2[Account, error]
 }
 
-// BulkSink is implemented by Sinks that can apply many writes in one call
-// (SCIM /Bulk). ApplyBulk returns one error per update, in order; a nil slice
-// means all succeeded.
-type BulkSink interface {
-	ApplyBulk(ctx context.Context, us []Update) []error
-}
-
 // Rekeyer is implemented by Sinks that can move an account from one worker
 // id to another (SCIM: the account's externalId), so that a person HR
 // re-keys keeps their account and its learning history (docs/design.md
