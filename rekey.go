@@ -24,8 +24,8 @@ import (
 // which a Rekeyer makes idempotently.
 
 // adopt gives the person being reconciled the account of one of their
-// previous ids, if they have none, are to have access now, and that id has
-// one. It returns the reading to decide from — the person as the Store now
+// previous ids, if they have none and that id has one (when moveNow says
+// so). It returns the reading to decide from — the person as the Store now
 // holds them — or, not ok, the outcome that ends the reconcile. Anything
 // else is reconciled as it was read: a previous id with an account beside
 // the person's own is a conflict an operator settles, never a guess.
