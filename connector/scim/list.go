@@ -18,6 +18,9 @@ import (
 
 var _ hrissync.AccountLister = (*Sink)(nil)
 
+// SearchRequestSchema is the URN of a query by POST (RFC 7644 §3.4.3).
+const SearchRequestSchema = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
 // ErrPagingIgnored: asked for a later page of the Users, the provider
 // answered the same resources as the page before (it ignores startIndex).
 // Listing stops there rather than loop; the error wrapping it says what was
@@ -44,8 +47,11 @@ const unboundManager = "scim:unbound:"
 // at an empty page; a provider that answers fewer than asked (many cap a
 // page below count) is asked on while totalResults says there are more. A
 // provider that answers no totalResults is done when a page comes short. A
-// page made only of resources listed already (the page before, again) is
-// ErrPagingIgnored. A
+// page made only of resources listed already (the page before, again: the
+// provider ignores startIndex in the query) is asked again as a POST
+// /Users/.search (RFC 7644 §3.4.3), whose startIndex and count are JSON
+// numbers, and the listing goes on that way; a provider that has no search
+// endpoint, or ignores paging there too, is ErrPagingIgnored. A
 // resource seen twice (the provider's pages shifted under a concurrent
 // create) is streamed once.
 //
@@ -75,6 +81,8 @@ type lister struct {
 	workers map[string]string // provider id → externalId ("" for unbound), as listed or read
 	seen    map[string]bool   // provider ids streamed or held back
 	held    []pending         // accounts waiting for their manager to be listed
+	search  bool              // pages are asked by POST /Users/.search: GET's paging was ignored
+	ignored error             // how GET's paging was seen ignored
 }
 
 type pending struct {
@@ -114,8 +122,17 @@ func (l *lister) list(ctx context.Context, yield func(hrissync.Account, error) b
 			}
 		}
 		if again {
-			return retry.Permanent(fmt.Errorf("%w: GET /Users?startIndex=%d&count=%d answered %d resources all listed already (%s…; the page before had %d, %s…)",
-				ErrPagingIgnored, start, size, len(ids), ids[0], len(prev), prev[0]))
+			err := fmt.Errorf("%w: %s answered %d resources all listed already (%s…; the page before had %d, %s…)",
+				ErrPagingIgnored, l.request(start, size), len(ids), ids[0], len(prev), prev[0])
+			if l.search {
+				return retry.Permanent(err)
+			}
+			// Ask the same page by POST /Users/.search, whose
+			// startIndex and count are JSON numbers: some providers
+			// page only that way.
+			l.search, l.ignored = true, err
+			pages--
+			continue
 		}
 		prev = ids
 		// The page's ids first, so that a manager on this page resolves.
@@ -140,13 +157,31 @@ func (l *lister) list(ctx context.Context, yield func(hrissync.Account, error) b
 	return l.flush(ctx, emit)
 }
 
+// request names the request for a page.
+func (l *lister) request(start, size int) string {
+	if l.search {
+		return fmt.Sprintf("POST /Users/.search {startIndex: %d, count: %d}", start, size)
+	}
+	return fmt.Sprintf("GET /Users?startIndex=%d&count=%d", start, size)
+}
+
 // page reads one page: its resources and totalResults (-1 when the
 // provider gives none).
 func (l *lister) page(ctx context.Context, start, size int) ([]resource, int, error) {
 	q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(size)}}
 	path := "/Users?" + q.Encode()
-	r, err := l.s.do(ctx, http.MethodGet, path, nil, "")
+	method, body := http.MethodGet, any(nil)
+	if l.search {
+		path, method = "/Users/.search", http.MethodPost
+		body = map[string]any{"schemas": []string{SearchRequestSchema}, "startIndex": start, "count": size}
+	}
+	r, err := l.s.do(ctx, method, path, body, "")
 	if err != nil {
+		if st := status(err); l.search && (st == http.StatusBadRequest || st == http.StatusNotFound ||
+			st == http.StatusMethodNotAllowed || st == http.StatusNotImplemented) {
+			// No search endpoint: GET's paging was all there was.
+			return nil, 0, retry.Permanent(fmt.Errorf("%w; and %s: %w", l.ignored, l.request(start, size), err))
+		}
 		return nil, 0, err
 	}
 	var list struct {
