@@ -69,6 +69,19 @@
 // its provider id and the learning history the provider keys by it. Only
 // externalId binds there, never the other adoption keys.
 //
+// # Listing and drift
+//
+// Sink.Accounts (hrissync.AccountLister) lists the Users bound to a worker
+// (externalId set) with the carried fields as the provider holds them, so
+// that hrissync.Engine.CheckDrift can find accounts changed by hand in the
+// provider and repair them. It pages GET /Users by startIndex and count
+// (Config.ListPageSize, default 100) up to totalResults, asking on when a
+// provider caps its pages below count; the manager's provider id is
+// translated back to the manager's worker id. Users bound to no worker (made
+// by SSO or an admin) are skipped. A provider that ignores startIndex,
+// answering the same page again, is reported with ErrPagingIgnored rather
+// than listed forever.
+//
 // # Errors
 //
 // Errors follow hrissync's one-layer retry model: the HTTP client repeats a
@@ -205,6 +218,9 @@ type Config struct {
 	// client that repeats a request only when its connection broke, at
 	// most twice within a second.
 	HTTPClient *http.Client
+	// ListPageSize is the count Sink.Accounts asks for a page of Users;
+	// default 100. Providers may answer fewer.
+	ListPageSize int
 }
 
 // Sink is a SCIM 2.0 hrissync.Sink. Use New. It is safe for concurrent use.
