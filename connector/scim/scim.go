@@ -205,6 +205,11 @@ type Config struct {
 	// client that repeats a request only when its connection broke, at
 	// most twice within a second.
 	HTTPClient *http.Client
+	// Map sends fields to attribute paths of the host's choosing (see
+	// Mapping). A Mapping for a field the sink maps itself replaces that
+	// mapping, except for the email and managerId, which cannot be
+	// mapped; any other field it names is carried (Sink.Carries).
+	Map []Mapping
 }
 
 // Sink is a SCIM 2.0 hrissync.Sink. Use New. It is safe for concurrent use.
@@ -216,6 +221,8 @@ type Sink struct {
 
 	mu  sync.Mutex
 	ids map[string]string // worker id → provider id
+
+	mapped map[string]*mapped // Config.Map by field
 }
 
 var (
@@ -250,7 +257,12 @@ func New(baseURL string, cfg *Config) (*Sink, error) {
 		}
 	}
 	c.Adopt = slices.Clone(c.Adopt)
-	s := &Sink{cfg: c, base: strings.TrimSuffix(baseURL, "/"), client: c.HTTPClient, ids: map[string]string{}}
+	c.Map = slices.Clone(c.Map)
+	ms, err := mappings(c.Map)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: c, base: strings.TrimSuffix(baseURL, "/"), client: c.HTTPClient, ids: map[string]string{}, mapped: ms}
 	if s.client == nil {
 		s.client = connectionRetryClient()
 	}
@@ -261,9 +273,12 @@ func New(baseURL string, cfg *Config) (*Sink, error) {
 }
 
 // Carries implements hrissync.FieldCarrier: the fields of the core and
-// enterprise schemas, and with Config.Extension the rest (status, dates,
-// location, attributes).
+// enterprise schemas, with Config.Extension the rest (status, dates,
+// location, attributes), and the fields of Config.Map.
 func (s *Sink) Carries(field string) bool {
+	if s.mapping(field) != nil {
+		return true
+	}
 	switch field {
 	case hrissync.FieldEmail, hrissync.FieldGivenName, hrissync.FieldFamilyName, hrissync.FieldRole,
 		hrissync.FieldEmployeeNumber, hrissync.FieldDepartment, hrissync.FieldManagerID:
@@ -622,6 +637,9 @@ func pairs(ext map[string]any) []map[string]any { return objects(ext, "attribute
 
 // path is the SCIM attribute path that carries field.
 func (s *Sink) path(field string) string {
+	if m := s.mapping(field); m != nil {
+		return m.path.String()
+	}
 	switch field {
 	case hrissync.FieldEmail:
 		return `emails[type eq "work"].value`
@@ -645,6 +663,9 @@ func (s *Sink) path(field string) string {
 // held is the value r holds for field ("" when none); the manager is the
 // manager's provider id.
 func (s *Sink) held(r resource, field string) string {
+	if m := s.mapping(field); m != nil {
+		return m.path.held(r)
+	}
 	switch field {
 	case hrissync.FieldEmail:
 		return r.email()
@@ -712,6 +733,10 @@ func setSub(parent map[string]any, container, name string, v any) {
 // attribute for "": bodies never carry empty values. v is the manager's
 // provider id for FieldManagerID.
 func (s *Sink) put(r resource, field, v string) {
+	if m := s.mapping(field); m != nil {
+		m.path.put(r, v)
+		return
+	}
 	switch field {
 	case hrissync.FieldEmail:
 		if s.heldFor(r, field, v) == v {
@@ -811,6 +836,9 @@ type op struct {
 // ops returns the PATCH operations that take cur's field to v ("" clears
 // it): none when cur holds v already.
 func (s *Sink) ops(cur resource, field, v string) []op {
+	if s.mapping(field) != nil {
+		return s.mappedOps(cur, []string{field}, func(string) string { return v })
+	}
 	if s.heldFor(cur, field, v) == v {
 		return nil
 	}
@@ -871,6 +899,8 @@ type write struct {
 	// rekey: the write moves the account to worker from another worker
 	// id, so its externalId is confirmed whatever Config.Adopt says.
 	rekey bool
+	// values: what the mapped fields with a Mapping.Value are sent as.
+	values map[string]string
 }
 
 func (s *Sink) newWrite(u hrissync.Update) *write {
@@ -890,6 +920,7 @@ func (s *Sink) newWrite(u hrissync.Update) *write {
 		}
 	}
 	slices.Sort(w.changed)
+	s.transform(w)
 	return w
 }
 
@@ -900,6 +931,9 @@ func (w *write) all() []string { return slices.Sorted(maps.Keys(w.fields)) }
 func (w *write) want(field string) string {
 	if field == hrissync.FieldManagerID {
 		return w.manager
+	}
+	if v, ok := w.values[field]; ok {
+		return v
 	}
 	return w.fields[field]
 }
@@ -1198,8 +1232,12 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 		if n := s.userName(w); n != "" && !strings.EqualFold(n, attr(cur, "userName")) {
 			ops = append(ops, op{Op: "replace", Path: "userName", Value: n})
 		}
-		var attrs []string
+		var attrs, mappedFields []string
 		for _, f := range fields {
+			if s.mapping(f) != nil {
+				mappedFields = append(mappedFields, f)
+				continue
+			}
 			if strings.HasPrefix(f, hrissync.AttributePrefix) {
 				attrs = append(attrs, f)
 				continue
@@ -1207,6 +1245,7 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 			ops = append(ops, s.ops(cur, f, w.want(f))...)
 		}
 		ops = append(ops, s.pairOps(cur, w, attrs)...)
+		ops = append(ops, s.mappedOps(cur, mappedFields, w.want)...)
 		if cur.active() != strconv.FormatBool(w.active) {
 			ops = append(ops, op{Op: "replace", Path: "active", Value: w.active})
 		}
