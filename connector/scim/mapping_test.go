@@ -6,7 +6,9 @@ package scim_test
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -41,6 +43,8 @@ type mapServer struct {
 	user func(worker string) map[string]any
 	// seed stores an account made outside hrissync (bound to no worker).
 	seed func(user map[string]any)
+	// sent is what the provider received (elimity only; else nil).
+	sent func() []request
 }
 
 // eachMapServer runs f against each provider, with PATCH and with PUT
@@ -56,6 +60,7 @@ func eachMapServer(t *testing.T, f func(t *testing.T, p mapServer, noPatch bool)
 				sink: func(cfg scim.Config) *scim.Sink { return newSink(t, p, cfg) },
 				user: func(worker string) map[string]any { u, _ := p.raw(worker); return u },
 				seed: func(user map[string]any) { p.seedRaw(user) },
+				sent: p.sent,
 			}
 		}},
 		{"SCIMMY", func(t *testing.T) mapServer {
@@ -81,8 +86,44 @@ func eachMapServer(t *testing.T, f func(t *testing.T, p mapServer, noPatch bool)
 			if noPatch {
 				name = srv.name + "/PUT"
 			}
-			t.Run(name, func(t *testing.T) { f(t, srv.start(t), noPatch) })
+			t.Run(name, func(t *testing.T) {
+				p := srv.start(t)
+				f(t, p, noPatch)
+				if p.sent != nil {
+					checkSent(t, p.sent(), noPatch)
+				}
+			})
 		}
+	}
+}
+
+// checkSent checks that updates went as PATCH, or with noPatch as PUT, and
+// that every whole-resource body names in schemas each extension it holds.
+func checkSent(t *testing.T, reqs []request, noPatch bool) {
+	t.Helper()
+	var patches, puts int
+	for _, r := range reqs {
+		switch r.method {
+		case http.MethodPatch:
+			patches++
+		case http.MethodPut:
+			puts++
+		}
+		if r.method != http.MethodPost && r.method != http.MethodPut {
+			continue
+		}
+		var body map[string]any
+		if err := json.Unmarshal([]byte(r.body), &body); err != nil {
+			t.Fatalf("%s %s: %v", r.method, r.path, err)
+		}
+		for k := range body {
+			if strings.HasPrefix(k, "urn:") && !hasSchema(body, k) {
+				t.Errorf("%s %s holds %s but its schemas do not name it: %s", r.method, r.path, k, r.body)
+			}
+		}
+	}
+	if noPatch && (patches > 0 || puts == 0) || !noPatch && (puts > 0 || patches == 0) {
+		t.Errorf("%d PATCH and %d PUT sent, NoPatch %v", patches, puts, noPatch)
 	}
 }
 
