@@ -328,3 +328,16 @@ func (s *Sink) mappedOps(cur resource, fields []string, value func(field string)
 	}
 	return ops
 }
+
+// eq is the filter that finds the accounts whose field is v: at its mapped
+// path, or its built-in one.
+func (s *Sink) eq(field, v string) string {
+	m := s.mapping(field)
+	switch {
+	case m == nil:
+		return s.path(field) + " eq " + filterString(v)
+	case m.path.fattr != "":
+		return fmt.Sprintf("%s[%s eq %s and %s eq %s]", m.path.attribute(), m.path.fattr, filterString(m.path.fvalue), m.path.sub, filterString(v))
+	}
+	return m.path.String() + " eq " + filterString(v)
+}

@@ -29,6 +29,17 @@
 // it on POST and PUT and refuse with 400 every PATCH that names it — and a
 // refused PATCH takes the termination it carried down with it.
 //
+// Config.Map sends a field where the host chooses: each Mapping names a field
+// and an attribute path — a core attribute ("title", "name.givenName"), an
+// extension's (prefixed by the extension's URN, which the sink then names in
+// the resource's schemas), or one element of a multi-valued attribute chosen
+// by a value filter (`phoneNumbers[type eq "work"].value`; the other elements
+// are kept, and a PATCH replaces the whole list, since a filter matching no
+// element yet is refused) — and may transform the value on the way (Constant,
+// DateFormat, Join). The sink's declared field set follows the mapping: a
+// mapped field is carried, and a Mapping replaces the field's place above,
+// except for the email and managerId, which cannot be mapped.
+//
 // # Writes
 //
 // A create is a POST of the resource, without empty values. An update is a
@@ -1431,8 +1442,8 @@ func (s *Sink) key(k Key, w *write) (string, func(resource) bool) {
 			}
 		}
 	case ByEmployeeNumber:
-		if n := w.fields[hrissync.FieldEmployeeNumber]; n != "" {
-			return EnterpriseSchema + ":employeeNumber eq " + filterString(n), func(r resource) bool {
+		if n := w.want(hrissync.FieldEmployeeNumber); n != "" {
+			return s.eq(hrissync.FieldEmployeeNumber, n), func(r resource) bool {
 				return s.held(r, hrissync.FieldEmployeeNumber) == n
 			}
 		}
