@@ -42,7 +42,7 @@ type mapServer struct {
 	// user is the account bound to worker as the provider stores it.
 	user func(worker string) map[string]any
 	// seed stores an account made outside hrissync (bound to no worker).
-	seed func(user map[string]any)
+	seed func(user map[string]any) (id string)
 	// sent is what the provider received (elimity only; else nil).
 	sent func() []request
 }
@@ -58,8 +58,14 @@ func eachMapServer(t *testing.T, f func(t *testing.T, p mapServer, noPatch bool)
 			p := newProvider(t, func(p *provider) { p.extensions = append(p.extensions, lmsExtension()) })
 			return mapServer{
 				sink: func(cfg scim.Config) *scim.Sink { return newSink(t, p, cfg) },
-				user: func(worker string) map[string]any { u, _ := p.raw(worker); return u },
-				seed: func(user map[string]any) { p.seedRaw(user) },
+				user: func(worker string) map[string]any {
+					u, id := p.raw(worker)
+					if u != nil {
+						u["id"] = id
+					}
+					return u
+				},
+				seed: func(user map[string]any) string { return p.seedRaw(user) },
 				sent: p.sent,
 			}
 		}},
@@ -76,7 +82,7 @@ func eachMapServer(t *testing.T, f func(t *testing.T, p mapServer, noPatch bool)
 					}
 					return nil
 				},
-				seed: func(user map[string]any) { p.s.Seed(t, user) },
+				seed: func(user map[string]any) string { return p.s.Seed(t, user) },
 			}
 		}},
 	}
@@ -381,4 +387,18 @@ func TestNewRefusesBadMapping(t *testing.T) {
 			t.Errorf("Carries(%q) = false", m.Field)
 		}
 	}
+}
+
+// Adoption by the employee number searches where the Mapping puts it.
+func TestMappedEmployeeNumberAdopts(t *testing.T) {
+	eachMapServer(t, func(t *testing.T, p mapServer, noPatch bool) {
+		id := p.seed(map[string]any{"schemas": []any{scim.UserSchema}, "userName": "a.byron", "active": true, "nickName": "E-1"})
+		s := p.sink(scim.Config{NoPatch: noPatch, Adopt: []scim.Key{scim.ByExternalID, scim.ByEmployeeNumber},
+			Map: []scim.Mapping{{Field: hrissync.FieldEmployeeNumber, Path: "nickName"}}})
+		apply(t, s, "w-1", nil, person(nil))
+		u := p.user("w-1")
+		if u["id"] != id || at(u, "nickName") != "E-1" || at(u, scim.EnterpriseSchema, "employeeNumber") != nil {
+			t.Errorf("w-1 is bound to %v, want the seeded %s adopted by its nickName; stored %v", u["id"], id, u)
+		}
+	})
 }
