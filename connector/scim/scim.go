@@ -29,6 +29,17 @@
 // it on POST and PUT and refuse with 400 every PATCH that names it — and a
 // refused PATCH takes the termination it carried down with it.
 //
+// Config.Map sends a field where the host chooses: each Mapping names a field
+// and an attribute path — a core attribute ("title", "name.givenName"), an
+// extension's (prefixed by the extension's URN, which the sink then names in
+// the resource's schemas), or one element of a multi-valued attribute chosen
+// by a value filter (`phoneNumbers[type eq "work"].value`; the other elements
+// are kept, and a PATCH replaces the whole list, since a filter matching no
+// element yet is refused) — and may transform the value on the way (Constant,
+// DateFormat, Join). The sink's declared field set follows the mapping: a
+// mapped field is carried, and a Mapping replaces the field's place above,
+// except for the email and managerId, which cannot be mapped.
+//
 // # Writes
 //
 // A create is a POST of the resource, without empty values. An update is a
@@ -221,6 +232,11 @@ type Config struct {
 	// ListPageSize is the count Sink.Accounts asks for a page of Users;
 	// default 100. Providers may answer fewer.
 	ListPageSize int
+	// Map sends fields to attribute paths of the host's choosing (see
+	// Mapping). A Mapping for a field the sink maps itself replaces that
+	// mapping, except for the email and managerId, which cannot be
+	// mapped; any other field it names is carried (Sink.Carries).
+	Map []Mapping
 }
 
 // Sink is a SCIM 2.0 hrissync.Sink. Use New. It is safe for concurrent use.
@@ -232,6 +248,8 @@ type Sink struct {
 
 	mu  sync.Mutex
 	ids map[string]string // worker id → provider id
+
+	mapped map[string]*mapped // Config.Map by field
 }
 
 var (
@@ -266,7 +284,12 @@ func New(baseURL string, cfg *Config) (*Sink, error) {
 		}
 	}
 	c.Adopt = slices.Clone(c.Adopt)
-	s := &Sink{cfg: c, base: strings.TrimSuffix(baseURL, "/"), client: c.HTTPClient, ids: map[string]string{}}
+	c.Map = slices.Clone(c.Map)
+	ms, err := mappings(c.Map)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: c, base: strings.TrimSuffix(baseURL, "/"), client: c.HTTPClient, ids: map[string]string{}, mapped: ms}
 	if s.client == nil {
 		s.client = connectionRetryClient()
 	}
@@ -277,9 +300,12 @@ func New(baseURL string, cfg *Config) (*Sink, error) {
 }
 
 // Carries implements hrissync.FieldCarrier: the fields of the core and
-// enterprise schemas, and with Config.Extension the rest (status, dates,
-// location, attributes).
+// enterprise schemas, with Config.Extension the rest (status, dates,
+// location, attributes), and the fields of Config.Map.
 func (s *Sink) Carries(field string) bool {
+	if s.mapping(field) != nil {
+		return true
+	}
 	switch field {
 	case hrissync.FieldEmail, hrissync.FieldGivenName, hrissync.FieldFamilyName, hrissync.FieldRole,
 		hrissync.FieldEmployeeNumber, hrissync.FieldDepartment, hrissync.FieldManagerID:
@@ -638,6 +664,9 @@ func pairs(ext map[string]any) []map[string]any { return objects(ext, "attribute
 
 // path is the SCIM attribute path that carries field.
 func (s *Sink) path(field string) string {
+	if m := s.mapping(field); m != nil {
+		return m.path.String()
+	}
 	switch field {
 	case hrissync.FieldEmail:
 		return `emails[type eq "work"].value`
@@ -661,6 +690,9 @@ func (s *Sink) path(field string) string {
 // held is the value r holds for field ("" when none); the manager is the
 // manager's provider id.
 func (s *Sink) held(r resource, field string) string {
+	if m := s.mapping(field); m != nil {
+		return m.path.held(r)
+	}
 	switch field {
 	case hrissync.FieldEmail:
 		return r.email()
@@ -728,6 +760,10 @@ func setSub(parent map[string]any, container, name string, v any) {
 // attribute for "": bodies never carry empty values. v is the manager's
 // provider id for FieldManagerID.
 func (s *Sink) put(r resource, field, v string) {
+	if m := s.mapping(field); m != nil {
+		m.path.put(r, v)
+		return
+	}
 	switch field {
 	case hrissync.FieldEmail:
 		if s.heldFor(r, field, v) == v {
@@ -827,6 +863,9 @@ type op struct {
 // ops returns the PATCH operations that take cur's field to v ("" clears
 // it): none when cur holds v already.
 func (s *Sink) ops(cur resource, field, v string) []op {
+	if s.mapping(field) != nil {
+		return s.mappedOps(cur, []string{field}, func(string) string { return v })
+	}
 	if s.heldFor(cur, field, v) == v {
 		return nil
 	}
@@ -887,6 +926,8 @@ type write struct {
 	// rekey: the write moves the account to worker from another worker
 	// id, so its externalId is confirmed whatever Config.Adopt says.
 	rekey bool
+	// values: what the mapped fields with a Mapping.Value are sent as.
+	values map[string]string
 }
 
 func (s *Sink) newWrite(u hrissync.Update) *write {
@@ -906,6 +947,7 @@ func (s *Sink) newWrite(u hrissync.Update) *write {
 		}
 	}
 	slices.Sort(w.changed)
+	s.transform(w)
 	return w
 }
 
@@ -916,6 +958,9 @@ func (w *write) all() []string { return slices.Sorted(maps.Keys(w.fields)) }
 func (w *write) want(field string) string {
 	if field == hrissync.FieldManagerID {
 		return w.manager
+	}
+	if v, ok := w.values[field]; ok {
+		return v
 	}
 	return w.fields[field]
 }
@@ -1214,8 +1259,12 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 		if n := s.userName(w); n != "" && !strings.EqualFold(n, attr(cur, "userName")) {
 			ops = append(ops, op{Op: "replace", Path: "userName", Value: n})
 		}
-		var attrs []string
+		var attrs, mappedFields []string
 		for _, f := range fields {
+			if s.mapping(f) != nil {
+				mappedFields = append(mappedFields, f)
+				continue
+			}
 			if strings.HasPrefix(f, hrissync.AttributePrefix) {
 				attrs = append(attrs, f)
 				continue
@@ -1223,6 +1272,7 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 			ops = append(ops, s.ops(cur, f, w.want(f))...)
 		}
 		ops = append(ops, s.pairOps(cur, w, attrs)...)
+		ops = append(ops, s.mappedOps(cur, mappedFields, w.want)...)
 		if cur.active() != strconv.FormatBool(w.active) {
 			ops = append(ops, op{Op: "replace", Path: "active", Value: w.active})
 		}
@@ -1408,8 +1458,8 @@ func (s *Sink) key(k Key, w *write) (string, func(resource) bool) {
 			}
 		}
 	case ByEmployeeNumber:
-		if n := w.fields[hrissync.FieldEmployeeNumber]; n != "" {
-			return EnterpriseSchema + ":employeeNumber eq " + filterString(n), func(r resource) bool {
+		if n := w.want(hrissync.FieldEmployeeNumber); n != "" {
+			return s.eq(hrissync.FieldEmployeeNumber, n), func(r resource) bool {
 				return s.held(r, hrissync.FieldEmployeeNumber) == n
 			}
 		}

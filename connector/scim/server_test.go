@@ -480,9 +480,10 @@ type provider struct {
 	requests []request
 
 	// Options, set before the first request.
-	learner            bool // register scim.DefaultExtension too
-	noEnterpriseFilter bool // 400 invalidFilter for a filter on the enterprise extension
-	patchNoContent     bool // answer a PATCH with 204 and no resource
+	learner            bool            // register scim.DefaultExtension too
+	extensions         []schema.Schema // register these extensions too
+	noEnterpriseFilter bool            // 400 invalidFilter for a filter on the enterprise extension
+	patchNoContent     bool            // answer a PATCH with 204 and no resource
 }
 
 // pagedIgnoringFilters makes the provider answer every search with all its
@@ -509,6 +510,9 @@ func newProvider(t testing.TB, opts ...option) *provider {
 	exts := []elimity.SchemaExtension{{Schema: schema.ExtensionEnterpriseUser()}}
 	if p.learner {
 		exts = append(exts, elimity.SchemaExtension{Schema: learnerExtension()})
+	}
+	for _, e := range p.extensions {
+		exts = append(exts, elimity.SchemaExtension{Schema: e})
 	}
 	p.users.schemas = []schema.Schema{schema.CoreUserSchema()}
 	for _, e := range exts {

@@ -9,7 +9,11 @@
 // as a real provider would: nothing of hrissync's.
 //
 // Environment: SCIM_TOKEN (required; every request must carry
-// "Authorization: Bearer <SCIM_TOKEN>"), PORT (0 or unset: any free port).
+// "Authorization: Bearer <SCIM_TOKEN>"), PORT (0 or unset: any free port),
+// SCIM_LMS_EXTENSION (if "1", the User resource type also declares an
+// optional extension of the provider's own, as a learning platform would:
+// urn:ietf:params:scim:schemas:extension:example-lms:2.0:User, with the string
+// attributes skills, proficiency and certifiedOn; unset, nothing changes).
 // Prints exactly one line to stdout once ready:
 //
 //	listening http://127.0.0.1:<port>/scim/v2
@@ -132,11 +136,25 @@ async function degress(resource) {
     if (!users.delete(resource.id)) throw notFound(resource.id);
 }
 
+const extensions = [{schema: SCIMMY.Schemas.EnterpriseUser, required: false}];
+if (process.env.SCIM_LMS_EXTENSION === "1") {
+    // Registered through SCIMMY's schema extension API: a SchemaDefinition
+    // of its own URN, declared on the User resource type (and so listed by
+    // /Schemas and /ResourceTypes).
+    const lms = new SCIMMY.Types.SchemaDefinition("LmsUser", "urn:ietf:params:scim:schemas:extension:example-lms:2.0:User",
+        "Learning platform attributes of a User", [
+            new SCIMMY.Types.Attribute("string", "skills", {description: "The learner's skills, as one list."}),
+            new SCIMMY.Types.Attribute("string", "proficiency", {description: "The learner's proficiency rating."}),
+            new SCIMMY.Types.Attribute("string", "certifiedOn", {description: "When the learner was certified."}),
+        ]);
+    extensions.push({schema: lms, required: false});
+}
+
 SCIMMY.Resources.declare(SCIMMY.Resources.User, {
     ingress,
     egress,
     degress,
-    extensions: [{schema: SCIMMY.Schemas.EnterpriseUser, required: false}],
+    extensions,
 });
 
 const authorized = (req) => req.header("Authorization") === `Bearer ${token}`;
