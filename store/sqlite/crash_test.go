@@ -305,9 +305,13 @@ func (w *world) churn() {
 		case n < 9:
 			id := fmt.Sprintf("w-%04d", len(w.people))
 			e = hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive, StartDate: today.AddDays(-1), Role: "new"}
-		case n < 10 && w.rng.IntN(3) == 0 && e.TerminationDate.IsZero() && len(e.PreviousIDs) == 0 && w.moved[e.ID] == "":
-			// A conversion: the employee's record, under a new id,
-			// names the contractor's, which ends today.
+		case n < 10 && w.rng.IntN(3) == 0 && e.TerminationDate.IsZero() && len(e.PreviousIDs) == 0 && w.moved[e.ID] == "" && w.accounts[e.ID] != nil:
+			// A conversion of a contractor the platform holds (one hired
+			// minutes ago and not yet provisioned could be reconciled
+			// after the employee, and get an account of its own: the
+			// engine keeps no index of who names an id as previous):
+			// the employee's record, under a new id, names the
+			// contractor's, which ends today.
 			old := e
 			old.TerminationDate = today
 			e.ID, e.PreviousIDs, e.Role = fmt.Sprintf("w-%04d", len(w.people)), []string{old.ID}, "converted"
