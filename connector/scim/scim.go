@@ -205,6 +205,20 @@ type Config struct {
 	// client that repeats a request only when its connection broke, at
 	// most twice within a second.
 	HTTPClient *http.Client
+	// TokenSource, when set, gives the bearer token for every request,
+	// asked afresh each time, and takes precedence over Token: for a
+	// host that rotates tokens, or wraps an OAuth 2 token source (see
+	// Credentials). An error fails the request, retryable unless it
+	// wraps retry.Permanent. Default nil: Token is sent.
+	TokenSource func(ctx context.Context) (string, error)
+	// Discover makes the sink call Sink.Discover itself before its first
+	// write, and follow what the provider advertises (see Discovery).
+	// Default false: nothing is read until the host calls Discover, and
+	// until then the sink behaves as configured.
+	Discover bool
+	// Assume overrides what discovery reads, for a provider that does
+	// more than it advertises. Default: nothing assumed.
+	Assume Assume
 }
 
 // Sink is a SCIM 2.0 hrissync.Sink. Use New. It is safe for concurrent use.
@@ -216,6 +230,8 @@ type Sink struct {
 
 	mu  sync.Mutex
 	ids map[string]string // worker id → provider id
+
+	disc discovery // what Discover read
 }
 
 var (
@@ -451,8 +467,8 @@ func (s *Sink) do(ctx context.Context, method, path string, body any, ifMatch st
 	if body != nil {
 		req.Header.Set("Content-Type", "application/scim+json")
 	}
-	if s.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+	if err := s.authorize(ctx, req); err != nil {
+		return nil, err
 	}
 	if ifMatch != "" {
 		req.Header.Set("If-Match", ifMatch)
@@ -481,8 +497,8 @@ func (s *Sink) do(ctx context.Context, method, path string, body any, ifMatch st
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 		return r, retry.RetryAfter(e, retryAfter(resp.Header.Get("Retry-After")))
-	case resp.StatusCode >= 500:
-		return r, e
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusUnauthorized:
+		return r, e // a 401: the credentials, not the write (see Credentials)
 	case resp.StatusCode == http.StatusConflict, resp.StatusCode == http.StatusPreconditionFailed, resp.StatusCode == http.StatusNotFound:
 		return r, e // the caller resolves these
 	}
@@ -924,6 +940,9 @@ func (s *Sink) resolveManager(ctx context.Context, w *write, fields []string) er
 // Apply implements hrissync.Sink. Fields the sink does not carry are
 // ignored.
 func (s *Sink) Apply(ctx context.Context, u hrissync.Update) error {
+	if err := s.discoverOnce(ctx); err != nil {
+		return err
+	}
 	w := s.newWrite(u)
 	id, err := s.locate(ctx, w)
 	if err != nil {
@@ -970,6 +989,9 @@ func (s *Sink) remove(ctx context.Context, id, worker string) error {
 // Config.Delete it deletes the account bound to from instead, as Apply
 // would: nothing is left to re-key, and a second call finds neither.
 func (s *Sink) Rekey(ctx context.Context, from string, u hrissync.Update) error {
+	if err := s.discoverOnce(ctx); err != nil {
+		return err
+	}
 	w := s.newWrite(u)
 	oldID, newID, err := s.rekeyed(ctx, from, w.worker)
 	if err != nil {
@@ -1154,7 +1176,7 @@ func (s *Sink) refused(w *write, err error) string {
 func (s *Sink) deactivate(ctx context.Context, id string, w *write, cur resource, etag string) (resource, string, error) {
 	method, body := http.MethodPatch, any(map[string]any{"schemas": []string{PatchOpSchema},
 		"Operations": []op{{Op: "replace", Path: "active", Value: false}}})
-	if s.cfg.NoPatch {
+	if !s.patch() {
 		r := clone(cur)
 		r[key(r, "active")] = false
 		method, body = http.MethodPut, r
@@ -1173,7 +1195,7 @@ func (s *Sink) deactivate(ctx context.Context, id string, w *write, cur resource
 // externalId binding, and confirms them.
 func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, etag string) error {
 	fields := w.changed
-	if s.cfg.NoPatch {
+	if !s.patch() {
 		fields = w.all()
 	}
 	if err := s.resolveManager(ctx, w, fields); err != nil {
@@ -1181,7 +1203,7 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 	}
 	var body any
 	method := http.MethodPatch
-	if s.cfg.NoPatch {
+	if !s.patch() {
 		r := clone(cur)
 		for _, f := range fields {
 			s.put(r, f, w.want(f))
@@ -1229,7 +1251,7 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 // then holds it: from the answer when it carries the resource, else read
 // back.
 func (s *Sink) send(ctx context.Context, method, id string, body any, etag string) (resource, string, error) {
-	r, err := s.do(ctx, method, "/Users/"+id, body, etag)
+	r, err := s.do(ctx, method, "/Users/"+id, body, s.ifMatch(etag))
 	if err != nil {
 		return nil, "", err
 	}
@@ -1442,7 +1464,7 @@ func (s *Sink) search(ctx context.Context, filter string) ([]resource, error) {
 	// second candidate — or the only true one — would go unseen.
 	var all []resource
 	for start := 1; ; {
-		q := url.Values{"filter": {filter}, "startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(searchPage)}}
+		q := url.Values{"filter": {filter}, "startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(s.pageSize())}}
 		r, err := s.do(ctx, http.MethodGet, "/Users?"+q.Encode(), nil, "")
 		if err != nil {
 			return nil, err
