@@ -1358,7 +1358,7 @@ func (s *Sink) locate(ctx context.Context, w *write) (string, error) {
 		found, err := s.search(ctx, filter)
 		if err != nil {
 			err = &SearchError{EmployeeID: w.worker, Key: k, Filter: filter, Err: err}
-			if st := status(err); st >= 400 && st < 500 && st != http.StatusTooManyRequests || st == http.StatusNotImplemented {
+			if st := status(err); st >= 400 && st < 500 && st != http.StatusTooManyRequests && st != http.StatusUnauthorized || st == http.StatusNotImplemented {
 				err = retry.Permanent(err)
 			}
 			return "", err
