@@ -38,7 +38,7 @@
 // else the provider holds (a second email, a formatted name) is lost; or,
 // with Config.NoPatch, a PUT of the resource as the provider holds it with
 // the carried attributes replaced. Every write is sent with If-Match when the
-// provider gives ETags.
+// provider gives ETags (and, once discovered, advertises them).
 //
 // A write that deactivates sends active=false on its own first, then the
 // rest: a PATCH is atomic, so an attribute the provider refuses must not take
@@ -69,13 +69,43 @@
 // its provider id and the learning history the provider keys by it. Only
 // externalId binds there, never the other adoption keys.
 //
+// # Credentials
+//
+// Config.Token is a fixed bearer token. Config.TokenSource, when set, is
+// asked for the token before every request instead, so that a host can
+// rotate tokens, or wrap an OAuth 2 client-credentials source
+// (golang.org/x/oauth2/clientcredentials: its TokenSource's Token, which
+// caches and refreshes). A host may instead pass its own Config.HTTPClient
+// that authorizes requests itself, such as an oauth2 client (leave Token
+// and TokenSource empty then). A TokenSource error fails the request,
+// retryable unless it wraps retry.Permanent. A 401 is a retryable *Error:
+// it is about the credentials, not the person written (before TokenSource
+// it was permanent, as other 4xx are), and the next attempt asks the
+// TokenSource again; with a fixed Token that is stale, writes keep failing
+// until the host fixes it.
+//
+// # Discovery
+//
+// New reads nothing. Sink.Discover reads what the provider advertises —
+// /ServiceProviderConfig, /Schemas and /ResourceTypes (RFC 7643 §5–7) — as
+// a Discovery; the host calls it at start-up and whenever it wants, or sets
+// Config.Discover for the sink to call it before its first write. Each
+// document may be missing or unparsable: that is "unknown", which changes
+// nothing. From then on the sink follows what was read: PATCH only where
+// patch is advertised (else PUT, as with Config.NoPatch), If-Match only
+// where ETags are, and no more than filter.maxResults resources asked for a
+// page. It refuses only on positive evidence: a Config.Extension that
+// /Schemas (or the User resource type's extensions) does not list is a
+// permanent *SchemaError naming it. Config.Assume overrides, for a provider
+// that does more than it advertises.
+//
 // # Errors
 //
 // Errors follow hrissync's one-layer retry model: the HTTP client repeats a
 // request only when its connection broke; 429 and 503 become
-// retry.RetryAfter with the provider's Retry-After; other 5xx are retryable
-// *Error values; 4xx are retry.Permanent(*Error) carrying the SCIM scimType
-// and detail. A manager the provider does not hold yet is a
+// retry.RetryAfter with the provider's Retry-After; other 5xx and 401 are
+// retryable *Error values; other 4xx are retry.Permanent(*Error) carrying
+// the SCIM scimType and detail. A manager the provider does not hold yet is a
 // *hrissync.MissingManagerError, which makes the engine provision the manager
 // first. A *NotAppliedError is retryable; a *PartialWriteError says that a
 // deactivation landed but the rest of its write did not.
@@ -169,7 +199,7 @@ func (k Key) goName() string {
 // zero value, means the defaults. (The provider's base URL, which has no
 // default, is an argument of New.)
 type Config struct {
-	Token string // sent as "Authorization: Bearer …" if set
+	Token string // sent as "Authorization: Bearer …" if set; default none (see TokenSource)
 	// UserName derives the userName from the carried fields (those for
 	// which Sink.Carries is true); default the email. An empty userName
 	// is never sent.
