@@ -3,6 +3,7 @@ package scim_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -316,5 +317,61 @@ func TestDiscoverFailure(t *testing.T) {
 	_, err := newSink(t, p, scim.Config{}).Discover(context.Background())
 	if _, ok := retry.After(err); !ok {
 		t.Errorf("Discover against a throttling provider = %v, want retry.RetryAfter", err)
+	}
+}
+
+// Writes that start together discover once.
+func TestDiscoverOnceUnderConcurrentWrites(t *testing.T) {
+	p := newProvider(t)
+	s := newSink(t, p, scim.Config{Discover: true})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			id := "w-con-" + string(rune('a'+i))
+			if err := s.Apply(context.Background(), create(employee(id, id+"@example.com"))); err != nil {
+				t.Errorf("Apply %s: %v", id, err)
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, r := range p.sent() {
+		if r.path == "/ServiceProviderConfig" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("/ServiceProviderConfig read %d times, want once", n)
+	}
+}
+
+// A host that rotates bearer tokens, and reads at start-up what the
+// provider advertises: a schema it would send that the provider does not
+// register stops it there. (Not run: no provider at that address.)
+func ExampleSink_Discover() {
+	ctx := context.Background()
+	var mu sync.Mutex
+	token := "issued at start-up" // replaced by the host's rotation
+	sink, err := scim.New("https://lms.example.com/scim/v2", &scim.Config{
+		TokenSource: func(context.Context) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return token, nil
+		},
+		Extension: scim.DefaultExtension,
+	})
+	if err != nil {
+		panic(err)
+	}
+	d, err := sink.Discover(ctx)
+	var unregistered *scim.SchemaError
+	if errors.As(err, &unregistered) {
+		panic("the provider does not register " + unregistered.Schema)
+	}
+	if err != nil {
+		panic(err) // unreachable: retry later
+	}
+	if d.ConfigKnown && !d.Patch {
+		fmt.Println("updates will be PUTs")
 	}
 }
