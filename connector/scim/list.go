@@ -98,6 +98,9 @@ func (l *lister) list(ctx context.Context, yield func(hrissync.Account, error) b
 	if size <= 0 {
 		size = defaultListPage
 	}
+	if d := l.s.known(); d != nil && d.FilterMaxResults > 0 {
+		size = min(size, d.FilterMaxResults) // what the provider said it answers at most
+	}
 	emit := func(a hrissync.Account) error {
 		if !yield(a, nil) {
 			return errStop

@@ -49,7 +49,7 @@
 // else the provider holds (a second email, a formatted name) is lost; or,
 // with Config.NoPatch, a PUT of the resource as the provider holds it with
 // the carried attributes replaced. Every write is sent with If-Match when the
-// provider gives ETags.
+// provider gives ETags (and, once discovered, advertises them).
 //
 // A write that deactivates sends active=false on its own first, then the
 // rest: a PATCH is atomic, so an attribute the provider refuses must not take
@@ -93,13 +93,43 @@
 // answering the same page again, is reported with ErrPagingIgnored rather
 // than listed forever.
 //
+// # Credentials
+//
+// Config.Token is a fixed bearer token. Config.TokenSource, when set, is
+// asked for the token before every request instead, so that a host can
+// rotate tokens, or wrap an OAuth 2 client-credentials source
+// (golang.org/x/oauth2/clientcredentials: its TokenSource's Token, which
+// caches and refreshes). A host may instead pass its own Config.HTTPClient
+// that authorizes requests itself, such as an oauth2 client (leave Token
+// and TokenSource empty then). A TokenSource error fails the request,
+// retryable unless it wraps retry.Permanent. A 401 is a retryable *Error:
+// it is about the credentials, not the person written (before TokenSource
+// it was permanent, as other 4xx are), and the next attempt asks the
+// TokenSource again; with a fixed Token that is stale, writes keep failing
+// until the host fixes it.
+//
+// # Discovery
+//
+// New reads nothing. Sink.Discover reads what the provider advertises —
+// /ServiceProviderConfig, /Schemas and /ResourceTypes (RFC 7643 §5–7) — as
+// a Discovery; the host calls it at start-up and whenever it wants, or sets
+// Config.Discover for the sink to call it before its first write. Each
+// document may be missing or unparsable: that is "unknown", which changes
+// nothing. From then on the sink follows what was read: PATCH only where
+// patch is advertised (else PUT, as with Config.NoPatch), If-Match only
+// where ETags are, and no more than filter.maxResults resources asked for a
+// page. It refuses only on positive evidence: a Config.Extension that
+// /Schemas (or the User resource type's extensions) does not list is a
+// permanent *SchemaError naming it. Config.Assume overrides, for a provider
+// that does more than it advertises.
+//
 // # Errors
 //
 // Errors follow hrissync's one-layer retry model: the HTTP client repeats a
 // request only when its connection broke; 429 and 503 become
-// retry.RetryAfter with the provider's Retry-After; other 5xx are retryable
-// *Error values; 4xx are retry.Permanent(*Error) carrying the SCIM scimType
-// and detail. A manager the provider does not hold yet is a
+// retry.RetryAfter with the provider's Retry-After; other 5xx and 401 are
+// retryable *Error values; other 4xx are retry.Permanent(*Error) carrying
+// the SCIM scimType and detail. A manager the provider does not hold yet is a
 // *hrissync.MissingManagerError, which makes the engine provision the manager
 // first. A *NotAppliedError is retryable; a *PartialWriteError says that a
 // deactivation landed but the rest of its write did not.
@@ -193,7 +223,7 @@ func (k Key) goName() string {
 // zero value, means the defaults. (The provider's base URL, which has no
 // default, is an argument of New.)
 type Config struct {
-	Token string // sent as "Authorization: Bearer …" if set
+	Token string // sent as "Authorization: Bearer …" if set; default none (see TokenSource)
 	// UserName derives the userName from the carried fields (those for
 	// which Sink.Carries is true); default the email. An empty userName
 	// is never sent.
@@ -237,6 +267,20 @@ type Config struct {
 	// mapping, except for the email and managerId, which cannot be
 	// mapped; any other field it names is carried (Sink.Carries).
 	Map []Mapping
+	// TokenSource, when set, gives the bearer token for every request,
+	// asked afresh each time, and takes precedence over Token: for a
+	// host that rotates tokens, or wraps an OAuth 2 token source (see
+	// Credentials). An error fails the request, retryable unless it
+	// wraps retry.Permanent. Default nil: Token is sent.
+	TokenSource func(ctx context.Context) (string, error)
+	// Discover makes the sink call Sink.Discover itself before its first
+	// write, and follow what the provider advertises (see Discovery).
+	// Default false: nothing is read until the host calls Discover, and
+	// until then the sink behaves as configured.
+	Discover bool
+	// Assume overrides what discovery reads, for a provider that does
+	// more than it advertises. Default: nothing assumed.
+	Assume Assume
 }
 
 // Sink is a SCIM 2.0 hrissync.Sink. Use New. It is safe for concurrent use.
@@ -250,6 +294,7 @@ type Sink struct {
 	ids map[string]string // worker id → provider id
 
 	mapped map[string]*mapped // Config.Map by field
+	disc   discovery          // what Discover read
 }
 
 var (
@@ -493,8 +538,8 @@ func (s *Sink) do(ctx context.Context, method, path string, body any, ifMatch st
 	if body != nil {
 		req.Header.Set("Content-Type", "application/scim+json")
 	}
-	if s.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+	if err := s.authorize(ctx, req); err != nil {
+		return nil, err
 	}
 	if ifMatch != "" {
 		req.Header.Set("If-Match", ifMatch)
@@ -523,8 +568,8 @@ func (s *Sink) do(ctx context.Context, method, path string, body any, ifMatch st
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 		return r, retry.RetryAfter(e, retryAfter(resp.Header.Get("Retry-After")))
-	case resp.StatusCode >= 500:
-		return r, e
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusUnauthorized:
+		return r, e // a 401: the credentials, not the write (see Credentials)
 	case resp.StatusCode == http.StatusConflict, resp.StatusCode == http.StatusPreconditionFailed, resp.StatusCode == http.StatusNotFound:
 		return r, e // the caller resolves these
 	}
@@ -985,6 +1030,9 @@ func (s *Sink) resolveManager(ctx context.Context, w *write, fields []string) er
 // Apply implements hrissync.Sink. Fields the sink does not carry are
 // ignored.
 func (s *Sink) Apply(ctx context.Context, u hrissync.Update) error {
+	if err := s.discoverOnce(ctx); err != nil {
+		return err
+	}
 	w := s.newWrite(u)
 	id, err := s.locate(ctx, w)
 	if err != nil {
@@ -1031,6 +1079,9 @@ func (s *Sink) remove(ctx context.Context, id, worker string) error {
 // Config.Delete it deletes the account bound to from instead, as Apply
 // would: nothing is left to re-key, and a second call finds neither.
 func (s *Sink) Rekey(ctx context.Context, from string, u hrissync.Update) error {
+	if err := s.discoverOnce(ctx); err != nil {
+		return err
+	}
 	w := s.newWrite(u)
 	oldID, newID, err := s.rekeyed(ctx, from, w.worker)
 	if err != nil {
@@ -1215,7 +1266,7 @@ func (s *Sink) refused(w *write, err error) string {
 func (s *Sink) deactivate(ctx context.Context, id string, w *write, cur resource, etag string) (resource, string, error) {
 	method, body := http.MethodPatch, any(map[string]any{"schemas": []string{PatchOpSchema},
 		"Operations": []op{{Op: "replace", Path: "active", Value: false}}})
-	if s.cfg.NoPatch {
+	if !s.patch() {
 		r := clone(cur)
 		r[key(r, "active")] = false
 		method, body = http.MethodPut, r
@@ -1234,7 +1285,7 @@ func (s *Sink) deactivate(ctx context.Context, id string, w *write, cur resource
 // externalId binding, and confirms them.
 func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, etag string) error {
 	fields := w.changed
-	if s.cfg.NoPatch {
+	if !s.patch() {
 		fields = w.all()
 	}
 	if err := s.resolveManager(ctx, w, fields); err != nil {
@@ -1242,7 +1293,7 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 	}
 	var body any
 	method := http.MethodPatch
-	if s.cfg.NoPatch {
+	if !s.patch() {
 		r := clone(cur)
 		for _, f := range fields {
 			s.put(r, f, w.want(f))
@@ -1295,7 +1346,7 @@ func (s *Sink) modify(ctx context.Context, id string, w *write, cur resource, et
 // then holds it: from the answer when it carries the resource, else read
 // back.
 func (s *Sink) send(ctx context.Context, method, id string, body any, etag string) (resource, string, error) {
-	r, err := s.do(ctx, method, "/Users/"+id, body, etag)
+	r, err := s.do(ctx, method, "/Users/"+id, body, s.ifMatch(etag))
 	if err != nil {
 		return nil, "", err
 	}
@@ -1402,7 +1453,7 @@ func (s *Sink) locate(ctx context.Context, w *write) (string, error) {
 		found, err := s.search(ctx, filter)
 		if err != nil {
 			err = &SearchError{EmployeeID: w.worker, Key: k, Filter: filter, Err: err}
-			if st := status(err); st >= 400 && st < 500 && st != http.StatusTooManyRequests || st == http.StatusNotImplemented {
+			if st := status(err); st >= 400 && st < 500 && st != http.StatusTooManyRequests && st != http.StatusUnauthorized || st == http.StatusNotImplemented {
 				err = retry.Permanent(err)
 			}
 			return "", err
@@ -1508,7 +1559,7 @@ func (s *Sink) search(ctx context.Context, filter string) ([]resource, error) {
 	// second candidate — or the only true one — would go unseen.
 	var all []resource
 	for start := 1; ; {
-		q := url.Values{"filter": {filter}, "startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(searchPage)}}
+		q := url.Values{"filter": {filter}, "startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(s.pageSize())}}
 		r, err := s.do(ctx, http.MethodGet, "/Users?"+q.Encode(), nil, "")
 		if err != nil {
 			return nil, err
