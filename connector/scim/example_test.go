@@ -3,6 +3,7 @@ package scim_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -59,9 +60,20 @@ func Example() {
 type userStore struct {
 	mu    sync.Mutex
 	users map[string]elimity.Resource
+	token string // the bearer token it accepts
 }
 
-func newUserStore() *userStore { return &userStore{users: map[string]elimity.Resource{}} }
+func newUserStore() *userStore {
+	return &userStore{users: map[string]elimity.Resource{}, token: "secret-token"}
+}
+
+// rotate makes the provider accept another token, as an identity provider
+// rotating a credential does.
+func (s *userStore) rotate(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
 
 func (s *userStore) handler() http.Handler {
 	server, err := elimity.NewServer(&elimity.ServerArgs{
@@ -75,7 +87,10 @@ func (s *userStore) handler() http.Handler {
 		panic(err)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer secret-token" {
+		s.mu.Lock()
+		accepted := "Bearer " + s.token
+		s.mu.Unlock()
+		if r.Header.Get("Authorization") != accepted {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
@@ -155,4 +170,56 @@ func (s *userStore) Patch(r *http.Request, id string, ops []elimity.PatchOperati
 		u.Attributes[op.Path.AttributePath.AttributeName] = op.Value
 	}
 	return u, nil
+}
+
+// A host's choices on a provider that registers the core User schema only:
+// the department sent to the core userType (Config.Map), PATCH used though
+// the provider's ServiceProviderConfig does not advertise it (Config.Assume
+// overriding Discover), a bearer token rotated mid-run (Config.TokenSource),
+// and the accounts listed back, as hrissync.Engine.CheckDrift lists them.
+func ExampleMapping() {
+	ctx := context.Background()
+	lms := newUserStore()
+	srv := httptest.NewServer(lms.handler())
+	defer srv.Close()
+
+	var mu sync.Mutex
+	token := "secret-token"
+	sink, err := scim.New(srv.URL, &scim.Config{
+		TokenSource: func(context.Context) (string, error) { mu.Lock(); defer mu.Unlock(); return token, nil },
+		Map:         []scim.Mapping{{Field: hrissync.FieldDepartment, Path: "userType"}},
+		Assume:      scim.Assume{Patch: true},
+		Discover:    true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	d, err := sink.Discover(ctx)
+	fmt.Println("advertises PATCH:", d.Patch, "err:", err)
+
+	ada := hrissync.Fields{hrissync.FieldEmail: "ada@example.com", hrissync.FieldRole: "Engineer", hrissync.FieldDepartment: "R&D"}
+	err = sink.Apply(ctx, hrissync.Update{EmployeeID: "w-42", Kind: hrissync.Create, Active: true, Fields: ada})
+	fmt.Println("create:", err)
+
+	lms.rotate("rotated-token") // the old token is refused from now on
+	mu.Lock()
+	token = "rotated-token"
+	mu.Unlock()
+	moved := maps.Clone(ada)
+	moved[hrissync.FieldDepartment] = "Research"
+	err = sink.Apply(ctx, hrissync.Update{EmployeeID: "w-42", Kind: hrissync.Modify, Active: true, Fields: moved,
+		Changes: []hrissync.Change{{Field: hrissync.FieldDepartment, Old: "R&D", New: "Research"}}})
+	fmt.Println("update after the rotation:", err)
+
+	for a, err := range sink.Accounts(ctx) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(a.EmployeeID, "active:", a.Active, "department:", a.Fields[hrissync.FieldDepartment])
+	}
+	// Output:
+	// advertises PATCH: false err: <nil>
+	// create: <nil>
+	// update after the rotation: <nil>
+	// w-42 active: true department: Research
 }
