@@ -58,7 +58,7 @@ func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
 				fields = append(fields, "active")
 			}
 			for _, f := range slices.Sorted(maps.Keys(p.Applied)) {
-				if f != store.AppliedActivity && a.Fields[f] != p.Applied[f].Value {
+				if f != store.AppliedActivity && !slices.Contains(a.Opaque, f) && a.Fields[f] != p.Applied[f].Value {
 					fields = append(fields, f)
 				}
 			}

@@ -44,6 +44,10 @@ type Account struct {
 	EmployeeID string
 	Active     bool
 	Fields     Fields
+	// Opaque lists fields the platform holds in a form the lister cannot
+	// turn back into the field's value (a SCIM mapping that transforms
+	// it): drift checks leave them alone rather than report them changed.
+	Opaque []string
 }
 
 // AccountLister is implemented by Sinks that can list what the platform holds,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -213,6 +214,12 @@ func (l *lister) take(r resource, emit func(hrissync.Account) error) error {
 	l.seen[id] = true
 	a := hrissync.Account{EmployeeID: worker, Active: r.active() == "true", Fields: hrissync.Fields{}}
 	for _, f := range l.s.listed(r) {
+		if m := l.s.mapped[f]; m != nil && m.Value != nil {
+			// Held transformed: the field's own value cannot be told
+			// from it.
+			a.Opaque = append(a.Opaque, f)
+			continue
+		}
 		if v := l.s.held(r, f); v != "" {
 			a.Fields[f] = v
 		}
@@ -264,11 +271,17 @@ func (l *lister) setManager(a *hrissync.Account, providerID, worker string) {
 }
 
 // listed are the carried fields a listed resource may hold: the standard
-// ones, and with Config.Extension its fields and the attributes it holds.
+// ones, the mapped ones (Config.Map), and with Config.Extension its fields
+// and the attributes it holds.
 func (s *Sink) listed(r resource) []string {
 	fields := []string{hrissync.FieldEmail, hrissync.FieldGivenName, hrissync.FieldFamilyName, hrissync.FieldRole,
 		hrissync.FieldEmployeeNumber, hrissync.FieldDepartment, hrissync.FieldManagerID,
 		hrissync.FieldStatus, hrissync.FieldStartDate, hrissync.FieldTerminationDate, hrissync.FieldLocation}
+	for _, f := range slices.Sorted(maps.Keys(s.mapped)) {
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
 	if s.cfg.Extension != "" {
 		for _, p := range pairs(child(r, s.cfg.Extension)) {
 			if n := attr(p, "name"); n != "" {

@@ -282,9 +282,19 @@ func TestDriftThroughSCIM(t *testing.T) {
 		hris := memory.NewHRIS(clock, 1)
 		const people = 40
 		for i := range people {
-			hris.Load(person(i))
+			e := person(i)
+			e.Attributes = map[string]string{"costCenter": fmt.Sprintf("CC-%d", i%3)}
+			hris.Load(e)
 		}
-		s := target.sink(t, scim.Config{ListPageSize: 7})
+		// Mapped fields are listed back too: one not among the standard
+		// ones (a cost centre), one the provider holds as sent (the
+		// location), and one it holds transformed (the start date), which
+		// the listing cannot turn back and drift leaves alone.
+		s := target.sink(t, scim.Config{ListPageSize: 7, Map: []scim.Mapping{
+			{Field: hrissync.AttributePrefix + "costCenter", Path: scim.EnterpriseSchema + ":costCenter"},
+			{Field: hrissync.FieldLocation, Path: "nickName"},
+			{Field: hrissync.FieldStartDate, Path: "userType", Value: scim.DateFormat("02/01/2006")},
+		}})
 		eng, err := hrissync.New(hris, s, memstore.New(), &hrissync.Config{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
