@@ -45,7 +45,8 @@ const unboundManager = "scim:unbound:"
 //
 // It pages GET /Users with startIndex and count (RFC 7644 §3.4.2.4),
 // Config.ListPageSize at a time (default 100), and stops at totalResults or
-// at an empty page; a provider that answers fewer than asked (many cap a
+// at an empty page (only at an empty page once the provider listed more
+// than its totalResults said); a provider that answers fewer than asked (many cap a
 // page below count) is asked on while totalResults says there are more. A
 // provider that answers no totalResults is done when a page comes short. A
 // page made only of resources listed already (the page before, again: the
@@ -84,6 +85,9 @@ type lister struct {
 	held    []pending         // accounts waiting for their manager to be listed
 	search  bool              // pages are asked by POST /Users/.search: GET's paging was ignored
 	ignored error             // how GET's paging was seen ignored
+	// exhaustive: a page went past the provider's totalResults, so only
+	// an empty page ends the listing.
+	exhaustive bool
 }
 
 type pending struct {
@@ -154,7 +158,12 @@ func (l *lister) list(ctx context.Context, yield func(hrissync.Account, error) b
 			}
 		}
 		start += len(page)
-		if len(page) == 0 || total >= 0 && start > total || total < 0 && len(page) < size {
+		if total >= 0 && start-1 > total {
+			// More listed than the provider's own totalResults: it is
+			// wrong, and only an empty page says the list is done.
+			l.exhaustive = true
+		}
+		if len(page) == 0 || !l.exhaustive && (total >= 0 && start > total || total < 0 && len(page) < size) {
 			break
 		}
 	}

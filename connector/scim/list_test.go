@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -418,4 +419,43 @@ func TestAccountsPagingIgnored(t *testing.T) {
 		t.Errorf("%d list requests before the error, want 2: %v", len(queries), queries)
 	}
 	t.Logf("%v", errs[0])
+}
+
+// A provider whose totalResults is lower than what it lists: the listing
+// goes on to an empty page rather than stop at the wrong total, which drift
+// would report as missing accounts (outside finding).
+func TestAccountsTotalResultsTooLow(t *testing.T) {
+	p := newProvider(t)
+	s := newSink(t, p, scim.Config{ListPageSize: 7})
+	for i := range 20 {
+		mustApply(t, s, create(person(i)))
+	}
+	p.setWrap(func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || r.URL.Path != "/Users" {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			var list map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil {
+				t.Errorf("the provider's list: %v", err)
+				return
+			}
+			list["totalResults"] = 5 // says 5 of 20
+			w.Header().Set("Content-Type", "application/scim+json")
+			json.NewEncoder(w).Encode(list)
+		})
+	})
+	n := 0
+	for _, err := range s.Accounts(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 20 {
+		t.Errorf("listed %d accounts, want 20", n)
+	}
 }

@@ -157,8 +157,13 @@ type mapped struct {
 	path attrPath
 }
 
-// mappings checks Config.Map and indexes it by field.
-func mappings(ms []Mapping) (map[string]*mapped, error) {
+// mappings checks Config.Map and indexes it by field. A URN the sink knows
+// (the enterprise schema, Config.Extension) is spelt as the sink spells it:
+// providers key an extension by its exact URN. A Mapping may not take a
+// place the sink keeps for itself (the binding externalId, userName, the
+// emails, the manager, active…), nor one another field is sent to: two
+// values for one attribute would flip at every write, never confirmed.
+func mappings(ms []Mapping, extension string) (map[string]*mapped, error) {
 	out := map[string]*mapped{}
 	for _, m := range ms {
 		switch {
@@ -173,9 +178,84 @@ func mappings(ms []Mapping) (map[string]*mapped, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scim: Mapping for %s: path %q: %v", m.Field, m.Path, err)
 		}
+		switch {
+		case strings.EqualFold(p.urn, EnterpriseSchema):
+			p.urn = EnterpriseSchema
+		case extension != "" && strings.EqualFold(p.urn, extension):
+			p.urn = extension
+		}
+		if reserved(p) {
+			return nil, fmt.Errorf("scim: Mapping for %s: %s is the sink's own and cannot be mapped", m.Field, p.attribute())
+		}
 		out[m.Field] = &mapped{Mapping: m, path: p}
 	}
+	// The places taken: each Mapping's, and each built-in field's that no
+	// Mapping moves elsewhere.
+	taken := map[string]attrPath{}
+	for _, f := range slices.Sorted(maps.Keys(out)) {
+		taken[f] = out[f].path
+	}
+	for f, path := range builtinPaths(extension) {
+		if out[f] == nil {
+			taken[f] = path
+		}
+	}
+	fields := slices.Sorted(maps.Keys(taken))
+	for i, f := range fields {
+		for _, g := range fields[i+1:] {
+			if (out[f] != nil || out[g] != nil) && overlap(taken[f], taken[g]) {
+				return nil, fmt.Errorf("scim: Mappings send %s and %s to one place (%s, %s)", f, g, taken[f], taken[g])
+			}
+		}
+	}
 	return out, nil
+}
+
+// reserved reports whether p names an attribute the sink writes itself.
+func reserved(p attrPath) bool {
+	switch {
+	case p.urn == "":
+		for _, a := range []string{"id", "externalId", "meta", "schemas", "active", "userName", "emails", "groups"} {
+			if strings.EqualFold(p.name, a) {
+				return true
+			}
+		}
+	case p.urn == EnterpriseSchema:
+		return strings.EqualFold(p.name, "manager")
+	}
+	return false
+}
+
+// builtinPaths are the places of the fields the sink maps itself (besides
+// the email and manager, which are reserved).
+func builtinPaths(extension string) map[string]attrPath {
+	out := map[string]attrPath{
+		hrissync.FieldGivenName:      {name: "name", sub: "givenName"},
+		hrissync.FieldFamilyName:     {name: "name", sub: "familyName"},
+		hrissync.FieldRole:           {name: "title"},
+		hrissync.FieldEmployeeNumber: {urn: EnterpriseSchema, name: "employeeNumber"},
+		hrissync.FieldDepartment:     {urn: EnterpriseSchema, name: "department"},
+	}
+	if extension != "" {
+		for _, f := range []string{hrissync.FieldStatus, hrissync.FieldStartDate, hrissync.FieldTerminationDate, hrissync.FieldLocation} {
+			out[f] = attrPath{urn: extension, name: f}
+		}
+		out["@attributes"] = attrPath{urn: extension, name: "attributes"}
+	}
+	return out
+}
+
+// overlap reports whether writing a and b would touch one value: the same
+// attribute (names compared without case), unless they are different
+// sub-attributes of it, or elements of it picked by different filters.
+func overlap(a, b attrPath) bool {
+	if !strings.EqualFold(a.urn, b.urn) || !strings.EqualFold(a.name, b.name) {
+		return false
+	}
+	if a.fattr != "" && b.fattr != "" && !(strings.EqualFold(a.fattr, b.fattr) && a.fvalue == b.fvalue) {
+		return false // different elements
+	}
+	return a.sub == "" || b.sub == "" || strings.EqualFold(a.sub, b.sub)
 }
 
 // mapping returns the Mapping of field, or nil.

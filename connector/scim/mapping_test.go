@@ -197,10 +197,13 @@ func mappedPerson(more hrissync.Fields) hrissync.Fields {
 }
 
 // A field mapped to the enterprise costCenter is created, changed and
-// cleared, the rest of the enterprise extension kept.
+// cleared, the rest of the enterprise extension kept — with the URN written
+// in upper case, as a host may copy it: the sink sends the URN as the
+// provider registers it, or the provider would drop the whole extension
+// (outside finding).
 func TestMappedCostCenter(t *testing.T) {
 	eachMapServer(t, func(t *testing.T, p mapServer, noPatch bool) {
-		s := p.sink(scim.Config{NoPatch: noPatch, Map: []scim.Mapping{{Field: "costCenter", Path: scim.EnterpriseSchema + ":costCenter"}}})
+		s := p.sink(scim.Config{NoPatch: noPatch, Map: []scim.Mapping{{Field: "costCenter", Path: strings.ToUpper(scim.EnterpriseSchema) + ":costCenter"}}})
 		if !s.Carries("costCenter") {
 			t.Fatal("the sink does not carry the mapped field")
 		}
@@ -371,9 +374,29 @@ func TestNewRefusesBadMapping(t *testing.T) {
 	if _, err := scim.New("https://lms.example.com/scim/v2", &scim.Config{Map: twice}); err == nil {
 		t.Error("New with two Mappings of one field: no error")
 	}
+	// Places the sink keeps, and places another field is sent to
+	// (outside findings): refused, naming the field.
+	for _, ms := range [][]scim.Mapping{
+		{{Field: "x", Path: "externalId"}},
+		{{Field: "x", Path: "userName"}},
+		{{Field: "x", Path: "ACTIVE"}},
+		{{Field: "x", Path: `emails[type eq "home"].value`}},
+		{{Field: "x", Path: "urn:ietf:params:scim:schemas:extension:ENTERPRISE:2.0:User:manager.value"}},
+		{{Field: "x", Path: "TITLE"}}, // role's place
+		{{Field: "x", Path: "nickName"}, {Field: "y", Path: "nickname"}},
+		{{Field: "x", Path: "name"}, {Field: "y", Path: "name.formatted"}},
+		{{Field: "x", Path: `phoneNumbers[type eq "work"].value`}, {Field: "y", Path: "phoneNumbers"}},
+	} {
+		if _, err := scim.New("https://lms.example.com/scim/v2", &scim.Config{Map: ms}); err == nil || !strings.Contains(err.Error(), "x") {
+			t.Errorf("New with %+v: %v, want an error naming x", ms, err)
+		}
+	}
 	ok := []scim.Mapping{
-		{Field: "a", Path: "title"},
-		{Field: "b", Path: "name.givenName"},
+		{Field: "a", Path: "nickName"},
+		{Field: "b", Path: "name.middleName"},
+		{Field: hrissync.FieldRole, Path: "userType"},
+		{Field: "r", Path: "title"}, // role moved to userType: its place is free
+		{Field: "p", Path: `phoneNumbers[type eq "home"].value`},
 		{Field: "c", Path: scim.EnterpriseSchema + ":costCenter"},
 		{Field: "d", Path: `phoneNumbers[type eq "work"].value`},
 		{Field: "e", Path: `urn:vendor:x:2.0:User:badges[kind eq "a:b]"].label`},

@@ -330,7 +330,7 @@ func New(baseURL string, cfg *Config) (*Sink, error) {
 	}
 	c.Adopt = slices.Clone(c.Adopt)
 	c.Map = slices.Clone(c.Map)
-	ms, err := mappings(c.Map)
+	ms, err := mappings(c.Map, c.Extension)
 	if err != nil {
 		return nil, err
 	}
