@@ -66,7 +66,8 @@ type Assume struct {
 }
 
 // SchemaError: discovery found positive evidence that the provider does not
-// register a schema the sink would send (Config.Extension): the provider's
+// register a schema the sink would send (Config.Extension, or the URN of a
+// Config.Map path): the provider's
 // /Schemas lists schemas and not this one, or its User resource type lists
 // extensions and not this one. Such a provider drops the schema's
 // attributes on POST and PUT, and refuses every PATCH that names them. It

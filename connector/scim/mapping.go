@@ -24,11 +24,23 @@ type Mapping struct {
 	// An extension's attribute is prefixed with the extension's URN; a
 	// value filter selects one element of a multi-valued complex attribute
 	// by one sub-attribute's value, and must be followed by the
-	// sub-attribute that carries the field.
+	// sub-attribute that carries the field. A path is split at its last
+	// colon into the URN and the attribute; attribute names compare
+	// without case, and a URN the sink knows (the enterprise schema,
+	// Config.Extension) is sent as the sink spells it.
+	//
+	// New refuses a path the sink keeps for itself (id, externalId,
+	// userName, active, emails, groups, meta, schemas, the enterprise
+	// manager), and one that overlaps another field's place — another
+	// Mapping's, or a built-in one (title for the role, name.givenName…)
+	// whose field no Mapping moves elsewhere: two values for one attribute
+	// would flip at every write.
 	Path string
 	// Value, if set, transforms the field's value (and may read the whole
-	// record: the fields the sink carries) before it is sent; "" removes
-	// the attribute.
+	// record: the fields the sink carries) before it is sent; what it
+	// returns is sent, and "" removes the attribute — so a Constant, or a
+	// Join naming other fields, may keep an attribute whose own field was
+	// cleared.
 	Value func(v string, record hrissync.Fields) string
 }
 
