@@ -189,7 +189,19 @@ func (s *Sink) refuse(d *Discovery) error {
 	has := func(list []string, urn string) bool {
 		return slices.ContainsFunc(list, func(v string) bool { return strings.EqualFold(v, urn) })
 	}
+	// The provider keys an extension's attributes by the URN exactly as it
+	// registered it: one spelt otherwise would be dropped whole.
+	spelt := func(list []string, urn string) (string, bool) {
+		i := slices.IndexFunc(list, func(v string) bool { return strings.EqualFold(v, urn) })
+		if i < 0 {
+			return "", false
+		}
+		return list[i], list[i] != urn
+	}
 	for _, urn := range s.sentSchemas() {
+		if as, other := spelt(append(slices.Clone(d.Schemas), d.UserExtensions...), urn); other {
+			return retry.Permanent(&SchemaError{Schema: urn, Reason: "the provider spells it " + as + ": write it so"})
+		}
 		switch {
 		case has(s.cfg.Assume.Schemas, urn):
 		case d.SchemasKnown && !has(d.Schemas, urn):

@@ -155,6 +155,12 @@ func refusal(t *testing.T, sink func(scim.Config) *scim.Sink) {
 	if _, err := sink(scim.Config{Map: skills, Assume: scim.Assume{Schemas: []string{urn}}}).Discover(ctx); err != nil {
 		t.Errorf("Discover with the Mapping's schema declared in Assume.Schemas = %v, want nil", err)
 	}
+	// A Mapping to a listed schema spelt in another case: refused, naming
+	// the spelling the provider keys it by (it would drop the attribute).
+	odd := "urn:ietf:params:scim:schemas:extension:enterprise:2.0:USER"
+	if _, err := sink(scim.Config{Extension: odd}).Discover(ctx); !errors.As(err, &se) || !strings.Contains(err.Error(), scim.EnterpriseSchema) {
+		t.Errorf("Discover with an Extension spelt %s = %v, want a *SchemaError naming %s", odd, err, scim.EnterpriseSchema)
+	}
 	// A Mapping to the enterprise extension, which both list: accepted.
 	cost := []scim.Mapping{{Field: "costCenter", Path: scim.EnterpriseSchema + ":costCenter"}}
 	if _, err := sink(scim.Config{Map: cost}).Discover(ctx); err != nil {
