@@ -420,7 +420,8 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) 
 	err = e.apply(ctx, r, *c.update, rd.attempt)
 	if from, ok := e.correlated(ctx, r, rd, c.update, err); ok {
 		// The refused create was this person's own account under a
-		// retired id: it moves here, and the next reconcile rebinds it.
+		// retired id: it moves here, and the reconcile starts over to
+		// rebind it.
 		_, out, ok := e.rekey(ctx, r, rd, from)
 		if ok {
 			out = outcome{again: true}
