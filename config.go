@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -35,6 +36,12 @@ type Config struct {
 	// match is an inference, and a Source that reports PreviousIDs needs
 	// none.
 	Correlate bool
+	// Groups put people in groups by their record — one per department,
+	// a named one for the managers — as fields of the desired record
+	// (GroupPrefix+rule name, following the cadence class of the field the
+	// rule follows), for a Sink that keeps groups (the SCIM sink's Groups).
+	// Default none.
+	Groups []GroupRule
 
 	// Location is the HR time zone: the batch runs in it, and dates take
 	// effect in it for everyone whose record names no time zone of their
@@ -248,6 +255,10 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.Policy.IsZero() {
 		cfg.Policy = cadence.Hybrid()
+	}
+	cfg.Groups = slices.Clone(cfg.Groups)
+	if err := checkGroups(&cfg); err != nil {
+		return cfg, err
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC

@@ -42,6 +42,9 @@ func classOf(field string) cadence.Class {
 	if field == activeField {
 		return cadence.Realtime
 	}
+	if src, ok := audienceSource[field]; ok {
+		return hybrid.Class(src) // a group follows its field
+	}
 	return hybrid.Class(field)
 }
 
@@ -55,7 +58,7 @@ func (s *simulation) observe(id string) {
 		return
 	}
 	now := s.clock.Now()
-	v := expect(e, now, s.cfg.Location, leadDays)
+	v := expect(e, now, s.cfg.Location, leadDays, s.cfg.Audiences)
 	event := ""
 	if e.Version.Time.Equal(now) {
 		event = eventID(e)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,11 +26,44 @@ type view struct {
 // expect evaluates e at now by the employment table, in e's own time zone
 // (the HR zone loc when the record names none): the status shown is the
 // effective one.
-func expect(e hrissync.Employee, now time.Time, loc *time.Location, leadDays int) view {
+// With audiences, the groups the organisation keeps are fields too.
+func expect(e hrissync.Employee, now time.Time, loc *time.Location, leadDays int, audiences bool) view {
 	status, active := effective(e, now, loc, leadDays)
 	v := e.Clone()
 	v.Status = status
-	return view{active: active, fields: v.Fields()}
+	fields := v.Fields()
+	if audiences {
+		maps.Copy(fields, audienceFields(e))
+	}
+	return view{active: active, fields: fields}
+}
+
+// The organisation's audiences: a group per department, and one of the
+// managers (a role naming "Manager"), each following its field's class.
+// Written here from the rules as a host states them, apart from the
+// engine's GroupRule helpers.
+var audienceSource = map[string]string{
+	hrissync.GroupPrefix + "department": hrissync.FieldDepartment,
+	hrissync.GroupPrefix + "managers":   hrissync.FieldRole,
+}
+
+// Audiences are the rules the engine is given for them.
+func audiences() []hrissync.GroupRule {
+	return []hrissync.GroupRule{
+		hrissync.ByValue("department", hrissync.FieldDepartment, nil),
+		hrissync.When("managers", hrissync.FieldRole, "Managers", func(e hrissync.Employee) bool { return strings.Contains(e.Role, "Manager") }),
+	}
+}
+
+func audienceFields(e hrissync.Employee) hrissync.Fields {
+	f := hrissync.Fields{hrissync.GroupPrefix + "department": "", hrissync.GroupPrefix + "managers": ""}
+	if e.Department != "" {
+		f[hrissync.GroupPrefix+"department"] = "department:" + e.Department + "\x1f" + e.Department
+	}
+	if strings.Contains(e.Role, "Manager") {
+		f[hrissync.GroupPrefix+"managers"] = "managers\x1fManagers"
+	}
+	return f
 }
 
 // zoneCache remembers the workers' zones by name.

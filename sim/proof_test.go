@@ -1,7 +1,9 @@
 package sim_test
 
 import (
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +33,7 @@ func TestThirtyDayProof(t *testing.T) {
 	}
 	faults := sim.SeedFaults()
 	faults.SourceOutages = append(faults.SourceOutages, sim.Outage{Day: 20, At: 2 * time.Hour, Length: 90 * time.Minute})
-	rep, err := sim.Run(t.Context(), sim.Config{People: 2000, Days: 30, Faults: faults})
+	rep, err := sim.Run(t.Context(), sim.Config{People: 2000, Days: 30, Faults: faults, Audiences: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +68,7 @@ func TestThirtyDayProof(t *testing.T) {
 		t.Errorf("audit entries = %d, want one per write, batch run and re-key = %d", rep.AuditEntries, want)
 	}
 	checkConversions(t, rep)
+	checkAudiences(t, rep)
 }
 
 // checkBudgets: a realtime change whose webhook came is applied within the
@@ -255,4 +258,32 @@ func checkConversions(t *testing.T, rep *sim.Report) {
 			t.Errorf("%s, re-keyed from %s, has no account", c[1], c[0])
 		}
 	}
+}
+
+// checkAudiences: every group's members on the platform are the people the
+// rules put in it from the HRIS (the report's Expected, from the oracle's
+// own statement of the rules), and the groups were exercised: people moved
+// between departments, in and out of the managers.
+func checkAudiences(t *testing.T, rep *sim.Report) {
+	t.Helper()
+	members := func(views map[string]sim.AccountView) map[string][]string {
+		out := map[string][]string{}
+		for _, id := range slices.Sorted(maps.Keys(views)) {
+			for f, v := range views[id].Fields {
+				if strings.HasPrefix(f, hrissync.GroupPrefix) && v != "" {
+					code, _ := hrissync.ParseGroupRef(v)
+					out[code] = append(out[code], id)
+				}
+			}
+		}
+		return out
+	}
+	want, got := members(rep.Expected), members(rep.Actual)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("group members (-rules +platform):\n%s", d)
+	}
+	if len(got) < 3 || len(got["managers"]) == 0 {
+		t.Errorf("groups %d (managers %d): audiences not exercised", len(got), len(got["managers"]))
+	}
+	t.Logf("%d groups kept, %d managers", len(got), len(got["managers"]))
 }

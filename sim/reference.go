@@ -69,7 +69,7 @@ func (r *reference) Notify(context.Context, hrissync.Event) error { return nil }
 
 // push writes one person's whole record as the oracle evaluates it now.
 func (r *reference) push(ctx context.Context, e hrissync.Employee, trig hrissync.Trigger) error {
-	v := expect(e, r.s.clock.Now(), r.s.cfg.Location, leadDays)
+	v := expect(e, r.s.clock.Now(), r.s.cfg.Location, leadDays, r.s.cfg.Audiences)
 	if !v.active && !r.known[e.ID] {
 		return nil
 	}

@@ -47,9 +47,13 @@ type Config struct {
 	// Zones are the workers' own time zones (Employee.TimeZone) and the
 	// share of the people in each; the rest work in Location. Default
 	// DefaultZones().
-	Zones  []Zone
-	Churn  Churn  // default DefaultChurn()
-	Faults Faults // default none; SeedFaults() is the seed's
+	Zones []Zone
+	Churn Churn // default DefaultChurn()
+	// Audiences keeps the organisation's groups — one per department, one
+	// of the managers — through the engine's group rules, and the oracle
+	// expects them as fields. Default off.
+	Audiences bool
+	Faults    Faults // default none; SeedFaults() is the seed's
 	// Storm, if set, is a reorganisation storm on top of the churn.
 	Storm *Storm
 	// Settle is how long the simulation runs after the last day of
@@ -314,6 +318,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	ecfg.Clock, ecfg.Policy, ecfg.Location = s.clock, cfg.Policy, cfg.Location
 	ecfg.PreHireDays, ecfg.Auditor, ecfg.Logger = leadDays, auditor, cfg.Logger
+	if cfg.Audiences {
+		ecfg.Groups = audiences()
+	}
 	ecfg.Alerter = hrissync.AlerterFunc(func(_ context.Context, a hrissync.Alert) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
