@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Audiences (docs/design.md §2.5). Learning platforms assign learning paths,
+// Audiences (docs/design.md §2.6). Learning platforms assign learning paths,
 // compliance courses and catalogues to groups; keeping those groups in step
 // with the HRIS is why many teams sync department and role at all. A
 // GroupRule puts each person in at most one group of the rule, by their
