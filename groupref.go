@@ -14,4 +14,7 @@ func GroupRef(code, name string) string {
 }
 
 // ParseGroupRef splits a group field's value into the code and the display name.
-func ParseGroupRef(v string) (code, name string) { code, name, _ = strings.Cut(v, "\x1f"); return code, name }
+func ParseGroupRef(v string) (code, name string) {
+	code, name, _ = strings.Cut(v, "\x1f")
+	return code, name
+}
