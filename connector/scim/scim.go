@@ -93,6 +93,36 @@
 // answering the same page again, is reported with ErrPagingIgnored rather
 // than listed forever.
 //
+// # Groups
+//
+// A group field (named with hrissync.GroupPrefix, "group.department"; its
+// value a hrissync.GroupRef of the group's code and display name) is
+// carried as a membership of a SCIM Group (RFC 7643 §4.2), for platforms
+// that assign learning to groups. The Group of a code is the one whose
+// externalId is the code: found by GET /Groups?filter=externalId eq "…"
+// (and then remembered), else made by POST /Groups with the code as
+// externalId and the name as displayName; a displayName that differs from
+// the name is replaced (a rename keeps the group and its id). Groups with
+// any other externalId, or none (made by hand on the provider), are never
+// touched.
+//
+// After the account's own write, a write that changes a group field adds
+// the account to the new code's Group (PATCH "add" of members) and removes
+// it from the old code's, if the provider holds that Group (PATCH "remove"
+// of members[value eq "…"]); a create or reactivation joins the Group of
+// every group field it carries. A write that leaves a group field alone
+// does nothing to Groups. Each Group is read first and only what it lacks
+// is written, so that repeating a write changes nothing; with PATCH off
+// (Config.NoPatch or discovery) the Group is PUT whole, under If-Match. A
+// failed group operation fails the write with a *GroupError of the
+// provider's retry class; the engine repeats the whole write. A
+// deactivation keeps the person's memberships (on some platforms leaving a
+// group unenrols and loses completion history) unless
+// Config.LeaversLeaveGroups. Operations on one Group are serialised within
+// the sink. Sink.Accounts does not read memberships back: it lists the
+// group fields it knows of as hrissync.Account.Opaque, which drift checks
+// leave alone.
+//
 // # Credentials
 //
 // Config.Token is a fixed bearer token. Config.TokenSource, when set, is

@@ -486,7 +486,7 @@ type request struct {
 type provider struct {
 	users  *users
 	groups *users // the Group resource type's handler
-	srv   *httptest.Server
+	srv    *httptest.Server
 
 	mu       sync.Mutex
 	wrap     func(http.Handler) http.Handler // a test's handler in front
