@@ -444,3 +444,82 @@ func equalJSON(a, b any) bool {
 	}
 	return strip(a) == strip(b)
 }
+
+// TestGroupsWithoutPatch: with PATCH off, each membership change is one PUT
+// of the group, and the result is the same.
+func TestGroupsWithoutPatch(t *testing.T) {
+	onBothServers(t, func(t *testing.T, gs *groupServer) {
+		s, calls := groupSink(t, gs, scim.Config{NoPatch: true, LeaversLeaveGroups: true})
+		people := staff(t, s, 10)
+		checkMemberships(t, gs, people)
+		calls.reset()
+		moved := reorganise(t, s, people)
+		checkMemberships(t, gs, people)
+		puts := 0
+		calls.mu.Lock()
+		for _, r := range calls.reqs {
+			if r.method == http.MethodPut {
+				puts++
+			}
+		}
+		calls.mu.Unlock()
+		if puts != 2*moved {
+			t.Errorf("%d PUTs, want %d", puts, 2*moved)
+		}
+		gapply(t, s, hrissync.Update{EmployeeID: worker(5), Kind: hrissync.Deactivate, Fields: people[5]})
+		if slices.Contains(members(byCode(t, gs)["D3"]), gs.userID(t, worker(5))) {
+			t.Error("leaver still a member")
+		}
+	})
+}
+
+// TestGroupsConcurrentCreates: people of one new department written at
+// once make one group.
+func TestGroupsConcurrentCreates(t *testing.T) {
+	onBothServers(t, func(t *testing.T, gs *groupServer) {
+		s, calls := groupSink(t, gs, scim.Config{})
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for i := range 16 {
+			wg.Go(func() {
+				errs <- s.Apply(context.Background(), createUpdate(i, personFields(i, "D2")))
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if g := byCode(t, gs); len(g) != 1 || len(members(g["D2"])) != 16 {
+			t.Errorf("groups %v", g)
+		}
+		if n := calls.tally(t); n.posts != 1 || n.adds != 16 {
+			t.Errorf("group writes %+v", n)
+		}
+	})
+}
+
+// TestGroupsListedOpaque: a listing reports the group fields as opaque.
+func TestGroupsListedOpaque(t *testing.T) {
+	gs := elimityGroups(t)
+	s, _ := groupSink(t, gs, scim.Config{})
+	staff(t, s, 2)
+	n := 0
+	for a, err := range s.Accounts(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !slices.Contains(a.Opaque, deptField) {
+			t.Errorf("%s: Opaque %v, want %s", a.EmployeeID, a.Opaque, deptField)
+		}
+		if _, ok := a.Fields[deptField]; ok {
+			t.Errorf("%s: group field listed", a.EmployeeID)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d accounts", n)
+	}
+}
