@@ -233,6 +233,9 @@ func (l *lister) take(r resource, emit func(hrissync.Account) error) error {
 			a.Fields[f] = v
 		}
 	}
+	// Group memberships are not read back (see Groups): drift checks
+	// leave the group fields alone.
+	a.Opaque = append(a.Opaque, l.s.knownGroupFields()...)
 	m := a.Fields[hrissync.FieldManagerID]
 	if m == "" {
 		return emit(a)

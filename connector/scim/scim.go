@@ -93,6 +93,36 @@
 // answering the same page again, is reported with ErrPagingIgnored rather
 // than listed forever.
 //
+// # Groups
+//
+// A group field (named with hrissync.GroupPrefix, "group.department"; its
+// value a hrissync.GroupRef of the group's code and display name) is
+// carried as a membership of a SCIM Group (RFC 7643 §4.2), for platforms
+// that assign learning to groups. The Group of a code is the one whose
+// externalId is the code: found by GET /Groups?filter=externalId eq "…"
+// (and then remembered), else made by POST /Groups with the code as
+// externalId and the name as displayName; a displayName that differs from
+// the name is replaced (a rename keeps the group and its id). Groups with
+// any other externalId, or none (made by hand on the provider), are never
+// touched.
+//
+// After the account's own write, a write that changes a group field adds
+// the account to the new code's Group (PATCH "add" of members) and removes
+// it from the old code's, if the provider holds that Group (PATCH "remove"
+// of members[value eq "…"]); a create or reactivation joins the Group of
+// every group field it carries. A write that leaves a group field alone
+// does nothing to Groups. Each Group is read first and only what it lacks
+// is written, so that repeating a write changes nothing; with PATCH off
+// (Config.NoPatch or discovery) the Group is PUT whole, under If-Match. A
+// failed group operation fails the write with a *GroupError of the
+// provider's retry class; the engine repeats the whole write. A
+// deactivation keeps the person's memberships (on some platforms leaving a
+// group unenrols and loses completion history) unless
+// Config.LeaversLeaveGroups. Operations on one Group are serialised within
+// the sink. Sink.Accounts does not read memberships back: it lists the
+// group fields it knows of as hrissync.Account.Opaque, which drift checks
+// leave alone.
+//
 // # Credentials
 //
 // Config.Token is a fixed bearer token. Config.TokenSource, when set, is
@@ -281,6 +311,11 @@ type Config struct {
 	// Assume overrides what discovery reads, for a provider that does
 	// more than it advertises. Default: nothing assumed.
 	Assume Assume
+	// LeaversLeaveGroups makes a deactivation remove the person from the
+	// group of every group field it carries (see Groups). Default false:
+	// a leaver keeps their memberships, since on some platforms leaving
+	// a group unenrols and loses completion history.
+	LeaversLeaveGroups bool
 }
 
 // Sink is a SCIM 2.0 hrissync.Sink. Use New. It is safe for concurrent use.
@@ -295,6 +330,10 @@ type Sink struct {
 
 	mapped map[string]*mapped // Config.Map by field
 	disc   discovery          // what Discover read
+
+	groups      map[string]string      // group code → provider group id (under mu)
+	groupLocks  map[string]*sync.Mutex // by group code (under mu)
+	groupFields map[string]bool        // group fields seen (under mu)
 }
 
 var (
@@ -346,8 +385,13 @@ func New(baseURL string, cfg *Config) (*Sink, error) {
 
 // Carries implements hrissync.FieldCarrier: the fields of the core and
 // enterprise schemas, with Config.Extension the rest (status, dates,
-// location, attributes), and the fields of Config.Map.
+// location, attributes), the fields of Config.Map, and every group field
+// (hrissync.GroupPrefix), carried as Group memberships.
 func (s *Sink) Carries(field string) bool {
+	if isGroupField(field) {
+		s.noteGroupField(field)
+		return true
+	}
 	if s.mapping(field) != nil {
 		return true
 	}
@@ -973,16 +1017,42 @@ type write struct {
 	rekey bool
 	// values: what the mapped fields with a Mapping.Value are sent as.
 	values map[string]string
+	// groups: the group fields, kept apart from fields (they are Group
+	// memberships, not attributes of the User).
+	groups map[string]groupChange
+	// created: the account was created by this write.
+	created bool
 }
 
 func (s *Sink) newWrite(u hrissync.Update) *write {
 	w := &write{worker: u.EmployeeID, active: u.Active && u.Kind != hrissync.Deactivate, fields: hrissync.Fields{}, old: hrissync.Fields{}}
 	for k, v := range u.Fields {
+		if isGroupField(k) {
+			s.noteGroupField(k)
+			if w.groups == nil {
+				w.groups = map[string]groupChange{}
+			}
+			w.groups[k] = groupChange{new: v}
+			continue
+		}
 		if s.Carries(k) {
 			w.fields[k] = v
 		}
 	}
 	for _, c := range u.Changes {
+		if isGroupField(c.Field) {
+			s.noteGroupField(c.Field)
+			if w.groups == nil {
+				w.groups = map[string]groupChange{}
+			}
+			g, ok := w.groups[c.Field]
+			if !ok {
+				g.new = c.New
+			}
+			g.old, g.changed = c.Old, c.Old != g.new
+			w.groups[c.Field] = g
+			continue
+		}
 		if s.Carries(c.Field) && !slices.Contains(w.changed, c.Field) {
 			w.changed = append(w.changed, c.Field)
 			w.old[c.Field] = c.Old
@@ -1034,6 +1104,14 @@ func (s *Sink) Apply(ctx context.Context, u hrissync.Update) error {
 		return err
 	}
 	w := s.newWrite(u)
+	if err := s.applyUser(ctx, w); err != nil {
+		return err
+	}
+	return s.syncGroups(ctx, u.Kind, w)
+}
+
+// applyUser writes the account of an Apply.
+func (s *Sink) applyUser(ctx context.Context, w *write) error {
 	id, err := s.locate(ctx, w)
 	if err != nil {
 		return err
@@ -1097,7 +1175,10 @@ func (s *Sink) Rekey(ctx context.Context, from string, u hrissync.Update) error 
 	case !w.active && s.cfg.Delete:
 		return s.remove(ctx, oldID, from)
 	}
-	return s.rebind(ctx, oldID, from, w)
+	if err := s.rebind(ctx, oldID, from, w); err != nil {
+		return err
+	}
+	return s.syncGroups(ctx, u.Kind, w)
 }
 
 // rekeyed returns the provider ids of the accounts bound to from and to
@@ -1171,6 +1252,7 @@ func (s *Sink) create(ctx context.Context, w *write) error {
 		return fmt.Errorf("scim: POST /Users answered without an id")
 	}
 	s.remember(w.worker, id)
+	w.created = true
 	if _, ok := lookup(created, "userName"); !ok {
 		if created, _, err = s.get(ctx, id); err != nil {
 			return err
@@ -1554,13 +1636,18 @@ func filterString(v string) string {
 }
 
 func (s *Sink) search(ctx context.Context, filter string) ([]resource, error) {
+	return s.searchIn(ctx, "/Users", filter)
+}
+
+// searchIn searches the resources of endpoint ("/Users", "/Groups").
+func (s *Sink) searchIn(ctx context.Context, endpoint, filter string) ([]resource, error) {
 	// Providers page their answers (RFC 7644 §3.4.2.4), some one resource
 	// at a time and some ignoring the filter: every page is read, or a
 	// second candidate — or the only true one — would go unseen.
 	var all []resource
 	for start := 1; ; {
 		q := url.Values{"filter": {filter}, "startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(s.pageSize())}}
-		r, err := s.do(ctx, http.MethodGet, "/Users?"+q.Encode(), nil, "")
+		r, err := s.do(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil, "")
 		if err != nil {
 			return nil, err
 		}

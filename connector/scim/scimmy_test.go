@@ -11,9 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hrissync/hrissync/connector/scim"
 )
 
 // scimmyServer is a SCIM 2.0 service provider that is not this project's:
@@ -277,15 +280,17 @@ func TestSCIMMYServerSpeaksSCIM(t *testing.T) {
 		}
 	}
 
-	// Only the core User schema and the enterprise extension are served.
+	// Only the core User schema, the enterprise extension and the core
+	// Group schema are served.
 	a := do(http.MethodGet, "/Schemas", nil)
 	expect("GET /Schemas", a, http.StatusOK, "")
 	var schemaIDs []string
 	for _, r := range a.body["Resources"].([]any) {
 		schemaIDs = append(schemaIDs, r.(map[string]any)["id"].(string))
 	}
-	if strings.Join(schemaIDs, " ") != coreUser+" "+enterpriseUser {
-		t.Fatalf("schemas %v, want core User and enterprise User only", schemaIDs)
+	slices.Sort(schemaIDs)
+	if want := []string{scim.GroupSchema, coreUser, enterpriseUser}; !slices.Equal(schemaIDs, want) {
+		t.Fatalf("schemas %v, want %v only", schemaIDs, want)
 	}
 
 	// POST core + enterprise: 201, id generated, absolute meta.location.

@@ -67,6 +67,9 @@ type users struct {
 	// answers every search with every user.
 	pageSize      int
 	ignoreFilters bool
+	// group: this handler stores Groups (displayName required, not
+	// unique; ids "g…").
+	group bool
 }
 
 func (u *users) resource(s *stored) elimity.Resource {
@@ -195,10 +198,16 @@ func (u *users) Create(r *http.Request, attrs elimity.ResourceAttributes) (elimi
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	name, _ := attrs["userName"].(string)
+	if u.group {
+		name, _ = attrs["displayName"].(string)
+	}
 	if name == "" {
 		return elimity.Resource{}, scimerrors.ScimErrorInvalidValue // this provider's own validation
 	}
 	for _, s := range u.byID {
+		if u.group {
+			break
+		}
 		if n, _ := s.attrs["userName"].(string); strings.EqualFold(n, name) {
 			return elimity.Resource{}, scimerrors.ScimErrorUniqueness
 		}
@@ -210,7 +219,11 @@ func (u *users) Create(r *http.Request, attrs elimity.ResourceAttributes) (elimi
 	u.next++
 	u.writes++
 	u.posts++
-	s := &stored{id: fmt.Sprintf("u%04d", u.next), attrs: next, version: 1}
+	prefix := "u"
+	if u.group {
+		prefix = "g"
+	}
+	s := &stored{id: fmt.Sprintf("%s%04d", prefix, u.next), attrs: next, version: 1}
 	u.byID[s.id] = s
 	return u.resource(s), nil
 }
@@ -471,8 +484,9 @@ type request struct {
 
 // provider is the in-process SCIM server.
 type provider struct {
-	users *users
-	srv   *httptest.Server
+	users  *users
+	groups *users // the Group resource type's handler
+	srv    *httptest.Server
 
 	mu       sync.Mutex
 	wrap     func(http.Handler) http.Handler // a test's handler in front
@@ -503,7 +517,9 @@ var (
 
 func newProvider(t testing.TB, opts ...option) *provider {
 	t.Helper()
-	p := &provider{users: &users{byID: map[string]*stored{}, drops: map[string]bool{}, refuses: map[string]bool{}}}
+	p := &provider{users: &users{byID: map[string]*stored{}, drops: map[string]bool{}, refuses: map[string]bool{}},
+		groups: &users{byID: map[string]*stored{}, drops: map[string]bool{}, refuses: map[string]bool{}, group: true,
+			schemas: []schema.Schema{schema.CoreGroupSchema()}}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -523,6 +539,9 @@ func newProvider(t testing.TB, opts ...option) *provider {
 		ResourceTypes: []elimity.ResourceType{{
 			ID: optional.NewString("User"), Name: "User", Endpoint: "/Users",
 			Schema: schema.CoreUserSchema(), SchemaExtensions: exts, Handler: p.users,
+		}, {
+			ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
+			Schema: schema.CoreGroupSchema(), Handler: p.groups,
 		}},
 	})
 	if err != nil {

@@ -6,7 +6,8 @@
 //
 // It registers only the core User schema and the enterprise extension
 // (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User, optional),
-// as a real provider would: nothing of hrissync's.
+// as a real provider would: nothing of hrissync's; and the core Group
+// resource (SCIMMY.Resources.Group), stored the same way.
 //
 // Environment: SCIM_TOKEN (required; every request must carry
 // "Authorization: Bearer <SCIM_TOKEN>"), PORT (0 or unset: any free port),
@@ -21,6 +22,8 @@
 // Test-only endpoints, outside the SCIM base (same bearer token):
 //
 //	GET  /_state  every stored User, as stored (JSON array, oldest first)
+//	GET  /_groups every stored Group, as stored (JSON array, oldest first)
+//	POST /_seedGroup  store a Group as if made by hand on the provider
 //	POST /_seed   store a User as if created outside SCIM (e.g. by SSO
 //	              just-in-time provisioning: send no externalId); answers
 //	              201 with the stored User, or SCIM errors as POST /Users does
@@ -157,6 +160,55 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User, {
     extensions,
 });
 
+// Groups (RFC 7643 §4.2), stored as Users are: SCIMMY parses, validates
+// and applies PATCH (egress, then ingress of the result); the handlers only
+// store. displayName is not unique, as RFC 7643 leaves it.
+const groups = new Map();
+
+async function groupIngress(resource, instance) {
+    const existing = resource.id === undefined ? undefined : groups.get(resource.id);
+    if (resource.id !== undefined && existing === undefined) throw notFound(resource.id);
+    const data = plain(instance);
+    const id = existing?.id ?? randomUUID();
+    const now = new Date().toISOString();
+    delete data.id;
+    const stored = {
+        schemas: data.schemas,
+        id,
+        ...data,
+        meta: {
+            resourceType: "Group",
+            created: existing?.meta.created ?? now,
+            lastModified: now,
+            version: `W/"${++version}"`,
+        },
+    };
+    groups.set(id, stored);
+    return plain(stored);
+}
+
+async function groupEgress(resource) {
+    if (resource.id !== undefined) {
+        const group = groups.get(resource.id);
+        if (group === undefined) throw notFound(resource.id);
+        return plain(group);
+    }
+    const all = [...groups.values()].map(plain);
+    if (!resource.filter) return all;
+    const filter = new SCIMMY.Types.Filter(fold(plain(resource.filter), ""));
+    return all.filter((group) => filter.match([view(group)]).length > 0);
+}
+
+async function groupDegress(resource) {
+    if (!groups.delete(resource.id)) throw notFound(resource.id);
+}
+
+SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
+    ingress: groupIngress,
+    egress: groupEgress,
+    degress: groupDegress,
+});
+
 const authorized = (req) => req.header("Authorization") === `Bearer ${token}`;
 
 const app = express();
@@ -179,6 +231,20 @@ const requireToken = (req, res, next) => {
 
 app.get("/_state", requireToken, (req, res) => {
     res.json([...users.values()]);
+});
+
+app.get("/_groups", requireToken, (req, res) => {
+    res.json([...groups.values()]);
+});
+
+// POST /_seedGroup stores a Group as if made by hand on the provider.
+app.post("/_seedGroup", requireToken, express.json({type: ["application/json", "application/scim+json"]}), async (req, res) => {
+    try {
+        const created = await new SCIMMY.Resources.Group().write(req.body);
+        res.status(201).json(groups.get(created.id));
+    } catch (ex) {
+        res.status(ex.status ?? 500).json(new SCIMMY.Messages.Error(ex));
+    }
 });
 
 app.post("/_seed", requireToken, express.json({type: ["application/json", "application/scim+json"]}), async (req, res) => {
