@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/store"
@@ -58,7 +59,7 @@ func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
 				fields = append(fields, "active")
 			}
 			for _, f := range slices.Sorted(maps.Keys(p.Applied)) {
-				if f != store.AppliedActivity && !slices.Contains(a.Opaque, f) && a.Fields[f] != p.Applied[f].Value {
+				if f != store.AppliedActivity && !opaque(a, f) && a.Fields[f] != p.Applied[f].Value {
 					fields = append(fields, f)
 				}
 			}
@@ -99,4 +100,12 @@ func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
 		fix(id, Account{})
 	}
 	return d, nil
+}
+
+// opaque reports whether the lister says it cannot read field back.
+func opaque(a Account, field string) bool {
+	return slices.ContainsFunc(a.Opaque, func(o string) bool {
+		prefix, all := strings.CutSuffix(o, "*")
+		return o == field || all && strings.HasPrefix(field, prefix)
+	})
 }

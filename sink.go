@@ -46,7 +46,9 @@ type Account struct {
 	Fields     Fields
 	// Opaque lists fields the platform holds in a form the lister cannot
 	// turn back into the field's value (a SCIM mapping that transforms
-	// it): drift checks leave them alone rather than report them changed.
+	// it; group memberships kept in the platform's groups): drift checks
+	// leave them alone rather than report them changed. A name ending in
+	// "*" covers every field it begins ("group.*").
 	Opaque []string
 }
 

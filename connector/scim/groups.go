@@ -48,30 +48,6 @@ func (e *GroupError) Error() string {
 
 func (e *GroupError) Unwrap() error { return e.Err }
 
-// noteGroupField remembers a group field's name, for listings (see
-// Sink.Accounts).
-func (s *Sink) noteGroupField(field string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.groupFields == nil {
-		s.groupFields = map[string]bool{}
-	}
-	s.groupFields[field] = true
-}
-
-// knownGroupFields are the group fields the sink has been asked about or
-// written, sorted.
-func (s *Sink) knownGroupFields() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.groupFields))
-	for f := range s.groupFields {
-		out = append(out, f)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func (s *Sink) cachedGroup(code string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -235,7 +235,7 @@ func (l *lister) take(r resource, emit func(hrissync.Account) error) error {
 	}
 	// Group memberships are not read back (see Groups): drift checks
 	// leave the group fields alone.
-	a.Opaque = append(a.Opaque, l.s.knownGroupFields()...)
+	a.Opaque = append(a.Opaque, hrissync.GroupPrefix+"*") // memberships are the Groups', not read back
 	m := a.Fields[hrissync.FieldManagerID]
 	if m == "" {
 		return emit(a)

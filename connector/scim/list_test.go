@@ -296,7 +296,10 @@ func TestDriftThroughSCIM(t *testing.T) {
 			{Field: hrissync.FieldLocation, Path: "nickName"},
 			{Field: hrissync.FieldStartDate, Path: "userType", Value: scim.DateFormat("02/01/2006")},
 		}})
-		eng, err := hrissync.New(hris, s, memstore.New(), &hrissync.Config{Logger: slog.New(slog.DiscardHandler)})
+		// Departments kept as Groups too: memberships are the Groups',
+		// which the listing does not read back, so drift leaves them be.
+		eng, err := hrissync.New(hris, s, memstore.New(), &hrissync.Config{Logger: slog.New(slog.DiscardHandler),
+			Groups: []hrissync.GroupRule{hrissync.ByValue("department", hrissync.FieldDepartment, nil)}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -331,9 +331,8 @@ type Sink struct {
 	mapped map[string]*mapped // Config.Map by field
 	disc   discovery          // what Discover read
 
-	groups      map[string]string      // group code → provider group id (under mu)
-	groupLocks  map[string]*sync.Mutex // by group code (under mu)
-	groupFields map[string]bool        // group fields seen (under mu)
+	groups     map[string]string      // group code → provider group id (under mu)
+	groupLocks map[string]*sync.Mutex // by group code (under mu)
 }
 
 var (
@@ -389,7 +388,6 @@ func New(baseURL string, cfg *Config) (*Sink, error) {
 // (hrissync.GroupPrefix), carried as Group memberships.
 func (s *Sink) Carries(field string) bool {
 	if isGroupField(field) {
-		s.noteGroupField(field)
 		return true
 	}
 	if s.mapping(field) != nil {
@@ -1028,7 +1026,6 @@ func (s *Sink) newWrite(u hrissync.Update) *write {
 	w := &write{worker: u.EmployeeID, active: u.Active && u.Kind != hrissync.Deactivate, fields: hrissync.Fields{}, old: hrissync.Fields{}}
 	for k, v := range u.Fields {
 		if isGroupField(k) {
-			s.noteGroupField(k)
 			if w.groups == nil {
 				w.groups = map[string]groupChange{}
 			}
@@ -1041,7 +1038,6 @@ func (s *Sink) newWrite(u hrissync.Update) *write {
 	}
 	for _, c := range u.Changes {
 		if isGroupField(c.Field) {
-			s.noteGroupField(c.Field)
 			if w.groups == nil {
 				w.groups = map[string]groupChange{}
 			}
