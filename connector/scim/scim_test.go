@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -833,6 +834,19 @@ func TestEngineThroughSCIM(t *testing.T) {
 		acc, _, ok := p.account(id)
 		return acc, ok
 	}, p.count())
+	p.groups.mu.Lock()
+	var groups []map[string]any
+	for _, g := range p.groups.byID {
+		groups = append(groups, g.attrs)
+	}
+	p.groups.mu.Unlock()
+	p.users.mu.Lock()
+	workers := map[string]string{}
+	for _, u := range p.users.byID {
+		workers[u.id], _ = u.attrs["externalId"].(string)
+	}
+	p.users.mu.Unlock()
+	checkGroups(t, rep, groups, workers)
 	t.Logf("%s; SCIM writes %d (POST %d)", rep.Summary(), p.users.writes, p.users.posts)
 }
 
@@ -843,7 +857,8 @@ func simulateThrough(t *testing.T, s *scim.Sink, people int, seed uint64) *sim.R
 	t.Helper()
 	churn := sim.DefaultChurn()
 	churn.Conversions = 0.002 // a few people re-keyed, moved through SCIM's externalId
-	rep, err := sim.Run(t.Context(), sim.Config{People: people, Days: 7, Seed: seed, Churn: churn,
+	// Audiences: departments and the managers kept as SCIM Groups.
+	rep, err := sim.Run(t.Context(), sim.Config{People: people, Days: 7, Seed: seed, Churn: churn, Audiences: true,
 		WrapSink: func(platform hrissync.Sink) hrissync.Sink { return through{s, platform} }})
 	if err != nil {
 		t.Fatal(err)
@@ -902,6 +917,9 @@ func checkCarried(t *testing.T, s *scim.Sink, rep *sim.Report, account func(id s
 			got[id] = g
 		}
 	}
+	for _, v := range want {
+		maps.DeleteFunc(v.Fields, func(f, _ string) bool { return strings.HasPrefix(f, hrissync.GroupPrefix) }) // checkGroups
+	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("the provider differs from the HRIS in carried fields (-hris +provider):\n%s", d)
 	}
@@ -944,5 +962,48 @@ func TestPagedSearchSeesEveryCandidate(t *testing.T) {
 	var conflict *scim.ConflictError
 	if !errors.As(err, &conflict) || len(conflict.Candidates) != 2 {
 		t.Fatalf("two accounts bound to one worker, paged: %v, want a *ConflictError with both", err)
+	}
+}
+
+// checkGroups: each group the rules ask for holds exactly the people at
+// work the HRIS puts in it (the simulation's expected group fields), by
+// worker id — leavers keep their groups by default, and are checked apart
+// (TestGroupsLeavers); the provider's groups are given as stored, with the
+// users' provider ids mapped to workers.
+func checkGroups(t *testing.T, rep *sim.Report, groups []map[string]any, workers map[string]string) {
+	t.Helper()
+	want := map[string][]string{}
+	for id, v := range rep.Expected {
+		if !v.Active {
+			continue
+		}
+		for f, val := range v.Fields {
+			if code, _ := hrissync.ParseGroupRef(val); strings.HasPrefix(f, hrissync.GroupPrefix) && code != "" {
+				want[code] = append(want[code], id)
+			}
+		}
+	}
+	got := map[string][]string{}
+	for _, g := range groups {
+		code, _ := g["externalId"].(string)
+		list, _ := g["members"].([]any)
+		for _, m := range list {
+			if m, ok := m.(map[string]any); ok {
+				if w := workers[fmt.Sprint(m["value"])]; rep.Expected[w].Active {
+					got[code] = append(got[code], w)
+				}
+			}
+		}
+	}
+	for _, m := range []map[string][]string{want, got} {
+		for code := range m {
+			slices.Sort(m[code])
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("group members (-rules +provider):\n%s", d)
+	}
+	if len(got) == 0 {
+		t.Error("no groups on the provider: audiences not exercised")
 	}
 }

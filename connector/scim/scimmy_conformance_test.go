@@ -140,10 +140,17 @@ func TestEngineThroughSCIMMY(t *testing.T) {
 	p := newSCIMMYPlatform(t)
 	s := p.sink(t, scim.Config{})
 	rep := simulateThrough(t, s, 200, 5)
-	accs, _, n := p.accounts(t)
+	accs, pids, n := p.accounts(t)
 	checkCarried(t, s, rep, func(id string) (hrissync.Account, bool) {
 		acc, ok := accs[id]
 		return acc, ok
 	}, n)
+	workers := map[string]string{}
+	for w, id := range pids {
+		workers[id] = w
+	}
+	var groups []map[string]any
+	p.s.call(t, http.MethodGet, p.s.root+"/_groups", nil, http.StatusOK, &groups)
+	checkGroups(t, rep, groups, workers)
 	t.Logf("%s", rep.Summary())
 }
