@@ -48,7 +48,9 @@ type GroupRule struct {
 	// people between groups in real time or nightly, as the policy says.
 	Field string
 	// Group returns the person's group: a stable code and a display name;
-	// an empty code puts them in no group of this rule.
+	// an empty code puts them in no group of this rule. Codes name groups
+	// across all rules (the SCIM sink keys a Group by its code alone):
+	// ByValue prefixes its codes with the rule's name, When uses the name.
 	Group func(e Employee) (code, name string)
 }
 
