@@ -70,7 +70,9 @@ func (e *Engine) desire(rec *Employee, now time.Time) (desired, error) {
 	if err != nil {
 		return desired{}, fmt.Errorf("mapping %s: %w", rec.ID, err)
 	}
-	e.groupFields(view, fields)
+	if err := e.groupFields(view, fields); err != nil {
+		return desired{}, fmt.Errorf("mapping %s: %w", rec.ID, err)
+	}
 	for f := range fields {
 		if e.cfg.Policy.Class(f) == cadence.Ignore || !e.carried(f) {
 			delete(fields, f)

@@ -3,6 +3,8 @@ package hrissync
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hrissync/hrissync/store"
 )
 
 // Audiences (docs/design.md §2.6). Learning platforms assign learning paths,
@@ -85,12 +87,36 @@ func When(name, field, displayName string, match func(Employee) bool) GroupRule 
 	}}
 }
 
-// groupFields adds the person's group fields to fields.
-func (e *Engine) groupFields(rec Employee, fields Fields) {
+// groupFields adds the person's group fields to fields. Two rules putting
+// one person in one group (the same code) is the host's error, refused
+// rather than left to flip the group between two names.
+func (e *Engine) groupFields(rec Employee, fields Fields) error {
+	by := map[string]string{} // code → rule
 	for _, r := range e.cfg.Groups {
 		code, name := r.Group(rec)
+		if other, ok := by[code]; ok && code != "" {
+			return fmt.Errorf("group rules %q and %q both give group code %q: codes must name one group across all rules", other, r.Name, code)
+		}
+		by[code] = r.Name
 		fields[GroupPrefix+r.Name] = GroupRef(code, name)
 	}
+	return nil
+}
+
+// leftGroups names, for the deactivation of a person the Source no longer
+// holds (no desired record), the groups they were in as last applied: a
+// Sink that removes leavers from their groups needs them.
+func leftGroups(applied map[string]store.Applied) Fields {
+	var out Fields
+	for f, a := range applied {
+		if strings.HasPrefix(f, GroupPrefix) && a.Value != "" {
+			if out == nil {
+				out = Fields{}
+			}
+			out[f] = a.Value
+		}
+	}
+	return out
 }
 
 // checkGroups validates Config.Groups, and gives each group field its source

@@ -628,8 +628,12 @@ func (e *Engine) propose(r request, p store.Person, d desired, classes cadence.C
 	if kind == Modify && len(chg) == 0 {
 		return nil, applied
 	}
+	fields := d.fields
+	if kind == Deactivate && fields == nil {
+		fields = leftGroups(p.Applied)
+	}
 	return &Update{
-		Tenant: e.cfg.Tenant, EmployeeID: r.id, Kind: kind, Fields: d.fields, Changes: chg,
+		Tenant: e.cfg.Tenant, EmployeeID: r.id, Kind: kind, Fields: fields, Changes: chg,
 		Version: d.version, Trigger: r.trigger, Classes: want, Active: active,
 	}, applied
 }

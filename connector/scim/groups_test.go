@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -14,7 +15,9 @@ import (
 	"testing"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/connector/scim"
+	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
 // groupServer is one of the third-party providers, seen by the group tests.
@@ -521,5 +524,68 @@ func TestGroupsListedOpaque(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d accounts", n)
+	}
+}
+
+// A person who vanishes from HR (not terminated: gone from the list) is
+// deactivated by the batch; with LeaversLeaveGroups they leave their groups
+// too, by default they stay (outside finding: the deactivation of a person
+// with no record carried no groups).
+func TestVanishedLeaverAndGroups(t *testing.T) {
+	for _, leave := range []bool{false, true} {
+		t.Run(fmt.Sprintf("LeaversLeaveGroups=%v", leave), func(t *testing.T) {
+			onBothServers(t, func(t *testing.T, gs *groupServer) {
+				ctx := context.Background()
+				s, _ := groupSink(t, gs, scim.Config{LeaversLeaveGroups: leave})
+				hris := memory.NewHRIS(hrissync.RealClock{}, 1)
+				for _, id := range []string{"v-1", "v-2"} {
+					hris.Load(hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive,
+						StartDate: hrissync.NewDate(2020, 1, 6), Department: "R&D"})
+				}
+				eng, err := hrissync.New(hris, s, memstore.New(), &hrissync.Config{
+					Groups:        []hrissync.GroupRule{hrissync.ByValue("department", hrissync.FieldDepartment, nil)},
+					DeletionLimit: hrissync.Budget{Off: true}, Logger: slog.New(slog.DiscardHandler),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := eng.Batch(ctx); err != nil {
+					t.Fatal(err)
+				}
+				hris.Remove("v-1")
+				if err := eng.Batch(ctx); err != nil {
+					t.Fatal(err)
+				}
+				g := byCode(t, gs)["department:R&D"]
+				got := members(g)
+				want := []string{gs.userID(t, "v-2")}
+				if !leave {
+					want = append(want, gs.userID(t, "v-1"))
+				}
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Errorf("R&D members %v, want %v", got, want)
+				}
+			})
+		})
+	}
+}
+
+// Two rules giving one person the same group code: refused with an error
+// naming both, rather than the group flipping between two names (outside
+// finding).
+func TestSameGroupCodeFromTwoRulesIsRefused(t *testing.T) {
+	hris := memory.NewHRIS(hrissync.RealClock{}, 1)
+	hris.Load(hrissync.Employee{ID: "m-1", Email: "m@example.com", Status: hrissync.StatusActive, Role: "Manager"})
+	both := func(hrissync.Employee) (string, string) { return "X", "Group" }
+	eng, err := hrissync.New(hris, memory.NewPlatform(hrissync.RealClock{}, 1), memstore.New(), &hrissync.Config{
+		Groups: []hrissync.GroupRule{{Name: "a", Field: hrissync.FieldDepartment, Group: both}, {Name: "b", Field: hrissync.FieldRole, Group: both}},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Reconcile(context.Background(), "m-1"); err == nil || !strings.Contains(err.Error(), `"a" and "b"`) {
+		t.Errorf("Reconcile: %v, want an error naming both rules", err)
 	}
 }
