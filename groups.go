@@ -62,7 +62,7 @@ type GroupRule struct {
 // ids when departments are renamed, so that the group keeps its code.
 func ByValue(name, field string, code func(value string) string) GroupRule {
 	return GroupRule{Name: name, Field: field, Group: func(e Employee) (string, string) {
-		v := e.Fields()[field]
+		v := e.Field(field)
 		if v == "" {
 			return "", ""
 		}

@@ -101,3 +101,18 @@ func TestGroupRulesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// Field reads what Fields holds, one field at a time.
+func TestFieldAgreesWithFields(t *testing.T) {
+	e := hrissync.Employee{ID: "w-1", EmployeeNumber: "7", Email: "a@example.com", GivenName: "A", FamilyName: "B",
+		Status: hrissync.StatusActive, StartDate: hrissync.NewDate(2020, 1, 6), TerminationDate: hrissync.NewDate(2026, 1, 2),
+		Role: "R", ManagerID: "w-0", Department: "D", Location: "L", Attributes: map[string]string{"skill.go": "4"}}
+	for k, v := range e.Fields() {
+		if got := e.Field(k); got != v {
+			t.Errorf("Field(%q) = %q, Fields holds %q", k, got, v)
+		}
+	}
+	if got := e.Field("nothing"); got != "" {
+		t.Errorf("Field of an unknown name = %q", got)
+	}
+}

@@ -168,6 +168,39 @@ func (e Employee) Fields() Fields {
 	return f
 }
 
+// Field returns one field of e as Fields names it ("" for none), without
+// building the whole map: what a rule reading one field needs.
+func (e Employee) Field(name string) string {
+	switch name {
+	case FieldEmployeeNumber:
+		return e.EmployeeNumber
+	case FieldEmail:
+		return e.Email
+	case FieldGivenName:
+		return e.GivenName
+	case FieldFamilyName:
+		return e.FamilyName
+	case FieldStatus:
+		return string(e.Status)
+	case FieldStartDate:
+		return e.StartDate.String()
+	case FieldTerminationDate:
+		return e.TerminationDate.String()
+	case FieldRole:
+		return e.Role
+	case FieldManagerID:
+		return e.ManagerID
+	case FieldDepartment:
+		return e.Department
+	case FieldLocation:
+		return e.Location
+	}
+	if k, ok := strings.CutPrefix(name, AttributePrefix); ok {
+		return e.Attributes[k]
+	}
+	return ""
+}
+
 // Clone returns a deep copy of e.
 func (e Employee) Clone() Employee {
 	e.Attributes = maps.Clone(e.Attributes)

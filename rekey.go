@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,24 +91,19 @@ func (e *Engine) moveNow(ctx context.Context, trigger Trigger, rec *Employee, ol
 }
 
 // previousAccounts returns the state of the person's previous ids that hold
-// an account, most recent first.
+// an account, most recent first, read with one Lookup.
 func (e *Engine) previousAccounts(ctx context.Context, id string, rec *Employee) ([]store.Person, error) {
-	var held []store.Person
-	seen := map[string]bool{id: true, "": true}
+	var ids []string
 	for _, old := range rec.PreviousIDs {
-		if seen[old] {
-			continue
-		}
-		seen[old] = true
-		p, err := e.store.Person(ctx, e.cfg.Tenant, old)
-		if err != nil {
-			return nil, fmt.Errorf("reading state of previous id %s: %w", old, err)
-		}
-		if p.Exists && p.MovedTo() == "" {
-			held = append(held, p)
+		if old != id && old != "" && !slices.Contains(ids, old) {
+			ids = append(ids, old)
 		}
 	}
-	return held, nil
+	people, err := e.store.Lookup(ctx, e.cfg.Tenant, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading state of previous ids %v: %w", ids, err)
+	}
+	return slices.DeleteFunc(people, func(p store.Person) bool { return !p.Exists || p.MovedTo() != "" }), nil
 }
 
 // inherited is what Plan and Explain take a person's state to be: theirs,

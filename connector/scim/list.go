@@ -1,9 +1,7 @@
 package scim
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -197,20 +195,11 @@ func (l *lister) page(ctx context.Context, start, size int) ([]resource, int, er
 		}
 		return nil, 0, err
 	}
-	var list struct {
-		TotalResults *int       `json:"totalResults"`
-		Resources    []resource `json:"Resources"`
+	page, total, err := listResponse(r)
+	if err != nil {
+		return nil, 0, fmt.Errorf("scim: %s %s: %w", method, path, err)
 	}
-	d := json.NewDecoder(bytes.NewReader(r.body))
-	d.UseNumber()
-	if err := d.Decode(&list); err != nil {
-		return nil, 0, fmt.Errorf("scim: GET %s: %w", path, err)
-	}
-	total := -1
-	if list.TotalResults != nil {
-		total = *list.TotalResults
-	}
-	return list.Resources, total, nil
+	return page, total, nil
 }
 
 // take streams r if it is bound to a worker, or holds it back until its

@@ -1647,24 +1647,37 @@ func (s *Sink) searchIn(ctx context.Context, endpoint, filter string) ([]resourc
 		if err != nil {
 			return nil, err
 		}
-		var list struct {
-			TotalResults int        `json:"totalResults"`
-			Resources    []resource `json:"Resources"`
-		}
-		d := json.NewDecoder(bytes.NewReader(r.body))
-		d.UseNumber()
-		if err := d.Decode(&list); err != nil {
+		page, total, err := listResponse(r)
+		if err != nil {
 			return nil, fmt.Errorf("scim: searching %s: %w", filter, err)
 		}
-		all = append(all, list.Resources...)
-		start += len(list.Resources)
-		if len(list.Resources) == 0 || len(all) >= list.TotalResults {
+		all = append(all, page...)
+		start += len(page)
+		if len(page) == 0 || len(all) >= total {
 			return all, nil
 		}
 		if len(all) >= searchLimit {
 			return nil, retry.Permanent(fmt.Errorf("scim: searching %s: over %d results (does the provider ignore filters?)", filter, searchLimit))
 		}
 	}
+}
+
+// listResponse decodes a ListResponse (RFC 7644 §3.4.2): its resources, and
+// its totalResults (-1 when the provider gives none).
+func listResponse(r *response) ([]resource, int, error) {
+	var list struct {
+		TotalResults *int       `json:"totalResults"`
+		Resources    []resource `json:"Resources"`
+	}
+	d := json.NewDecoder(bytes.NewReader(r.body))
+	d.UseNumber()
+	if err := d.Decode(&list); err != nil {
+		return nil, 0, err
+	}
+	if list.TotalResults == nil {
+		return list.Resources, -1, nil
+	}
+	return list.Resources, *list.TotalResults, nil
 }
 
 // A search asks for searchPage resources at a time and gives up past
