@@ -54,65 +54,78 @@ let version = 0;
 const plain = (value) => JSON.parse(JSON.stringify(value));
 const notFound = (id) => new SCIMMY.Types.Error(404, null, `Resource ${id} not found`);
 
-// ingress: create (resource.id unset) or replace (PUT, and the result of a
-// PATCH that SCIMMY has already applied to what egress returned).
-async function ingress(resource, instance) {
-    const existing = resource.id === undefined ? undefined : users.get(resource.id);
-    if (resource.id !== undefined && existing === undefined) throw notFound(resource.id);
-
-    const data = plain(instance);
-    // userName: uniqueness "server", caseExact false (RFC 7643 §4.1.1).
-    // SCIMMY has no storage, so uniqueness is the handler's to enforce.
-    const userName = String(data.userName ?? "").toLowerCase();
-    for (const [id, other] of users) {
-        if (id !== resource.id && String(other.userName).toLowerCase() === userName)
-            throw new SCIMMY.Types.Error(409, "uniqueness", `userName "${data.userName}" is already taken`);
-    }
-
-    const id = existing?.id ?? randomUUID();
-    const now = new Date().toISOString();
-    delete data.id;
-    const stored = {
-        schemas: data.schemas,
-        id,
-        ...data,
-        meta: {
-            resourceType: "User",
-            created: existing?.meta.created ?? now,
-            lastModified: now,
-            version: `W/"${++version}"`,
+// handlers store the resources of one type in store, a Map of id -> stored
+// resource. SCIMMY parses, validates and applies PATCH (egress, then
+// ingress of the result); the handlers only store. unique, if given, refuses
+// a resource that would break a uniqueness rule of the type.
+function handlers(resourceType, store, unique = () => {}) {
+    return {
+        // ingress: create (resource.id unset) or replace (PUT, and the
+        // result of a PATCH that SCIMMY has already applied to what egress
+        // returned).
+        async ingress(resource, instance) {
+            const existing = resource.id === undefined ? undefined : store.get(resource.id);
+            if (resource.id !== undefined && existing === undefined) throw notFound(resource.id);
+            const data = plain(instance);
+            unique(data, resource.id);
+            const id = existing?.id ?? randomUUID();
+            const now = new Date().toISOString();
+            delete data.id;
+            const stored = {
+                schemas: data.schemas,
+                id,
+                ...data,
+                meta: {
+                    resourceType,
+                    created: existing?.meta.created ?? now,
+                    lastModified: now,
+                    version: `W/"${++version}"`,
+                },
+            };
+            store.set(id, stored);
+            return plain(stored);
+        },
+        // egress: one resource by id, or the list. Filtering is the handler's job in
+        // SCIMMY's contract (ListResponse only sorts and paginates what egress
+        // returns); SCIMMY's own matcher, Filter#match, is what its documentation
+        // offers for it, and is used here on the filter SCIMMY parsed. Two gaps of
+        // that matcher are bridged, so that eq works as RFC 7644 §3.4.2.2 says on
+        // what a client searches (externalId, userName, emails.value, and the
+        // enterprise employeeNumber):
+        //   - it looks a URN-qualified attribute
+        //     (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber)
+        //     up as one flat key, while a User carries the extension as one nested
+        //     object: the view it is given has each extension attribute under its
+        //     qualified name too;
+        //   - it compares strings exactly, while every string attribute of User
+        //     and EnterpriseUser is caseExact false except id and externalId
+        //     (RFC 7643 §3.1, §4.1, §4.3): both the view and the filter's operands
+        //     are lower-cased, except under id, externalId and meta.
+        async egress(resource) {
+            if (resource.id !== undefined) {
+                const found = store.get(resource.id);
+                if (found === undefined) throw notFound(resource.id);
+                return plain(found);
+            }
+            const all = [...store.values()].map(plain);
+            if (!resource.filter) return all;
+            const filter = new SCIMMY.Types.Filter(fold(plain(resource.filter), ""));
+            return all.filter((r) => filter.match([view(r)]).length > 0);
+        },
+        async degress(resource) {
+            if (!store.delete(resource.id)) throw notFound(resource.id);
         },
     };
-    users.set(id, stored);
-    return plain(stored);
 }
 
-// egress: one User by id, or the list. Filtering is the handler's job in
-// SCIMMY's contract (ListResponse only sorts and paginates what egress
-// returns); SCIMMY's own matcher, Filter#match, is what its documentation
-// offers for it, and is used here on the filter SCIMMY parsed. Two gaps of
-// that matcher are bridged, so that eq works as RFC 7644 §3.4.2.2 says on
-// what a client searches (externalId, userName, emails.value, and the
-// enterprise employeeNumber):
-//   - it looks a URN-qualified attribute
-//     (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber)
-//     up as one flat key, while a User carries the extension as one nested
-//     object: the view it is given has each extension attribute under its
-//     qualified name too;
-//   - it compares strings exactly, while every string attribute of User
-//     and EnterpriseUser is caseExact false except id and externalId
-//     (RFC 7643 §3.1, §4.1, §4.3): both the view and the filter's operands
-//     are lower-cased, except under id, externalId and meta.
-async function egress(resource) {
-    if (resource.id !== undefined) {
-        const user = users.get(resource.id);
-        if (user === undefined) throw notFound(resource.id);
-        return plain(user);
+// userName: uniqueness "server", caseExact false (RFC 7643 §4.1.1). SCIMMY
+// has no storage, so uniqueness is the handler's to enforce.
+function uniqueUserName(data, id) {
+    const userName = String(data.userName ?? "").toLowerCase();
+    for (const [other, user] of users) {
+        if (other !== id && String(user.userName).toLowerCase() === userName)
+            throw new SCIMMY.Types.Error(409, "uniqueness", `userName "${data.userName}" is already taken`);
     }
-    const all = [...users.values()].map(plain);
-    if (!resource.filter) return all;
-    const filter = new SCIMMY.Types.Filter(fold(plain(resource.filter), ""));
-    return all.filter((user) => filter.match([view(user)]).length > 0);
 }
 
 const keepCase = new Set(["id", "externalid", "meta"]);
@@ -135,10 +148,6 @@ function view(user) {
     return fold(flat, "");
 }
 
-async function degress(resource) {
-    if (!users.delete(resource.id)) throw notFound(resource.id);
-}
-
 const extensions = [{schema: SCIMMY.Schemas.EnterpriseUser, required: false}];
 if (process.env.SCIM_LMS_EXTENSION === "1") {
     // Registered through SCIMMY's schema extension API: a SchemaDefinition
@@ -154,60 +163,15 @@ if (process.env.SCIM_LMS_EXTENSION === "1") {
 }
 
 SCIMMY.Resources.declare(SCIMMY.Resources.User, {
-    ingress,
-    egress,
-    degress,
+    ...handlers("User", users, uniqueUserName),
     extensions,
 });
 
-// Groups (RFC 7643 §4.2), stored as Users are: SCIMMY parses, validates
-// and applies PATCH (egress, then ingress of the result); the handlers only
-// store. displayName is not unique, as RFC 7643 leaves it.
+// Groups (RFC 7643 §4.2), stored as Users are. displayName is not unique,
+// as RFC 7643 leaves it.
 const groups = new Map();
 
-async function groupIngress(resource, instance) {
-    const existing = resource.id === undefined ? undefined : groups.get(resource.id);
-    if (resource.id !== undefined && existing === undefined) throw notFound(resource.id);
-    const data = plain(instance);
-    const id = existing?.id ?? randomUUID();
-    const now = new Date().toISOString();
-    delete data.id;
-    const stored = {
-        schemas: data.schemas,
-        id,
-        ...data,
-        meta: {
-            resourceType: "Group",
-            created: existing?.meta.created ?? now,
-            lastModified: now,
-            version: `W/"${++version}"`,
-        },
-    };
-    groups.set(id, stored);
-    return plain(stored);
-}
-
-async function groupEgress(resource) {
-    if (resource.id !== undefined) {
-        const group = groups.get(resource.id);
-        if (group === undefined) throw notFound(resource.id);
-        return plain(group);
-    }
-    const all = [...groups.values()].map(plain);
-    if (!resource.filter) return all;
-    const filter = new SCIMMY.Types.Filter(fold(plain(resource.filter), ""));
-    return all.filter((group) => filter.match([view(group)]).length > 0);
-}
-
-async function groupDegress(resource) {
-    if (!groups.delete(resource.id)) throw notFound(resource.id);
-}
-
-SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
-    ingress: groupIngress,
-    egress: groupEgress,
-    degress: groupDegress,
-});
+SCIMMY.Resources.declare(SCIMMY.Resources.Group, handlers("Group", groups));
 
 const authorized = (req) => req.header("Authorization") === `Bearer ${token}`;
 
