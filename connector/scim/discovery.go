@@ -198,8 +198,9 @@ func (s *Sink) refuse(d *Discovery) error {
 		}
 		return list[i], list[i] != urn
 	}
+	listed := append(slices.Clone(d.Schemas), d.UserExtensions...)
 	for _, urn := range s.sentSchemas() {
-		if as, other := spelt(append(slices.Clone(d.Schemas), d.UserExtensions...), urn); other {
+		if as, other := spelt(listed, urn); other {
 			return retry.Permanent(&SchemaError{Schema: urn, Reason: "the provider spells it " + as + ": write it so"})
 		}
 		switch {
