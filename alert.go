@@ -62,6 +62,7 @@ type Alert struct {
 	Kind     AlertKind
 	Severity Severity // default warning
 	Tenant   string
+	Sink     string    // the sink's name, in an engine of several (NewMulti)
 	At       time.Time // when the incident opened; on a resolution, when it ended
 	Message  string
 	RunID    string // for batch alerts
@@ -106,7 +107,7 @@ type logAlerter struct{ l *slog.Logger }
 
 func (l logAlerter) Alert(ctx context.Context, a Alert) {
 	l.l.ErrorContext(ctx, "hrissync alert", "kind", a.Kind, "severity", a.Severity, "incident", a.Incident,
-		"tenant", a.Tenant, "message", a.Message, "run", a.RunID, "err", a.Err)
+		"tenant", a.Tenant, "sink", a.Sink, "message", a.Message, "run", a.RunID, "err", a.Err)
 }
 
 func (l logAlerter) Resolve(ctx context.Context, a Alert) {

@@ -31,7 +31,7 @@ func (e *Engine) checkAnchor(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the audit anchor: %w", err)
 	}
-	if err := c.CheckAnchor(e.cfg.Tenant, anchor); err != nil {
+	if err := c.CheckAnchor(e.tenant, anchor); err != nil {
 		e.raise(ctx, "audit-anchor", Alert{Kind: AlertAuditLog, Severity: SeverityCritical, Err: err,
 			Message: fmt.Sprintf("the audit log does not hold its chain up to the anchor (sequence %d); the engine will not start", anchor.Seq)})
 		return err

@@ -34,16 +34,41 @@ var ErrStaleList = errors.New("hrissync: the full list is older than the last co
 // missing from it or out of scope are leavers: if there are more than
 // Config.DeletionLimit allows, the run is held and the Alerter called, and
 // ApproveDeletions lets it go on. Last, it reconciles everyone still dirty.
+//
+// An engine of several sinks reads the list once for all of them
+// (NewMulti); each sink's run is its own, in its own ledger.
 func (e *Engine) Batch(ctx context.Context) error {
-	_, err := e.batch(ctx)
+	if e.lanes != nil {
+		_, err := e.batchLanes(ctx)
+		return err
+	}
+	_, err := e.batch(ctx, e.fullList)
 	return err
+}
+
+// takeList takes the Source's full list for a batch: when it was taken,
+// where the Source can tell (Snapshotter; zero otherwise), and the list.
+type takeList func(ctx context.Context) (asOf time.Time, list iter.Seq2[Employee, error], err error)
+
+// fullList takes the Source's full list: its Snapshot where it has one.
+func (e *Engine) fullList(ctx context.Context) (time.Time, iter.Seq2[Employee, error], error) {
+	s, ok := e.src.(Snapshotter)
+	if !ok {
+		return time.Time{}, e.paged(ctx, TriggerBatch, callList, e.src.List(ctx)), nil
+	}
+	asOf, list, err := s.Snapshot(ctx)
+	if err != nil {
+		e.observe.sourceCall(ctx, TriggerBatch, callList) // a call that failed
+		return time.Time{}, nil, fmt.Errorf("taking the full list: %w", err)
+	}
+	return asOf, e.paged(ctx, TriggerBatch, callList, list), nil
 }
 
 // batchChunk is how many people the batch reads, looks up and reconciles
 // at a time, saving the run and marking them after each chunk.
 func (e *Engine) batchChunk() int { return e.cfg.Concurrency * 32 }
 
-func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
+func (e *Engine) batch(ctx context.Context, take takeList) (store.BatchRun, error) {
 	e.batchMu.Lock()
 	defer e.batchMu.Unlock()
 	now := e.cfg.Clock.Now()
@@ -78,7 +103,7 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 		return run, err
 	}
 
-	err = e.runList(ctx, &run)
+	err = e.runList(ctx, &run, take)
 	if err == nil && run.Status != store.BatchHeld {
 		err = e.deprovision(ctx, &run, false)
 	}
@@ -123,7 +148,7 @@ func (e *Engine) batch(ctx context.Context) (store.BatchRun, error) {
 	}
 	saveErr := e.store.SaveBatchRun(ctx, e.cfg.Tenant, run)
 	summary := audit.Entry{
-		ID: "run/" + run.ID + "/" + fmt.Sprint(run.Attempt), Tenant: e.cfg.Tenant, Action: audit.ActionRunSummary,
+		ID: "run/" + run.ID + "/" + fmt.Sprint(run.Attempt), Tenant: e.tenant, Sink: e.name, Action: audit.ActionRunSummary,
 		Trigger: string(TriggerBatch), RunID: run.ID, SourceChanged: run.Started, Applied: run.Finished,
 		Attempts: run.Attempt, Outcome: string(run.Status),
 		Summary: fmt.Sprintf("seen=%d writes=%d leavers=%d stale=%d asof=%s err=%q",
@@ -157,8 +182,8 @@ func (e *Engine) rerunOwed(last store.BatchRun, now time.Time) bool {
 // Source down — reads the list again from its start and skips only those.
 // The accounts are looked through for leavers only once the whole list has
 // been read: a list that ended in an error has not said who is gone.
-func (e *Engine) runList(ctx context.Context, run *store.BatchRun) error {
-	list, err := e.list(ctx, run)
+func (e *Engine) runList(ctx context.Context, run *store.BatchRun, take takeList) error {
+	list, err := e.list(ctx, run, take)
 	if err != nil {
 		return err
 	}
@@ -296,20 +321,14 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 	return e.store.Listed(ctx, e.cfg.Tenant, listed)
 }
 
-// list returns the Source's full list: its Snapshot where it has one, the
-// run then recording when the list was taken and refusing one taken before
-// the run's Baseline (docs/design.md §5.11).
-func (e *Engine) list(ctx context.Context, run *store.BatchRun) (iter.Seq2[Employee, error], error) {
-	s, ok := e.src.(Snapshotter)
-	if !ok {
-		return e.paged(ctx, TriggerBatch, callList, e.src.List(ctx)), nil
-	}
-	asOf, list, err := s.Snapshot(ctx)
+// list takes the Source's full list, the run then recording when the list
+// was taken (where the Source can tell) and refusing one taken before the
+// run's Baseline (docs/design.md §5.11).
+func (e *Engine) list(ctx context.Context, run *store.BatchRun, take takeList) (iter.Seq2[Employee, error], error) {
+	asOf, list, err := take(ctx)
 	if err != nil {
-		e.observe.sourceCall(ctx, TriggerBatch, callList) // a call that failed
-		return nil, fmt.Errorf("taking the full list: %w", err)
+		return nil, err
 	}
-	list = e.paged(ctx, TriggerBatch, callList, list)
 	run.AsOf = asOf
 	if asOf.IsZero() || !asOf.Before(run.Baseline) {
 		return list, nil
@@ -371,7 +390,7 @@ func (e *Engine) deprovision(ctx context.Context, run *store.BatchRun, approved 
 	writes := make([]bool, len(run.Leavers))
 	for i, id := range run.Leavers {
 		g.Go(func() error {
-			res, err := e.reconcile(gctx, request{id: id, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, pass: pass, approved: approved})
+			res, err := e.reconcile(gctx, request{id: id, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, pass: pass, readAfter: run.Started, approved: approved})
 			writes[i] = res == written
 			return ignoreRecorded(err)
 		})

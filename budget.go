@@ -249,6 +249,9 @@ func (b Budget) describe() string {
 // runaway an approval of a small layoff must not let through) stays held.
 // None: everyone held now.
 func (e *Engine) ApproveDeletions(ctx context.Context, id, approver string, people ...string) error {
+	if e.lanes != nil {
+		return ErrSeveralSinks
+	}
 	if strings.TrimSpace(approver) == "" {
 		return ErrNoApprover
 	}
@@ -277,7 +280,7 @@ func (e *Engine) approveHeld(ctx context.Context, budget, approver string, peopl
 func (e *Engine) recordApproval(ctx context.Context, what, runID, approver string, ids []string) error {
 	now := e.cfg.Clock.Now()
 	entry := audit.Entry{
-		ID: "approval/" + entryID(), Tenant: e.cfg.Tenant, Action: audit.ActionDeletionsApproved,
+		ID: "approval/" + entryID(), Tenant: e.tenant, Sink: e.name, Action: audit.ActionDeletionsApproved,
 		Trigger: audit.TriggerOperator, RunID: runID, SourceChanged: now, Applied: now, Outcome: "approved",
 		Summary: fmt.Sprintf("%s: %d deactivations approved by %s: %s", what, len(ids), approver, strings.Join(ids, ", ")),
 	}

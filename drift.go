@@ -37,6 +37,9 @@ type Drift struct {
 // Source (every field) and missing ones created again; unknown accounts are
 // only reported. Counts grow with the platform: run it off-peak.
 func (e *Engine) CheckDrift(ctx context.Context, repair bool) (Drift, error) {
+	if e.lanes != nil {
+		return Drift{}, ErrSeveralSinks
+	}
 	lister, ok := e.sink.(AccountLister)
 	if !ok {
 		return Drift{}, ErrCannotList

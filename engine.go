@@ -23,10 +23,21 @@ import (
 // concurrent use.
 type Engine struct {
 	src   Source
-	sink  Sink
+	sink  Sink // nil for an engine of several sinks: its lanes hold them
 	store store.Store
-	cfg   Config
+	cfg   Config // cfg.Tenant is the Store key: the tenant's, or the sink's within it
 	log   *slog.Logger
+
+	tenant string // the tenant, as audit entries, alerts and metrics name it
+	name   string // the sink's name; "" for an engine built by New
+	// lanes are the sinks of an engine built by NewMulti, each an engine
+	// of its own over one sink; the engine itself then holds no sink and
+	// fans its triggers out to them (multi.go). fanned marks a lane:
+	// its poll and batch are run by the engine it belongs to.
+	lanes  []*Engine
+	fanned bool
+	reads  *sharedReads // one Source read serving every lane; nil for one sink
+	polls  bool         // some field is realtime: the fallback poll runs
 
 	dispatcher store.Dispatcher
 	// marksDispatch: the Store dispatches a person in the transaction
@@ -94,9 +105,22 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
+	return newEngine(src, sink, store, c, "")
+}
+
+// newEngine builds an engine over one sink (or none, for an engine whose
+// lanes hold its sinks) from a Config with its defaults set. name is the
+// sink's name, "" for New's.
+func newEngine(src Source, sink Sink, store store.Store, c Config, name string) (*Engine, error) {
+	var err error
+	tenant := c.Tenant
+	log := c.Logger.With("tenant", tenant)
+	if name != "" {
+		log = log.With("sink", name)
+	}
 	e := &Engine{
-		src: src, sink: sink, store: store, cfg: c,
-		log:        c.Logger.With("tenant", c.Tenant),
+		src: src, sink: sink, store: store, cfg: c, tenant: tenant, name: name,
+		log:        log,
 		dispatcher: c.Dispatcher,
 		guard:      guard{failures: c.Breaker.Failures, cooldown: c.Breaker.Cooldown, floor: c.RetryAfterFloor},
 		observe:    observer{stats: newStats()},
@@ -104,9 +128,10 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 		started:    make(chan struct{}),
 	}
 	e.busy.init()
+	e.polls = c.Policy.Uses(cadence.Realtime)
 	e.budgets = newBudgets(e)
 	e.incidents = newIncidents(e)
-	if c, ok := sink.(FieldCarrier); ok {
+	if c, ok := sink.(FieldCarrier); ok && sink != nil {
 		e.carries = c.Carries
 	}
 	if p, ok := src.(Pager); ok {
@@ -115,7 +140,7 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	if err := e.bind(); err != nil {
 		return nil, err
 	}
-	if e.observe.metrics, err = newInstruments(c.MeterProvider, c.Tenant, e); err != nil {
+	if e.observe.metrics, err = newInstruments(c.MeterProvider, tenant, name, e); err != nil {
 		return nil, fmt.Errorf("hrissync: metrics: %w", err)
 	}
 	if e.dispatcher == nil {
@@ -180,6 +205,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.serving = true
 	e.mu.Unlock()
+	if e.lanes != nil {
+		return e.serveLanes(ctx, cancel)
+	}
 	e.startedOnce.Do(func() { close(e.started) })
 	if err := e.dispatcher.Run(ctx, e.cfg.Concurrency, e.work); err != nil {
 		return err
@@ -192,6 +220,45 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // startUp checks the audit anchor, sweeps the Store and sets the schedules.
 func (e *Engine) startUp(ctx context.Context) error {
+	if e.lanes == nil {
+		if err := e.startSink(ctx); err != nil {
+			return err
+		}
+	}
+	if e.fanned {
+		return nil // the poll and the batch are its engine's
+	}
+	if s, ok := e.scheduler(); ok {
+		if e.polls {
+			s.Every("poll", e.cfg.PollSchedule, func(ctx context.Context) time.Time { e.pollOnce(ctx); return time.Time{} })
+		}
+		s.Every("batch", e.cfg.BatchSchedule, e.batchOnce)
+		return nil
+	}
+	now := e.cfg.Clock.Now()
+	if e.polls {
+		e.schedule("poll", e.cfg.PollSchedule.Next(now), e.runPoll)
+	}
+	next := e.cfg.BatchSchedule.Next(now)
+	for _, l := range e.Sinks() {
+		rerun, err := l.rerunAt(ctx, now)
+		switch {
+		case err != nil:
+			return fmt.Errorf("hrissync: reading the last batch run: %w", err)
+		case rerun.IsZero() || !rerun.Before(next):
+		case l == e:
+			next = rerun
+		default:
+			e.scheduleRerun(l, rerun)
+		}
+	}
+	e.schedule("batch", next, e.runBatch)
+	return nil
+}
+
+// startSink checks the audit anchor and sweeps the Store: the start-up of an
+// engine with a sink of its own.
+func (e *Engine) startSink(ctx context.Context) error {
 	if err := e.checkAnchor(ctx); err != nil {
 		return fmt.Errorf("hrissync: audit log: %w", err)
 	}
@@ -202,47 +269,28 @@ func (e *Engine) startUp(ctx context.Context) error {
 		return fmt.Errorf("hrissync: start-up sweep: %w", err)
 	}
 	e.startForgetting(ctx)
-	if s, ok := e.scheduler(); ok {
-		if e.cfg.Policy.Uses(cadence.Realtime) {
-			s.Every("poll", e.cfg.PollSchedule, func(ctx context.Context) time.Time { e.pollOnce(ctx); return time.Time{} })
-		}
-		s.Every("batch", e.cfg.BatchSchedule, e.batchOnce)
-	} else {
-		now := e.cfg.Clock.Now()
-		if e.cfg.Policy.Uses(cadence.Realtime) {
-			e.schedule("poll", e.cfg.PollSchedule.Next(now), e.runPoll)
-		}
-		next, err := e.nextBatch(ctx, now)
-		if err != nil {
-			return fmt.Errorf("hrissync: reading the last batch run: %w", err)
-		}
-		e.schedule("batch", next, e.runBatch)
-	}
 	return nil
 }
 
-// nextBatch is when the batch runs next: at its schedule, or sooner for the
-// rerun of a scheduled run that failed before the engine stopped — at once
-// if its time has passed — so that a restart between 02:00 and 03:00 does
-// not lose the night's rerun.
-func (e *Engine) nextBatch(ctx context.Context, now time.Time) (time.Time, error) {
-	next := e.cfg.BatchSchedule.Next(now)
+// rerunAt is when the rerun of a scheduled run that failed before the engine
+// stopped is due — at once if its time has passed — so that a restart
+// between 02:00 and 03:00 does not lose the night's rerun; zero if none is
+// owed.
+func (e *Engine) rerunAt(ctx context.Context, now time.Time) (time.Time, error) {
 	last, err := e.store.LastBatchRun(ctx, e.cfg.Tenant)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return next, nil
+		return time.Time{}, nil
 	case err != nil:
 		return time.Time{}, err
-	case e.rerunOwed(last, now):
-		rerun := last.Started.Add(e.cfg.BatchRerun)
-		if rerun.Before(now) {
-			rerun = now
-		}
-		if rerun.Before(next) {
-			return rerun, nil
-		}
+	case !e.rerunOwed(last, now):
+		return time.Time{}, nil
 	}
-	return next, nil
+	rerun := last.Started.Add(e.cfg.BatchRerun)
+	if rerun.Before(now) {
+		rerun = now
+	}
+	return rerun, nil
 }
 
 // Started is closed once Run has swept the Store and set its schedules.
@@ -273,8 +321,12 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	done, cancel := e.done, e.cancel
 	e.mu.Unlock()
 	e.dispatcher.Stop()
+	var lanesErr error
+	if e.lanes != nil {
+		lanesErr = e.shutdownLanes(ctx)
+	}
 	if done == nil {
-		return nil // never run
+		return lanesErr // never run
 	}
 	if starting {
 		cancel()
@@ -339,7 +391,11 @@ func (e *Engine) runBatch(ctx context.Context) {
 // batchOnce runs the batch and returns when its rerun is due: the zero time
 // unless this was a scheduled run that failed.
 func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
-	run, _ := e.batch(ctx) // logged and counted by finished
+	if e.lanes != nil {
+		e.batchLanes(ctx) // its reruns are each sink's own
+		return time.Time{}
+	}
+	run, _ := e.batch(ctx, e.fullList) // logged and counted by finished
 	if run.Status == store.BatchFailed && run.Attempt == 1 {
 		return run.Started.Add(e.cfg.BatchRerun)
 	}
@@ -360,12 +416,24 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		e.observe.rejected(ctx)
 		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)
 	}
-	now := e.cfg.Clock.Now()
+	if e.lanes != nil {
+		return e.notifyLanes(ctx, ev)
+	}
+	dup, err := e.accept(ctx, ev, e.cfg.Clock.Now())
+	if err != nil || dup {
+		return err
+	}
+	e.observe.accepted(ctx)
+	return nil
+}
+
+// accept records ev at now and dispatches its person; dup reports a repeat.
+func (e *Engine) accept(ctx context.Context, ev Event, now time.Time) (dup bool, err error) {
 	atLeast := hrtype.Version{Time: ev.OccurredAt}
 	if ev.Record != nil {
 		atLeast = ev.Record.Version
 	}
-	dup, err := e.store.Accept(ctx, e.cfg.Tenant, store.Acceptance{
+	dup, err = e.store.Accept(ctx, e.cfg.Tenant, store.Acceptance{
 		EventID: ev.ID, Fingerprint: fingerprint(ev), EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
 		Mark: store.Mark{Since: now, Classes: cadence.Realtime, Trigger: string(TriggerRealtime), EventID: ev.ID, MinVersion: atLeast},
 	})
@@ -374,15 +442,17 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		e.log.Warn("event id reused by another event: refused", "event", ev.ID, "employee", ev.EmployeeID, "type", ev.Type)
 	}
 	if err != nil {
-		return fmt.Errorf("hrissync: accepting event %s: %w", ev.ID, err)
+		return false, fmt.Errorf("hrissync: accepting event %s: %w", ev.ID, err)
 	}
 	if dup {
 		e.observe.duplicate(ctx)
-		return nil
+		return true, nil
 	}
-	e.observe.accepted(ctx)
+	if e.fanned {
+		e.observe.accepted(ctx)
+	}
 	e.dispatchAccepted(ev.EmployeeID, now)
-	return nil
+	return false, nil
 }
 
 // fingerprint digests what ev says to the engine — whose record, which
@@ -433,13 +503,39 @@ func (e *Engine) work(ctx context.Context, id string) {
 // Reconcile syncs one person now, every class, and returns the write's error
 // if it failed (the failure is recorded and retried as usual).
 func (e *Engine) Reconcile(ctx context.Context, id string) error {
+	if e.lanes != nil {
+		start := e.cfg.Clock.Now()
+		return e.eachLane(func(l *Engine) error {
+			_, err := l.reconcile(ctx, request{id: id, trigger: TriggerRealtime, classes: cadence.All, fresh: true, readAfter: start})
+			return err
+		})
+	}
 	_, err := e.reconcile(ctx, request{id: id, trigger: TriggerRealtime, classes: cadence.All, fresh: true})
 	return err
+}
+
+// eachLane calls f for every sink at once, and joins their errors, each
+// naming its sink.
+func (e *Engine) eachLane(f func(l *Engine) error) error {
+	errs := make([]error, len(e.lanes))
+	var wg sync.WaitGroup
+	for i, l := range e.lanes {
+		wg.Go(func() {
+			if err := f(l); err != nil {
+				errs[i] = fmt.Errorf("sink %s: %w", l.name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Replay retries dead-lettered people now: those given, or all of them. It
 // returns the errors of those that failed again, joined.
 func (e *Engine) Replay(ctx context.Context, ids ...string) error {
+	if e.lanes != nil {
+		return e.eachLane(func(l *Engine) error { return l.Replay(ctx, ids...) })
+	}
 	if len(ids) == 0 {
 		dead, err := e.store.DeadLetters(ctx, e.cfg.Tenant)
 		if err != nil {
@@ -461,7 +557,21 @@ func (e *Engine) Replay(ctx context.Context, ids ...string) error {
 // Backlog is how many people are waiting for a worker now (ready, not yet
 // being reconciled), or -1 if the Dispatcher cannot tell. A webhook receiver
 // uses it to push back (503) before the backlog grows without bound.
+//
+// With several sinks it is the largest sink's backlog: the slowest sink is
+// the one a sender must wait for.
 func (e *Engine) Backlog() int {
+	if e.lanes != nil {
+		most := 0
+		for _, l := range e.lanes {
+			n := l.Backlog()
+			if n < 0 {
+				return -1
+			}
+			most = max(most, n)
+		}
+		return most
+	}
 	ready, _, _, ok := e.queueLen()
 	if !ok {
 		return -1
@@ -470,22 +580,36 @@ func (e *Engine) Backlog() int {
 }
 
 // Tenant is the tenant the engine syncs.
-func (e *Engine) Tenant() string { return e.cfg.Tenant }
+func (e *Engine) Tenant() string { return e.tenant }
 
 // LastBatchRun returns the batch run saved last as started — by the ledger's order,
 // not the clock (an error wrapping ErrNotFound
 // before the first).
 func (e *Engine) LastBatchRun(ctx context.Context) (store.BatchRun, error) {
+	if e.lanes != nil {
+		return store.BatchRun{}, ErrSeveralSinks
+	}
 	return e.store.LastBatchRun(ctx, e.cfg.Tenant)
 }
 
 // DeadLetters lists the people whose retries ran out, with their last error.
 func (e *Engine) DeadLetters(ctx context.Context) ([]store.Person, error) {
+	if e.lanes != nil {
+		return nil, ErrSeveralSinks
+	}
 	return e.store.DeadLetters(ctx, e.cfg.Tenant)
 }
 
 // Stats returns the engine's counters.
-func (e *Engine) Stats() Stats { return e.observe.stats.snapshot() }
+//
+// With several sinks they are the sinks' added, but events and the poll's
+// and batch's runs, counted once, and latency, the slowest sink's.
+func (e *Engine) Stats() Stats {
+	if e.lanes != nil {
+		return e.sumStats()
+	}
+	return e.observe.stats.snapshot()
+}
 
 // WaitIdle blocks until the engine has no work in hand: no trigger running and
 // no person ready or being reconciled. Work set for later (retries, future
@@ -493,6 +617,21 @@ func (e *Engine) Stats() Stats { return e.observe.stats.snapshot() }
 // a simulation then advances to. It needs a Dispatcher that can tell (the
 // default can).
 func (e *Engine) WaitIdle(ctx context.Context) error {
+	if e.lanes != nil {
+		for {
+			if err := e.busy.wait(ctx); err != nil {
+				return err
+			}
+			for _, l := range e.lanes {
+				if err := l.WaitIdle(ctx); err != nil {
+					return err
+				}
+			}
+			if e.busy.idle() && e.lanesIdle() {
+				return nil
+			}
+		}
+	}
 	q, err := e.idler()
 	if err != nil {
 		return err

@@ -132,6 +132,9 @@ type NextStep struct {
 // that fails gives its error, with the Store's part of the Explanation
 // filled in.
 func (e *Engine) Explain(ctx context.Context, id string) (Explanation, error) {
+	if e.lanes != nil {
+		return Explanation{}, ErrSeveralSinks
+	}
 	now := e.cfg.Clock.Now()
 	x := Explanation{ID: id, At: now}
 	p, err := e.store.Person(ctx, e.cfg.Tenant, id)

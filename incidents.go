@@ -128,7 +128,7 @@ func (in *incidents) stillFailing(ctx context.Context, key string, a Alert) {
 
 // stamp records a new open incident. in.mu is held.
 func (in *incidents) stamp(key string, a Alert) *incident {
-	a.Tenant, a.At, a.Incident = in.e.cfg.Tenant, in.e.cfg.Clock.Now(), in.qualified(key)
+	a.Tenant, a.Sink, a.At, a.Incident = in.e.tenant, in.e.name, in.e.cfg.Clock.Now(), in.qualified(key)
 	if a.Severity == "" {
 		a.Severity = SeverityWarning
 	}
@@ -180,9 +180,15 @@ func (in *incidents) people() []*incident {
 	return out
 }
 
-// qualified is an incident's key as the Alerter sees it: the tenant's, so
-// that engines of several tenants may share one pager.
-func (in *incidents) qualified(key string) string { return in.e.cfg.Tenant + "/" + key }
+// qualified is an incident's key as the Alerter sees it: the tenant's, and
+// the sink's if it has a name, so that engines of several tenants, and the
+// sinks of one, may share one pager.
+func (in *incidents) qualified(key string) string {
+	if in.e.name != "" {
+		return in.e.tenant + "/" + in.e.name + "/" + key
+	}
+	return in.e.tenant + "/" + key
+}
 
 // countPeople counts the people the incidents are about: one person with
 // many refused fields is one person failing.
@@ -216,7 +222,7 @@ func (in *incidents) rollUpAlert(people []*incident) Alert {
 	if in.rollUp != nil {
 		at = in.rollUp.alert.At // an update keeps the roll-up's start
 	}
-	a := Alert{Kind: AlertRollUp, Severity: sev, Tenant: in.e.cfg.Tenant, At: at,
+	a := Alert{Kind: AlertRollUp, Severity: sev, Tenant: in.e.tenant, Sink: in.e.name, At: at,
 		Message: msg, Incident: in.qualified(rollUpIncident), Count: len(persons), Critical: critical}
 	if a.At.IsZero() {
 		a.At = in.e.cfg.Clock.Now()
@@ -314,7 +320,21 @@ func (in *incidents) deliver(ctx context.Context) {
 // Incidents lists the open incidents by key: the engine's, each person's
 // (whether alerted on its own, within the roll-up, or still waiting for its
 // group) and the roll-up's.
+//
+// With several sinks they are the engine's own (a failing poll) and every
+// sink's.
 func (e *Engine) Incidents() []Alert {
+	if e.lanes != nil {
+		out := e.ownIncidents()
+		for _, l := range e.lanes {
+			out = append(out, l.ownIncidents()...)
+		}
+		return out
+	}
+	return e.ownIncidents()
+}
+
+func (e *Engine) ownIncidents() []Alert {
 	in := e.incidents
 	in.mu.Lock()
 	defer in.mu.Unlock()

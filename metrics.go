@@ -16,7 +16,7 @@ const meterName = "github.com/hrissync/hrissync"
 // tenant. The observer records them next to Stats, which stays the
 // in-process view.
 type instruments struct {
-	tenant    attribute.KeyValue
+	labels    []attribute.KeyValue    // the tenant, and the sink if it has a name
 	events    metric.Int64Counter     // outcome: accepted, duplicate, rejected
 	attempts  metric.Int64Counter     // trigger, kind
 	writes    metric.Int64Counter     // trigger, kind
@@ -29,12 +29,15 @@ type instruments struct {
 	durations metric.Float64Histogram // run: poll or batch; outcome
 }
 
-func newInstruments(mp metric.MeterProvider, tenant string, e *Engine) (*instruments, error) {
+func newInstruments(mp metric.MeterProvider, tenant, sink string, e *Engine) (*instruments, error) {
 	if mp == nil {
 		mp = noop.NewMeterProvider()
 	}
 	m := mp.Meter(meterName)
-	in := &instruments{tenant: attribute.String("tenant", tenant)}
+	in := &instruments{labels: []attribute.KeyValue{attribute.String("tenant", tenant)}}
+	if sink != "" {
+		in.labels = append(in.labels, attribute.String("sink", sink))
+	}
 	var err error
 	counter := func(name, unit, desc string) metric.Int64Counter {
 		if err != nil {
@@ -75,7 +78,7 @@ func newInstruments(mp metric.MeterProvider, tenant string, e *Engine) (*instrum
 			return nil
 		}
 		for state, n := range map[string]int{"ready": ready, "processing": processing, "waiting": waiting} {
-			o.ObserveInt64(depth, int64(n), metric.WithAttributes(in.tenant, attribute.String("state", state)))
+			o.ObserveInt64(depth, int64(n), metric.WithAttributes(append([]attribute.KeyValue{attribute.String("state", state)}, in.labels...)...))
 		}
 		return nil
 	}, depth)
@@ -83,7 +86,7 @@ func newInstruments(mp metric.MeterProvider, tenant string, e *Engine) (*instrum
 }
 
 func (in *instruments) attrs(kv ...attribute.KeyValue) metric.MeasurementOption {
-	return metric.WithAttributes(append(kv, in.tenant)...)
+	return metric.WithAttributes(append(kv, in.labels...)...)
 }
 
 func trig(t Trigger) attribute.KeyValue    { return attribute.String("trigger", string(t)) }

@@ -44,6 +44,9 @@ type Plan struct {
 // Store's accounts — and returns every write the batch would make now,
 // without writing anything: not to the sink, not to the Store.
 func (e *Engine) Plan(ctx context.Context) (Plan, error) {
+	if e.lanes != nil {
+		return Plan{}, ErrSeveralSinks
+	}
 	now := e.cfg.Clock.Now()
 	plan := Plan{At: now, ByKind: map[UpdateKind]int{}, ByField: map[string]int{}, Rekeys: map[string]string{}}
 	add := func(id string, rec *Employee, held *store.Person) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -52,27 +53,56 @@ func (e *Engine) poll(ctx context.Context) error {
 		return err
 	}
 	since := e.cfg.PollWindow.Since(start, watermark)
+	var versions []time.Time // what the Source's clock said, for the watermark
+	changes := func(yield func(Employee, error) bool) {
+		for rec, err := range e.changedSince(ctx, TriggerPoll, since) {
+			if err == nil {
+				versions = append(versions, rec.Version.Time)
+			}
+			if !yield(rec, err) {
+				return
+			}
+		}
+	}
+	if e.lanes != nil {
+		err = e.pollLanes(ctx, start, since, changes)
+	} else {
+		err = e.pollChanges(ctx, start, since, changes, e.listForPoll)
+	}
+	if err != nil {
+		return err
+	}
+	watermark = e.cfg.PollWindow.Next(watermark, start, versions)
+	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, watermark)
+}
 
+// listForPoll is the full list a poll reads when the Source has no change
+// feed.
+func (e *Engine) listForPoll(ctx context.Context) iter.Seq2[Employee, error] {
+	return e.paged(ctx, TriggerPoll, callList, e.src.List(ctx))
+}
+
+// pollChanges reconciles the realtime fields of everyone changes names (or,
+// when the Source has no change feed, of everyone list shows changed), then
+// of everyone still dirty.
+func (e *Engine) pollChanges(ctx context.Context, start, since time.Time, changes iter.Seq2[Employee, error], list func(context.Context) iter.Seq2[Employee, error]) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
 	var listErr error
-	var versions []time.Time // what the Source's clock said, for the watermark
-	for rec, err := range e.changedSince(ctx, TriggerPoll, since) {
+	for rec, err := range changes {
 		if errors.Is(err, ErrChangedSinceUnsupported) {
-			listErr = e.pollByDigest(ctx, start)
+			listErr = e.pollByDigest(ctx, start, list(ctx))
 			break
 		}
 		if err != nil {
 			listErr = fmt.Errorf("listing changes since %s: %w", since.Format("15:04:05"), err)
 			break
 		}
-		versions = append(versions, rec.Version.Time)
 		g.Go(func() error {
 			_, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerPoll, classes: cadence.Realtime, record: &rec, fresh: true, pass: start})
 			return ignoreRecorded(err)
 		})
 	}
-	watermark = e.cfg.PollWindow.Next(watermark, start, versions)
 	// Then everyone left dirty: missed retries, dead letters, a crash.
 	var sweepErr error
 	for p, err := range e.pending(ctx, start) {
@@ -85,10 +115,7 @@ func (e *Engine) poll(ctx context.Context) error {
 			return ignoreRecorded(err)
 		})
 	}
-	if err := errors.Join(g.Wait(), listErr, sweepErr); err != nil {
-		return err
-	}
-	return e.store.SetCursor(ctx, e.cfg.Tenant, pollCursor, watermark)
+	return errors.Join(g.Wait(), listErr, sweepErr)
 }
 
 // pollByDigest is the poll of a Source without a change feed: it lists
@@ -97,8 +124,7 @@ func (e *Engine) poll(ctx context.Context) error {
 // the batch and by these polls), a chunk at a time — a lost webhook is
 // caught within one poll interval without a change feed, at the price of a
 // full list, and without a reconcile for everyone.
-func (e *Engine) pollByDigest(ctx context.Context, start time.Time) error {
-	list := e.paged(ctx, TriggerPoll, callList, e.src.List(ctx))
+func (e *Engine) pollByDigest(ctx context.Context, start time.Time, list iter.Seq2[Employee, error]) error {
 	for chunk, err := range joinStore(ctx, e.store, e.cfg.Tenant, list, employeeID, e.batchChunk()) {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(e.cfg.Concurrency)

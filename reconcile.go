@@ -34,7 +34,11 @@ type request struct {
 	// pass is when the poll or batch asking began: a dead letter it
 	// tried already is not tried again by it.
 	pass  time.Time
-	runID string
+	// readAfter: a Source read begun at or after it is fresh enough for
+	// this request, in an engine of several sinks, where one read serves
+	// every sink (sharedReads). Zero: the pass, the mark or the due time.
+	readAfter time.Time
+	runID     string
 	// chain lists the reports waiting for this person to be provisioned
 	// as their manager, to detect manager cycles.
 	chain []string
@@ -231,7 +235,7 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 
 	rd.rec = r.record
 	if rd.rec == nil || e.lags(*rd.rec, p.Dirty.MinVersion) {
-		got, err := e.get(ctx, r.trigger, r.id)
+		got, err := e.getShared(ctx, r, rd)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			rd.rec = nil
@@ -502,7 +506,7 @@ func (e *Engine) heed(ctx context.Context, acked time.Time, probe bool, err erro
 func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, w landed) outcome {
 	u := c.update
 	entry := audit.Entry{
-		ID: entryID(), Tenant: e.cfg.Tenant, EmployeeID: r.id, Action: u.Kind.String(),
+		ID: entryID(), Tenant: e.tenant, Sink: e.name, EmployeeID: r.id, Action: u.Kind.String(),
 		Trigger: string(r.trigger), EventID: rd.p.Dirty.EventID, RunID: r.runID,
 		SourceChanged: c.d.changedAt, Received: rd.p.Dirty.Since, Applied: w.acked,
 		Attempts: rd.attempt, Outcome: "applied",
@@ -633,7 +637,7 @@ func (e *Engine) propose(r request, p store.Person, d desired, classes cadence.C
 		fields = leftGroups(p.Applied)
 	}
 	return &Update{
-		Tenant: e.cfg.Tenant, EmployeeID: r.id, Kind: kind, Fields: fields, Changes: chg,
+		Tenant: e.tenant, EmployeeID: r.id, Kind: kind, Fields: fields, Changes: chg,
 		Version: d.version, Trigger: r.trigger, Classes: want, Active: active,
 	}, applied
 }
@@ -907,7 +911,7 @@ func (e *Engine) drainOnce(ctx context.Context) error {
 		// that later loses or changes them is caught.
 		var anchor audit.Head
 		if c, ok := e.cfg.Auditor.(chained); ok {
-			anchor = c.Heads()[e.cfg.Tenant]
+			anchor = c.Heads()[e.tenant]
 		}
 		if err := e.store.Ack(ctx, e.cfg.Tenant, ids, anchor); err != nil {
 			return err

@@ -151,7 +151,7 @@ func (e *Engine) rekey(ctx context.Context, r request, rd reading, old string) (
 	}
 	defer unlock()
 	entry := audit.Entry{
-		ID: entryID(), Tenant: e.cfg.Tenant, EmployeeID: r.id, Action: audit.ActionRekey,
+		ID: entryID(), Tenant: e.tenant, Sink: e.name, EmployeeID: r.id, Action: audit.ActionRekey,
 		Changes: []audit.Change{{Field: audit.ChangeEmployeeID, Old: old, New: r.id}},
 		Trigger: string(r.trigger), EventID: rd.p.Dirty.EventID, RunID: r.runID,
 		SourceChanged: rd.rec.Version.Time, Received: rd.p.Dirty.Since, Applied: rd.now, Outcome: "recorded",

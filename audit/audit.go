@@ -111,8 +111,12 @@ const TriggerOperator = "operator"
 // Entry is one applied change to one person's account, or a batch run's
 // summary (Action ActionRunSummary, EmployeeID empty).
 type Entry struct {
-	ID         string   `json:"id"`
-	Tenant     string   `json:"tenant"`
+	ID     string `json:"id"`
+	Tenant string `json:"tenant"`
+	// Sink names the sink the change was applied to, in an engine of
+	// several (hrissync.NewMulti); empty for an engine of one. The
+	// tenant's entries, every sink's, make one chain.
+	Sink       string   `json:"sink,omitempty"`
 	EmployeeID string   `json:"employeeId,omitempty"`
 	Action     string   `json:"action"`
 	Changes    []Change `json:"changes,omitempty"`

@@ -551,3 +551,14 @@ type Binding struct {
 	Tenant string           // the engine's Config.Tenant
 	Now    func() time.Time // the engine's Config.Clock
 }
+
+// SinkKey is the key under which a Store keeps the state of one named sink
+// of a tenant's engine (hrissync.NewMulti): each sink's applied state,
+// marks, failures, outbox, ledger and cursors are apart from every other's,
+// as tenants' are, with no change to the Store. The tenant's own key (the
+// key of an engine with one sink) is the tenant's name; a sink's adds its
+// name after a separator no name contains (U+001F, the unit separator).
+func SinkKey(tenant, sink string) string { return tenant + SinkSeparator + sink }
+
+// SinkSeparator separates a tenant from a sink's name in a SinkKey.
+const SinkSeparator = "\x1f"
