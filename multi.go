@@ -36,12 +36,12 @@ type Destination struct {
 	// inherits, and it must go on inheriting.
 	Inherits bool
 
-	Policy           cadence.Policy                // which fields travel when
-	CarryPending     bool                          // realtime writes carry pending batch fields
-	Correlate        bool                          // see Config.Correlate
-	Groups           []GroupRule                   // nil: the Config's
+	Policy           cadence.Policy                 // which fields travel when
+	CarryPending     bool                           // realtime writes carry pending batch fields
+	Correlate        bool                           // see Config.Correlate
+	Groups           []GroupRule                    // nil: the Config's
 	Map              func(Employee) (Fields, error) // the fields this platform holds
-	InScope          func(Employee) bool           // who belongs in this platform
+	InScope          func(Employee) bool            // who belongs in this platform
 	Retry            retry.Policy
 	Breaker          Breaker
 	Concurrency      int

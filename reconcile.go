@@ -33,7 +33,7 @@ type request struct {
 	fresh bool
 	// pass is when the poll or batch asking began: a dead letter it
 	// tried already is not tried again by it.
-	pass  time.Time
+	pass time.Time
 	// readAfter: a Source read begun at or after it is fresh enough for
 	// this request, in an engine of several sinks, where one read serves
 	// every sink (sharedReads). Zero: the pass, the mark or the due time.
