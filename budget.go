@@ -215,6 +215,7 @@ func (b *budgets) release(budget string, only []string) []string {
 // Holds returns, per budget, the people held beyond it with their access
 // kept, in ID order, for an operator to approve with ApproveDeletions
 // ("held/" + budget).
+// With several sinks each sink holds its own: ask it (Engine.Sink).
 func (e *Engine) Holds() map[string][]string {
 	e.budgets.mu.Lock()
 	defer e.budgets.mu.Unlock()

@@ -419,12 +419,8 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 	if e.lanes != nil {
 		return e.notifyLanes(ctx, ev)
 	}
-	dup, err := e.accept(ctx, ev, e.cfg.Clock.Now())
-	if err != nil || dup {
-		return err
-	}
-	e.observe.accepted(ctx)
-	return nil
+	_, err := e.accept(ctx, ev, e.cfg.Clock.Now())
+	return err
 }
 
 // accept records ev at now and dispatches its person; dup reports a repeat.
@@ -448,9 +444,7 @@ func (e *Engine) accept(ctx context.Context, ev Event, now time.Time) (dup bool,
 		e.observe.duplicate(ctx)
 		return true, nil
 	}
-	if e.fanned {
-		e.observe.accepted(ctx)
-	}
+	e.observe.accepted(ctx)
 	e.dispatchAccepted(ev.EmployeeID, now)
 	return false, nil
 }

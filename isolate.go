@@ -35,6 +35,7 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // then tried again by the first reconcile after it, with a backoff doubling
 // each time it is refused again.
 type ParkedField struct {
+	Sink       string // the sink that refused it, in an engine of several
 	EmployeeID string
 	Field      string
 	Err        string    // the platform's last refusal
@@ -143,7 +144,21 @@ func (p *parking) all() []ParkedField {
 
 // Parked lists the fields the platform refused while the rest of their
 // person's write landed, by person then field.
-func (e *Engine) Parked() []ParkedField { return e.parking.all() }
+//
+// With several sinks they are every sink's, each naming its sink.
+func (e *Engine) Parked() []ParkedField {
+	if e.lanes == nil {
+		return e.parking.all()
+	}
+	var out []ParkedField
+	for _, l := range e.lanes {
+		for _, pf := range l.parking.all() {
+			pf.Sink = l.name
+			out = append(out, pf)
+		}
+	}
+	return out
+}
 
 // holdParked leaves out of the decided write the person's parked fields not
 // due for another try, and forgets those the write no longer changes (the

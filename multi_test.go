@@ -2,9 +2,11 @@ package hrissync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,6 +15,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/store"
 	memstore "github.com/hrissync/hrissync/store/memory"
 )
 
@@ -172,3 +175,100 @@ func TestSinkDownDelaysNoOther(t *testing.T) {
 		}
 	})
 }
+
+// failingAccept is a Store whose Accept fails for one key, as many times as
+// told.
+type failingAccept struct {
+	*memstore.Store
+	key   string
+	fails atomic.Int64
+}
+
+func (f *failingAccept) Accept(ctx context.Context, tenant string, a store.Acceptance) (bool, error) {
+	if tenant == f.key && f.fails.Add(-1) >= 0 {
+		return false, errors.New("disk full")
+	}
+	return f.Store.Accept(ctx, tenant, a)
+}
+
+// TestNotifyPartlyRecorded: an event one sink could not record is refused
+// as a whole, so that the sender retries; the retry reaches the sink that
+// missed it, and the sink that had it drops it as a repeat. Each sink
+// applies the change once.
+func TestNotifyPartlyRecorded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hris := memory.NewHRIS(hrissync.RealClock{}, 1)
+		hris.Load(hrissync.Employee{ID: "w-1", Email: "w-1@example.com", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(1999, 1, 4)})
+		st := &failingAccept{Store: memstore.New(), key: store.SinkKey("acme", "lxp")}
+		lms, lxp := memory.NewPlatform(hrissync.RealClock{}, 1), memory.NewPlatform(hrissync.RealClock{}, 2)
+		eng, err := hrissync.NewMulti(hris, []hrissync.Destination{{Name: "lms", Sink: lms}, {Name: "lxp", Sink: lxp}},
+			st, &hrissync.Config{Tenant: "acme", Policy: cadence.RealtimeOnly(), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- eng.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		if err := eng.Batch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e, err := hris.Update("role", "w-1", func(e *hrissync.Employee) { e.Role = "Lead" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := hrissync.Event{ID: "evt-1", EmployeeID: "w-1", OccurredAt: e.Version.Time}
+		st.fails.Store(1)
+		if err := eng.Notify(ctx, ev); err == nil || !strings.Contains(err.Error(), "lxp") {
+			t.Fatalf("Notify with lxp's Store failing: %v, want an error naming lxp", err)
+		}
+		if err := eng.Notify(ctx, ev); err != nil {
+			t.Fatalf("the sender's retry: %v", err)
+		}
+		if err := eng.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for name, p := range map[string]*memory.Platform{"lms": lms, "lxp": lxp} {
+			if a, _ := p.Account("w-1"); a.Fields[hrissync.FieldRole] != "Lead" {
+				t.Errorf("%s: role %q, want Lead", name, a.Fields[hrissync.FieldRole])
+			}
+			if s := eng.Sink(name).Stats(); s.Events != 1 {
+				t.Errorf("%s recorded %d events, want 1", name, s.Events)
+			}
+		}
+		if s := eng.Stats(); s.Events != 1 || s.Duplicates != 0 {
+			t.Errorf("engine: %d events, %d repeats; want 1 and 0 (the retry completed the event)", s.Events, s.Duplicates)
+		}
+		if err := eng.Notify(ctx, ev); err != nil || eng.Stats().Duplicates != 1 {
+			t.Errorf("a third delivery: %v, %d repeats; want nil and 1", err, eng.Stats().Duplicates)
+		}
+	})
+}
+
+// TestNewMultiRefuses: what cannot make an engine of several sinks.
+func TestNewMultiRefuses(t *testing.T) {
+	hris, p := memory.NewHRIS(hrissync.RealClock{}, 1), memory.NewPlatform(hrissync.RealClock{}, 1)
+	for name, sinks := range map[string][]hrissync.Destination{
+		"no sinks":       nil,
+		"no name":        {{Sink: p}},
+		"a separator":    {{Name: "a" + store.SinkSeparator + "b", Sink: p}},
+		"twice named":    {{Name: "lms", Sink: p}, {Name: "lms", Sink: p}},
+		"no Sink":        {{Name: "lms"}},
+		"two inheriting": {{Name: "lms", Sink: p, Inherits: true}, {Name: "lxp", Sink: p, Inherits: true}},
+		"a bad budget":   {{Name: "lms", Sink: p, DeletionLimit: hrissync.Budget{Count: -1}}},
+	} {
+		if _, err := hrissync.NewMulti(hris, sinks, memstore.New(), nil); err == nil {
+			t.Errorf("%s: NewMulti succeeded", name)
+		}
+	}
+	if _, err := hrissync.NewMulti(hris, []hrissync.Destination{{Name: "lms", Sink: p}}, memstore.New(),
+		&hrissync.Config{Dispatcher: nopDispatcher{}}); err == nil {
+		t.Error("a shared Dispatcher: NewMulti succeeded")
+	}
+}
+
+type nopDispatcher struct{}
+
+func (nopDispatcher) Dispatch(string, time.Time)                                    {}
+func (nopDispatcher) Run(context.Context, int, func(context.Context, string)) error { return nil }
+func (nopDispatcher) Stop()                                                         {}
