@@ -39,7 +39,7 @@ var ErrStaleList = errors.New("hrissync: the full list is older than the last co
 // (NewMulti); each sink's run is its own, in its own ledger.
 func (e *Engine) Batch(ctx context.Context) error {
 	if e.lanes != nil {
-		_, err := e.batchLanes(ctx)
+		_, err := e.batchLanes(ctx, e.lanes)
 		return err
 	}
 	_, err := e.batch(ctx, e.fullList)

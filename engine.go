@@ -249,7 +249,7 @@ func (e *Engine) startUp(ctx context.Context) error {
 		case l == e:
 			next = rerun
 		default:
-			e.scheduleRerun(l, rerun)
+			e.scheduleReruns(rerun)
 		}
 	}
 	e.schedule("batch", next, e.runBatch)
@@ -392,7 +392,7 @@ func (e *Engine) runBatch(ctx context.Context) {
 // unless this was a scheduled run that failed.
 func (e *Engine) batchOnce(ctx context.Context) (rerun time.Time) {
 	if e.lanes != nil {
-		e.batchLanes(ctx) // its reruns are each sink's own
+		e.batchLanes(ctx, e.lanes) // sets its sinks' reruns
 		return time.Time{}
 	}
 	run, _ := e.batch(ctx, e.fullList) // logged and counted by finished

@@ -212,22 +212,22 @@ func (e *Engine) notifyLanes(ctx context.Context, ev Event) error {
 	return nil
 }
 
-// batchLanes runs the batch of every sink on one reading of the full list:
-// each sink's run is its own (its ledger, leavers, deletion limit, rerun),
-// and each is handed every record as it is read. A sink whose run fails is
-// rerun on its own at BatchRerun, reading the list again.
-func (e *Engine) batchLanes(ctx context.Context) ([]store.BatchRun, error) {
+// batchLanes runs the batch of the sinks given on one reading of the full
+// list: each sink's run is its own (its ledger, leavers, deletion limit,
+// rerun), and each is handed every record as it is read. The sinks whose
+// runs failed are rerun together at BatchRerun, on one reading again.
+func (e *Engine) batchLanes(ctx context.Context, lanes []*Engine) ([]store.BatchRun, error) {
 	e.batchMu.Lock()
 	defer e.batchMu.Unlock()
 	start := e.cfg.Clock.Now()
 	asOf, list, takeErr := e.fullList(ctx)
 	var fan *broadcast
 	if takeErr == nil {
-		fan = newBroadcast(list, len(e.lanes), e.batchChunk())
+		fan = newBroadcast(list, len(lanes), e.batchChunk())
 	}
-	runs, errs := make([]store.BatchRun, len(e.lanes)), make([]error, len(e.lanes))
+	runs, errs := make([]store.BatchRun, len(lanes)), make([]error, len(lanes))
 	var wg sync.WaitGroup
-	for i, l := range e.lanes {
+	for i, l := range lanes {
 		take := func(context.Context) (time.Time, iter.Seq2[Employee, error], error) {
 			if takeErr != nil {
 				return time.Time{}, nil, takeErr
@@ -248,9 +248,10 @@ func (e *Engine) batchLanes(ctx context.Context) ([]store.BatchRun, error) {
 	if fan != nil {
 		fan.wait()
 	}
-	for i, l := range e.lanes {
-		if run := runs[i]; run.Status == store.BatchFailed && run.Attempt == 1 {
-			e.scheduleRerun(l, run.Started.Add(e.cfg.BatchRerun))
+	for _, run := range runs {
+		if run.Status == store.BatchFailed && run.Attempt == 1 {
+			e.scheduleReruns(run.Started.Add(e.cfg.BatchRerun))
+			break
 		}
 	}
 	err := errors.Join(errs...)
@@ -262,11 +263,21 @@ func (e *Engine) batchLanes(ctx context.Context) ([]store.BatchRun, error) {
 	return runs, err
 }
 
-// scheduleRerun sets the rerun of one sink's failed batch.
-func (e *Engine) scheduleRerun(l *Engine, at time.Time) {
-	e.schedule("rerun/"+l.name, at, func(ctx context.Context) {
-		if _, err := l.batch(ctx, l.fullList); err != nil && ctx.Err() == nil {
-			l.log.Warn("batch rerun failed", "err", err)
+// scheduleReruns reruns, at at, the failed batches of the sinks that owe a
+// rerun then — together, on one reading of the list.
+func (e *Engine) scheduleReruns(at time.Time) {
+	e.schedule("rerun/"+at.UTC().Format(time.RFC3339Nano), at, func(ctx context.Context) {
+		now := e.cfg.Clock.Now()
+		var owing []*Engine
+		for _, l := range e.lanes {
+			if rerun, err := l.rerunAt(ctx, now); err != nil {
+				l.log.Warn("reading the last batch run", "err", err)
+			} else if !rerun.IsZero() && !rerun.After(now) {
+				owing = append(owing, l)
+			}
+		}
+		if len(owing) > 0 {
+			e.batchLanes(ctx, owing) // logged and counted by finished
 		}
 	})
 }

@@ -272,3 +272,55 @@ type nopDispatcher struct{}
 func (nopDispatcher) Dispatch(string, time.Time)                                    {}
 func (nopDispatcher) Run(context.Context, int, func(context.Context, string)) error { return nil }
 func (nopDispatcher) Stop()                                                         {}
+
+// TestSinksRerunTogether: a 02:00 batch that fails for both sinks (the
+// HRIS down) is rerun at 03:00 for both on one reading of the list — also
+// when the engine was restarted in between.
+func TestSinksRerunTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hris := memory.NewHRIS(hrissync.RealClock{}, 1)
+		hris.Load(hrissync.Employee{ID: "w-1", Email: "w-1@example.com", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(1999, 1, 4)})
+		src := &countingSource{HRIS: hris}
+		st := memstore.New()
+		lms, lxp := memory.NewPlatform(hrissync.RealClock{}, 1), memory.NewPlatform(hrissync.RealClock{}, 2)
+		start := func() (*hrissync.Engine, func()) {
+			eng, err := hrissync.NewMulti(src, []hrissync.Destination{{Name: "lms", Sink: lms}, {Name: "lxp", Sink: lxp}},
+				st, &hrissync.Config{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error)
+			go func() { done <- eng.Run(ctx) }()
+			<-eng.Started()
+			return eng, func() { cancel(); <-done }
+		}
+		now := time.Now() // 2000-01-01 00:00 UTC in the bubble
+		batchAt := now.Add(2 * time.Hour)
+		hris.AddOutage(memory.Span{From: batchAt.Add(-time.Minute), To: batchAt.Add(30 * time.Minute)})
+		eng, stop := start()
+		time.Sleep(2*time.Hour + 10*time.Minute) // the 02:00 batch fails
+		synctest.Wait()
+		for _, l := range eng.Sinks() {
+			if r, err := l.LastBatchRun(t.Context()); err != nil || r.Status != "failed" {
+				t.Fatalf("%s: the 02:00 run is %q (%v), want failed", l.SinkName(), r.Status, err)
+			}
+		}
+		stop() // and restarted before the rerun
+		eng, stop = start()
+		defer stop()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		for _, l := range eng.Sinks() {
+			if r, err := l.LastBatchRun(t.Context()); err != nil || r.Status != "succeeded" || r.Attempt != 2 {
+				t.Errorf("%s: after 03:00 the run is %q attempt %d (%v), want the rerun succeeded", l.SinkName(), r.Status, r.Attempt, err)
+			}
+		}
+		if n := src.lists.Load(); n != 2 {
+			t.Errorf("the list was taken %d times, want 2: the failed batch and one rerun for both sinks", n)
+		}
+		if _, ok := lxp.Account("w-1"); !ok {
+			t.Error("lxp: w-1 not provisioned by the rerun")
+		}
+	})
+}
