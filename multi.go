@@ -193,6 +193,9 @@ func (e *Engine) SinkName() string { return e.name }
 // a repeat by the first, reaches the others.
 func (e *Engine) notifyLanes(ctx context.Context, ev Event) error {
 	now := e.cfg.Clock.Now()
+	// The person changed: no read begun before may serve a sink now, even
+	// one whose mark is older (a mark keeps the time it was first made).
+	e.reads.changed(ev.EmployeeID)
 	duplicate := true
 	for _, l := range e.lanes {
 		dup, err := l.accept(ctx, ev, now)
@@ -428,9 +431,10 @@ func (b *broadcast) wait() { <-b.done }
 
 // sharedReads lets one Source read of a person serve every sink of an
 // engine of several: a read begun at or after the moment a sink's
-// reconcile needs its record to be from (the event's acceptance, the
-// pass's start, the due time) serves it, whether it has ended or is in
-// flight. A retry reads afresh, as with one sink.
+// reconcile needs its record to be from (the mark, the pass's start, the
+// due time) serves it, whether it has ended or is in flight — unless an
+// event for the person has come since it began. A retry reads afresh, as
+// with one sink.
 type sharedReads struct {
 	clock Clock
 	mu    sync.Mutex
@@ -486,6 +490,16 @@ func (s *sharedReads) get(ctx context.Context, id string, notBefore time.Time, f
 		r.rec, r.err = read(ctx)
 		close(r.done)
 		return r.rec, r.err
+	}
+}
+
+// changed says the person's record has changed since any read of it in
+// hand: the next sink to need it reads afresh.
+func (s *sharedReads) changed(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.reads[id]; ok {
+		r.stale = true
 	}
 }
 

@@ -82,11 +82,12 @@ func TestSharedReads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &sharedReads{clock: RealClock{}, reads: map[string]*sharedRead{}}
 		var reads atomic.Int64
-		version := 1
+		var version atomic.Int64
+		version.Store(1)
 		read := func(context.Context) (Employee, error) {
 			reads.Add(1)
 			time.Sleep(time.Second) // a Source's round trip
-			return Employee{ID: "w-1", Role: fmt.Sprint(version)}, nil
+			return Employee{ID: "w-1", Role: fmt.Sprint(version.Load())}, nil
 		}
 		served := func(Employee) bool { return true }
 		ctx := t.Context()
@@ -106,15 +107,33 @@ func TestSharedReads(t *testing.T) {
 		if _, err := s.get(ctx, "w-1", need, served, read); err != nil || reads.Load() != 1 {
 			t.Fatalf("a later sink with the same need: %v, %d reads; want the read served", err, reads.Load())
 		}
-		version = 2
+		version.Store(2)
 		if e, _ := s.get(ctx, "w-1", time.Now(), served, read); e.Role != "2" || reads.Load() != 2 {
 			t.Fatalf("a need after the read: role %s, %d reads; want a new read", e.Role, reads.Load())
 		}
-		version = 3
+		version.Store(3)
 		wantThree := func(e Employee) bool { return e.Role == "3" }
 		if e, _ := s.get(ctx, "w-1", need, wantThree, read); e.Role != "3" || reads.Load() != 3 {
 			t.Fatalf("a record behind the sink's event: role %s, %d reads; want it read again", e.Role, reads.Load())
 		}
+		// An event while a read is in flight: a sink whose mark is older
+		// than the read (a mark keeps its first time) must not be served
+		// the read, which may predate the change.
+		inFlight := make(chan struct{})
+		wg.Go(func() {
+			s.get(ctx, "w-1", time.Now(), served, func(ctx context.Context) (Employee, error) {
+				close(inFlight)
+				return read(ctx)
+			})
+		})
+		<-inFlight
+		s.changed("w-1")
+		version.Store(4)
+		if e, _ := s.get(ctx, "w-1", need, served, read); e.Role != "4" || reads.Load() != 5 {
+			t.Fatalf("after an event during a read: role %s, %d reads; want a new read", e.Role, reads.Load())
+		}
+		wg.Wait()
+		reads.Store(3)
 		failing := func(context.Context) (Employee, error) { reads.Add(1); return Employee{}, ErrNotFound }
 		if _, err := s.get(ctx, "w-2", need, served, failing); !errors.Is(err, ErrNotFound) {
 			t.Fatal(err)
