@@ -5,6 +5,7 @@
 //	go run ./examples/plan -csv export.csv -db state.db   # a real export and state
 //	go run ./examples/plan                                # a demonstration
 //	go run ./examples/plan -json                          # the same, as JSON
+//	go run ./examples/plan -csv export.csv -db state.db -sink lxp   # one sink of several
 package main
 
 import (
@@ -31,9 +32,10 @@ func main() {
 	export := flag.String("csv", "", "the HR export to plan from (with -db)")
 	db := flag.String("db", "", "the engine's SQLite state")
 	tenant := flag.String("tenant", "default", "the tenant whose state to read")
+	sink := flag.String("sink", "", "the sink of an engine of several (hrissync.NewMulti) whose state to read; empty: the tenant's own — an engine of one sink, or the sink that Inherits it")
 	asJSON := flag.Bool("json", false, "print JSON rather than tables")
 	flag.Parse()
-	plan, err := makePlan(context.Background(), *export, *db, *tenant)
+	plan, err := makePlan(context.Background(), *export, *db, *tenant, *sink)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plan:", err)
 		os.Exit(1)
@@ -55,7 +57,7 @@ var refuse = hrissync.SinkFunc(func(context.Context, hrissync.Update) error {
 	return errors.New("plan: a dry run writes nothing")
 })
 
-func makePlan(ctx context.Context, export, db, tenant string) (hrissync.Plan, error) {
+func makePlan(ctx context.Context, export, db, tenant, sink string) (hrissync.Plan, error) {
 	cfg := &hrissync.Config{Tenant: tenant, Logger: slog.New(slog.DiscardHandler)}
 	if export != "" || db != "" {
 		if export == "" || db == "" {
@@ -70,6 +72,14 @@ func makePlan(ctx context.Context, export, db, tenant string) (hrissync.Plan, er
 			return hrissync.Plan{}, err
 		}
 		defer st.Close()
+		if sink != "" {
+			// The sink's own state, as the engine of several keeps it.
+			eng, err := hrissync.NewMulti(src, []hrissync.Destination{{Name: sink, Sink: refuse}}, st, cfg)
+			if err != nil {
+				return hrissync.Plan{}, err
+			}
+			return eng.Sink(sink).Plan(ctx)
+		}
 		eng, err := hrissync.New(src, refuse, st, cfg)
 		if err != nil {
 			return hrissync.Plan{}, err
