@@ -136,12 +136,13 @@ func TestSinksShareOneRead(t *testing.T) {
 	})
 }
 
-// TestSinkDownDelaysNoOther: with the LXP down for six hours, a termination
-// reaches the LMS within seconds; the LXP's retries are its own, and it
+// TestSinkDownDelaysNoOther: with the LXP down for six hours, a change
+// every ten minutes — a termination among them — reaches the LMS within
+// seconds; the LXP's retries, dead letters and incidents are its own, and it
 // catches up once it is back.
 func TestSinkDownDelaysNoOther(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ts := newTwoSinks(t, 20)
+		ts := newTwoSinks(t, 40)
 		ctx := t.Context()
 		if err := ts.eng.Batch(ctx); err != nil {
 			t.Fatal(err)
@@ -162,16 +163,51 @@ func TestSinkDownDelaysNoOther(t *testing.T) {
 		if a, _ := ts.lms.Account("w-000"); a.Active {
 			t.Fatal("lms: w-000 still active 10 s after the termination, beside a sink that is down")
 		}
+		for i := range 35 { // one change every ten minutes while the LXP is down
+			id := fmt.Sprintf("w-%03d", 2+i)
+			e, err := ts.src.Update("role", id, func(e *hrissync.Employee) { e.Role = "Lead" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ts.eng.Notify(ctx, hrissync.Event{ID: "evt-" + id, EmployeeID: id, OccurredAt: e.Version.Time}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Minute)
+			synctest.Wait()
+		}
 		if a, _ := ts.lxp.Account("w-000"); !a.Active {
 			t.Fatal("lxp: w-000 deactivated during its outage")
 		}
-		if lat := ts.eng.Sink("lms").Stats().Triggers[hrissync.TriggerRealtime].Latency.Max; lat > 5*time.Second {
-			t.Errorf("lms realtime latency %v beside a sink that is down", lat)
+		lmsEng, lxpEng := ts.eng.Sink("lms"), ts.eng.Sink("lxp")
+		rt := lmsEng.Stats().Triggers[hrissync.TriggerRealtime]
+		if rt.Writes != 36 || rt.Latency.Max > 5*time.Second {
+			t.Errorf("lms: %d realtime writes, latency up to %v, beside a sink that is down; want 36 within seconds", rt.Writes, rt.Latency.Max)
 		}
-		time.Sleep(7 * time.Hour)
+		if dead, _ := lmsEng.DeadLetters(ctx); len(dead) != 0 || len(lmsEng.Incidents()) != 0 {
+			t.Errorf("lms: %d dead letters, %d incidents; want none", len(dead), len(lmsEng.Incidents()))
+		}
+		dead, _ := lxpEng.DeadLetters(ctx)
+		if len(dead) == 0 || len(lxpEng.Incidents()) == 0 {
+			t.Errorf("lxp: %d dead letters, %d incidents during its outage; want some", len(dead), len(lxpEng.Incidents()))
+		}
+		for _, a := range lxpEng.Incidents() {
+			if a.Sink != "lxp" {
+				t.Errorf("an lxp incident names sink %q: %+v", a.Sink, a)
+			}
+		}
+		time.Sleep(2 * time.Hour) // the outage ends at 6 h; the hourly poll retries its dead letters
 		synctest.Wait()
 		if a, _ := ts.lxp.Account("w-000"); a.Active {
-			t.Error("lxp: w-000 still active an hour after its outage ended")
+			t.Error("lxp: w-000 still active after its outage ended")
+		}
+		for i := range 35 {
+			id := fmt.Sprintf("w-%03d", 2+i)
+			if a, ok := ts.lxp.Account(id); ok && a.Fields[hrissync.FieldRole] != "Lead" {
+				t.Errorf("lxp: %s has role %q after its outage, want Lead", id, a.Fields[hrissync.FieldRole])
+			}
+		}
+		if dead, _ := lxpEng.DeadLetters(ctx); len(dead) != 0 {
+			t.Errorf("lxp: %d dead letters once it is back", len(dead))
 		}
 	})
 }
@@ -321,6 +357,41 @@ func TestSinksRerunTogether(t *testing.T) {
 		}
 		if _, ok := lxp.Account("w-1"); !ok {
 			t.Error("lxp: w-1 not provisioned by the rerun")
+		}
+	})
+}
+
+// TestBacklogIsTheSlowestSinks: webhook backpressure sees the sink that
+// falls behind, not the one that keeps up.
+func TestBacklogIsTheSlowestSinks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ts := newTwoSinks(t, 40)
+		ctx := t.Context()
+		if err := ts.eng.Batch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ts.lxp.SetFaults(memory.SinkFaults{Latency: 10 * time.Second})
+		for i := range 40 {
+			id := fmt.Sprintf("w-%03d", i)
+			e, err := ts.src.Update("role", id, func(e *hrissync.Employee) { e.Role = "Lead" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ts.eng.Notify(ctx, hrissync.Event{ID: "evt-" + id, EmployeeID: id, OccurredAt: e.Version.Time}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		lms, lxp := ts.eng.Sink("lms").Backlog(), ts.eng.Sink("lxp").Backlog()
+		if lms != 0 || lxp == 0 || ts.eng.Backlog() != lxp {
+			t.Errorf("backlog: engine %d, lms %d, lxp %d; want lms caught up and the engine's the lxp's", ts.eng.Backlog(), lms, lxp)
+		}
+		if err := ts.eng.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ts.eng.Backlog() != 0 {
+			t.Errorf("backlog %d once idle", ts.eng.Backlog())
 		}
 	})
 }
