@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/store"
@@ -51,6 +52,7 @@ type twoSinks struct {
 	src      *countingSource
 	lms, lxp *memory.Platform
 	eng      *hrissync.Engine
+	audit    *audit.Memory
 }
 
 func newTwoSinks(t *testing.T, people int) *twoSinks {
@@ -65,14 +67,14 @@ func newTwoSinks(t *testing.T, people int) *twoSinks {
 		hris.Load(hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive,
 			StartDate: hrissync.NewDate(1999, 1, 4), Role: "Engineer", Department: dept})
 	}
-	ts := &twoSinks{src: &countingSource{HRIS: hris},
+	ts := &twoSinks{src: &countingSource{HRIS: hris}, audit: &audit.Memory{},
 		lms: memory.NewPlatform(hrissync.RealClock{}, 1), lxp: memory.NewPlatform(hrissync.RealClock{}, 2)}
 	var err error
 	ts.eng, err = hrissync.NewMulti(ts.src, []hrissync.Destination{
 		{Name: "lms", Sink: ts.lms},
 		{Name: "lxp", Sink: ts.lxp, Policy: cadence.RealtimeOnly(),
 			InScope: func(e hrissync.Employee) bool { return e.Department == "R&D" }},
-	}, memstore.New(), &hrissync.Config{Logger: slog.New(slog.DiscardHandler)})
+	}, memstore.New(), &hrissync.Config{Auditor: ts.audit, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +104,15 @@ func TestSinksShareOneRead(t *testing.T) {
 		}
 		if n := len(ts.lxp.Snapshot()); n != 20 {
 			t.Errorf("lxp holds %d accounts, want 20 (R&D)", n)
+		}
+		creates := map[string]int{}
+		for _, en := range ts.audit.Entries() {
+			if en.Action == "create" {
+				creates[en.Sink]++
+			}
+		}
+		if creates["lms"] != 40 || creates["lxp"] != 20 || len(creates) != 2 {
+			t.Errorf("audit entries of creates by sink: %v, want lms 40 and lxp 20", creates)
 		}
 		before := ts.src.gets.Load()
 		for i := range 10 {

@@ -206,6 +206,9 @@ func history(files []string, employee, tenant, keys string) int {
 		found++
 		for i, c := range e.Changes {
 			applied, id, action, trigger := stamp(e.Applied), e.EmployeeID, e.Action, e.Trigger
+			if e.Sink != "" {
+				action += " @" + e.Sink // one sink of several
+			}
 			if i > 0 {
 				applied, id, action, trigger = "", "", "", ""
 			}
