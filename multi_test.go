@@ -144,6 +144,24 @@ func TestSinksShareOneRead(t *testing.T) {
 				t.Errorf("lxp holds %s, out of its scope", id)
 			}
 		}
+
+		// A webhook that never came: the poll reads the change feed once
+		// for both sinks, and needs no Get.
+		if _, err := ts.src.Update("role", "w-012", func(e *hrissync.Employee) { e.Role = "Architect" }); err != nil {
+			t.Fatal(err)
+		}
+		gets := ts.src.gets.Load()
+		if err := ts.eng.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, g := ts.src.changes.Load(), ts.src.gets.Load()-gets; n != 1 || g != 0 {
+			t.Errorf("the poll asked for changes %d times and read %d people, want 1 and 0", n, g)
+		}
+		for name, p := range map[string]*memory.Platform{"lms": ts.lms, "lxp": ts.lxp} {
+			if a, _ := p.Account("w-012"); a.Fields[hrissync.FieldRole] != "Architect" {
+				t.Errorf("%s: the poll left w-012's role %q", name, a.Fields[hrissync.FieldRole])
+			}
+		}
 	})
 }
 
