@@ -298,3 +298,50 @@ func TestOneSinkHasNoSinks(t *testing.T) {
 		t.Errorf("person without a sink: %d", code)
 	}
 }
+
+// One sink of an engine of several, mounted on its own, is a page of one
+// sink that names it; Batch now on the engine's page runs every sink's batch.
+func TestOneSinkOfSeveral(t *testing.T) {
+	eng, _, _, _ := multiScene(t)
+	lane := httptest.NewServer(status.Handler(eng.Sink("lxp")))
+	defer lane.Close()
+	code, body := get(t, lane, "/status.json")
+	doc := decode[status.Document](t, "lxp status.json", body)
+	if code != http.StatusOK || doc.Sink != "lxp" || doc.Tenant != "acme" || len(doc.Sinks) != 0 ||
+		len(doc.DeadLetters) != 1 || doc.DeadLetters[0].ID != "w-0001" || doc.Approval != nil {
+		t.Errorf("the lxp's own page: %d %+v", code, doc)
+	}
+	for _, path := range []string{"/plan.json", "/plan.json?sink=lxp", "/person.json?id=w-0002", "/person.json?id=w-0002&sink=lxp"} {
+		if code, body := get(t, lane, path); code != http.StatusOK {
+			t.Errorf("lxp page %s: %d %s", path, code, body)
+		}
+	}
+	if code, _ := get(t, lane, "/plan.json?sink=lms"); code != http.StatusNotFound {
+		t.Errorf("the lxp's page planned for the lms: %d", code)
+	}
+
+	srv := httptest.NewServer(status.Handler(eng))
+	defer srv.Close()
+	_, page := get(t, srv, "/")
+	_, token, _ := strings.Cut(string(page), `name="token" value="`)
+	token = token[:strings.IndexByte(token, '"')]
+	before := map[string]int{}
+	for _, l := range eng.Sinks() {
+		before[l.SinkName()] = len(l.Recent())
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/batch", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("batch now: %d", resp.StatusCode)
+	}
+	for _, l := range eng.Sinks() {
+		if n := len(l.Recent()); n != before[l.SinkName()]+1 {
+			t.Errorf("sink %s ran %d batches on Batch now, want 1", l.SinkName(), n-before[l.SinkName()])
+		}
+	}
+}
