@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
@@ -343,5 +344,86 @@ func TestOneSinkOfSeveral(t *testing.T) {
 		if n := len(l.Recent()); n != before[l.SinkName()]+1 {
 			t.Errorf("sink %s ran %d batches on Batch now, want 1", l.SinkName(), n-before[l.SinkName()])
 		}
+	}
+}
+
+// The people one sink holds beyond its deactivation budget are shown in
+// its section, and its form approves them in that sink only.
+func TestSeveralSinksHolds(t *testing.T) {
+	ctx := context.Background()
+	clock := hrissync.RealClock{}
+	hris := memory.NewHRIS(clock, 1)
+	for i := range 8 {
+		id := fmt.Sprintf("w-%04d", i)
+		hris.Load(hrissync.Employee{ID: id, Email: id + "@example.com", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(2020, 1, 6), Role: "Engineer"})
+	}
+	lms, lxp := memory.NewPlatform(clock, 1), memory.NewPlatform(clock, 2)
+	eng, err := hrissync.NewMulti(hris, []hrissync.Destination{
+		{Name: "lms", Sink: lms, TerminationLimit: hrissync.Budget{Count: 1}},
+		{Name: "lxp", Sink: lxp, TerminationLimit: hrissync.Budget{Count: 100}},
+	}, memstore.New(), &hrissync.Config{Tenant: "acme", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"w-0000", "w-0001", "w-0002"} { // the lms holds two
+		if _, err := hris.Update("termination", id, func(e *hrissync.Employee) {
+			e.Status, e.TerminationDate, e.Immediate = hrissync.StatusTerminated, hrissync.DateOf(time.Now()), true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Reconcile(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, _ := lms.Account("w-0001"); !a.Active {
+		t.Fatal("w-0001 deactivated in the lms beyond its budget")
+	}
+	if a, _ := lxp.Account("w-0001"); a.Active {
+		t.Fatal("w-0001 held in the lxp, within its budget")
+	}
+	srv := httptest.NewServer(signedIn("ops@example.com", status.Handler(eng, status.WithApprover(approver))))
+	defer srv.Close()
+
+	_, body := get(t, srv, "/status.json")
+	doc := decode[status.Document](t, "status.json", body)
+	if len(doc.Sinks) != 2 || len(doc.Sinks[0].Holds) != 1 || !slices.Equal(doc.Sinks[0].Holds[0].People, []string{"w-0001", "w-0002"}) ||
+		len(doc.Sinks[1].Holds) != 0 || len(doc.Holds) != 0 {
+		t.Fatalf("holds: engine %+v, sinks %+v; want the lms's two", doc.Holds, doc.Sinks)
+	}
+	_, page := get(t, srv, "/")
+	_, formHTML, ok := strings.Cut(string(page), `id="hold-lms-terminated"`)
+	if !ok {
+		t.Fatalf("no lms hold form on the page:\n%s", page)
+	}
+	formHTML, _, _ = strings.Cut(formHTML, "</form>")
+	form := url.Values{}
+	for _, field := range strings.Split(formHTML, "<input ")[1:] {
+		_, name, _ := strings.Cut(field, `name="`)
+		name, _, _ = strings.Cut(name, `"`)
+		_, value, _ := strings.Cut(field, `value="`)
+		value, _, _ = strings.Cut(value, `"`)
+		form.Add(name, value)
+	}
+	if form.Get("sink") != "lms" || !slices.Equal(form["person"], []string{"w-0001", "w-0002"}) {
+		t.Fatalf("the form: %v", form)
+	}
+	if code := postApproval(t, srv.URL, form); code != http.StatusSeeOther {
+		t.Fatalf("approval answered %d", code)
+	}
+	for _, id := range []string{"w-0001", "w-0002"} {
+		if err := eng.Reconcile(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		for name, p := range map[string]*memory.Platform{"lms": lms, "lxp": lxp} {
+			if a, _ := p.Account(id); a.Active {
+				t.Errorf("%s still active in the %s after the approval", id, name)
+			}
+		}
+	}
+	if held := eng.Sink("lms").Holds(); len(held) != 0 {
+		t.Errorf("still held in the lms: %v", held)
 	}
 }
