@@ -23,6 +23,11 @@
 //   - plan and plan.json (Plan): the dry run (Engine.Plan) as a table — each
 //     person's planned write and the fields it changes, the leavers, and the
 //     deletion limit's verdict on them. Nothing is written.
+//   - An engine of several sinks (hrissync.NewMulti): the page has a section
+//     per sink (Document.Sinks: its backlog, last batch, dead letters,
+//     approvals, incidents and parked fields), and the person and plan views
+//     and the approve and replay forms take the sink (sink=): without one
+//     they answer 400 naming the sinks, and an unknown sink is 404.
 //
 // The JSON keys are camelCase throughout, and durations are seconds, named
 // so (durationSeconds, p50Seconds).
