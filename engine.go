@@ -113,7 +113,7 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 // sink's name, "" for New's.
 func newEngine(src Source, sink Sink, store store.Store, c Config, name string) (*Engine, error) {
 	var err error
-	tenant := c.Tenant
+	tenant := tenantOf(c.Tenant) // a sink's Store key names the tenant first
 	log := c.Logger.With("tenant", tenant)
 	if name != "" {
 		log = log.With("sink", name)

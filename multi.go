@@ -121,6 +121,13 @@ func NewMulti(src Source, sinks []Destination, st store.Store, cfg *Config) (*En
 	return e, nil
 }
 
+// tenantOf is the tenant of a Store key: the tenant's own, or a sink's
+// (store.SinkKey).
+func tenantOf(key string) string {
+	tenant, _, _ := strings.Cut(key, store.SinkSeparator)
+	return tenant
+}
+
 // laneConfig is the Config of one sink: the engine's, with the sink's own
 // settings where it has them.
 func laneConfig(cfg *Config, d Destination) Config {

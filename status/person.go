@@ -14,8 +14,10 @@ import (
 // record's desired fields and what was applied — which is why it answers
 // only for one id at a time, behind the host's authentication like the rest.
 type Person struct {
-	ID string    `json:"id"`
-	At time.Time `json:"at"`
+	ID string `json:"id"`
+	// Sink is the sink asked about (sink=), of an engine of several.
+	Sink string    `json:"sink,omitempty"`
+	At   time.Time `json:"at"`
 	// Error says why part of the answer is missing: the Source could not
 	// be read (the Store's part is still shown).
 	Error    string   `json:"error,omitempty"`
@@ -106,14 +108,14 @@ type Change struct {
 }
 
 // person explains id; status is the HTTP status to answer with.
-func (h *handler) person(r *http.Request) (Person, int) {
+func (h *handler) person(r *http.Request, eng *hrissync.Engine) (Person, int) {
 	id := strings.TrimSpace(r.URL.Query().Get("id"))
 	if id == "" {
 		return Person{Error: "which person? give ?id="}, http.StatusBadRequest
 	}
-	x, err := h.eng.Explain(r.Context(), id)
+	x, err := eng.Explain(r.Context(), id)
 	p := personOf(x)
-	p.Token = h.token()
+	p.Sink, p.Token = eng.SinkName(), h.token()
 	switch {
 	case errors.Is(err, hrissync.ErrUnknownPerson):
 		p.Error = err.Error()
@@ -169,7 +171,11 @@ func personOf(x hrissync.Explanation) Person {
 }
 
 func (h *handler) personHTML(w http.ResponseWriter, r *http.Request) {
-	p, code := h.person(r)
+	eng, ok := h.lane(w, r)
+	if !ok {
+		return
+	}
+	p, code := h.person(r, eng)
 	if code == http.StatusBadRequest {
 		http.Error(w, p.Error, code)
 		return
@@ -178,6 +184,10 @@ func (h *handler) personHTML(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) personJSON(w http.ResponseWriter, r *http.Request) {
-	p, code := h.person(r)
+	eng, ok := h.lane(w, r)
+	if !ok {
+		return
+	}
+	p, code := h.person(r, eng)
 	writeJSON(w, code, p)
 }

@@ -2,6 +2,7 @@ package status
 
 import (
 	"fmt"
+	"github.com/hrissync/hrissync"
 	"net/http"
 	"time"
 )
@@ -11,8 +12,10 @@ import (
 // limit's verdict on its leavers. Like the main page it names people by id
 // and fields by name, never their values.
 type Plan struct {
-	Tenant string    `json:"tenant"`
-	At     time.Time `json:"at"`
+	Tenant string `json:"tenant"`
+	// Sink is the sink planned for (sink=), of an engine of several.
+	Sink string    `json:"sink,omitempty"`
+	At   time.Time `json:"at"`
 	// Seen is how many people the Source's full list holds, Accounts the
 	// active accounts the batch's merge found.
 	Seen     int            `json:"seen"`
@@ -39,12 +42,12 @@ type PlannedWrite struct {
 	Fields []string `json:"fields"`
 }
 
-func (h *handler) plan(r *http.Request) (Plan, error) {
-	p, err := h.eng.Plan(r.Context())
+func (h *handler) plan(r *http.Request, eng *hrissync.Engine) (Plan, error) {
+	p, err := eng.Plan(r.Context())
 	if err != nil {
 		return Plan{}, err
 	}
-	out := Plan{Tenant: h.eng.Tenant(), At: p.At, Seen: p.Seen, Accounts: p.Accounts, Writes: []PlannedWrite{},
+	out := Plan{Tenant: eng.Tenant(), Sink: eng.SinkName(), At: p.At, Seen: p.Seen, Accounts: p.Accounts, Writes: []PlannedWrite{},
 		ByKind: map[string]int{}, ByField: p.ByField, Leavers: p.Leavers, Held: p.Held, Spent: p.Spent, Allowed: p.Allowed}
 	if out.ByField == nil {
 		out.ByField = map[string]int{}
@@ -76,7 +79,11 @@ func (h *handler) plan(r *http.Request) (Plan, error) {
 }
 
 func (h *handler) planHTML(w http.ResponseWriter, r *http.Request) {
-	p, err := h.plan(r)
+	eng, ok := h.lane(w, r)
+	if !ok {
+		return
+	}
+	p, err := h.plan(r, eng)
 	if err != nil {
 		http.Error(w, "planning: "+err.Error(), http.StatusBadGateway)
 		return
@@ -85,7 +92,11 @@ func (h *handler) planHTML(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) planJSON(w http.ResponseWriter, r *http.Request) {
-	p, err := h.plan(r)
+	eng, ok := h.lane(w, r)
+	if !ok {
+		return
+	}
+	p, err := h.plan(r, eng)
 	if err != nil {
 		http.Error(w, "planning: "+err.Error(), http.StatusBadGateway)
 		return

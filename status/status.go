@@ -23,6 +23,11 @@
 //   - plan and plan.json (Plan): the dry run (Engine.Plan) as a table — each
 //     person's planned write and the fields it changes, the leavers, and the
 //     deletion limit's verdict on them. Nothing is written.
+//   - An engine of several sinks (hrissync.NewMulti): the page has a section
+//     per sink (Document.Sinks: its backlog, last batch, dead letters,
+//     approvals, incidents and parked fields), and the person and plan views
+//     and the approve and replay forms take the sink (sink=): without one
+//     they answer 400 naming the sinks, and an unknown sink is 404.
 //
 // The JSON keys are camelCase throughout, and durations are seconds, named
 // so (durationSeconds, p50Seconds).
@@ -50,9 +55,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,8 +91,11 @@ var (
 
 // Document is what the page shows; status.json serves it as JSON.
 type Document struct {
-	Tenant string    `json:"tenant"`
-	At     time.Time `json:"at"`
+	Tenant string `json:"tenant"`
+	// Sink names the engine's sink when the page was given one sink of an
+	// engine of several (Engine.Sink).
+	Sink string    `json:"sink,omitempty"`
+	At   time.Time `json:"at"`
 	// Backlog is how many people wait for a worker now (-1: the
 	// Dispatcher cannot tell).
 	Backlog     int          `json:"backlog"`
@@ -99,12 +109,62 @@ type Document struct {
 	// Alerter was told (or, within the group wait, is about to be).
 	Incidents []Incident            `json:"incidents"`
 	Lag       map[string]Percentile `json:"lag"`
-	Token     string                `json:"-"`
+	// Sinks are the sinks of an engine of several (hrissync.NewMulti),
+	// each with its own state, in the engine's order. The fields above
+	// are then the engine's as a whole: its polls and batches (which read
+	// the Source once for every sink), the largest sink's backlog, the
+	// slowest sink's lag, and every sink's dead letters and incidents,
+	// each naming its sink; approvals and holds are the sinks' own.
+	Sinks []Sink `json:"sinks,omitempty"`
+	Token string `json:"-"`
+}
+
+// Sink is one sink of an engine of several: its backlog, batches, dead
+// letters, approvals, incidents and parked fields. Its person and plan views
+// are person?sink=&id= and plan?sink=.
+type Sink struct {
+	Name    string `json:"name"`
+	Backlog int    `json:"backlog"`
+	// LastBatch is the sink's batch run saved last in its ledger.
+	LastBatch   *BatchRun    `json:"lastBatch,omitempty"`
+	Runs        []Run        `json:"runs"` // newest first
+	DeadLetters []DeadLetter `json:"deadLetters"`
+	Approval    *Approval    `json:"approval,omitempty"`
+	Holds       []Hold       `json:"holds,omitempty"`
+	Incidents   []Incident   `json:"incidents"`
+	// Parked are the fields this platform refused while the rest of
+	// their person's write landed.
+	Parked []ParkedField         `json:"parked"`
+	Lag    map[string]Percentile `json:"lag"`
+}
+
+// BatchRun is a batch run as its ledger saved it.
+type BatchRun struct {
+	RunID    string    `json:"runId"`
+	Status   string    `json:"status"`
+	Attempt  int       `json:"attempt"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Seen     int       `json:"seen"`
+	Writes   int       `json:"writes"`
+	Leavers  int       `json:"leavers"`
+	Err      string    `json:"error,omitempty"`
+}
+
+// ParkedField is a field one person's platform refused.
+type ParkedField struct {
+	EmployeeID string    `json:"employeeId"`
+	Field      string    `json:"field"`
+	Err        string    `json:"error"`
+	Since      time.Time `json:"since"`
+	Refusals   int       `json:"refusals"`
+	Next       time.Time `json:"next"`
 }
 
 // Incident is one open incident.
 type Incident struct {
-	ID         string    `json:"id"` // the Alerter's Alert.Incident
+	ID         string    `json:"id"`             // the Alerter's Alert.Incident
+	Sink       string    `json:"sink,omitempty"` // with several sinks, the sink's (none: the engine's)
 	Kind       string    `json:"kind"`
 	Severity   string    `json:"severity"`
 	EmployeeID string    `json:"employeeId,omitempty"`
@@ -116,7 +176,7 @@ type Incident struct {
 func incidentsOf(alerts []hrissync.Alert) []Incident {
 	out := []Incident{}
 	for _, a := range alerts {
-		out = append(out, Incident{ID: a.Incident, Kind: string(a.Kind), Severity: string(a.Severity),
+		out = append(out, Incident{ID: a.Incident, Sink: a.Sink, Kind: string(a.Kind), Severity: string(a.Severity),
 			EmployeeID: a.EmployeeID, Since: a.At, Message: a.Message})
 	}
 	slices.SortStableFunc(out, func(a, b Incident) int { return severityRank(b.Severity) - severityRank(a.Severity) })
@@ -141,6 +201,7 @@ type Run struct {
 // DeadLetter is a person whose retries ran out.
 type DeadLetter struct {
 	ID       string    `json:"id"`
+	Sink     string    `json:"sink,omitempty"` // with several sinks, whose
 	Attempts int       `json:"attempts"`
 	LastErr  string    `json:"lastError"`
 	At       time.Time `json:"at"`
@@ -214,42 +275,156 @@ func (h *handler) token() string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// several reports whether the page shows an engine of several sinks.
+func (h *handler) several() bool { return len(h.eng.Sinks()) > 1 }
+
 func (h *handler) document(ctx context.Context) (Document, error) {
-	d := Document{Tenant: h.eng.Tenant(), At: h.now(), Backlog: h.eng.Backlog(), Runs: []Run{},
-		Lag: map[string]Percentile{}, Token: h.token()}
-	for _, p := range h.eng.Recent() {
-		d.Runs = append(d.Runs, Run{Name: p.Name, RunID: p.RunID, Started: p.Started, DurationSeconds: p.Took.Seconds(),
-			Outcome: p.Outcome, Err: p.Err, Writes: p.Writes})
+	d := Document{Tenant: h.eng.Tenant(), Sink: h.eng.SinkName(), At: h.now(), Backlog: h.eng.Backlog(), Runs: runsOf(h.eng.Recent()),
+		Lag: lagOf(h.eng.Stats()), Token: h.token()}
+	if h.several() {
+		d.DeadLetters = []DeadLetter{}
+		for _, l := range h.eng.Sinks() {
+			s, err := sinkOf(ctx, l)
+			if err != nil {
+				return d, fmt.Errorf("sink %s: %w", l.SinkName(), err)
+			}
+			d.DeadLetters = append(d.DeadLetters, s.DeadLetters...)
+			d.Sinks = append(d.Sinks, s)
+		}
+		// The engine's own incidents (a failing poll) and every sink's.
+		d.Incidents = incidentsOf(h.eng.Incidents())
+		return d, nil
 	}
-	dead, err := h.eng.DeadLetters(ctx)
-	if err != nil {
+	var err error
+	if d.DeadLetters, err = deadLettersOf(ctx, h.eng); err != nil {
 		return d, err
 	}
+	if d.Approval, err = approvalOf(ctx, h.eng); err != nil {
+		return d, err
+	}
+	d.Holds = holdsOf(h.eng)
+	d.Incidents = incidentsOf(h.eng.Incidents())
+	return d, nil
+}
+
+// sinkOf is one sink's section of the page.
+func sinkOf(ctx context.Context, l *hrissync.Engine) (Sink, error) {
+	s := Sink{Name: l.SinkName(), Backlog: l.Backlog(), Runs: runsOf(l.Recent()), Holds: holdsOf(l),
+		Incidents: incidentsOf(l.Incidents()), Parked: []ParkedField{}, Lag: lagOf(l.Stats())}
+	var err error
+	if s.DeadLetters, err = deadLettersOf(ctx, l); err != nil {
+		return s, err
+	}
+	switch run, err := l.LastBatchRun(ctx); {
+	case err == nil:
+		s.LastBatch = &BatchRun{RunID: run.ID, Status: string(run.Status), Attempt: run.Attempt, Started: run.Started,
+			Finished: run.Finished, Seen: run.Seen, Writes: run.Writes, Leavers: len(run.Leavers), Err: run.Err}
+		if run.Status == store.BatchHeld {
+			s.Approval = &Approval{RunID: run.ID, Started: run.Started, Leavers: len(run.Leavers)}
+		}
+	case !errors.Is(err, hrissync.ErrNotFound):
+		return s, err
+	}
+	for _, pf := range l.Parked() {
+		s.Parked = append(s.Parked, ParkedField{EmployeeID: pf.EmployeeID, Field: pf.Field, Err: pf.Err, Since: pf.Since,
+			Refusals: pf.Refusals, Next: pf.Next})
+	}
+	return s, nil
+}
+
+func runsOf(passes []hrissync.Pass) []Run {
+	out := []Run{}
+	for _, p := range passes {
+		out = append(out, Run{Name: p.Name, RunID: p.RunID, Started: p.Started, DurationSeconds: p.Took.Seconds(),
+			Outcome: p.Outcome, Err: p.Err, Writes: p.Writes})
+	}
+	return out
+}
+
+// deadLettersOf lists the dead letters of an engine of one sink, each
+// naming its sink if it is one of several.
+func deadLettersOf(ctx context.Context, eng *hrissync.Engine) ([]DeadLetter, error) {
+	dead, err := eng.DeadLetters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []DeadLetter
+	if eng.SinkName() != "" {
+		out = []DeadLetter{} // a sink's section lists none as [], as the engine's does not (compatibility)
+	}
 	for _, p := range dead {
-		dl := DeadLetter{ID: p.ID}
+		dl := DeadLetter{ID: p.ID, Sink: eng.SinkName()}
 		if p.Failure != nil {
 			dl.Attempts, dl.LastErr, dl.At = p.Failure.Attempts, p.Failure.Err, p.Failure.At
 		}
-		d.DeadLetters = append(d.DeadLetters, dl)
+		out = append(out, dl)
 	}
-	switch run, err := h.eng.LastBatchRun(ctx); {
+	return out, nil
+}
+
+func approvalOf(ctx context.Context, eng *hrissync.Engine) (*Approval, error) {
+	switch run, err := eng.LastBatchRun(ctx); {
 	case err == nil && run.Status == store.BatchHeld:
-		d.Approval = &Approval{RunID: run.ID, Started: run.Started, Leavers: len(run.Leavers)}
+		return &Approval{RunID: run.ID, Started: run.Started, Leavers: len(run.Leavers)}, nil
 	case err != nil && !errors.Is(err, hrissync.ErrNotFound):
-		return d, err
+		return nil, err
 	}
-	for budget, people := range h.eng.Holds() {
-		d.Holds = append(d.Holds, Hold{ID: hrissync.HoldPrefix + budget, Budget: budget, People: people})
+	return nil, nil
+}
+
+func holdsOf(eng *hrissync.Engine) []Hold {
+	var out []Hold
+	for budget, people := range eng.Holds() {
+		out = append(out, Hold{ID: hrissync.HoldPrefix + budget, Budget: budget, People: people})
 	}
-	slices.SortFunc(d.Holds, func(a, b Hold) int { return strings.Compare(a.ID, b.ID) })
-	d.Incidents = incidentsOf(h.eng.Incidents())
-	for t, s := range h.eng.Stats().Triggers {
+	slices.SortFunc(out, func(a, b Hold) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+func lagOf(st hrissync.Stats) map[string]Percentile {
+	out := map[string]Percentile{}
+	for t, s := range st.Triggers {
 		if s.Latency.Count > 0 {
-			d.Lag[string(t)] = Percentile{Count: s.Latency.Count, P50Seconds: s.Latency.P50.Seconds(),
+			out[string(t)] = Percentile{Count: s.Latency.Count, P50Seconds: s.Latency.P50.Seconds(),
 				P99Seconds: s.Latency.P99.Seconds(), MaxSeconds: s.Latency.Max.Seconds()}
 		}
 	}
-	return d, nil
+	return out
+}
+
+// lane is the engine that answers for the sink the request names (?sink=,
+// or the form's sink): the page's engine when it names none and the engine
+// has one sink. If there is none it has answered: 404 for a sink the engine
+// does not have, 400 for a question an engine of several sinks cannot
+// answer as a whole.
+func (h *handler) lane(w http.ResponseWriter, r *http.Request) (*hrissync.Engine, bool) {
+	name := r.FormValue("sink")
+	if name == "" && !h.several() {
+		return h.eng, true
+	}
+	if name == "" {
+		http.Error(w, "which sink? this engine has several: give sink= one of "+h.sinkNames(), http.StatusBadRequest)
+		return nil, false
+	}
+	l := h.eng.Sink(name)
+	if l == nil || l.SinkName() == "" {
+		http.Error(w, fmt.Sprintf("no sink named %q: this engine's sinks are %s", name, h.sinkNames()), http.StatusNotFound)
+		return nil, false
+	}
+	return l, true
+}
+
+func (h *handler) sinkNames() string {
+	var names []string
+	for _, l := range h.eng.Sinks() {
+		if n := l.SinkName(); n != "" {
+			names = append(names, strconv.Quote(n))
+		}
+	}
+	if len(names) == 0 {
+		return "none named (it has one sink: leave sink= out)"
+	}
+	return strings.Join(names, ", ")
 }
 
 func (h *handler) html(w http.ResponseWriter, r *http.Request) {
@@ -314,7 +489,15 @@ func (h *handler) replay(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "which person? the form names none", http.StatusBadRequest)
 		return
 	}
-	if err := h.eng.Replay(r.Context(), id); err != nil {
+	// Without a sink, an engine of several replays the person in each.
+	eng := h.eng
+	if r.PostFormValue("sink") != "" {
+		var ok bool
+		if eng, ok = h.lane(w, r); !ok {
+			return
+		}
+	}
+	if err := eng.Replay(r.Context(), id); err != nil {
 		http.Error(w, "replaying "+id+": "+err.Error(), http.StatusBadGateway)
 		return
 	}
@@ -375,6 +558,10 @@ func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the form: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	eng, ok := h.lane(w, r)
+	if !ok {
+		return
+	}
 	// A hold is approved for the people the page showed, and no one
 	// held since.
 	people := r.PostForm["person"]
@@ -382,7 +569,7 @@ func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the form names nobody to approve", http.StatusBadRequest)
 		return
 	}
-	err = h.eng.ApproveDeletions(r.Context(), r.PostFormValue("run"), who, people...)
+	err = eng.ApproveDeletions(r.Context(), r.PostFormValue("run"), who, people...)
 	switch {
 	case errors.Is(err, hrissync.ErrNotHeld), errors.Is(err, hrissync.ErrNotFound):
 		http.Error(w, err.Error(), http.StatusConflict)
