@@ -105,15 +105,15 @@ func New(src Source, sink Sink, store store.Store, cfg *Config) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
-	return newEngine(src, sink, store, c, "")
+	return newEngine(src, sink, store, c, c.Tenant, "")
 }
 
 // newEngine builds an engine over one sink (or none, for an engine whose
-// lanes hold its sinks) from a Config with its defaults set. name is the
-// sink's name, "" for New's.
-func newEngine(src Source, sink Sink, store store.Store, c Config, name string) (*Engine, error) {
+// lanes hold its sinks) from a Config with its defaults set, whose Tenant is
+// the Store key. tenant names the tenant; name is the sink's name, "" for
+// New's.
+func newEngine(src Source, sink Sink, store store.Store, c Config, tenant, name string) (*Engine, error) {
 	var err error
-	tenant := tenantOf(c.Tenant) // a sink's Store key names the tenant first
 	log := c.Logger.With("tenant", tenant)
 	if name != "" {
 		log = log.With("sink", name)

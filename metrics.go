@@ -17,6 +17,7 @@ const meterName = "github.com/hrissync/hrissync"
 // in-process view.
 type instruments struct {
 	labels    []attribute.KeyValue    // the tenant, and the sink if it has a name
+	sink      bool                    // one sink of several: events are the engine's, not counted here
 	events    metric.Int64Counter     // outcome: accepted, duplicate, rejected
 	attempts  metric.Int64Counter     // trigger, kind
 	writes    metric.Int64Counter     // trigger, kind
@@ -36,7 +37,7 @@ func newInstruments(mp metric.MeterProvider, tenant, sink string, e *Engine) (*i
 	m := mp.Meter(meterName)
 	in := &instruments{labels: []attribute.KeyValue{attribute.String("tenant", tenant)}}
 	if sink != "" {
-		in.labels = append(in.labels, attribute.String("sink", sink))
+		in.labels, in.sink = append(in.labels, attribute.String("sink", sink)), true
 	}
 	var err error
 	counter := func(name, unit, desc string) metric.Int64Counter {
@@ -93,6 +94,9 @@ func trig(t Trigger) attribute.KeyValue    { return attribute.String("trigger", 
 func kind(k UpdateKind) attribute.KeyValue { return attribute.String("kind", k.String()) }
 
 func (in *instruments) event(ctx context.Context, outcome string) {
+	if in.sink {
+		return // an event is the engine's, counted once, by the engine
+	}
 	in.events.Add(ctx, 1, in.attrs(attribute.String("outcome", outcome)))
 }
 

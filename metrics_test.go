@@ -233,6 +233,12 @@ func metricsOfTwoSinks(t *testing.T) {
 			t.Errorf("%s = %d (recorded: %v), want %d", k, got, ok, v)
 		}
 	}
+	// An event is the engine's: counted once, by no sink.
+	for _, s := range sets["hrissync.events"] {
+		if _, ok := s.Value("sink"); ok {
+			t.Errorf("hrissync.events%s: counted by a sink as well as by the engine", label(s))
+		}
+	}
 	// Every sink's instrument names its sink: no write, attempt,
 	// change or latency is the engine's as a whole.
 	for _, name := range []string{"hrissync.sink.writes", "hrissync.sink.attempts", "hrissync.changes", "hrissync.latency"} {

@@ -95,7 +95,7 @@ func NewMulti(src Source, sinks []Destination, st store.Store, cfg *Config) (*En
 	if inherits > 1 {
 		return nil, errors.New("hrissync: NewMulti: only one sink can inherit the state of the engine's single sink")
 	}
-	e, err := newEngine(src, nil, st, base, "")
+	e, err := newEngine(src, nil, st, base, base.Tenant, "")
 	if err != nil {
 		return nil, err
 	}
@@ -109,23 +109,16 @@ func NewMulti(src Source, sinks []Destination, st store.Store, cfg *Config) (*En
 		if !d.Inherits {
 			lc.Tenant = store.SinkKey(base.Tenant, d.Name)
 		}
-		lane, err := newEngine(src, d.Sink, st, lc, d.Name)
+		lane, err := newEngine(src, d.Sink, st, lc, base.Tenant, d.Name)
 		if err != nil {
 			return nil, fmt.Errorf("hrissync: sink %q: %w", d.Name, err)
 		}
-		lane.tenant, lane.fanned, lane.reads = base.Tenant, true, e.reads
+		lane.fanned, lane.reads = true, e.reads
 		e.lanes = append(e.lanes, lane)
 	}
 	// The engine polls if any sink has realtime fields.
 	e.polls = slices.ContainsFunc(e.lanes, func(l *Engine) bool { return l.polls })
 	return e, nil
-}
-
-// tenantOf is the tenant of a Store key: the tenant's own, or a sink's
-// (store.SinkKey).
-func tenantOf(key string) string {
-	tenant, _, _ := strings.Cut(key, store.SinkSeparator)
-	return tenant
 }
 
 // laneConfig is the Config of one sink: the engine's, with the sink's own
