@@ -75,7 +75,7 @@ func newInstruments(mp metric.MeterProvider, tenant, sink string, e *Engine) (*i
 	}
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		ready, processing, waiting, ok := e.queueLen()
-		if !ok {
+		if !ok || e.lanes != nil { // an engine of several sinks: each sink's queue is reported
 			return nil
 		}
 		for state, n := range map[string]int{"ready": ready, "processing": processing, "waiting": waiting} {
