@@ -249,7 +249,7 @@ func (e *Engine) startUp(ctx context.Context) error {
 		case l == e:
 			next = rerun
 		default:
-			e.scheduleRerun(l, rerun)
+			e.scheduleRerun([]*Engine{l}, rerun)
 		}
 	}
 	e.schedule("batch", next, e.runBatch)

@@ -214,20 +214,26 @@ func (e *Engine) notifyLanes(ctx context.Context, ev Event) error {
 
 // batchLanes runs the batch of every sink on one reading of the full list:
 // each sink's run is its own (its ledger, leavers, deletion limit, rerun),
-// and each is handed every record as it is read. A sink whose run fails is
-// rerun on its own at BatchRerun, reading the list again.
+// and each is handed every record as it is read. The sinks whose runs fail
+// are rerun at BatchRerun, together, reading the list again once.
 func (e *Engine) batchLanes(ctx context.Context) ([]store.BatchRun, error) {
+	return e.batchOf(ctx, e.lanes)
+}
+
+// batchOf runs the batch of the sinks lanes on one reading of the full list
+// (batchLanes).
+func (e *Engine) batchOf(ctx context.Context, lanes []*Engine) ([]store.BatchRun, error) {
 	e.batchMu.Lock()
 	defer e.batchMu.Unlock()
 	start := e.cfg.Clock.Now()
 	asOf, list, takeErr := e.fullList(ctx)
 	var fan *broadcast
 	if takeErr == nil {
-		fan = newBroadcast(list, len(e.lanes), e.batchChunk())
+		fan = newBroadcast(list, len(lanes), e.batchChunk())
 	}
-	runs, errs := make([]store.BatchRun, len(e.lanes)), make([]error, len(e.lanes))
+	runs, errs := make([]store.BatchRun, len(lanes)), make([]error, len(lanes))
 	var wg sync.WaitGroup
-	for i, l := range e.lanes {
+	for i, l := range lanes {
 		take := func(context.Context) (time.Time, iter.Seq2[Employee, error], error) {
 			if takeErr != nil {
 				return time.Time{}, nil, takeErr
@@ -248,10 +254,14 @@ func (e *Engine) batchLanes(ctx context.Context) ([]store.BatchRun, error) {
 	if fan != nil {
 		fan.wait()
 	}
-	for i, l := range e.lanes {
+	var failed []*Engine
+	for i, l := range lanes {
 		if run := runs[i]; run.Status == store.BatchFailed && run.Attempt == 1 {
-			e.scheduleRerun(l, run.Started.Add(e.cfg.BatchRerun))
+			failed = append(failed, l)
 		}
+	}
+	if len(failed) > 0 {
+		e.scheduleRerun(failed, start.Add(e.cfg.BatchRerun))
 	}
 	err := errors.Join(errs...)
 	writes := 0
@@ -262,11 +272,16 @@ func (e *Engine) batchLanes(ctx context.Context) ([]store.BatchRun, error) {
 	return runs, err
 }
 
-// scheduleRerun sets the rerun of one sink's failed batch.
-func (e *Engine) scheduleRerun(l *Engine, at time.Time) {
-	e.schedule("rerun/"+l.name, at, func(ctx context.Context) {
-		if _, err := l.batch(ctx, l.fullList); err != nil && ctx.Err() == nil {
-			l.log.Warn("batch rerun failed", "err", err)
+// scheduleRerun sets the rerun of the failed batches of the sinks lanes:
+// one reading of the list for them all.
+func (e *Engine) scheduleRerun(lanes []*Engine, at time.Time) {
+	names := make([]string, len(lanes))
+	for i, l := range lanes {
+		names[i] = l.name
+	}
+	e.schedule("rerun/"+strings.Join(names, ","), at, func(ctx context.Context) {
+		if _, err := e.batchOf(ctx, lanes); err != nil && ctx.Err() == nil {
+			e.log.Warn("batch rerun failed", "sinks", names, "err", err)
 		}
 	})
 }
