@@ -433,8 +433,8 @@ func (b *broadcast) wait() { <-b.done }
 // engine of several: a read begun at or after the moment a sink's
 // reconcile needs its record to be from (the mark, the pass's start, the
 // due time) serves it, whether it has ended or is in flight — unless an
-// event for the person has come since it began. A retry reads afresh, as
-// with one sink.
+// event for the person has come since it began. A retry reads afresh: a
+// read begun before it does not serve it.
 type sharedReads struct {
 	clock Clock
 	mu    sync.Mutex
@@ -522,11 +522,14 @@ func (s *sharedReads) prune(now time.Time) {
 // getShared reads the person of r from the Source: with one sink, always;
 // with several, a read another sink made recently enough serves.
 func (e *Engine) getShared(ctx context.Context, r request, rd reading) (Employee, error) {
-	if e.reads == nil || rd.attempt > 1 {
+	if e.reads == nil {
 		return e.get(ctx, r.trigger, r.id)
 	}
 	notBefore := rd.now
 	switch p := rd.p; {
+	case rd.attempt > 1:
+		// A retry reads afresh: only a read begun since it began serves
+		// it — another sink's retry at the same instant, say.
 	case !r.readAfter.IsZero():
 		notBefore = r.readAfter
 	case !r.pass.IsZero():

@@ -237,14 +237,16 @@ func (s *simulation) retire(old, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.converted = append(s.converted, [2]string{old, id})
-	delete(s.expected, old)
-	for k, list := range s.pending {
-		if strings.HasPrefix(k, old+"\x00") {
-			for _, e := range list {
-				e.Superseded = true
-				s.done = append(s.done, e)
+	for _, t := range s.targets {
+		delete(t.expected, old)
+		for k, list := range t.pending {
+			if strings.HasPrefix(k, old+"\x00") {
+				for _, e := range list {
+					e.Superseded = true
+					t.done = append(t.done, e)
+				}
+				delete(t.pending, k)
 			}
-			delete(s.pending, k)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hrissync/hrissync"
@@ -51,7 +52,7 @@ func classOf(field string) cadence.Class {
 func key(id, field string) string { return id + "\x00" + field }
 
 // observe evaluates one person after a change or at a moment a date takes
-// effect, and records what the platform must now hold.
+// effect, and records what each platform must now hold.
 func (s *simulation) observe(id string) {
 	e, ok := s.hris.Employee(id)
 	if !ok {
@@ -63,29 +64,44 @@ func (s *simulation) observe(id string) {
 	if e.Version.Time.Equal(now) {
 		event = eventID(e)
 	}
-	s.mu.Lock()
-	next, due := s.expected[id].next(v)
-	s.expected[id] = next
-	for f, val := range due {
-		k := key(id, f)
-		s.pending[k] = append(s.pending[k], &Expectation{
-			EmployeeID: id, Field: f, Value: val, Class: classOf(f), Since: now, EventID: event,
-		})
-	}
-	s.mu.Unlock()
-	if len(due) > 0 {
-		// The engine may have written at this very instant, before
-		// this observation: match against what the platform holds.
-		if acc, ok := s.platform.Account(id); ok {
-			s.mu.Lock()
-			for f := range due {
-				held := acc.Fields[f]
-				if f == activeField {
-					held = boolString(acc.Active)
+	for _, t := range s.targets {
+		s.mu.Lock()
+		prev := t.expected[id]
+		next, due := prev.next(t.view(e, v))
+		if !prev.exists && next.exists {
+			t.created[id] = now
+		}
+		if prev.exists && !next.active && !t.written[id] && t.created[id].Equal(now) {
+			// Access given and taken back within one instant (a
+			// reorganisation moving someone into a platform's scope
+			// and out again), before anything was written: no engine
+			// could see it, and none should create the account.
+			t.forget(id, now)
+			next, due = platformView{}, nil
+		}
+		t.expected[id] = next
+		for f, val := range due {
+			k := key(id, f)
+			t.supersede(k, now)
+			t.pending[k] = append(t.pending[k], &Expectation{
+				EmployeeID: id, Field: f, Value: val, Class: classOf(f), Since: now, EventID: event,
+			})
+		}
+		s.mu.Unlock()
+		if len(due) > 0 {
+			// The engine may have written at this very instant, before
+			// this observation: match against what the platform holds.
+			if acc, ok := t.platform.Account(id); ok {
+				s.mu.Lock()
+				for f := range due {
+					held := acc.Fields[f]
+					if f == activeField {
+						held = boolString(acc.Active)
+					}
+					t.match(id, f, held, now, "")
 				}
-				s.match(id, f, held, now, "")
+				s.mu.Unlock()
 			}
-			s.mu.Unlock()
 		}
 	}
 	for _, t := range transitions(e, now, s.cfg.Location, leadDays) {
@@ -95,47 +111,88 @@ func (s *simulation) observe(id string) {
 
 func eventID(e hrissync.Employee) string { return "evt-" + strconv.FormatInt(e.Version.Seq, 10) }
 
-// applied is the platform's OnWrite hook: it meets the expectations the write
-// satisfies.
-func (s *simulation) applied(u hrissync.Update, at time.Time) {
-	premature := false
+// applied is t's platform's OnWrite hook: it meets the expectations the
+// write satisfies.
+func (s *simulation) applied(t *target, u hrissync.Update, at time.Time) {
+	premature, stray := false, false
 	if e, ok := s.hris.Employee(u.EmployeeID); ok {
 		_, active := effective(e, at, s.cfg.Location, leadDays)
-		premature = active != u.Active
+		scoped := t.scoped(e)
+		premature = (active && scoped) != u.Active
+		stray = !scoped && u.Active
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if premature {
-		s.premature++
+		t.premature++
 		if !u.Active {
-			s.falselyOff++
+			t.falselyOff++
 		}
 	}
-	s.writeTimes = append(s.writeTimes, at)
-	for _, c := range u.Changes {
-		s.match(u.EmployeeID, c.Field, c.New, at, u.Trigger)
+	if stray {
+		t.strays++
 	}
-	s.match(u.EmployeeID, activeField, boolString(u.Active), at, u.Trigger)
+	t.written[u.EmployeeID] = true
+	t.writeTimes = append(t.writeTimes, at)
+	for _, c := range u.Changes {
+		t.match(u.EmployeeID, c.Field, c.New, at, u.Trigger)
+	}
+	t.match(u.EmployeeID, activeField, boolString(u.Active), at, u.Trigger)
+}
+
+// supersede marks the values of k still pending since at as superseded: a
+// newer value came at the same instant, before any engine could read the
+// older one. The simulation's mu must be held.
+func (t *target) supersede(k string, at time.Time) {
+	list := t.pending[k]
+	i := 0
+	for i < len(list) && list[i].Since.Equal(at) {
+		list[i].Superseded = true
+		t.done = append(t.done, list[i])
+		i++
+	}
+	if i == 0 {
+		return
+	}
+	if i == len(list) {
+		delete(t.pending, k)
+		return
+	}
+	t.pending[k] = list[i:]
+}
+
+// forget drops what the oracle expects of id's account, given at at: every
+// value still pending since then is superseded. The simulation's mu must be
+// held.
+func (t *target) forget(id string, at time.Time) {
+	for k := range t.pending {
+		if strings.HasPrefix(k, id+"\x00") {
+			t.supersede(k, at)
+		}
+	}
+	delete(t.expected, id)
+	delete(t.created, id)
 }
 
 // match marks the first pending expectation of (id, field) with value val as
-// applied at at, and those before it as superseded. s.mu must be held.
-func (s *simulation) match(id, field, val string, at time.Time, trig hrissync.Trigger) {
+// applied at at, and those before it as superseded. The simulation's mu must
+// be held.
+func (t *target) match(id, field, val string, at time.Time, trig hrissync.Trigger) {
 	k := key(id, field)
-	list := s.pending[k]
+	list := t.pending[k]
 	for i, e := range list {
 		if e.Value != val {
 			continue
 		}
 		for _, old := range list[:i] {
 			old.Superseded = true
-			s.done = append(s.done, old)
+			t.done = append(t.done, old)
 		}
 		e.Applied, e.Trigger = at, trig
-		s.done = append(s.done, e)
-		s.pending[k] = list[i+1:]
-		if len(s.pending[k]) == 0 {
-			delete(s.pending, k)
+		t.done = append(t.done, e)
+		t.pending[k] = list[i+1:]
+		if len(t.pending[k]) == 0 {
+			delete(t.pending, k)
 		}
 		return
 	}

@@ -17,9 +17,22 @@ import (
 )
 
 // Report is what a simulation measured, from the end of the initial load.
+//
+// With several sinks (Config.Sinks), Sinks has each sink's Report, and the
+// Report itself is the engine's: its writes, attempts, needed writes, lost
+// and coalesced changes are every sink's added, it converged if every sink
+// did, its Triggers and SourceCalls are the engine's (a Source call counted
+// once, whichever sink made it), and its Alerts, audit entries and Runs
+// every sink's; the rest — expectations, latencies, Expected and Actual,
+// the leavers' and storm's figures — is the first sink's.
 type Report struct {
+	// Sink is the sink's name in a Report of Sinks; empty otherwise.
+	Sink         string
 	Policy       string
 	People, Days int
+	// Sinks are the reports of the sinks of a simulation of several, in
+	// the order of Config.Sinks; nil with one.
+	Sinks []*Report
 
 	// HRChanges counts the changes HR made; Webhooks the deliveries sent
 	// (duplicates included); LostWebhooks those never sent.
@@ -34,7 +47,12 @@ type Report struct {
 	// SourceCalls are the engine's calls of the Source, every trigger
 	// together (zero for the reference ways, which count none).
 	// Operations, Attempts plus these, are the seed's measure of cost.
+	// In a Report of Sinks, the calls that sink made: a read serving
+	// several sinks counts for the one that made it.
 	SourceCalls hrissync.SourceCalls
+	// SourceReads are the Source's calls as the Source saw them,
+	// counted on the way in, every sink together.
+	SourceReads SourceReads
 
 	// Latency from the HR change (or the moment it took effect) to the
 	// platform holding it: terminations (access removed), the other
@@ -79,6 +97,14 @@ type Report struct {
 	// leaving aside those the 404 outage hid: must be 0 under a cadence
 	// with realtime terminations.
 	LateLeavers int
+	// Strays counts writes that gave access to someone out of the
+	// sink's scope (Sink.InScope) at that instant: must be 0.
+	Strays int
+	// OutOfScope are the people in the HRIS at the end who were never in
+	// the sink's scope (nil without one); WrittenOutOfScope counts those
+	// of them the platform was ever written for: must be 0.
+	OutOfScope        []string
+	WrittenOutOfScope int
 
 	Alerts       []hrissync.Alert
 	AuditEntries int
@@ -149,26 +175,91 @@ func normalise(active bool, fields hrissync.Fields) AccountView {
 }
 
 type baseline struct {
-	counts   memory.Counts
+	counts   []memory.Counts // by target
 	triggers map[hrissync.Trigger]hrissync.TriggerStats
+	lanes    []map[hrissync.Trigger]hrissync.TriggerStats // by target, with Sinks
+	reads    SourceReads
 	audit    int
 }
 
 func (s *simulation) snapshot() baseline {
-	return baseline{counts: s.platform.Counts(), triggers: s.eng.Stats().Triggers, audit: s.audit.Len()}
+	b := baseline{triggers: s.eng.Stats().Triggers, reads: s.reads.reads(), audit: s.audit.Len()}
+	for _, t := range s.targets {
+		b.counts = append(b.counts, t.platform.Counts())
+		if len(s.cfg.Sinks) > 0 {
+			b.lanes = append(b.lanes, s.engine.Sink(t.name).Stats().Triggers)
+		}
+	}
+	return b
 }
 
 func (s *simulation) report(ctx context.Context, base baseline) (*Report, error) {
-	name := s.cfg.Policy.Name()
-	if s.cfg.Way != Engine {
-		name = s.cfg.Way.String()
+	if len(s.cfg.Sinks) == 0 {
+		r := s.sinkReport(0, base)
+		r.triggers(s.eng.Stats().Triggers, base.triggers)
+		s.mu.Lock()
+		r.Alerts = slices.Clone(s.alerts)
+		s.mu.Unlock()
+		r.audit(s.audit.Entries()[base.audit:], func(audit.Entry) bool { return true })
+		return r, ctx.Err()
 	}
-	r := &Report{Policy: name, People: s.cfg.People, Days: s.cfg.Days, End: s.end}
-	c := s.platform.Counts()
-	r.Needed, r.Writes, r.Attempts = c.Changed-base.counts.Changed, c.Writes-base.counts.Writes, c.Attempts-base.counts.Attempts
+	var sinks []*Report
+	var names []string
+	for i, t := range s.targets {
+		r := s.sinkReport(i, base)
+		r.triggers(s.engine.Sink(t.name).Stats().Triggers, base.lanes[i])
+		s.mu.Lock()
+		for _, a := range s.alerts {
+			if a.Sink == t.name {
+				r.Alerts = append(r.Alerts, a)
+			}
+		}
+		s.mu.Unlock()
+		r.audit(s.audit.Entries()[base.audit:], func(e audit.Entry) bool { return e.Sink == t.name })
+		sinks = append(sinks, r)
+		names = append(names, t.name+":"+r.Policy)
+	}
+	// The engine's report: the first sink's, but for the figures of
+	// every sink, added, and the engine's own.
+	r := *sinks[0]
+	r.Sink, r.Policy, r.Sinks = "", strings.Join(names, " "), sinks
+	r.Needed, r.Writes, r.Attempts = 0, 0, 0
+	r.Lost, r.Coalesced, r.Premature, r.FalselyDeactivated, r.LateLeavers, r.Strays, r.WrittenOutOfScope = 0, 0, 0, 0, 0, 0, 0
+	r.OutOfScope = nil
+	r.Converged = true
+	for _, k := range sinks {
+		r.Needed += k.Needed
+		r.Writes += k.Writes
+		r.Attempts += k.Attempts
+		r.Lost += k.Lost
+		r.Coalesced += k.Coalesced
+		r.Premature += k.Premature
+		r.FalselyDeactivated += k.FalselyDeactivated
+		r.LateLeavers += k.LateLeavers
+		r.Strays += k.Strays
+		r.WrittenOutOfScope += k.WrittenOutOfScope
+		r.Converged = r.Converged && k.Converged
+	}
+	r.triggers(s.eng.Stats().Triggers, base.triggers)
+	s.mu.Lock()
+	r.Alerts = slices.Clone(s.alerts)
+	s.mu.Unlock()
+	r.audit(s.audit.Entries()[base.audit:], func(audit.Entry) bool { return true })
+	r.Runs = nil
+	for _, e := range s.audit.Entries() {
+		if e.Action == audit.ActionRunSummary {
+			r.Runs = append(r.Runs, e)
+		}
+	}
+	return &r, ctx.Err()
+}
+
+// triggers sets the counts per trigger, since base.
+func (r *Report) triggers(now, base map[hrissync.Trigger]hrissync.TriggerStats) {
 	r.Triggers = map[hrissync.Trigger]hrissync.TriggerStats{}
-	for t, ts := range s.eng.Stats().Triggers {
-		b := base.triggers[t]
+	r.SourceCalls = hrissync.SourceCalls{}
+	for t, ts := range now {
+		b := base[t]
 		ts.Reconciles -= b.Reconciles
 		ts.NeededWrites -= b.NeededWrites
 		ts.Writes -= b.Writes
@@ -183,6 +274,31 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 		r.SourceCalls.List += ts.SourceCalls.List
 		r.SourceCalls.ChangedSince += ts.SourceCalls.ChangedSince
 	}
+}
+
+// audit counts the entries since the initial load that keep accepts.
+func (r *Report) audit(since []audit.Entry, keep func(audit.Entry) bool) {
+	r.AuditEntries = 0
+	for _, e := range since {
+		if keep(e) {
+			r.AuditEntries++
+		}
+	}
+}
+
+// sinkReport is the report of the i-th platform: its writes, what the
+// oracle expected of it and what it holds, and the figures the simulation
+// shares (the HR changes, the webhooks, the Source).
+func (s *simulation) sinkReport(i int, base baseline) *Report {
+	t := s.targets[i]
+	name := t.policy.Name()
+	if s.cfg.Way != Engine {
+		name = s.cfg.Way.String()
+	}
+	r := &Report{Sink: t.name, Policy: name, People: s.cfg.People, Days: s.cfg.Days, End: s.end}
+	c, b := t.platform.Counts(), base.counts[i]
+	r.Needed, r.Writes, r.Attempts = c.Changed-b.Changed, c.Writes-b.Writes, c.Attempts-b.Attempts
+	r.SourceReads = s.reads.reads().minus(base.reads)
 	r.Deliveries = s.hris.Deliveries()
 	for _, d := range r.Deliveries {
 		r.HRChanges++
@@ -191,28 +307,36 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 			r.LostWebhooks++
 		}
 	}
-	if s.cfg.Way == NaiveBatch || (s.cfg.Way == Engine && !s.cfg.Policy.Uses(cadence.Realtime)) {
+	if s.cfg.Way == NaiveBatch || (s.cfg.Way == Engine && !s.cfg.realtime()) {
 		r.Webhooks, r.LostWebhooks = 0, 0
 	}
 
 	s.mu.Lock()
-	r.Alerts = slices.Clone(s.alerts)
-	r.Premature, r.FalselyDeactivated = s.premature, s.falselyOff
+	r.Premature, r.FalselyDeactivated, r.Strays = t.premature, t.falselyOff, t.strays
 	r.RehiresKeepingDate, r.Dismissals, r.Suspensions, r.Withdrawals = s.keptDate, s.immediate, s.suspended, s.withdrawn
 	r.Conversions = slices.Clone(s.converted)
-	r.Expectations = slices.Clone(s.done)
-	for _, list := range s.pending {
+	r.Expectations = slices.Clone(t.done)
+	for _, list := range t.pending {
 		r.Expectations = append(r.Expectations, list...)
 	}
 	r.Expected = map[string]AccountView{}
-	for id, pv := range s.expected {
+	for id, pv := range t.expected {
 		if pv.exists {
 			r.Expected[id] = normalise(pv.active, pv.fields)
 		}
 	}
+	written := maps.Clone(t.written)
 	s.mu.Unlock()
+	if t.inScope != nil {
+		r.OutOfScope = s.neverInScope(t)
+		for _, id := range r.OutOfScope {
+			if written[id] {
+				r.WrittenOutOfScope++
+			}
+		}
+	}
 	r.Actual = map[string]AccountView{}
-	for id, a := range s.platform.Snapshot() {
+	for id, a := range t.platform.Snapshot() {
 		r.Actual[id] = normalise(a.Active, a.Fields)
 	}
 	r.Converged = maps.EqualFunc(r.Expected, r.Actual, func(a, b AccountView) bool {
@@ -241,16 +365,29 @@ func (s *simulation) report(ctx context.Context, base baseline) (*Report, error)
 	r.Terminations, r.Realtime, r.Attributes = percentiles(term), percentiles(rt), percentiles(attr)
 	s.leavers(r)
 	if st := s.cfg.Storm; st != nil {
-		r.Storm = s.stormResult(r.Expectations)
+		r.Storm = s.stormResult(t, r.Expectations)
 	}
-
-	r.AuditEntries = s.audit.Len() - base.audit
 	for _, e := range s.audit.Entries() {
-		if e.Action == audit.ActionRunSummary {
+		if e.Action == audit.ActionRunSummary && (len(s.cfg.Sinks) == 0 || e.Sink == t.name) {
 			r.Runs = append(r.Runs, e)
 		}
 	}
-	return r, ctx.Err()
+	return r
+}
+
+// neverInScope are the people the HRIS holds whose every version was out of
+// t's scope, sorted.
+func (s *simulation) neverInScope(t *target) []string {
+	var out []string
+	s.src.mu.Lock()
+	defer s.src.mu.Unlock()
+	for id, versions := range s.src.history {
+		if _, ok := s.hris.Employee(id); ok && !slices.ContainsFunc(versions, t.scoped) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // held reports whether the platform ends holding e's value.
@@ -275,7 +412,8 @@ func percentiles(ds []time.Duration) hrissync.Percentiles {
 }
 
 // Summary is the report's last line: converged=yes|no lost=N writes=N
-// needed=N attempts=N.
+// needed=N attempts=N (with several sinks, every sink's: converged if each
+// did, the rest added).
 func (r *Report) Summary() string {
 	conv := "no"
 	if r.Converged {
@@ -288,7 +426,8 @@ func (r *Report) Summary() string {
 // every sink call that reached the platform and every Source call.
 func (r *Report) Operations() int64 { return r.Attempts + r.SourceCalls.Total() }
 
-// WriteTable prints reports side by side, one column per cadence.
+// WriteTable prints reports side by side, one column per cadence (or per
+// sink, given a Report's Sinks).
 func WriteTable(w io.Writer, reports ...*Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(name string, f func(*Report) string) {
@@ -304,6 +443,10 @@ func WriteTable(w io.Writer, reports ...*Report) error {
 			return "-"
 		}
 		return fmt.Sprintf("%s / %s / %s", short(p.P50), short(p.P99), short(p.Max))
+	}
+	sinks := slices.ContainsFunc(reports, func(r *Report) bool { return r.Sink != "" })
+	if sinks {
+		row("sink", func(r *Report) string { return r.Sink })
 	}
 	row("cadence", func(r *Report) string { return r.Policy })
 	row("people × days", func(r *Report) string { return fmt.Sprintf("%d × %d", r.People, r.Days) })
@@ -358,6 +501,15 @@ func WriteTable(w io.Writer, reports ...*Report) error {
 	})
 	row("falsely deactivated", func(r *Report) string { return fmt.Sprint(r.FalselyDeactivated) })
 	row("late leavers outside the outage", func(r *Report) string { return fmt.Sprint(r.LateLeavers) })
+	if sinks {
+		row("never in scope / written for", func(r *Report) string {
+			if r.OutOfScope == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%d / %d", len(r.OutOfScope), r.WrittenOutOfScope)
+		})
+		row("writes giving access out of scope", func(r *Report) string { return fmt.Sprint(r.Strays) })
+	}
 	row("alerts", func(r *Report) string { return fmt.Sprint(len(r.Alerts)) })
 	row("audit entries", func(r *Report) string { return fmt.Sprint(r.AuditEntries) })
 	row("converged", func(r *Report) string {
@@ -380,7 +532,7 @@ func short(d time.Duration) string {
 	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }
 
-func (s *simulation) stormResult(exps []*Expectation) *StormResult {
+func (s *simulation) stormResult(t *target, exps []*Expectation) *StormResult {
 	st, res := s.cfg.Storm, &StormResult{}
 	people := map[string]bool{}
 	end := s.stormAt
@@ -397,8 +549,8 @@ func (s *simulation) stormResult(exps []*Expectation) *StormResult {
 	res.People, res.Converged = len(people), end.Sub(s.stormAt)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.writeTimes {
-		if !t.Before(s.stormAt) && !t.After(end) {
+	for _, at := range t.writeTimes {
+		if !at.Before(s.stormAt) && !at.After(end) {
 			res.Writes++
 		}
 	}

@@ -9,6 +9,18 @@
 //
 // A month passes in seconds: the simulator advances its Clock from timer to
 // timer, waiting for the engine to be idle (Engine.WaitIdle) in between.
+//
+// One engine may keep several platforms (Config.Sinks, hrissync.NewMulti),
+// each with its own policy, scope and faults: each must end holding what the
+// HRIS says for it, and the Source is counted as it is read (SourceReads),
+// so that the same month run with one sink and with several shows what the
+// others cost in Source reads.
+//
+//	rep, err := sim.Run(ctx, sim.Config{Sinks: []sim.Sink{
+//		{Name: "lms", Policy: cadence.Hybrid()},
+//		{Name: "lxp", Policy: cadence.RealtimeOnly().With(hrissync.FieldManagerID, cadence.Ignore),
+//			InScope: func(e hrissync.Employee) bool { return e.Department == "Engineering" }},
+//	}})
 package sim
 
 import (
@@ -18,6 +30,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,10 +76,16 @@ type Config struct {
 	Store store.Store
 	// Auditor receives the audit entries as well as the report's count.
 	Auditor audit.Auditor
-	// WrapSink, if set, puts a Sink in front of the simulated platform:
-	// a real connector whose writes then also reach the platform, so the
-	// report still measures them. It must pass each write on once its
-	// own succeeded.
+	// Sinks, if set, are several platforms kept by one engine
+	// (hrissync.NewMulti), each a memory Platform of its own with its own
+	// policy, scope and faults; the oracle checks each apart, and the
+	// report has a Report per sink (Report.Sinks). Default none: one
+	// platform, kept by an engine of one sink (hrissync.New).
+	Sinks []Sink
+	// WrapSink, if set, puts a Sink in front of the simulated platform
+	// (the first one's, with Sinks): a real connector whose writes then
+	// also reach the platform, so the report still measures them. It
+	// must pass each write on once its own succeeded.
 	WrapSink func(platform hrissync.Sink) hrissync.Sink
 	// Engine lets the caller adjust the engine's configuration (its
 	// Clock, Policy, Location, Auditor and Alerter are set by the
@@ -241,7 +260,29 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	seen := map[string]bool{}
+	c.Sinks = slices.Clone(c.Sinks)
+	for i, k := range c.Sinks {
+		switch {
+		case k.Name == "" || seen[k.Name]:
+			return c, fmt.Errorf("sim: sink %d: a name of its own is required (%q)", i, k.Name)
+		case c.Way != Engine:
+			return c, fmt.Errorf("sim: several sinks need the engine, not the %s", c.Way)
+		}
+		seen[k.Name] = true
+		if c.Sinks[i].Policy.IsZero() {
+			c.Sinks[i].Policy = c.Policy
+		}
+	}
 	return c, nil
+}
+
+// realtime reports whether any platform has realtime fields.
+func (c Config) realtime() bool {
+	if len(c.Sinks) == 0 {
+		return c.Policy.Uses(cadence.Realtime)
+	}
+	return slices.ContainsFunc(c.Sinks, func(k Sink) bool { return k.Policy.Uses(cadence.Realtime) })
 }
 
 // leadDays is the engine's pre-hire lead, which the oracle must share.
@@ -249,35 +290,30 @@ const leadDays = 7
 
 // simulation is one run's state.
 type simulation struct {
-	cfg      Config
-	clock    *clocktest.Clock
-	hris     *memory.HRIS
-	src      *source // the HRIS as the engine reads it
-	platform *memory.Platform
-	eng      driver
-	rng      *rand.Rand
-	zrng     *rand.Rand // the workers' zones
-	org      *org
-	audit    *audit.Memory
-	end      time.Time
+	cfg   Config
+	clock *clocktest.Clock
+	hris  *memory.HRIS
+	src   *source   // the HRIS with its faults
+	reads *counting // src as the engine reads it, every call counted
+	// target is the platform (the first, with Sinks), and targets every
+	// one, the first included.
+	*target
+	targets []*target
+	eng     driver
+	engine  *hrissync.Engine // eng, when it is the engine
+	rng     *rand.Rand
+	zrng    *rand.Rand // the workers' zones
+	org     *org
+	audit   *audit.Memory
+	end     time.Time
 	// lastChange ends the days of HR changes: a change drawn for later
 	// (the last day's, in a zone whose day had begun) is not made, as no
 	// batch would come to apply it.
 	lastChange time.Time
 
-	mu         sync.Mutex
-	expected   map[string]platformView
-	pending    map[string][]*Expectation // by person + "\x00" + field
-	done       []*Expectation
-	alerts     []hrissync.Alert
-	writeTimes []time.Time // every successful write, for the storm's figures
-	stormAt    time.Time
-	// premature counts writes that gave or removed access when the HR
-	// record said otherwise at that instant.
-	premature int
-	// falselyOff counts deactivations of people HR said should have
-	// access at that instant.
-	falselyOff int
+	mu      sync.Mutex // guards the targets' state too
+	alerts  []hrissync.Alert
+	stormAt time.Time
 	// What the churn did: rehires keeping the old last day, immediate
 	// dismissals, suspensions, hires withdrawn.
 	keptDate, immediate, suspended, withdrawn int
@@ -292,19 +328,27 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	s := &simulation{
-		cfg:      cfg,
-		clock:    clocktest.NewClock(cfg.Start),
-		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x53494d)),
-		zrng:     rand.New(rand.NewPCG(cfg.Seed, 0x5a4f4e45)),
-		audit:    &audit.Memory{},
-		expected: map[string]platformView{},
-		pending:  map[string][]*Expectation{},
+		cfg:   cfg,
+		clock: clocktest.NewClock(cfg.Start),
+		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x53494d)),
+		zrng:  rand.New(rand.NewPCG(cfg.Seed, 0x5a4f4e45)),
+		audit: &audit.Memory{},
 	}
 	s.org = &org{rng: rand.New(rand.NewPCG(cfg.Seed, 0x4f5247))}
 	s.hris = memory.NewHRIS(s.clock, cfg.Seed)
 	s.src = newSource(s.hris, s.clock, cfg)
-	s.platform = memory.NewPlatform(s.clock, cfg.Seed)
-	s.platform.OnWrite(s.applied)
+	s.reads = &counting{src: s.src, lastGet: map[string]time.Time{}}
+	if len(cfg.Sinks) == 0 {
+		s.targets = []*target{newTarget("", cfg.Policy, nil, nil)}
+	}
+	for _, k := range cfg.Sinks {
+		s.targets = append(s.targets, newTarget(k.Name, k.Policy, k.InScope, k.Faults))
+	}
+	s.target = s.targets[0]
+	for i, t := range s.targets {
+		t.platform = memory.NewPlatform(s.clock, platformSeed(cfg.Seed, i, t.name))
+		t.platform.OnWrite(func(u hrissync.Update, at time.Time) { s.applied(t, u, at) })
+	}
 	s.end = cfg.Start.AddDate(0, 0, cfg.Days).Add(cfg.Settle)
 	s.lastChange = cfg.Start.AddDate(0, 0, cfg.Days)
 
@@ -330,15 +374,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.WrapSink != nil {
 		sink = cfg.WrapSink(s.platform)
 	}
-	switch cfg.Way {
-	case NaiveBatch:
+	switch {
+	case cfg.Way == NaiveBatch:
 		s.eng = naiveBatch{newReference(s, sink)}
-	case NaiveRelay:
+	case cfg.Way == NaiveRelay:
 		s.eng = naiveRelay{newReference(s, sink)}
-	default:
-		if s.eng, err = hrissync.New(s.src, sink, cfg.Store, &ecfg); err != nil {
+	case len(cfg.Sinks) > 0:
+		var dests []hrissync.Destination
+		for i, t := range s.targets {
+			d := hrissync.Destination{Name: t.name, Sink: t.platform, Policy: t.policy, InScope: t.inScope}
+			if i == 0 {
+				d.Sink = sink
+			}
+			dests = append(dests, d)
+		}
+		if s.engine, err = hrissync.NewMulti(s.reads, dests, cfg.Store, &ecfg); err != nil {
 			return nil, err
 		}
+		s.eng = s.engine
+	default:
+		if s.engine, err = hrissync.New(s.reads, sink, cfg.Store, &ecfg); err != nil {
+			return nil, err
+		}
+		s.eng = s.engine
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -376,7 +434,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	base := s.snapshot()
 
 	s.inject()
-	if cfg.Way == NaiveRelay || (cfg.Way == Engine && cfg.Policy.Uses(cadence.Realtime)) {
+	if cfg.Way == NaiveRelay || (cfg.Way == Engine && cfg.realtime()) {
 		s.hris.Subscribe(func(ev hrissync.Event) {
 			// A webhook endpoint that fails answers 5xx and the sender
 			// retries; the memory store does not fail, so this logs.
@@ -425,11 +483,13 @@ func (s *simulation) settleInitial() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for k, es := range s.pending {
-		n += len(es)
-		delete(s.pending, k)
+	for _, t := range s.targets {
+		for k, es := range t.pending {
+			n += len(es)
+			delete(t.pending, k)
+		}
+		t.done = nil
 	}
-	s.done = nil
 	return n
 }
 
@@ -437,14 +497,18 @@ func (s *simulation) settleInitial() int {
 func (s *simulation) inject() {
 	f := s.cfg.Faults
 	s.hris.SetEventFaults(memory.EventFaults{Lost: f.LostWebhooks, Duplicate: f.DuplicateWebhooks, MaxDelay: f.WebhookDelay})
-	sf := memory.SinkFaults{ErrorRate: f.SinkErrors, RateLimit: f.SinkRateLimit}
+	// The bursts are drawn whatever the sinks, so that the churn drawn
+	// after them is the same with one sink or several.
+	var throttles []memory.Throttle
 	weeks := (s.cfg.Days + 6) / 7
 	for range f.ThrottleBursts * weeks {
 		day := hrissync.DateOf(s.cfg.Start).AddDays(s.rng.IntN(s.cfg.Days))
 		from := workingTime(s.rng, day, s.cfg.Location)
-		sf.Throttles = append(sf.Throttles, memory.Throttle{Span: memory.Span{From: from, To: from.Add(f.ThrottleLength)}, RetryAfter: f.ThrottleRetryAfter})
+		throttles = append(throttles, memory.Throttle{Span: memory.Span{From: from, To: from.Add(f.ThrottleLength)}, RetryAfter: f.ThrottleRetryAfter})
 	}
-	s.platform.SetFaults(sf)
+	for i, t := range s.targets {
+		t.platform.SetFaults(s.sinkFaults(i, t, throttles))
+	}
 	for _, o := range f.SourceOutages {
 		from := hrissync.DateOf(s.cfg.Start).AddDays(o.Day).Start(s.cfg.Location).Add(o.At)
 		s.hris.AddOutage(memory.Span{From: from, To: from.Add(o.Length)})

@@ -7,8 +7,21 @@
 // early, and on day 3 the HRIS answering 404 for 40 % of the people from 08:00
 // to 13:00 while eight of them leave, half of them in Sydney at its midnight).
 //
-//	go run ./examples/standalone            # hybrid
-//	go run ./examples/standalone -compare   # hybrid, batch-only and realtime-only side by side
+//	go run ./examples/standalone                # hybrid
+//	go run ./examples/standalone -compare       # hybrid, batch-only and realtime-only side by side
+//	go run ./examples/standalone -sinks lms,lxp # one engine, two platforms
+//
+// With -sinks, one engine keeps several platforms (hrissync.NewMulti): "lms",
+// a compliance LMS taking everyone on the hybrid cadence under the faults
+// above, and "lxp", a learning-experience platform taking Engineering and
+// Research only, skills realtime and no org chart, sound. The table has a
+// column per sink, and a line per sink follows it
+//
+//	sink lms: converged=yes|no lost=N writes=N needed=N attempts=N
+//
+// then the Source's calls as the Source saw them, for the first sink alone
+// (the same month run again, unless -sinks names one) and for every sink:
+// the second sink's cost in Source reads.
 //
 // State goes to a SQLite file and the audit trail to a hash-chained log, in a
 // temporary directory unless -dir names one; their paths are printed, and
@@ -18,7 +31,7 @@
 //
 //	converged=yes|no lost=N writes=N needed=N attempts=N
 //
-// for the hybrid run, and the exit status is non-zero unless every run
+// for the hybrid run (every sink's, added, with -sinks), and the exit status is non-zero unless every run
 // converged with nothing lost and nobody falsely deactivated, and every run
 // with realtime terminations ended each leaver's access within its budget.
 package main
@@ -31,6 +44,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hrissync/hrissync"
@@ -62,8 +76,17 @@ func run() int {
 		nfShare  = flag.Float64("notfound-share", 0.4, "share of the people the 404 outage hides")
 		dir      = flag.String("dir", "", "directory for the SQLite state and the audit log (default: a new temporary directory)")
 		inMemory = flag.Bool("memory", false, "keep state in memory instead of SQLite (no audit log)")
+		sinkList = flag.String("sinks", "", "comma-separated platforms one engine keeps: lms, lxp (default: one platform)")
 	)
 	flag.Parse()
+	sinks, err := namedSinks(*sinkList)
+	if err == nil && sinks != nil && *compare {
+		err = errors.New("-sinks and -compare do not go together")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "standalone:", err)
+		return 2
+	}
 
 	faults := sim.SeedFaults()
 	faults.LostWebhooks, faults.DuplicateWebhooks, faults.WebhookDelay = *lost, *dups, *delay
@@ -77,9 +100,27 @@ func run() int {
 	if *nfDay >= 0 && *nfDay < *days && *nfShare > 0 {
 		faults.NotFound = &sim.NotFound{Day: *nfDay, At: 8 * time.Hour, Length: 5 * time.Hour, Share: *nfShare, Leavers: 8}
 	}
-	policies := []cadence.Policy{cadence.Hybrid()}
+	type run struct {
+		name   string
+		policy cadence.Policy
+		sinks  []sim.Sink
+	}
+	runs := []run{{name: "hybrid", policy: cadence.Hybrid()}}
 	if *compare {
-		policies = append(policies, cadence.BatchOnly(), cadence.RealtimeOnly())
+		runs = append(runs, run{name: "batch-only", policy: cadence.BatchOnly()}, run{name: "realtime-only", policy: cadence.RealtimeOnly()})
+	}
+	if sinks != nil {
+		// The first sink alone, then all of them: the same month, for
+		// the Source calls the others cost.
+		runs = nil
+		if len(sinks) > 1 {
+			runs = append(runs, run{name: "sinks-" + sinks[0].Name, policy: cadence.Hybrid(), sinks: sinks[:1]})
+		}
+		names := make([]string, len(sinks))
+		for i, k := range sinks {
+			names[i] = k.Name
+		}
+		runs = append(runs, run{name: "sinks-" + strings.Join(names, "+"), policy: cadence.Hybrid(), sinks: sinks})
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -95,10 +136,11 @@ func run() int {
 		}
 		*dir = d
 	}
-	for _, p := range policies {
-		cfg := sim.Config{People: *people, Days: *days, Seed: *seed, Policy: p, Faults: faults,
+	for _, rn := range runs {
+		p := rn.policy
+		cfg := sim.Config{People: *people, Days: *days, Seed: *seed, Policy: p, Faults: faults, Sinks: rn.sinks,
 			Engine: func(c *hrissync.Config) { c.Progress = progressLine }}
-		closeAll, err := persist(ctx, &cfg, *dir, p.Name(), *inMemory)
+		closeAll, err := persist(ctx, &cfg, *dir, rn.name, *inMemory)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "standalone:", err)
 			return 1
@@ -110,8 +152,28 @@ func run() int {
 			return 1
 		}
 		ok = ok && rep.Converged && rep.Lost == 0 && rep.FalselyDeactivated == 0 &&
-			(rep.LateLeavers == 0 || !p.Uses(cadence.Realtime))
+			(rep.LateLeavers == 0 || !p.Uses(cadence.Realtime)) && rep.Strays == 0 && rep.WrittenOutOfScope == 0
 		reports = append(reports, rep)
+	}
+	if sinks != nil {
+		last := reports[len(reports)-1]
+		if err := sim.WriteTable(os.Stdout, last.Sinks...); err != nil {
+			fmt.Fprintln(os.Stderr, "standalone:", err)
+			return 1
+		}
+		fmt.Printf("\nsimulated %d days for %d people, one engine keeping %d sink(s), in %v\n", *days, *people, len(sinks), time.Since(started).Round(time.Millisecond))
+		for _, k := range last.Sinks {
+			fmt.Printf("sink %s: %s\n", k.Sink, k.Summary())
+		}
+		if len(reports) > 1 {
+			fmt.Printf("source calls, %s alone: %s\n", sinks[0].Name, reports[0].SourceReads)
+		}
+		fmt.Printf("source calls, %s: %s\n", strings.TrimPrefix(runs[len(runs)-1].name, "sinks-"), last.SourceReads)
+		fmt.Println(last.Summary())
+		if !ok {
+			return 1
+		}
+		return 0
 	}
 	if err := sim.WriteTable(os.Stdout, reports...); err != nil {
 		fmt.Fprintln(os.Stderr, "standalone:", err)
@@ -123,6 +185,41 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// namedSinks are the platforms list names: "lms", a compliance LMS taking
+// everyone on the hybrid cadence, under the simulation's faults; "lxp", a
+// learning-experience platform taking Engineering and Research, skills
+// realtime and no org chart (scoped by department, it cannot hold everyone's
+// manager), sound. Nil for an empty list.
+func namedSinks(list string) ([]sim.Sink, error) {
+	if list == "" {
+		return nil, nil
+	}
+	known := map[string]sim.Sink{
+		"lms": {Name: "lms", Policy: cadence.Hybrid()},
+		"lxp": {Name: "lxp",
+			Policy: cadence.Hybrid().
+				WithPrefix(hrissync.AttributePrefix+"skill.", cadence.Realtime).
+				With(hrissync.FieldManagerID, cadence.Ignore),
+			InScope: func(e hrissync.Employee) bool { return e.Department == "Engineering" || e.Department == "Research" },
+			Faults:  &sim.SinkFaults{}},
+	}
+	var out []sim.Sink
+	seen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		k, ok := known[name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("-sinks: unknown sink %q (known: lms, lxp)", name)
+		case seen[name]:
+			return nil, fmt.Errorf("-sinks: %q twice", name)
+		}
+		seen[name] = true
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 // persist gives a simulation a SQLite store and a hash-chained audit log in
