@@ -31,9 +31,9 @@ const (
 	benchBurst   = 100
 )
 
-// never keeps the engine's own schedules (the 02:00 batch, the hourly poll)
+// benchNever keeps the engine's own schedules (the 02:00 batch, the hourly poll)
 // out of a benchmark run on the real clock.
-var never = cadence.ScheduleFunc(func(t time.Time) time.Time { return t.AddDate(10, 0, 0) })
+var benchNever = cadence.ScheduleFunc(func(t time.Time) time.Time { return t.AddDate(10, 0, 0) })
 
 // sinksBench is one arrangement under test: the engines a host runs, the
 // counted Source they read and the platforms they write.
@@ -118,7 +118,7 @@ func BenchmarkSinks(b *testing.B) {
 }
 
 func benchConfig(tenant string) *hrissync.Config {
-	return &hrissync.Config{Tenant: tenant, Logger: slog.New(slog.DiscardHandler), BatchSchedule: never, PollSchedule: never}
+	return &hrissync.Config{Tenant: tenant, Logger: slog.New(slog.DiscardHandler), BatchSchedule: benchNever, PollSchedule: benchNever}
 }
 
 func newBenchSource() *countingSource {
@@ -200,11 +200,11 @@ func (sb *sinksBench) counts() (gets, lists, writes int64) {
 	return sb.src.gets.Load(), sb.src.lists.Load(), writes
 }
 
-// cpuTime is the CPU time (user and system) the process has used so far: on
+// benchCPUTime is the CPU time (user and system) the process has used so far: on
 // a shared machine, a measure that other processes' load disturbs less than
 // the elapsed time. It counts the untimed changes between iterations too,
 // the same for every arrangement.
-func cpuTime(b *testing.B) time.Duration {
+func benchCPUTime(b *testing.B) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
@@ -217,7 +217,7 @@ func cpuTime(b *testing.B) time.Duration {
 func (sb *sinksBench) report(b *testing.B, cpu0 time.Duration, gets0, lists0, writes0 int64, changedPerOp int) {
 	gets, lists, writes := sb.counts()
 	n := float64(b.N)
-	b.ReportMetric(float64(cpuTime(b)-cpu0)/n, "cpu-ns/op")
+	b.ReportMetric(float64(benchCPUTime(b)-cpu0)/n, "cpu-ns/op")
 	b.ReportMetric(float64(gets-gets0)/n, "source-gets/op")
 	b.ReportMetric(float64(lists-lists0)/n, "source-lists/op")
 	b.ReportMetric(float64(writes-writes0)/n, "writes/op")
@@ -229,7 +229,7 @@ func (sb *sinksBench) report(b *testing.B, cpu0 time.Duration, gets0, lists0, wr
 // benchBatch: each iteration changes a batch field of benchChanged people
 // (outside the timer) and runs the full Batch.
 func (sb *sinksBench) benchBatch(b *testing.B) {
-	cpu0 := cpuTime(b)
+	cpu0 := benchCPUTime(b)
 	gets0, lists0, writes0 := sb.counts()
 	round := 0
 	for b.Loop() {
@@ -254,7 +254,7 @@ func (sb *sinksBench) benchBatch(b *testing.B) {
 // until the engines are idle.
 func (sb *sinksBench) benchWebhooks(b *testing.B) {
 	ctx := context.Background()
-	cpu0 := cpuTime(b)
+	cpu0 := benchCPUTime(b)
 	gets0, lists0, writes0 := sb.counts()
 	round := 0
 	events := make([]hrissync.Event, benchBurst)
