@@ -131,7 +131,7 @@ func newEngine(src Source, sink Sink, store store.Store, c Config, tenant, name 
 	e.polls = c.Policy.Uses(cadence.Realtime)
 	e.budgets = newBudgets(e)
 	e.incidents = newIncidents(e)
-	if c, ok := sink.(FieldCarrier); ok && sink != nil {
+	if c, ok := sink.(FieldCarrier); ok {
 		e.carries = c.Carries
 	}
 	if p, ok := src.(Pager); ok {
