@@ -102,6 +102,10 @@ type op struct {
 	done chan error
 }
 
+// uriPath escapes what a file: URI would read in a path: a "%" as an
+// escape, a "?" or "#" as the end of the path.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
 // Open opens (creating if need be) the Store in the file at path, applies
 // the migrations it lacks, and starts the group committer, which Close stops.
 func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
@@ -121,7 +125,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+uriPath.Replace(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}

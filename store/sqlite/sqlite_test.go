@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -53,6 +54,26 @@ func TestReopenKeepsState(t *testing.T) {
 	}
 	if p, _ := st.Person(ctx, "t", "w1"); p.Dirty.Generation == 0 {
 		t.Error("dirty mark lost across reopen")
+	}
+}
+
+// TestPathsWithURICharacters: a path holding what a file: URI reads as an
+// escape or its end ("%", "?", "#") opens the file it names.
+func TestPathsWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a%21b?c#d")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "state.db")
+	st := open(t, path, nil)
+	if _, err := st.Accept(context.Background(), "t", store.Acceptance{EventID: "e1", EmployeeID: "w1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the file the path names: %v", err)
 	}
 }
 
