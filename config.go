@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -80,7 +81,10 @@ type Config struct {
 	Concurrency int
 	// Share, if set, bounds the reconciles in flight across every engine
 	// given the same Share (the tenants of one process), fairly. Default
-	// none: only Concurrency bounds this engine.
+	// none: only Concurrency bounds this engine. The sinks of an engine of
+	// several (NewMulti) each count as a tenant of it: a sink whose writes
+	// are slow holds its slots while they last, so give the Share a
+	// per-tenant limit below its total, or one sink can hold them all.
 	Share *Share
 
 	// Map turns a record into the fields the platform holds: rename,
@@ -252,6 +256,10 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.Tenant == "" {
 		cfg.Tenant = "default"
+	}
+	if strings.Contains(cfg.Tenant, store.SinkSeparator) {
+		// It would name another tenant's sink (store.SinkKey).
+		return cfg, errors.New("hrissync: a Tenant cannot hold U+001F")
 	}
 	if cfg.Policy.IsZero() {
 		cfg.Policy = cadence.Hybrid()

@@ -62,7 +62,8 @@ var ErrSeveralSinks = errors.New("hrissync: the engine has several sinks: ask on
 // no other: each has its own workers, retries and breaker.
 //
 // cfg is as for New, its Tenant, schedules, clock, Store-wide settings and
-// the Auditor, Alerter and MeterProvider shared by every sink, and its
+// the Auditor, Alerter, MeterProvider and Share shared by every sink (each
+// sink a tenant of the Share: see Config.Share), and its
 // per-sink settings the default for a Destination that leaves its own
 // zero. A Config.Dispatcher cannot serve several sinks (each needs a queue
 // of its own): with several, it must be nil.

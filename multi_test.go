@@ -424,3 +424,16 @@ func TestBacklogIsTheSlowestSinks(t *testing.T) {
 		}
 	})
 }
+
+// TestTenantCannotNameASink: a tenant named with the separator of a sink's
+// Store key would read another tenant's sink.
+func TestTenantCannotNameASink(t *testing.T) {
+	hris, p := memory.NewHRIS(hrissync.RealClock{}, 1), memory.NewPlatform(hrissync.RealClock{}, 1)
+	cfg := &hrissync.Config{Tenant: "acme" + store.SinkSeparator + "lxp"}
+	if _, err := hrissync.New(hris, p, memstore.New(), cfg); err == nil {
+		t.Error("New took a tenant holding U+001F")
+	}
+	if _, err := hrissync.NewMulti(hris, []hrissync.Destination{{Name: "lms", Sink: p}}, memstore.New(), cfg); err == nil {
+		t.Error("NewMulti took a tenant holding U+001F")
+	}
+}
