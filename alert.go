@@ -24,6 +24,7 @@ const (
 	AlertFieldParked       AlertKind = "field-parked"       // the platform refused one field of a person; the rest was written
 	AlertRollUp            AlertKind = "roll-up"            // more people failing at once than Config.RollUp: one alert for them all
 	AlertIdentityConflict  AlertKind = "identity-conflict"  // a re-keyed person has an account under each id, or the sink cannot re-key
+	AlertEventRejected     AlertKind = "event-rejected"     // an authenticated batched delivery held an event that could not be taken
 )
 
 // Severity says how urgent an alert is.

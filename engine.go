@@ -423,16 +423,21 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 	return err
 }
 
-// accept records ev at now and dispatches its person; dup reports a repeat.
-func (e *Engine) accept(ctx context.Context, ev Event, now time.Time) (dup bool, err error) {
+// acceptance is what the Store records of ev, accepted at now.
+func (e *Engine) acceptance(ev Event, now time.Time) store.Acceptance {
 	atLeast := hrtype.Version{Time: ev.OccurredAt}
 	if ev.Record != nil {
 		atLeast = ev.Record.Version
 	}
-	dup, err = e.store.Accept(ctx, e.cfg.Tenant, store.Acceptance{
+	return store.Acceptance{
 		EventID: ev.ID, Fingerprint: fingerprint(ev), EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
 		Mark: store.Mark{Since: now, Classes: cadence.Realtime, Trigger: string(TriggerRealtime), EventID: ev.ID, MinVersion: atLeast},
-	})
+	}
+}
+
+// accept records ev at now and dispatches its person; dup reports a repeat.
+func (e *Engine) accept(ctx context.Context, ev Event, now time.Time) (dup bool, err error) {
+	dup, err = e.store.Accept(ctx, e.cfg.Tenant, e.acceptance(ev, now))
 	if errors.Is(err, ErrEventConflict) {
 		e.observe.rejected(ctx)
 		e.log.Warn("event id reused by another event: refused", "event", ev.ID, "employee", ev.EmployeeID, "type", ev.Type)

@@ -95,6 +95,11 @@ const (
 	// holds the old id and the new. The write that rebinds the platform's
 	// account follows as an entry of its own.
 	ActionRekey = "rekey"
+	// ActionEventRejected: an authenticated, batched delivery held an
+	// event that could not be taken (malformed, of an unknown type); the
+	// rest of the delivery was. EventID names the event where it could be
+	// read, Summary the reason; no value of the event is kept.
+	ActionEventRejected = "event-rejected"
 
 	// The log's own entries, in the chain they concern (Trigger
 	// TriggerLog, Recovery saying what happened).

@@ -562,3 +562,24 @@ func SinkKey(tenant, sink string) string { return tenant + SinkSeparator + sink 
 
 // SinkSeparator separates a tenant from a sink's name in a SinkKey.
 const SinkSeparator = "\x1f"
+
+// Accepted is what a Store made of one event of a batch (BatchAccepter).
+type Accepted int
+
+// What a Store made of one event of a batch.
+const (
+	AcceptedNew       Accepted = iota // recorded: the person is marked dirty
+	AcceptedDuplicate                 // a repeat (as Accept's duplicate): nothing changed
+	AcceptedConflict                  // the id is remembered for another event (ErrEventConflict): nothing changed
+)
+
+// BatchAccepter is a Store that records a batch of events in one
+// transaction — one commit, one fsync — as a batched webhook delivery
+// brings them. Each event is judged as Accept judges it, the events before
+// it in the batch included (an id given twice is a repeat the second
+// time), and one event's repeat or conflict changes nothing for the others.
+// It returns what it made of each, in order, or an error and records
+// nothing. A Store without it has the engine call Accept once per event.
+type BatchAccepter interface {
+	AcceptBatch(ctx context.Context, tenant string, evs []Acceptance) ([]Accepted, error)
+}
