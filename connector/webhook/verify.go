@@ -58,7 +58,7 @@ var ErrHeaderTooLarge = errors.New("webhook: header too large")
 const (
 	maxIDLen         = 256  // webhook-id: Svix sends 31 bytes
 	maxTimestampLen  = 64   // Unix seconds or RFC 3339
-	maxSignatureLen  = 1024 // 8 signatures of 88 base64 bytes each fit
+	maxSignatureLen  = 1024 // 8 v1a signatures ("v1a," and 88 base64 bytes) fit
 	maxSignatures    = 8    // a rotation has two or three
 	minStandardKey   = 24   // bytes: the Standard Webhooks specification asks for 24 to 64
 	maxHMACHeaderLen = 512  // the hex of an HMAC-SHA512 is 128 bytes

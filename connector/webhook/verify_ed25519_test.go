@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/connector/webhook"
@@ -229,6 +231,9 @@ func TestV1aMixedWithV1(t *testing.T) {
 		{"another public key, mixed", []string{newEdKey(4).whpk}, vecSig + " " + v1a, "no valid v1a signature"},
 		{"both, wrong ones", []string{newEdKey(4).whpk, "whsec_c2Vjb25kLXNlY3JldC1vZi0yNC1ieXRlcw=="}, vecSig + " " + v1a, "no valid v1 or v1a signature"},
 		{"both, v2 only", []string{k.whpk, vecSecret}, "v2," + v1a[4:], "no v1 or v1a signature"},
+		// Not of a signature's length: not taken for one.
+		{"both, v1 of 33 bytes", []string{k.whpk, vecSecret}, "v1," + base64.StdEncoding.EncodeToString(make([]byte, 33)), "no v1 or v1a signature"},
+		{"both, v1a of 65 bytes", []string{k.whpk, vecSecret}, "v1a," + base64.StdEncoding.EncodeToString(make([]byte, 65)), "no v1 or v1a signature"},
 		// A v1a signature labelled v1 (or the reverse) is not taken.
 		{"public key, relabelled", []string{k.whpk}, "v1," + v1a[4:], "no v1a signature"},
 		{"secret, relabelled", []string{vecSecret}, "v1a," + vecSig[3:], "no v1 signature"},
@@ -326,30 +331,32 @@ func TestV1aMalformedSignatures(t *testing.T) {
 	for _, c := range []struct {
 		name, header string
 		ok           bool
+		why          string // the end of the error, if given
 	}{
-		{"the good one", good, true},
-		{"63 bytes", "v1a," + b64(raw[:63]), false},
-		{"65 bytes", "v1a," + b64(append(raw[:64:64], 0)), false},
-		{"32 bytes", "v1a," + b64(raw[:32]), false},
-		{"128 bytes", "v1a," + b64(append(raw[:64:64], raw...)), false},
-		{"unpadded", "v1a," + strings.TrimRight(good[4:], "="), false},
-		{"bad base64", "v1a," + strings.Replace(good[4:], good[5:6], "!", 1), false},
-		{"URL base64", "v1a," + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 64)), false},
-		{"86 characters and ==", "v1a," + strings.Repeat("A", 86) + "==", false},
-		{"88 characters, no padding", "v1a," + strings.Repeat("A", 88), false},
-		{"empty", "v1a,", false},
-		{"no comma", "v1a", false},
-		{"only commas", ",,, ,", false},
-		{"version only, spaced", "v1a , " + good[4:], false},
-		{"upper-case version", "V1A," + good[4:], false},
-		{"twice the comma", "v1a,," + good[4:], false},
-		{"s not reduced", "v1a," + b64(append(append([]byte{}, raw[:32]...), bytes.Repeat([]byte{0xff}, 32)...)), false},
-		{"8 entries, good last", many(8, good), true},
-		{"8 entries, the same bogus one", strings.TrimSpace(strings.Repeat(bogus(1)+" ", 8)), false},
-		{"9 entries, good last", many(9, good), false}, // over the limit: refused before verifying
-		{"1 KiB of v1a,", strings.Repeat("v1a, ", 1024/5), false},
-		{"over 1 KiB", many(12, good), false},
-		{"tabs and newlines between", "v1," + b64(raw[:32]) + "\t\n " + good, true},
+		{"the good one", good, true, ""},
+		// Not of a signature's length: not taken for one.
+		{"63 bytes", "v1a," + b64(raw[:63]), false, "no v1a signature"},
+		{"65 bytes", "v1a," + b64(append(raw[:64:64], 0)), false, "no v1a signature"},
+		{"32 bytes", "v1a," + b64(raw[:32]), false, "no v1a signature"},
+		{"128 bytes", "v1a," + b64(append(raw[:64:64], raw...)), false, "no v1a signature"},
+		{"unpadded", "v1a," + strings.TrimRight(good[4:], "="), false, "no v1a signature"},
+		{"bad base64", "v1a," + strings.Replace(good[4:], good[5:6], "!", 1), false, "no v1a signature"},
+		{"URL base64", "v1a," + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 64)), false, "no v1a signature"},
+		{"86 characters and ==", "v1a," + strings.Repeat("A", 86) + "==", false, "no valid v1a signature"},
+		{"88 characters, no padding", "v1a," + strings.Repeat("A", 88), false, "no v1a signature"},
+		{"empty", "v1a,", false, "no v1a signature"},
+		{"no comma", "v1a", false, "no v1a signature"},
+		{"only commas", ",,, ,", false, "no v1a signature"},
+		{"version only, spaced", "v1a , " + good[4:], false, "no v1a signature"},
+		{"upper-case version", "V1A," + good[4:], false, "no v1a signature"},
+		{"twice the comma", "v1a,," + good[4:], false, "no v1a signature"},
+		{"s not reduced", "v1a," + b64(append(append([]byte{}, raw[:32]...), bytes.Repeat([]byte{0xff}, 32)...)), false, "no valid v1a signature"},
+		{"8 entries, good last", many(8, good), true, ""},
+		{"8 entries, the same bogus one", strings.TrimSpace(strings.Repeat(bogus(1)+" ", 8)), false, "no valid v1a signature"},
+		{"9 entries, good last", many(9, good), false, "9 signatures, over 8"}, // over the limit: refused before verifying
+		{"1 KiB of v1a,", strings.Repeat("v1a, ", 1024/5), false, "204 signatures, over 8"},
+		{"over 1 KiB", many(12, good), false, ""},
+		{"tabs and newlines between", "v1," + b64(raw[:32]) + "\t\n " + good, true, ""},
 	} {
 		err := v.Verify(v1aHeaders("msg_1", ts, c.header), body, now)
 		if c.ok && err != nil {
@@ -357,6 +364,9 @@ func TestV1aMalformedSignatures(t *testing.T) {
 		}
 		if !c.ok && !errors.Is(err, webhook.ErrUnauthenticated) && !errors.Is(err, webhook.ErrHeaderTooLarge) {
 			t.Errorf("%s: %v, want a refusal", c.name, err)
+		}
+		if c.why != "" && (err == nil || !strings.HasSuffix(err.Error(), ": "+c.why)) {
+			t.Errorf("%s: %v, want …: %s", c.name, err, c.why)
 		}
 	}
 	// The header limit holds v1a's 8 × 92 bytes.
@@ -620,4 +630,41 @@ func ExampleNewStandardWebhooks_v1a() {
 	// during the rotation: <nil>
 	// by the removed key: webhook: not authenticated: no valid v1a signature
 	// webhook: key 1 is a signing key (whsk_), which only the sender may hold: give the receiver its public key (whpk_)
+}
+
+// The cost of verifying one delivery: v1 (HMAC-SHA256) against v1a
+// (Ed25519), and v1a during a rotation with the new key listed second.
+func BenchmarkVerifyV1a(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 1024)
+	now := time.Unix(1_800_000_000, 0)
+	ts := strconv.FormatInt(now.Unix(), 10)
+	k, old := newEdKey(1), newEdKey(2)
+	for _, c := range []struct {
+		name string
+		keys []string
+		sig  string
+	}{
+		{"v1", []string{vecSecret}, ""},
+		{"v1a", []string{k.whpk}, k.sign("msg_1", ts, body)},
+		{"v1a rotation", []string{old.whpk, k.whpk}, k.sign("msg_1", ts, body)},
+	} {
+		v := verifier(b, c.keys...)
+		if c.sig == "" { // v1, signed by the Standard Webhooks library
+			wh, err := standardwebhooks.NewWebhook(vecSecret)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if c.sig, err = wh.Sign("msg_1", now, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		h := v1aHeaders("msg_1", ts, c.sig)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := v.Verify(h, body, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
