@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -164,10 +165,44 @@ func parsePublicKey(b64 string) (ed25519.PublicKey, error) {
 	if len(pk) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%d bytes: an Ed25519 public key is %d", len(pk), ed25519.PublicKeySize)
 	}
+	if !onCurve(pk) {
+		return nil, errors.New("not a point of Ed25519's curve: no signature would verify")
+	}
 	if smallOrder(pk) {
 		return nil, errors.New("a point of small order, not a public key: signatures under it can be forged")
 	}
 	return ed25519.PublicKey(pk), nil
+}
+
+// Ed25519's field prime p = 2^255 - 19 and curve constant d = -121665/121666.
+var (
+	fieldP = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	curveD = func() *big.Int {
+		d := new(big.Int).ModInverse(big.NewInt(121666), fieldP)
+		d.Mul(d, big.NewInt(-121665))
+		return d.Mod(d, fieldP)
+	}()
+)
+
+// onCurve reports whether pk encodes a point of edwards25519, decoding as
+// crypto/ed25519 does (y mod p, non-canonical encodings included): whether
+// x² = (y² - 1) / (d·y² + 1) has a root. crypto/ed25519 would refuse every
+// signature under a key that is not.
+func onCurve(pk []byte) bool {
+	le := make([]byte, len(pk))
+	for i, b := range pk {
+		le[len(pk)-1-i] = b
+	}
+	le[0] &= 0x7f // the sign of x
+	y := new(big.Int).SetBytes(le)
+	y.Mod(y, fieldP)
+	y2 := new(big.Int).Mul(y, y)
+	u := new(big.Int).Sub(y2, big.NewInt(1))
+	v := new(big.Int).Mul(curveD, y2)
+	v.Add(v, big.NewInt(1)).Mod(v, fieldP) // never 0: d is not a square
+	x2 := u.Mul(u, new(big.Int).ModInverse(v, fieldP))
+	x2.Mod(x2, fieldP)
+	return x2.Sign() == 0 || big.Jacobi(x2, fieldP) == 1
 }
 
 // smallOrderY lists the encodings, sign bit cleared, of the y coordinates of

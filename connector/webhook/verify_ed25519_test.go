@@ -668,3 +668,33 @@ func BenchmarkVerifyV1a(b *testing.B) {
 		})
 	}
 }
+
+// A whpk_ of 32 bytes that is no point of the curve is refused when
+// configured, not found out by every delivery failing. Which y in 2…39 are
+// off the curve was computed independently (pure Python, recovering x as
+// RFC 8032 section 5.1.3 does): 2 7 8 11 12 13 17 20 22 31 34 36 38.
+func TestV1aKeyOffCurveRefused(t *testing.T) {
+	off := map[int]bool{2: true, 7: true, 8: true, 11: true, 12: true, 13: true, 17: true, 20: true, 22: true, 31: true, 34: true, 36: true, 38: true}
+	for y := 2; y < 40; y++ {
+		for _, signBit := range []byte{0, 0x80} {
+			key := make([]byte, 32)
+			key[0], key[31] = byte(y), signBit
+			_, err := webhook.NewStandardWebhooks("whpk_" + base64.StdEncoding.EncodeToString(key))
+			switch {
+			case off[y] && (err == nil || !strings.Contains(err.Error(), "not a point")):
+				t.Errorf("y = %d (sign %#x), off the curve: %v", y, signBit, err)
+			case !off[y] && err != nil:
+				t.Errorf("y = %d (sign %#x), on the curve: %v", y, signBit, err)
+			}
+		}
+	}
+	// Every real public key is on the curve.
+	for i := range 200 {
+		seed := make([]byte, 32)
+		seed[0], seed[1] = byte(i), byte(i>>8)
+		pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+		if _, err := webhook.NewStandardWebhooks("whpk_" + base64.StdEncoding.EncodeToString(pub)); err != nil {
+			t.Fatalf("key %d: %v", i, err)
+		}
+	}
+}
