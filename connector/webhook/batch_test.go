@@ -229,6 +229,11 @@ func TestBatchOf100AcceptedOnceReplayedAsRepeats(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := newBatchRig(t, name, webhook.Config{})
 			body := array(batchOf(100, 100))
+			commits, counts := r.st.(interface{ Commits() int64 }) // store/sqlite's
+			var before int64
+			if counts {
+				before = commits.Commits()
+			}
 			a := r.post(t, vecSecret, "msg_batch", body)
 			if a.status != http.StatusOK || a.result != (webhook.BatchResult{Accepted: 100}) {
 				t.Fatalf("status %d %+v (%s), want 200 with 100 accepted", a.status, a.result, a.body)
@@ -242,6 +247,11 @@ func TestBatchOf100AcceptedOnceReplayedAsRepeats(t *testing.T) {
 			if _, ok := r.st.(store.BatchAccepter); ok {
 				if b, n := r.count.batches.Load(), r.count.accepts.Load(); b != 1 || n != 0 {
 					t.Errorf("%d AcceptBatch and %d Accept calls, want one commit", b, n)
+				}
+				if counts {
+					if n := commits.Commits() - before; n != 1 {
+						t.Errorf("the delivery took %d Store commits, want 1", n)
+					}
 				}
 			} else {
 				if n := r.count.accepts.Load(); n != 100 {
