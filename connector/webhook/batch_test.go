@@ -355,7 +355,7 @@ func TestBatchEachBadEventRejectedAlone(t *testing.T) {
 	}
 	for id, reason := range map[string]string{
 		"msg_1/evt-0": "item 0 of 4: the event id was recorded for another event",
-		"msg_1":       "item 1 of 4: webhook: malformed event: missing [id]" + "item 2 of 4: webhook: malformed event: want an object",
+		"msg_1":       "item 1 of 4: missing [id]" + "item 2 of 4: want an object",
 	} {
 		if got[id] != reason {
 			t.Errorf("rejections of %q: %q, want %q", id, got[id], reason)
@@ -504,4 +504,52 @@ func TestBatchShutDownEngine(t *testing.T) {
 		t.Errorf("status %d Retry-After %q, want 503 and 45", a.status, a.retryAfter)
 	}
 	r.nothingRecorded(t)
+}
+
+// failingRejecter is the engine, but for Rejected, which fails while fail
+// is set.
+type failingRejecter struct {
+	*hrissync.Engine
+	fail atomic.Bool
+}
+
+func (f *failingRejecter) Rejected(ctx context.Context, eventID, reason string) error {
+	if f.fail.Load() {
+		return errors.New("audit log unavailable")
+	}
+	return f.Engine.Rejected(ctx, eventID, reason)
+}
+
+// A rejection that cannot be recorded is not acknowledged: 500, and the
+// sender's retry finds the good events repeats and records the rejection.
+func TestBatchRejectionUnrecordedAnswers500(t *testing.T) {
+	r := newBatchRig(t, "memory", webhook.Config{})
+	n := &failingRejecter{Engine: r.eng}
+	n.fail.Store(true)
+	v, _ := webhook.NewStandardWebhooks(vecSecret)
+	h, err := webhook.New(n, v, &webhook.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.srv = httptest.NewServer(h)
+	defer r.srv.Close()
+	items := batchOf(3, 3)
+	items[1] = json.RawMessage(`{"id":"evt-1"}`)
+	body := array(items)
+	if a := r.post(t, vecSecret, "msg_1", body); a.status != http.StatusInternalServerError {
+		t.Fatalf("status %d (%s), want 500", a.status, a.body)
+	}
+	if n := len(r.rejections()); n != 0 {
+		t.Fatalf("%d rejections audited", n)
+	}
+	n.fail.Store(false)
+	if a := r.post(t, vecSecret, "msg_1", body); a.status != http.StatusOK || a.result != (webhook.BatchResult{Accepted: 2, Rejected: 1}) {
+		t.Fatalf("retry: status %d %+v (%s)", a.status, a.result, a.body)
+	}
+	if s := r.eng.Stats(); s.Events != 2 || s.Duplicates != 2 {
+		t.Errorf("events %d duplicates %d, want 2 and 2", s.Events, s.Duplicates)
+	}
+	if rej := r.rejections(); len(rej) != 1 || rej[0].EventID != "msg_1/evt-1" {
+		t.Errorf("rejections %+v, want msg_1/evt-1's", rej)
+	}
 }

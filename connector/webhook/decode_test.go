@@ -59,7 +59,7 @@ func TestJSONDecodeBatch(t *testing.T) {
 		e2 = `{"id":"evt-2","type":"employee.terminated","employeeId":"w-2","occurredAt":"2026-03-02T09:16:00Z"}`
 	)
 	want := []string{"evt-1/w-1", "evt-2/w-2"}
-	for _, body := range []string{"[" + e1 + "," + e2 + "]", " \n[" + e1 + ",\t" + e2 + "] ", `{"events":[` + e1 + "," + e2 + "]}", ` { "events" : [` + e1 + "," + e2 + "] }"} {
+	for _, body := range []string{"[" + e1 + "," + e2 + "]", `{"events":` + "\n [" + e1 + "," + e2 + "]}", " \n[" + e1 + ",\t" + e2 + "] ", `{"events":[` + e1 + "," + e2 + "]}", ` { "events" : [` + e1 + "," + e2 + "] }"} {
 		items, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(body))
 		if err != nil {
 			t.Fatalf("%.40s: %v", body, err)
@@ -95,6 +95,7 @@ func TestJSONDecodeBatch(t *testing.T) {
 		{`[{"id":"a"},]`, "batch: syntax error at byte 12"},
 		{`{"events":{"id":"evt-1"}}`, "batch: events: want an array"},
 		{`{"events":"evt-1 secret"}`, "batch: events: want an array"},
+		{`{"events":null}`, "batch: events: want an array"},
 		{`{"events":[],"next":"c2"}`, `batch: an envelope holds "events" alone`},
 		{`{"events":[],"events":[]}`, `"events": duplicate name`},
 		{`{"events":[],"Events":[]}`, `"Events": names differ only in case`},

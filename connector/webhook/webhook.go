@@ -310,7 +310,7 @@ func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, items []Dec
 			ev.ID = delivery + "/" + ev.ID
 		}
 		if it.Err != nil {
-			rejected = append(rejected, bad{i, ev.ID, it.Err.Error()})
+			rejected = append(rejected, bad{i, ev.ID, strings.TrimPrefix(it.Err.Error(), ErrMalformed.Error()+": ")})
 			continue
 		}
 		evs, at = append(evs, ev), append(at, i)
