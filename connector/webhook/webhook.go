@@ -6,7 +6,8 @@
 //	h, _ := webhook.New(eng, v, nil)
 //	http.Handle("POST /hris/webhooks", h)
 //
-// Answers: 204 accepted (or a repeat, acknowledged and ignored); 405 wrong
+// Answers: 204 accepted (or a repeat, acknowledged and ignored); for a
+// batch, 200 with a BatchResult (see Batches) or 413 over MaxBatch; 405 wrong
 // method; 415 not JSON; 413 body over the limit; 431 a signature header
 // longer than the scheme can need; 401 missing or bad signature or a stale
 // timestamp; 400 malformed; 409 an event id already recorded for another
@@ -106,8 +107,9 @@ type Config struct {
 	// refused whole with 413. Default 1000.
 	MaxBatch int
 	// Backlog reports the work waiting (Engine.Backlog); when it exceeds
-	// MaxBacklog the handler answers 503 with Retry-After. Default: no
-	// bound.
+	// MaxBacklog the handler answers 503 with Retry-After — for a batch,
+	// when the people it names would take it over (see Batches). Default:
+	// no bound.
 	Backlog    func() int
 	MaxBacklog int
 	// RetryAfter is the pause asked for with a 503 (a backlog over its
