@@ -112,7 +112,7 @@ func EventTypes() []string {
 //	{"events": [{"id":"evt_1", …}, {"id":"evt_2", …}]}
 //
 // Each event of a batch is decoded on its own, as above: one malformed is
-// that item's error, not the delivery's. A body that is not JSON, or an
+// that item's error, not the delivery's. An empty list is a batch of none. A body that is not JSON, or an
 // array or "events" that is not a list (or an envelope with other names),
 // is an error for the whole delivery. A vendor whose envelope differs
 // ({"employees": […]} of field-based webhooks, records rather than
