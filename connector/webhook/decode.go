@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,8 +15,14 @@ import (
 )
 
 // ErrMalformed wraps every decoding failure; the handler answers 400 with the
-// message (never the body).
+// message (never the body) — for a batch, only when the delivery as a whole
+// is not the batch's shape: an event of a batch that is malformed is
+// rejected alone (see BatchDecoder).
 var ErrMalformed = errors.New("webhook: malformed event")
+
+// ErrNotBatch is what a BatchDecoder returns for a delivery that is one
+// event, not a batch: the handler then calls its Decode.
+var ErrNotBatch = errors.New("webhook: not a batch")
 
 // Decoder turns an authenticated delivery into an engine event. It is called
 // concurrently.
@@ -28,6 +35,51 @@ type DecoderFunc func(h http.Header, body []byte) (hrissync.Event, error)
 
 // Decode calls f.
 func (f DecoderFunc) Decode(h http.Header, body []byte) (hrissync.Event, error) { return f(h, body) }
+
+// Decoded is one item of a batched delivery: an event, or why the item
+// could not be one.
+type Decoded struct {
+	// Event is the item's event. With Err, only its ID may be set: the
+	// item's id where one could be read, to name it in the audit log.
+	Event hrissync.Event
+	// Err, if not nil, is why the item is not an event. Its message ends
+	// up in the audit log and an alert: it names fields, never a value of
+	// the body.
+	Err error
+}
+
+// BatchDecoder is a Decoder for senders that batch: a delivery may hold
+// several events. DecodeBatch returns them in order, each item an event or
+// its own error, or an error for the whole delivery (wrapping ErrMalformed:
+// the body is not JSON, or not the batch's shape), which the handler
+// refuses with 400; or ErrNotBatch for a delivery of one event, which the
+// handler gives to Decode. It is called concurrently.
+type BatchDecoder interface {
+	Decoder
+	DecodeBatch(h http.Header, body []byte) ([]Decoded, error)
+}
+
+// BatchDecoderFunc adapts a function to BatchDecoder, for a sender whose
+// deliveries are always batches (a vendor's envelope, say).
+type BatchDecoderFunc func(h http.Header, body []byte) ([]Decoded, error)
+
+// DecodeBatch calls f.
+func (f BatchDecoderFunc) DecodeBatch(h http.Header, body []byte) ([]Decoded, error) {
+	return f(h, body)
+}
+
+// Decode returns the event of a batch of one, and an error for any other.
+// (The handler calls it only if f returns ErrNotBatch.)
+func (f BatchDecoderFunc) Decode(h http.Header, body []byte) (hrissync.Event, error) {
+	items, err := f(h, body)
+	switch {
+	case err != nil:
+		return hrissync.Event{}, err
+	case len(items) != 1:
+		return hrissync.Event{}, fmt.Errorf("%w: %d events, want one", ErrMalformed, len(items))
+	}
+	return items[0].Event, items[0].Err
+}
 
 // EventTypes lists the event types of the generic JSON format.
 func EventTypes() []string {
@@ -52,6 +104,19 @@ func EventTypes() []string {
 // A thin event (no record) is hydrated by the engine through Source.Get; a
 // record, if present, only tells the engine which version it must at least
 // see.
+//
+// JSON is a BatchDecoder too: a delivery may be a batch of events in that
+// format, as a JSON array or as an object whose only name is "events":
+//
+//	[{"id":"evt_1", …}, {"id":"evt_2", …}]
+//	{"events": [{"id":"evt_1", …}, {"id":"evt_2", …}]}
+//
+// Each event of a batch is decoded on its own, as above: one malformed is
+// that item's error, not the delivery's. An empty list is a batch of none. A body that is not JSON, or an
+// array or "events" that is not a list (or an envelope with other names),
+// is an error for the whole delivery. A vendor whose envelope differs
+// ({"employees": […]} of field-based webhooks, records rather than
+// events) takes a BatchDecoderFunc of its own.
 type JSON struct{}
 
 type jsonEvent struct {
@@ -60,6 +125,82 @@ type jsonEvent struct {
 	EmployeeID string             `json:"employeeId"`
 	OccurredAt *time.Time         `json:"occurredAt"`
 	Record     *hrissync.Employee `json:"record"`
+}
+
+// DecodeBatch implements BatchDecoder.
+func (d JSON) DecodeBatch(h http.Header, body []byte) ([]Decoded, error) {
+	var raws []json.RawMessage
+	switch first(body) {
+	case '[':
+		if err := strictjson.Decode(body, &raws); err != nil {
+			return nil, fmt.Errorf("%w: batch: %v", ErrMalformed, err)
+		}
+	case '{':
+		// An object is a batch if it names "events"; an event never
+		// does.
+		var names map[string]json.RawMessage
+		if err := strictjson.Decode(body, &names); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		list, ok := names["events"]
+		if !ok {
+			return nil, ErrNotBatch
+		}
+		if len(names) != 1 {
+			return nil, fmt.Errorf("%w: batch: an envelope holds \"events\" alone", ErrMalformed)
+		}
+		if first(list) != '[' {
+			return nil, fmt.Errorf("%w: batch: events: want an array", ErrMalformed)
+		}
+		if err := strictjson.Decode(list, &raws); err != nil {
+			return nil, fmt.Errorf("%w: batch: events: %v", ErrMalformed, err)
+		}
+	default:
+		return nil, ErrNotBatch // Decode says what is wrong
+	}
+	items := make([]Decoded, len(raws))
+	for i, raw := range raws {
+		ev, err := d.Decode(h, raw)
+		if err != nil {
+			ev = hrissync.Event{ID: readableID(raw)}
+		}
+		items[i] = Decoded{Event: ev, Err: err}
+	}
+	return items, nil
+}
+
+// first returns the first byte of data that is not JSON white space, or 0.
+func first(data []byte) byte {
+	for _, c := range data {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// readableID returns the "id" of a malformed item, where it is a string a
+// decoded event could carry, to name the item in the audit log; else "".
+func readableID(raw []byte) string {
+	var names map[string]json.RawMessage
+	var id string
+	if json.Unmarshal(raw, &names) != nil || json.Unmarshal(names["id"], &id) != nil || checkID(id) != "" {
+		return ""
+	}
+	return id
+}
+
+// checkID says what is wrong with an id ("" for nothing).
+func checkID(v string) string {
+	switch {
+	case len(v) > 256:
+		return "longer than 256 bytes"
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return "control characters"
+	}
+	return ""
 }
 
 // Decode implements Decoder.
@@ -82,11 +223,8 @@ func (JSON) Decode(_ http.Header, body []byte) (hrissync.Event, error) {
 		return hrissync.Event{}, fmt.Errorf("%w: missing %v", ErrMalformed, missing)
 	}
 	for _, f := range []struct{ name, v string }{{"id", j.ID}, {"employeeId", j.EmployeeID}} {
-		if len(f.v) > 256 {
-			return hrissync.Event{}, fmt.Errorf("%w: %s: longer than 256 bytes", ErrMalformed, f.name)
-		}
-		if strings.ContainsFunc(f.v, unicode.IsControl) {
-			return hrissync.Event{}, fmt.Errorf("%w: %s: control characters", ErrMalformed, f.name)
+		if why := checkID(f.v); why != "" {
+			return hrissync.Event{}, fmt.Errorf("%w: %s: %s", ErrMalformed, f.name, why)
 		}
 	}
 	if types := EventTypes(); !slices.Contains(types, j.Type) {

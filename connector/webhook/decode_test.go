@@ -52,3 +52,117 @@ func TestJSONDecoder(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONDecodeBatch(t *testing.T) {
+	const (
+		e1 = `{"id":"evt-1","type":"employee.updated","employeeId":"w-1","occurredAt":"2026-03-02T09:15:00Z"}`
+		e2 = `{"id":"evt-2","type":"employee.terminated","employeeId":"w-2","occurredAt":"2026-03-02T09:16:00Z"}`
+	)
+	want := []string{"evt-1/w-1", "evt-2/w-2"}
+	for _, body := range []string{"[" + e1 + "," + e2 + "]", `{"events":` + "\n [" + e1 + "," + e2 + "]}", " \n[" + e1 + ",\t" + e2 + "] ", `{"events":[` + e1 + "," + e2 + "]}", ` { "events" : [` + e1 + "," + e2 + "] }"} {
+		items, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(body))
+		if err != nil {
+			t.Fatalf("%.40s: %v", body, err)
+		}
+		var got []string
+		for _, it := range items {
+			if it.Err != nil {
+				t.Errorf("%.40s: %v", body, it.Err)
+			}
+			got = append(got, it.Event.ID+"/"+it.Event.EmployeeID)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%.40s: (-want +got)\n%s", body, diff)
+		}
+	}
+	// An empty batch is a batch.
+	for _, body := range []string{`[]`, `{"events":[]}`} {
+		if items, err := (webhook.JSON{}).DecodeBatch(http.Header{}, []byte(body)); err != nil || len(items) != 0 {
+			t.Errorf("%s: %v %v", body, items, err)
+		}
+	}
+	// One event is not a batch: Decode's.
+	for _, body := range []string{e1, `{"id":"evt-1"}`, `{"eventz":[]}`, `"x"`, `null`, ``, `  `} {
+		if _, err := (webhook.JSON{}).DecodeBatch(http.Header{}, []byte(body)); !errors.Is(err, webhook.ErrNotBatch) {
+			t.Errorf("%q: %v, want ErrNotBatch", body, err)
+		}
+	}
+	// Not the batch's shape: the delivery's error.
+	for _, c := range []struct{ body, want string }{
+		{"[" + e1, "batch: unexpected end of input"},
+		{"[" + e1 + "]]", "batch: trailing data"},
+		{"[" + e1 + "] {}", "batch: trailing data"},
+		{`[{"id":"a"},]`, "batch: syntax error at byte 12"},
+		{`{"events":{"id":"evt-1"}}`, "batch: events: want an array"},
+		{`{"events":"evt-1 secret"}`, "batch: events: want an array"},
+		{`{"events":null}`, "batch: events: want an array"},
+		{`{"events":[],"next":"c2"}`, `batch: an envelope holds "events" alone`},
+		{`{"events":[],"events":[]}`, `"events": duplicate name`},
+		{`{"events":[],"Events":[]}`, `"Events": names differ only in case`},
+		{`{"events":[` + e1 + `]`, "unexpected end of input"},
+	} {
+		_, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(c.body))
+		if !errors.Is(err, webhook.ErrMalformed) || err.Error() != "webhook: malformed event: "+c.want {
+			t.Errorf("%.60s: %v, want %s", c.body, err, c.want)
+		}
+	}
+	// A bad item is that item's error, the id named where it can be read.
+	items, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(`[`+e1+`,
+		{"id":"evt-3","type":"payroll.secret","employeeId":"w-3","occurredAt":"2026-03-02T09:15:00Z"},
+		{"id":"evt-4\u0000","type":"employee.updated"},
+		{"id":42,"type":"employee.updated","employeeId":"w-5","occurredAt":"2026-03-02T09:15:00Z"},
+		{"ID":"evt-6","type":"employee.updated","employeeId":"w-6","occurredAt":"2026-03-02T09:15:00Z"},
+		7, null, [],`+e2+`]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type item struct{ ID, Err string }
+	var got []item
+	for _, it := range items {
+		msg := ""
+		if it.Err != nil {
+			if !errors.Is(it.Err, webhook.ErrMalformed) {
+				t.Errorf("item error %v does not wrap ErrMalformed", it.Err)
+			}
+			msg = strings.TrimPrefix(it.Err.Error(), "webhook: malformed event: ")
+		}
+		got = append(got, item{it.Event.ID, msg})
+	}
+	if diff := cmp.Diff([]item{
+		{"evt-1", ""},
+		{"evt-3", "type: not one of employee.created, employee.updated, employee.terminated, employee.rehired, employee.deleted"},
+		{"", "missing [employeeId occurredAt]"},
+		{"", "id: want a string"},
+		{"", `"ID": unknown name`},
+		{"", "want an object"},
+		{"", "missing [employeeId id occurredAt type]"},
+		{"", "want an object"},
+		{"evt-2", ""},
+	}, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+}
+
+// A BatchDecoderFunc's Decode is its batch of one.
+func TestBatchDecoderFunc(t *testing.T) {
+	ev := hrissync.Event{ID: "e", EmployeeID: "w"}
+	var d webhook.Decoder = webhook.BatchDecoderFunc(func(_ http.Header, body []byte) ([]webhook.Decoded, error) {
+		if len(body) == 0 {
+			return nil, webhook.ErrMalformed
+		}
+		items := make([]webhook.Decoded, len(body))
+		for i := range items {
+			items[i].Event = ev
+		}
+		return items, nil
+	})
+	if got, err := d.Decode(nil, []byte("1")); err != nil || got != ev {
+		t.Errorf("a batch of one: %+v %v", got, err)
+	}
+	if _, err := d.Decode(nil, []byte("12")); !errors.Is(err, webhook.ErrMalformed) {
+		t.Errorf("a batch of two: %v, want ErrMalformed", err)
+	}
+	if _, err := d.Decode(nil, nil); !errors.Is(err, webhook.ErrMalformed) {
+		t.Errorf("an error: %v", err)
+	}
+}

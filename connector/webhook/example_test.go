@@ -16,6 +16,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/connector/memory"
 	"github.com/hrissync/hrissync/connector/webhook"
 	memstore "github.com/hrissync/hrissync/store/memory"
@@ -148,4 +149,51 @@ func deliver(h http.Handler, secret, msgID string, body []byte) int {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Code
+}
+
+// A batched delivery — a JSON array of events, as HR systems that batch
+// post them — with one event that cannot be taken: the others are
+// recorded, the bad one is audited (audit.ActionEventRejected) and
+// alerted, and the delivery is answered 200 with what became of its
+// events, so that the sender does not retry the batch until it gives up.
+func Example_batch() {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	discard := slog.New(slog.DiscardHandler)
+	clock := hrissync.RealClock{}
+	log := &audit.Memory{}
+	eng, err := hrissync.New(memory.NewHRIS(clock, 1), memory.NewPlatform(clock, 1), memstore.New(),
+		&hrissync.Config{Logger: discard, Auditor: log, Alerter: hrissync.AlerterFunc(func(_ context.Context, a hrissync.Alert) {
+			fmt.Println("alert:", a.Kind)
+		})})
+	if err != nil {
+		panic(err)
+	}
+	v, err := webhook.NewStandardWebhooks(secret)
+	if err != nil {
+		panic(err)
+	}
+	h, err := webhook.New(eng, v, &webhook.Config{Backlog: eng.Backlog, MaxBacklog: 10_000, Logger: discard})
+	if err != nil {
+		panic(err)
+	}
+
+	body := []byte(`[
+	  {"id":"evt-1","type":"employee.updated","employeeId":"w-41","occurredAt":"2026-03-06T17:00:00Z"},
+	  {"id":"evt-2","type":"payroll.closed","employeeId":"w-42","occurredAt":"2026-03-06T17:00:00Z"},
+	  {"id":"evt-3","type":"employee.terminated","employeeId":"w-43","occurredAt":"2026-03-06T17:00:00Z"}
+	]`)
+	req := httptest.NewRequest(http.MethodPost, "/hris/webhooks", bytes.NewReader(body))
+	req.Header = signedHeaders(secret, "msg_1", body)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Print("delivery: ", rec.Code, " ", rec.Body)
+	for _, e := range log.Entries() {
+		fmt.Printf("audit: %s %s: %s\n", e.Action, e.EventID, e.Summary)
+	}
+	fmt.Println("events:", eng.Stats().Events)
+	// Output:
+	// alert: event-rejected
+	// delivery: 200 {"accepted":2,"rejected":1}
+	// audit: event-rejected msg_1/evt-2: item 1 of 3: type: not one of employee.created, employee.updated, employee.terminated, employee.rehired, employee.deleted
+	// events: 2
 }

@@ -45,24 +45,55 @@ func FuzzJSONDecoder(f *testing.F) {
 		`{"id":"e\u0000x","type":"employee.updated","employeeId":"w\n","occurredAt":"2026-01-01T00:00:00Z"}`,
 		`{"id":"e","type":"payroll.secret","employeeId":"w","occurredAt":"last tuesday"}`,
 		`{}`, `[`,
+		`[{"id":"e","type":"employee.updated","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z"},{"id":"f\u0000","type":"x"},7]`,
+		`{"events":[{"id":"e","type":"employee.updated","employeeId":"w","occurredAt":"2026-01-01T00:00:00Z"},{"ID":"secret-id"}]}`,
+		`{"events":[],"next":"cursor"}`, `{"events":{}}`, `[[],null,"secret-value"]`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := webhook.JSON{}.Decode(http.Header{}, body)
-		if err != nil {
-			if !errors.Is(err, webhook.ErrMalformed) {
-				t.Fatalf("error of the wrong kind: %v", err)
-			}
-			// The message repeats no value of the body (a name of the
-			// body, quoted, it may name; and words of its own).
-			names, values := stringsOf(body)
+		names, values := stringsOf(body)
+		// noValue checks that a message repeats no value of the body (a
+		// name of the body, quoted, it may name; and words of its own).
+		noValue := func(err error) {
 			for _, v := range values {
 				if len(v) >= 4 && strings.Contains(err.Error(), v) && !strings.Contains(vocabulary, v) &&
 					!strings.Contains(strings.Join(names, "\x00"), v) {
 					t.Fatalf("the error %q repeats the value %q", err, v)
 				}
 			}
+		}
+		items, err := webhook.JSON{}.DecodeBatch(http.Header{}, body)
+		switch {
+		case errors.Is(err, webhook.ErrNotBatch):
+		case err != nil:
+			if !errors.Is(err, webhook.ErrMalformed) {
+				t.Fatalf("batch: error of the wrong kind: %v", err)
+			}
+			noValue(err)
+		default:
+			for _, it := range items {
+				if it.Err != nil {
+					if !errors.Is(it.Err, webhook.ErrMalformed) {
+						t.Fatalf("item: error of the wrong kind: %v", it.Err)
+					}
+					noValue(it.Err)
+					if len(it.Event.ID) > 256 || strings.ContainsFunc(it.Event.ID, unicode.IsControl) {
+						t.Fatalf("a rejected item named by an id no event could carry: %q", it.Event.ID)
+					}
+					continue
+				}
+				if it.Event.ID == "" || it.Event.EmployeeID == "" || it.Event.OccurredAt.IsZero() || it.Event.Type == "" {
+					t.Fatalf("accepted an incomplete event in a batch: %+v", it.Event)
+				}
+			}
+		}
+		ev, err := webhook.JSON{}.Decode(http.Header{}, body)
+		if err != nil {
+			if !errors.Is(err, webhook.ErrMalformed) {
+				t.Fatalf("error of the wrong kind: %v", err)
+			}
+			noValue(err)
 			return
 		}
 		if ev.ID == "" || ev.EmployeeID == "" || ev.OccurredAt.IsZero() || ev.Type == "" {
@@ -78,7 +109,7 @@ func FuzzJSONDecoder(f *testing.F) {
 }
 
 // vocabulary holds the words of the decoder's own messages.
-const vocabulary = `webhook: malformed event: missing [id type employeeId occurredAt] record.id does not match
+const vocabulary = `webhook: malformed event: batch: an envelope holds "events" alone events: missing [id type employeeId occurredAt] record.id does not match
 	type: not one of employee.created, employee.updated, employee.terminated, employee.rehired, employee.deleted
 	longer than 256 bytes control characters duplicate name names differ only in case unknown name trailing data
 	name too long nested too deeply syntax error at byte unexpected end of input invalid value not an RFC 3339 time

@@ -6,7 +6,8 @@
 //	h, _ := webhook.New(eng, v, nil)
 //	http.Handle("POST /hris/webhooks", h)
 //
-// Answers: 204 accepted (or a repeat, acknowledged and ignored); 405 wrong
+// Answers: 204 accepted (or a repeat, acknowledged and ignored); for a
+// batch, 200 with a BatchResult (see Batches) or 413 over MaxBatch; 405 wrong
 // method; 415 not JSON; 413 body over the limit; 431 a signature header
 // longer than the scheme can need; 401 missing or bad signature or a stale
 // timestamp; 400 malformed; 409 an event id already recorded for another
@@ -15,6 +16,39 @@
 // (the sender retries). A rejection records
 // nothing, is logged with its reason and never with the body, and never
 // echoes the body back.
+//
+// # Batches
+//
+// A delivery may hold several events, where the Decoder is a BatchDecoder
+// (JSON is: a JSON array of events, or {"events": [...]}). Authentication
+// and framing concern the delivery: one not authenticated is refused whole
+// with 401, one whose body is not the batch's shape with 400, one of more
+// than Config.MaxBatch events with 413, and nothing of it is recorded. Its
+// events are then judged one by one: the good ones are recorded together
+// (in one Store commit where the Notifier is a BatchNotifier and the Store
+// a store.BatchAccepter), each deduplicated on its own; an event that is
+// malformed, or that the engine refuses (no id, an id recorded for another
+// event), is reported to the Notifier's Rejected (Rejecter: the engine
+// records an audit entry, audit.ActionEventRejected, with the reason and no
+// value, and raises an alert, hrissync.AlertEventRejected) and logged. The
+// delivery is answered 200 with a BatchResult, {"accepted":99,"rejected":1}:
+// a 4xx would have the sender retry the batch, good events and all, until it
+// gives up on the endpoint. Only an error for the whole — the Store failed
+// (500), the engine shut down (503 with Retry-After), a rejection that could
+// not be recorded (500) — refuses it, and the sender's retry finds the
+// events recorded repeats.
+//
+// Backpressure counts people, not deliveries: a batch naming N people is
+// let in when each of them would be, arriving one by one — when the
+// backlog plus N-1 is within MaxBacklog (so a delivery of one person is
+// refused, as ever, when the backlog is over MaxBacklog) — or when the
+// backlog is empty, since a batch larger than the bound could never be
+// let in otherwise; else it is refused whole with 503 and Retry-After.
+//
+// With a DeliveryIdentifier (Standard Webhooks), an event of a batch is
+// known by the delivery's id and its own, "msg_2Ks…/evt_1": a retry of the
+// delivery is a repeat, and an id the sender reuses in another delivery is
+// another event, as for a delivery of one.
 //
 // # Idempotency
 //
@@ -38,6 +72,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,9 +103,13 @@ type Config struct {
 	Decoder Decoder // default JSON{}
 	// MaxBody bounds a delivery's body. Default 1 MiB.
 	MaxBody int64
+	// MaxBatch bounds the events of a batched delivery; one over it is
+	// refused whole with 413. Default 1000.
+	MaxBatch int
 	// Backlog reports the work waiting (Engine.Backlog); when it exceeds
-	// MaxBacklog the handler answers 503 with Retry-After. Default: no
-	// bound.
+	// MaxBacklog the handler answers 503 with Retry-After — for a batch,
+	// when the people it names would take it over (see Batches). Default:
+	// no bound.
 	Backlog    func() int
 	MaxBacklog int
 	// RetryAfter is the pause asked for with a 503 (a backlog over its
@@ -109,6 +148,9 @@ func New(n Notifier, v Verifier, cfg *Config) (*Handler, error) {
 	}
 	if c.MaxBody <= 0 {
 		c.MaxBody = 1 << 20
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 1000
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 30 * time.Second
@@ -166,6 +208,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, status, err.Error())
 		return
 	}
+	if bd, ok := h.cfg.Decoder.(BatchDecoder); ok {
+		items, err := bd.DecodeBatch(r.Header, body)
+		if !errors.Is(err, ErrNotBatch) {
+			if err != nil {
+				h.reject(w, r, http.StatusBadRequest, err.Error())
+				return
+			}
+			h.serveBatch(w, r, items)
+			return
+		}
+	}
 	ev, err := h.cfg.Decoder.Decode(r.Header, body)
 	if err != nil {
 		h.reject(w, r, http.StatusBadRequest, err.Error())
@@ -183,16 +236,178 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		case errors.Is(err, hrissync.ErrEventConflict):
 			status = http.StatusConflict
-		case errors.Is(err, hrissync.ErrClosed):
-			// The engine is shut down (a deploy, say): the sender
-			// retries, and another replica or the next engine takes it.
-			status = http.StatusServiceUnavailable
-			w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
+		default:
+			status = h.unrecorded(w, err)
 		}
 		h.reject(w, r, status, "recording: "+err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// unrecorded returns the status for an error that left a delivery
+// unrecorded: 503 with Retry-After for an engine shut down (a deploy, say:
+// the sender retries, and another replica or the next engine takes it),
+// 500 for the rest (the Store failed: the sender retries).
+func (h *Handler) unrecorded(w http.ResponseWriter, err error) int {
+	if errors.Is(err, hrissync.ErrClosed) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// BatchNotifier is a Notifier that records the events of a batched delivery
+// together: *hrissync.Engine is one (see Engine.NotifyBatch). It returns an
+// error per event — nil for one recorded or a repeat, one wrapping
+// hrissync.ErrInvalidEvent or hrissync.ErrEventConflict for one refused
+// alone — or an error for the whole, when none may be taken as recorded.
+// Without it the handler calls Notify once per event.
+type BatchNotifier interface {
+	NotifyBatch(ctx context.Context, evs []hrissync.Event) ([]error, error)
+}
+
+// A Rejecter is told of each event of an authenticated batch that could not
+// be taken while the rest was: *hrissync.Engine is one (Engine.Rejected
+// records an audit entry and raises an alert). reason names fields, never
+// a value. Without it the handler only logs them.
+type Rejecter interface {
+	Rejected(ctx context.Context, eventID, reason string) error
+}
+
+// BatchResult is the body of the 200 answering a batched delivery.
+type BatchResult struct {
+	Accepted int `json:"accepted"` // events recorded, or repeats of events recorded before
+	Rejected int `json:"rejected"` // events that could not be taken: recorded as such and alerted
+}
+
+// serveBatch records the events of an authenticated batch: the good ones
+// (in one Store commit through a BatchNotifier), then the bad ones as
+// rejected; the delivery is answered 200 with a BatchResult, or refused
+// whole when nothing may be taken as recorded.
+func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, items []Decoded) {
+	if len(items) > h.cfg.MaxBatch {
+		h.reject(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch of %d events over %d", len(items), h.cfg.MaxBatch))
+		return
+	}
+	delivery := ""
+	if d, ok := h.v.(DeliveryIdentifier); ok {
+		delivery = d.DeliveryID(r.Header)
+	}
+	type bad struct {
+		item   int
+		id     string
+		reason string
+	}
+	var rejected []bad
+	var evs []hrissync.Event
+	var at []int // evs[k] is items[at[k]]
+	people := map[string]bool{}
+	for i, it := range items {
+		ev := it.Event
+		if delivery != "" && ev.ID != "" {
+			// The delivery's id, the same on every retry of it, and the
+			// event's within it: a retry is a repeat, and an id a sender
+			// reuses in another delivery is another event.
+			ev.ID = delivery + "/" + ev.ID
+		}
+		if it.Err != nil {
+			rejected = append(rejected, bad{i, ev.ID, strings.TrimPrefix(it.Err.Error(), ErrMalformed.Error()+": ")})
+			continue
+		}
+		evs, at = append(evs, ev), append(at, i)
+		people[ev.EmployeeID] = true
+	}
+	// Backpressure counts people: the delivery is let in if each of its
+	// people would be, arriving one by one — backlog+people-1 within the
+	// bound —, or if the backlog is empty (a batch larger than the bound
+	// could never be let in otherwise).
+	if h.cfg.Backlog != nil && h.cfg.MaxBacklog > 0 && len(people) > 1 {
+		if n := h.cfg.Backlog(); n > 0 && n+len(people)-1 > h.cfg.MaxBacklog {
+			w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
+			h.reject(w, r, http.StatusServiceUnavailable, fmt.Sprintf("backlog %d and %d people over %d", n, len(people), h.cfg.MaxBacklog))
+			return
+		}
+	}
+	ctx := r.Context()
+	errs, err := h.notifyBatch(ctx, evs)
+	if err != nil {
+		h.reject(w, r, h.unrecorded(w, err), fmt.Sprintf("recording a batch of %d events: %v", len(evs), err))
+		return
+	}
+	accepted := 0
+	for k, err := range errs {
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, hrissync.ErrEventConflict):
+			rejected = append(rejected, bad{at[k], evs[k].ID, "the event id was recorded for another event"})
+		default: // hrissync.ErrInvalidEvent
+			rejected = append(rejected, bad{at[k], evs[k].ID, "the engine refused the event as invalid"})
+		}
+	}
+	rej, _ := h.n.(Rejecter)
+	for _, b := range rejected {
+		id := b.id
+		if id == "" {
+			id = delivery // the audit entry names the delivery at least
+		}
+		reason := fmt.Sprintf("item %d of %d: %s", b.item, len(items), b.reason)
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook event rejected",
+			slog.String("reason", reason), slog.String("event", id), slog.String("remote", r.RemoteAddr))
+		if rej == nil {
+			continue
+		}
+		if err := rej.Rejected(ctx, id, reason); err != nil {
+			// The good events are recorded: the sender's retry finds them
+			// repeats, and reports the bad ones again.
+			h.reject(w, r, h.unrecorded(w, err), "recording a rejected event: "+err.Error())
+			return
+		}
+	}
+	res, _ := json.Marshal(BatchResult{Accepted: accepted, Rejected: len(rejected)})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(res, '\n'))
+}
+
+// notifyBatch records evs through NotifyBatch, or one Notify each: an error
+// other than a refusal of that event ends it (those before are recorded, and
+// are repeats when the sender retries).
+func (h *Handler) notifyBatch(ctx context.Context, evs []hrissync.Event) ([]error, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	var errs []error
+	if b, ok := h.n.(BatchNotifier); ok {
+		var err error
+		if errs, err = b.NotifyBatch(ctx, evs); err != nil {
+			return nil, err
+		}
+		if len(errs) != len(evs) {
+			return nil, fmt.Errorf("webhook: NotifyBatch returned %d results for %d events", len(errs), len(evs))
+		}
+	} else {
+		errs = make([]error, len(evs))
+		for i, ev := range evs {
+			errs[i] = h.n.Notify(ctx, ev)
+			if errs[i] != nil && !refused(errs[i]) {
+				return nil, errs[i]
+			}
+		}
+	}
+	for _, err := range errs {
+		if err != nil && !refused(err) {
+			return nil, err
+		}
+	}
+	return errs, nil
+}
+
+// refused says whether err is the engine's refusal of one event, which
+// leaves the others of its batch unaffected.
+func refused(err error) bool {
+	return errors.Is(err, hrissync.ErrInvalidEvent) || errors.Is(err, hrissync.ErrEventConflict)
 }
 
 // reject answers with status and a short reason of the handler's own words.
@@ -228,3 +443,10 @@ func clip(s string) string {
 	}
 	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(strings.ToValidUTF8(s[:clipLen], "")), len(s))
 }
+
+// The engine records batches and rejections.
+var (
+	_ BatchNotifier = (*hrissync.Engine)(nil)
+	_ Rejecter      = (*hrissync.Engine)(nil)
+	_ BatchDecoder  = JSON{}
+)
