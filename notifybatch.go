@@ -141,7 +141,7 @@ func (e *Engine) Rejected(ctx context.Context, eventID, reason string) error {
 	}
 	e.drainAudit(ctx)
 	// One alert each, and nothing to resolve later: the event is gone.
-	key := "rejected/" + entry.ID
+	key := entry.ID
 	e.raise(ctx, key, Alert{Kind: AlertEventRejected,
 		Message: fmt.Sprintf("a delivery held an event that could not be taken (event %q): %s; the rest of the delivery was accepted", eventID, reason)})
 	e.resolve(ctx, key)
