@@ -16,7 +16,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -175,6 +177,12 @@ func TestCrashSafetyBatches(t *testing.T) {
 		if err := cmd.Wait(); err == nil || stderr.Len() > 0 {
 			t.Fatalf("life %d: the child ended %v, not killed: %s", life, err, stderr.String())
 		}
+		// The batch in hand at the kill is recorded whole or not at
+		// all (the next life delivers it again, which would complete
+		// a half).
+		if c := recordedOf(t, filepath.Join(dir, "state.db"), acked+1); c != 0 && c != batchNew {
+			t.Fatalf("life %d: batch %d, in hand at the kill, has %d of its %d events recorded", life, acked+1, c, batchNew)
+		}
 	}
 	t.Logf("%d batches acknowledged over %d lives", acked+1, lives)
 	checkBatches(t, filepath.Join(dir, "state.db"), acked)
@@ -266,4 +274,29 @@ func checkBatches(t *testing.T, path string, acked int) {
 	if marks != total {
 		t.Errorf("%d marks for %d events recorded: some event was recorded more than once", marks, total)
 	}
+}
+
+// recordedOf counts the events of batch n in the Store's file: none if the
+// child was killed before it made the file or its tables.
+func recordedOf(t *testing.T, path string, n int) int {
+	t.Helper()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var c int
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'").Scan(&c); err != nil || c == 0 {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	}
+	if err := db.QueryRow("SELECT count(*) FROM events WHERE id LIKE ?", fmt.Sprintf("b%d-%%", n)).Scan(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
