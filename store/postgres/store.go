@@ -233,8 +233,7 @@ func (s *Store) acceptBatch(ctx context.Context, tenant string, evs []store.Acce
 	var running []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		out = make([]store.Accepted, len(evs))
-		var marked []string // once each: one job per person
-		once := map[string]bool{}
+		var marked []string
 		for i, ev := range evs {
 			tag, err := tx.Exec(ctx, s.sql["newEvent"], tenant, ev.EventID, ev.Forget.UnixNano(), ev.Fingerprint)
 			if err != nil {
@@ -254,13 +253,7 @@ func (s *Store) acceptBatch(ctx context.Context, tenant string, evs []store.Acce
 			if _, err := s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark, false); err != nil {
 				return err
 			}
-			if !once[ev.EmployeeID] {
-				once[ev.EmployeeID] = true
-				marked = append(marked, ev.EmployeeID)
-			}
-		}
-		if len(marked) == 0 {
-			return nil
+			marked = append(marked, ev.EmployeeID)
 		}
 		var err error
 		running, err = s.enqueue(ctx, tx, tenant, marked)
@@ -294,13 +287,23 @@ func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m st
 }
 
 // enqueue inserts jobs for ids in tx, if a Queue serves the tenant, and
-// returns those whose job was running (see Queue.insertTx).
+// returns those whose job was running (see Queue.insertTx). An id named
+// twice gets one job: River inserts a batch in one statement, which may
+// not touch a job twice.
 func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, tenant string, ids []string) ([]string, error) {
 	qs := s.queuesOf(tenant)
-	if len(qs) == 0 {
+	if len(qs) == 0 || len(ids) == 0 {
 		return nil, nil
 	}
-	return qs[0].insertTx(ctx, tx, ids)
+	once := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			once = append(once, id)
+		}
+	}
+	return qs[0].insertTx(ctx, tx, once)
 }
 
 // redispatch hands the people whose job was running when they were marked
