@@ -6,7 +6,9 @@
 //		storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 //	}
 //
-// newStore must return an empty Store each time it is called.
+// newStore must return an empty Store each time it is called. A Store that
+// implements store.BatchAccepter is checked for it too (the AcceptBatch
+// cases); for one that does not, they are skipped.
 package storetest
 
 import (
