@@ -116,6 +116,39 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	return false, nil
 }
 
+var _ store.BatchAccepter = (*Store)(nil)
+
+// AcceptBatch implements store.BatchAccepter: each event as Accept would
+// take it, the events before it in the batch included, under one lock. An
+// event without an id or employee id fails the whole batch, which then
+// records nothing.
+func (s *Store) AcceptBatch(ctx context.Context, tenant string, evs []store.Acceptance) ([]store.Accepted, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		if ev.EventID == "" || ev.EmployeeID == "" {
+			return nil, fmt.Errorf("memory store: event id and employee id are required")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(tenant)
+	out := make([]store.Accepted, len(evs))
+	for i, ev := range evs {
+		if seen, ok := t.events[ev.EventID]; ok {
+			out[i] = store.AcceptedDuplicate
+			if seen.fingerprint != "" && ev.Fingerprint != "" && seen.fingerprint != ev.Fingerprint {
+				out[i] = store.AcceptedConflict
+			}
+			continue
+		}
+		t.events[ev.EventID] = seenEvent{forget: ev.Forget, fingerprint: ev.Fingerprint}
+		s.mark(t.person(ev.EmployeeID), ev.Mark)
+	}
+	return out, nil
+}
+
 // MarkDirty implements store.Store.
 func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
 	if err := ctx.Err(); err != nil {

@@ -202,34 +202,68 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	if ev.EventID == "" || ev.EmployeeID == "" {
 		return false, errors.New("postgres store: event id and employee id are required")
 	}
-	dup := false
+	res, err := s.acceptBatch(ctx, tenant, []store.Acceptance{ev})
+	switch {
+	case err != nil:
+		return false, err
+	case res[0] == store.AcceptedConflict:
+		return false, fmt.Errorf("postgres store: event %q: %w", ev.EventID, store.ErrEventConflict)
+	}
+	return res[0] == store.AcceptedDuplicate, nil
+}
+
+var _ store.BatchAccepter = (*Store)(nil)
+
+// AcceptBatch implements store.BatchAccepter: the events are recorded in
+// one transaction, each judged as Accept judges it (an id given earlier in
+// the batch is a repeat), and with a Queue bound for the tenant the jobs of
+// the people marked are inserted in it too. An event without an id or
+// employee id fails the whole batch, which then records nothing.
+func (s *Store) AcceptBatch(ctx context.Context, tenant string, evs []store.Acceptance) ([]store.Accepted, error) {
+	for _, ev := range evs {
+		if ev.EventID == "" || ev.EmployeeID == "" {
+			return nil, errors.New("postgres store: event id and employee id are required")
+		}
+	}
+	return s.acceptBatch(ctx, tenant, evs)
+}
+
+func (s *Store) acceptBatch(ctx context.Context, tenant string, evs []store.Acceptance) ([]store.Accepted, error) {
+	var out []store.Accepted
 	var running []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, s.sql["newEvent"], tenant, ev.EventID, ev.Forget.UnixNano(), ev.Fingerprint)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			var seen string
-			if err := tx.QueryRow(ctx, s.sql["seenEvent"], tenant, ev.EventID).Scan(&seen); err != nil {
+		out = make([]store.Accepted, len(evs))
+		var marked []string
+		for i, ev := range evs {
+			tag, err := tx.Exec(ctx, s.sql["newEvent"], tenant, ev.EventID, ev.Forget.UnixNano(), ev.Fingerprint)
+			if err != nil {
 				return err
 			}
-			if seen != "" && ev.Fingerprint != "" && seen != ev.Fingerprint {
-				return fmt.Errorf("postgres store: event %q: %w", ev.EventID, store.ErrEventConflict)
+			if tag.RowsAffected() == 0 {
+				var seen string
+				if err := tx.QueryRow(ctx, s.sql["seenEvent"], tenant, ev.EventID).Scan(&seen); err != nil {
+					return err
+				}
+				out[i] = store.AcceptedDuplicate
+				if seen != "" && ev.Fingerprint != "" && seen != ev.Fingerprint {
+					out[i] = store.AcceptedConflict
+				}
+				continue
 			}
-			dup = true
-			return nil
+			if _, err := s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark, false); err != nil {
+				return err
+			}
+			marked = append(marked, ev.EmployeeID)
 		}
-		if _, err := s.mark(ctx, tx, tenant, ev.EmployeeID, ev.Mark, false); err != nil {
-			return err
-		}
-		running, err = s.enqueue(ctx, tx, tenant, []string{ev.EmployeeID})
+		var err error
+		running, err = s.enqueue(ctx, tx, tenant, marked)
 		return err
 	})
-	if err == nil {
-		s.redispatch(tenant, running)
+	if err != nil {
+		return nil, err
 	}
-	return dup, err
+	s.redispatch(tenant, running)
+	return out, nil
 }
 
 // MarkDirty implements store.Store. With a Queue bound for the tenant, the
@@ -253,13 +287,23 @@ func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m st
 }
 
 // enqueue inserts jobs for ids in tx, if a Queue serves the tenant, and
-// returns those whose job was running (see Queue.insertTx).
+// returns those whose job was running (see Queue.insertTx). An id named
+// twice gets one job: River inserts a batch in one statement, which may
+// not touch a job twice.
 func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, tenant string, ids []string) ([]string, error) {
 	qs := s.queuesOf(tenant)
-	if len(qs) == 0 {
+	if len(qs) == 0 || len(ids) == 0 {
 		return nil, nil
 	}
-	return qs[0].insertTx(ctx, tx, ids)
+	once := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			once = append(once, id)
+		}
+	}
+	return qs[0].insertTx(ctx, tx, once)
 }
 
 // redispatch hands the people whose job was running when they were marked

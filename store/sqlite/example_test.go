@@ -10,6 +10,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/memory"
+	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/sqlite"
 )
 
@@ -64,4 +65,46 @@ func Example() {
 	// Output:
 	// account: true role: Engineer
 	// sender retries evt-1: <nil> duplicates: 1
+}
+
+// A batched delivery recorded in one commit: each event judged on its own —
+// new, a repeat (an id given twice), or refused (an id remembered for
+// another event) — and the commits counted.
+func ExampleStore_AcceptBatch() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "hrissync-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "state.db"), nil)
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+
+	if _, err := st.Accept(ctx, "acme", store.Acceptance{EventID: "evt-9", Fingerprint: "a", EmployeeID: "w-9"}); err != nil {
+		panic(err)
+	}
+	before := st.Commits()
+	res, err := st.AcceptBatch(ctx, "acme", []store.Acceptance{
+		{EventID: "evt-1", Fingerprint: "x", EmployeeID: "w-1"},
+		{EventID: "evt-2", Fingerprint: "y", EmployeeID: "w-2"},
+		{EventID: "evt-1", Fingerprint: "x", EmployeeID: "w-1"}, // the same event again
+		{EventID: "evt-9", Fingerprint: "b", EmployeeID: "w-3"}, // another event under a remembered id
+	})
+	if err != nil {
+		panic(err)
+	}
+	names := map[store.Accepted]string{store.AcceptedNew: "new", store.AcceptedDuplicate: "repeat", store.AcceptedConflict: "refused"}
+	for _, r := range res {
+		fmt.Println(names[r])
+	}
+	fmt.Println("commits:", st.Commits()-before)
+	// Output:
+	// new
+	// new
+	// repeat
+	// refused
+	// commits: 1
 }

@@ -28,6 +28,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hrissync/hrissync/store"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -79,6 +80,7 @@ type Store struct {
 	closing  chan struct{}
 	closed   sync.WaitGroup
 	once     sync.Once
+	commits  atomic.Int64 // transactions the group committer has committed
 
 	// Prepared statements, by query text: parsing SQL costs more than
 	// running these small queries.
@@ -387,11 +389,19 @@ func (s *Store) commit(group []*op) {
 		for i := range errs {
 			errs[i] = errors.Join(errs[i], fmt.Errorf("sqlite store: commit: %w", err), rerr)
 		}
+	} else {
+		s.commits.Add(1)
 	}
 	for i, o := range group {
 		o.done <- errs[i]
 	}
 }
+
+// Commits returns how many transactions the Store has committed since Open
+// (each group commit is one, however many writes it carries; the
+// migrations are not counted): with SurvivePowerLoss, one fsync each. A
+// host may export it as a metric; tests count the commits a write takes.
+func (s *Store) Commits() int64 { return s.commits.Load() }
 
 // placeholders returns "?,?,…" for n values.
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }

@@ -77,31 +77,77 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	if ev.EventID == "" || ev.EmployeeID == "" {
 		return false, errors.New("sqlite store: event id and employee id are required")
 	}
-	dup := false
+	var got store.Accepted
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := s.txExec(ctx, tx, "INSERT INTO events (tenant, id, forget, fingerprint) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-			tenant, ev.EventID, ev.Forget.UnixNano(), ev.Fingerprint)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err != nil {
-				return err
-			}
-			var seen string
-			if err := s.txQueryRow(ctx, tx, "SELECT fingerprint FROM events WHERE tenant = ? AND id = ?", tenant, ev.EventID).Scan(&seen); err != nil {
-				return err
-			}
-			if seen != "" && ev.Fingerprint != "" && seen != ev.Fingerprint {
-				return fmt.Errorf("sqlite store: event %q: %w", ev.EventID, store.ErrEventConflict)
-			}
-			dup = true
-			return nil
-		}
-		_, err = s.markRow(ctx, tx, tenant, ev.EmployeeID, ev.Mark)
+		var err error
+		got, err = s.acceptOne(ctx, tx, tenant, ev)
 		return err
 	})
-	return dup, err
+	switch {
+	case err != nil:
+		return false, err
+	case got == store.AcceptedConflict:
+		return false, fmt.Errorf("sqlite store: event %q: %w", ev.EventID, store.ErrEventConflict)
+	}
+	return got == store.AcceptedDuplicate, nil
+}
+
+var _ store.BatchAccepter = (*Store)(nil)
+
+// AcceptBatch implements store.BatchAccepter: the events are recorded by one
+// write of the group committer, so in one transaction and one commit, each
+// judged as Accept judges it (an id given earlier in the batch is a
+// repeat). An event without an id or employee id fails the whole batch,
+// which then records nothing.
+func (s *Store) AcceptBatch(ctx context.Context, tenant string, evs []store.Acceptance) ([]store.Accepted, error) {
+	for _, ev := range evs {
+		if ev.EventID == "" || ev.EmployeeID == "" {
+			return nil, errors.New("sqlite store: event id and employee id are required")
+		}
+	}
+	var out []store.Accepted
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		out = make([]store.Accepted, len(evs))
+		for i, ev := range evs {
+			var err error
+			if out[i], err = s.acceptOne(ctx, tx, tenant, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// acceptOne records one event in tx as Accept does, reporting a repeat or
+// a conflict (having changed nothing) rather than failing.
+func (s *Store) acceptOne(ctx context.Context, tx *txn, tenant string, ev store.Acceptance) (store.Accepted, error) {
+	res, err := s.txExec(ctx, tx, "INSERT INTO events (tenant, id, forget, fingerprint) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		tenant, ev.EventID, ev.Forget.UnixNano(), ev.Fingerprint)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		var seen string
+		if err := s.txQueryRow(ctx, tx, "SELECT fingerprint FROM events WHERE tenant = ? AND id = ?", tenant, ev.EventID).Scan(&seen); err != nil {
+			return 0, err
+		}
+		if seen != "" && ev.Fingerprint != "" && seen != ev.Fingerprint {
+			return store.AcceptedConflict, nil
+		}
+		return store.AcceptedDuplicate, nil
+	}
+	if _, err := s.markRow(ctx, tx, tenant, ev.EmployeeID, ev.Mark); err != nil {
+		return 0, err
+	}
+	return store.AcceptedNew, nil
 }
 
 // MarkDirty implements store.Store.

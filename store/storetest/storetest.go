@@ -6,7 +6,9 @@
 //		storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 //	}
 //
-// newStore must return an empty Store each time it is called.
+// newStore must return an empty Store each time it is called. A Store that
+// implements store.BatchAccepter is checked for it too (the AcceptBatch
+// cases); for one that does not, they are skipped.
 package storetest
 
 import (
@@ -58,6 +60,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RevocationsForgotten", testRevocationsForgotten},
 		{"TenantIsolation", testTenantIsolation},
 		{"ConcurrentUse", testConcurrentUse},
+		{"AcceptBatchRecordsAndMarks", batch(testAcceptBatchRecordsAndMarks)},
+		{"AcceptBatchReplayedIsDuplicates", batch(testAcceptBatchReplayed)},
+		{"AcceptBatchIDTwice", batch(testAcceptBatchIDTwice)},
+		{"AcceptBatchConflictAmongOthers", batch(testAcceptBatchConflict)},
+		{"AcceptBatchAsAcceptOneByOne", batchVsOneByOne},
+		{"AcceptBatchTenantIsolation", batch(testAcceptBatchTenantIsolation)},
+		{"AcceptBatchFailedRecordsNothing", batch(testAcceptBatchFailed)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -946,5 +955,289 @@ func testConcurrentUse(t *testing.T, s store.Store) {
 		if r := p.Applied["role"]; r.Value != fmt.Sprint(workers-1) {
 			t.Errorf("%s role = %q (version %v), want the newest, %d", p.ID, r.Value, r.Version, workers-1)
 		}
+	}
+}
+
+// batch runs a test of store.BatchAccepter, skipped for a Store without it.
+func batch(fn func(t *testing.T, s store.Store, b store.BatchAccepter)) func(t *testing.T, s store.Store) {
+	return func(t *testing.T, s store.Store) {
+		b, ok := s.(store.BatchAccepter)
+		if !ok {
+			t.Skip("the Store does not implement store.BatchAccepter")
+		}
+		fn(t, s, b)
+	}
+}
+
+// acceptance is event as the engine would give it, for person id.
+func acceptance(event, id, fingerprint string) store.Acceptance {
+	return store.Acceptance{EventID: event, Fingerprint: fingerprint, EmployeeID: id, Forget: t0.Add(24 * time.Hour),
+		Mark: store.Mark{Since: t0, Classes: cadence.Realtime, Trigger: "realtime", EventID: event, MinVersion: v(1)}}
+}
+
+func acceptBatch(t *testing.T, b store.BatchAccepter, tenant string, evs []store.Acceptance) []store.Accepted {
+	t.Helper()
+	res, err := b.AcceptBatch(context.Background(), tenant, evs)
+	must(t, err)
+	if len(res) != len(evs) {
+		t.Fatalf("AcceptBatch of %d events returned %d results", len(evs), len(res))
+	}
+	return res
+}
+
+// hundred is a batch of 100 events, one per person w000…w099.
+func hundred(prefix string) []store.Acceptance {
+	evs := make([]store.Acceptance, 100)
+	for i := range evs {
+		evs[i] = acceptance(fmt.Sprintf("%s%03d", prefix, i), fmt.Sprintf("w%03d", i), "f"+prefix)
+	}
+	return evs
+}
+
+// count tallies results by what was made of them.
+func count(res []store.Accepted) map[store.Accepted]int {
+	n := map[store.Accepted]int{}
+	for _, r := range res {
+		n[r]++
+	}
+	return n
+}
+
+// A batch of 100 events is recorded: every event new, every person dirty
+// with the event's mark, every id remembered (Accept then finds a repeat).
+func testAcceptBatchRecordsAndMarks(t *testing.T, s store.Store, b store.BatchAccepter) {
+	ctx := context.Background()
+	evs := hundred("e")
+	if n := count(acceptBatch(t, b, tenant, evs)); n[store.AcceptedNew] != 100 {
+		t.Fatalf("a batch of 100 new events: %v, want 100 new", n)
+	}
+	pend, err := s.Pending(ctx, tenant, t0, "", 1000)
+	must(t, err)
+	if len(pend) != 100 {
+		t.Fatalf("%d people pending after the batch, want 100", len(pend))
+	}
+	gens := map[uint64]bool{}
+	for i, p := range pend {
+		m := p.Dirty
+		if p.ID != evs[i].EmployeeID || m.Generation == 0 || m.EventID != evs[i].EventID || m.Classes != cadence.Realtime ||
+			m.Trigger != "realtime" || !m.Since.Equal(t0) || m.MinVersion != v(1) {
+			t.Errorf("%s after the batch: %+v, want marked by %s", p.ID, m, evs[i].EventID)
+		}
+		gens[m.Generation] = true
+	}
+	if len(gens) != 100 {
+		t.Errorf("%d distinct generations among 100 marks, want each its own", len(gens))
+	}
+	for _, ev := range evs[:3] {
+		if dup, err := s.Accept(ctx, tenant, ev); err != nil || !dup {
+			t.Errorf("Accept of %s after the batch: duplicate=%v err=%v, want a repeat", ev.EventID, dup, err)
+		}
+	}
+	// The ids are remembered until their Forget time, as Accept's are.
+	n, err := s.ForgetEvents(ctx, tenant, t0.Add(24*time.Hour))
+	must(t, err)
+	if n != 100 {
+		t.Errorf("ForgetEvents after the batch = %d, want 100", n)
+	}
+}
+
+// A batch delivered again is all repeats and changes nothing; an empty
+// batch is nothing.
+func testAcceptBatchReplayed(t *testing.T, s store.Store, b store.BatchAccepter) {
+	ctx := context.Background()
+	evs := hundred("e")
+	acceptBatch(t, b, tenant, evs)
+	before, err := s.Pending(ctx, tenant, t0, "", 1000)
+	must(t, err)
+	if n := count(acceptBatch(t, b, tenant, evs)); n[store.AcceptedDuplicate] != 100 {
+		t.Fatalf("the batch replayed: %v, want 100 duplicates", n)
+	}
+	// Replayed without fingerprints (as remembered before there were
+	// any): repeats too.
+	bare := slices.Clone(evs)
+	for i := range bare {
+		bare[i].Fingerprint = ""
+	}
+	if n := count(acceptBatch(t, b, tenant, bare)); n[store.AcceptedDuplicate] != 100 {
+		t.Fatalf("the batch replayed without fingerprints: %v, want 100 duplicates", n)
+	}
+	after, err := s.Pending(ctx, tenant, t0, "", 1000)
+	must(t, err)
+	if d := cmp.Diff(before, after, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("a replayed batch changed the people (-before +after):\n%s", d)
+	}
+	if res := acceptBatch(t, b, tenant, nil); len(res) != 0 {
+		t.Errorf("an empty batch: %v", res)
+	}
+}
+
+// An id given twice in one batch is recorded once: the second is a repeat
+// (the same fingerprint, or none) or a conflict (another).
+func testAcceptBatchIDTwice(t *testing.T, s store.Store, b store.BatchAccepter) {
+	evs := []store.Acceptance{
+		acceptance("e1", "w1", "f1"),
+		acceptance("e2", "w2", "f2"),
+		acceptance("e1", "w1", "f1"),
+		acceptance("e1", "w1", ""),
+		acceptance("e2", "w3", "f3"), // another event under e2's id
+		acceptance("e3", "w1", "f3"), // a second event for w1
+	}
+	want := []store.Accepted{store.AcceptedNew, store.AcceptedNew, store.AcceptedDuplicate, store.AcceptedDuplicate,
+		store.AcceptedConflict, store.AcceptedNew}
+	if d := cmp.Diff(want, acceptBatch(t, b, tenant, evs)); d != "" {
+		t.Errorf("results (-want +got):\n%s", d)
+	}
+	if p := person(t, s, tenant, "w3"); p.Dirty.Generation != 0 {
+		t.Errorf("the conflicting event marked w3: %+v", p.Dirty)
+	}
+	w1, w2 := person(t, s, tenant, "w1").Dirty, person(t, s, tenant, "w2").Dirty
+	if w1.EventID != "e3" || w2.EventID != "e2" || w1.Generation <= w2.Generation {
+		t.Errorf("w1 %+v, w2 %+v: want w1 marked last, by e3", w1, w2)
+	}
+	n, err := s.ForgetEvents(context.Background(), tenant, t0.Add(24*time.Hour))
+	must(t, err)
+	if n != 3 {
+		t.Errorf("%d event ids remembered, want 3", n)
+	}
+}
+
+// A conflict among others changes nothing for them: they are recorded.
+func testAcceptBatchConflict(t *testing.T, s store.Store, b store.BatchAccepter) {
+	ctx := context.Background()
+	if dup, err := s.Accept(ctx, tenant, acceptance("e050", "x1", "other")); err != nil || dup {
+		t.Fatalf("Accept: duplicate=%v err=%v", dup, err)
+	}
+	x1 := person(t, s, tenant, "x1").Dirty.Generation
+	evs := hundred("e")
+	res := acceptBatch(t, b, tenant, evs)
+	for i, r := range res {
+		want := store.AcceptedNew
+		if i == 50 {
+			want = store.AcceptedConflict
+		}
+		if r != want {
+			t.Errorf("event %d: %v, want %v", i, r, want)
+		}
+	}
+	if p := person(t, s, tenant, "w050"); p.Dirty.Generation != 0 {
+		t.Errorf("the conflicting event marked w050: %+v", p.Dirty)
+	}
+	if g := person(t, s, tenant, "x1").Dirty.Generation; g != x1 {
+		t.Errorf("the conflict changed the first event's person: generation %d → %d", x1, g)
+	}
+	pend, err := s.Pending(ctx, tenant, t0, "", 1000)
+	must(t, err)
+	if len(pend) != 100 { // 99 of the batch and x1
+		t.Errorf("%d people pending, want 100", len(pend))
+	}
+	// The id stays the first event's: offered again, it conflicts again.
+	if _, err := s.Accept(ctx, tenant, evs[50]); !errors.Is(err, store.ErrEventConflict) {
+		t.Errorf("Accept of the conflicting event after the batch: %v, want ErrEventConflict", err)
+	}
+}
+
+// AcceptBatch makes of a batch what Accept makes of its events one by one:
+// the same results, the same people marked the same way.
+func batchVsOneByOne(t *testing.T, s store.Store) {
+	b, ok := s.(store.BatchAccepter)
+	if !ok {
+		t.Skip("the Store does not implement store.BatchAccepter")
+	}
+	ctx := context.Background()
+	// Some remembered already: one the same, one another event.
+	must(t, ignore(s.Accept(ctx, "one", acceptance("e1", "w1", "f1"))))
+	must(t, ignore(s.Accept(ctx, "one", acceptance("e2", "w2", "f2"))))
+	must(t, ignore(b.AcceptBatch(ctx, "many", []store.Acceptance{acceptance("e1", "w1", "f1"), acceptance("e2", "w2", "f2")})))
+	var evs []store.Acceptance
+	for i := range 40 {
+		evs = append(evs, acceptance(fmt.Sprintf("e%d", i%17), fmt.Sprintf("w%d", i%7), fmt.Sprintf("f%d", i%3)))
+	}
+	evs = append(evs, acceptance("e1", "w1", "f1"), acceptance("e1", "w1", ""))
+	one := make([]store.Accepted, len(evs))
+	for i, ev := range evs {
+		dup, err := s.Accept(ctx, "one", ev)
+		switch {
+		case errors.Is(err, store.ErrEventConflict):
+			one[i] = store.AcceptedConflict
+		case err != nil:
+			t.Fatal(err)
+		case dup:
+			one[i] = store.AcceptedDuplicate
+		}
+	}
+	many := acceptBatch(t, b, "many", evs)
+	if d := cmp.Diff(one, many); d != "" {
+		t.Errorf("AcceptBatch against Accept one by one (-one +batch):\n%s", d)
+	}
+	n := count(many)
+	if n[store.AcceptedNew] == 0 || n[store.AcceptedDuplicate] == 0 || n[store.AcceptedConflict] == 0 {
+		t.Errorf("the batch should hold all three: %v", n)
+	}
+	// The marks agree but for their generations, which are the Store's.
+	strip := func(tenant string) []store.Person {
+		ps, err := s.Pending(ctx, tenant, t0, "", 100)
+		must(t, err)
+		for i := range ps {
+			ps[i].Dirty.Generation = 0
+		}
+		return ps
+	}
+	if d := cmp.Diff(strip("one"), strip("many"), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("people after Accept one by one and after AcceptBatch (-one +batch):\n%s", d)
+	}
+}
+
+func ignore[T any](_ T, err error) error { return err }
+
+// A batch records in its own tenant only: the same ids in another tenant
+// are new there, and the other tenant's people are untouched.
+func testAcceptBatchTenantIsolation(t *testing.T, s store.Store, b store.BatchAccepter) {
+	ctx := context.Background()
+	evs := hundred("e")
+	if n := count(acceptBatch(t, b, "a", evs)); n[store.AcceptedNew] != 100 {
+		t.Fatalf("tenant a: %v, want 100 new", n)
+	}
+	if p, err := s.Pending(ctx, "b", t0, "", 10); err != nil || len(p) != 0 {
+		t.Fatalf("tenant b pending after a's batch: %d people (%v)", len(p), err)
+	}
+	// The same ids with other fingerprints: b's own events, not a conflict.
+	other := hundred("e")
+	for i := range other {
+		other[i].Fingerprint = "fb"
+	}
+	if n := count(acceptBatch(t, b, "b", other)); n[store.AcceptedNew] != 100 {
+		t.Fatalf("tenant b, a's event ids: %v, want 100 new", n)
+	}
+	if dup, err := s.Accept(ctx, "a", evs[0]); err != nil || !dup {
+		t.Errorf("tenant a's event after b's batch: duplicate=%v err=%v, want a repeat", dup, err)
+	}
+	if n, err := s.ForgetEvents(ctx, "a", t0.Add(24*time.Hour)); err != nil || n != 100 {
+		t.Errorf("tenant a forgot %d (%v), want its 100", n, err)
+	}
+	if dup, err := s.Accept(ctx, "b", other[0]); err != nil || !dup {
+		t.Errorf("tenant b's event after a forgot: duplicate=%v err=%v, want a repeat", dup, err)
+	}
+}
+
+// A batch that fails records nothing: cancelled before it ran, or holding
+// an event without an id or employee id (which Accept refuses too).
+func testAcceptBatchFailed(t *testing.T, s store.Store, b store.BatchAccepter) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.AcceptBatch(ctx, tenant, hundred("e")); err == nil {
+		t.Error("AcceptBatch with a cancelled context succeeded")
+	}
+	for _, bad := range []store.Acceptance{acceptance("", "w1", ""), acceptance("x", "", "")} {
+		evs := append(hundred("e"), bad)
+		if _, err := b.AcceptBatch(context.Background(), tenant, evs); err == nil {
+			t.Errorf("AcceptBatch with an event %+v succeeded", bad)
+		}
+	}
+	pend, err := s.Pending(context.Background(), tenant, t0, "", 10)
+	must(t, err)
+	n, err := s.ForgetEvents(context.Background(), tenant, t0.Add(24*time.Hour))
+	must(t, err)
+	if len(pend) != 0 || n != 0 {
+		t.Errorf("failed batches left %d people dirty and %d event ids", len(pend), n)
 	}
 }
