@@ -33,7 +33,8 @@ type Verifier interface {
 // A DeliveryIdentifier is a Verifier whose scheme names each message with
 // an id that is the same on every retry of it (Standard Webhooks'
 // webhook-id). The handler asks it only after Verify has passed, and uses
-// the id as the event's, in place of the id the Decoder read from the body:
+// the id as the event's, in place of the id the Decoder read from the body
+// — joined with it for each event of a batch, "<delivery id>/<event id>":
 // repeats are recognised by the delivery's idempotency key, and a different
 // event reusing a body's id is not taken for a repeat.
 type DeliveryIdentifier interface {
