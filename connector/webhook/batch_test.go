@@ -308,14 +308,14 @@ func TestBatchOneBadAmong100(t *testing.T) {
 				t.Fatalf("%d rejections audited, want 1: %+v", len(rej), r.audit.Entries())
 			}
 			e := rej[0]
-			if e.EventID != "msg_1/evt-37" || !strings.Contains(e.Summary, "item 37 of 100") || !strings.Contains(e.Summary, "type: not one of") {
+			if e.EventID != "msg_1\x1fevt-37" || !strings.Contains(e.Summary, "item 37 of 100") || !strings.Contains(e.Summary, "type: not one of") {
 				t.Errorf("audit entry %+v, want event msg_1/evt-37 and its reason", e)
 			}
 			if strings.Contains(e.Summary, "payroll.secret") {
 				t.Errorf("the audit entry holds a value of the event: %q", e.Summary)
 			}
 			al := r.alerts.of(hrissync.AlertEventRejected)
-			if len(al) != 1 || !strings.Contains(al[0].Message, "msg_1/evt-37") || strings.Contains(al[0].Message, "payroll.secret") {
+			if len(al) != 1 || !strings.Contains(al[0].Message, `msg_1\x1fevt-37`) || strings.Contains(al[0].Message, "payroll.secret") {
 				t.Errorf("alerts %+v, want one naming the event, without its values", al)
 			}
 			// The retry: repeats, and the rejection reported again.
@@ -354,8 +354,8 @@ func TestBatchEachBadEventRejectedAlone(t *testing.T) {
 		got[e.EventID] += e.Summary
 	}
 	for id, reason := range map[string]string{
-		"msg_1/evt-0": "item 0 of 4: the event id was recorded for another event",
-		"msg_1":       "item 1 of 4: missing [id]" + "item 2 of 4: want an object",
+		"msg_1\x1fevt-0": "item 0 of 4: the event id was recorded for another event",
+		"msg_1":          "item 1 of 4: missing [id]" + "item 2 of 4: want an object",
 	} {
 		if got[id] != reason {
 			t.Errorf("rejections of %q: %q, want %q", id, got[id], reason)
@@ -549,7 +549,32 @@ func TestBatchRejectionUnrecordedAnswers500(t *testing.T) {
 	if s := r.eng.Stats(); s.Events != 2 || s.Duplicates != 2 {
 		t.Errorf("events %d duplicates %d, want 2 and 2", s.Events, s.Duplicates)
 	}
-	if rej := r.rejections(); len(rej) != 1 || rej[0].EventID != "msg_1/evt-1" {
+	if rej := r.rejections(); len(rej) != 1 || rej[0].EventID != "msg_1\x1fevt-1" {
 		t.Errorf("rejections %+v, want msg_1/evt-1's", rej)
+	}
+}
+
+// TestBatchIdsNeverCollide: a batch's events are known by the delivery's
+// id and their own, joined so that no two pairs — nor a pair and a single
+// delivery's id — read the same, whatever "/" the ids hold (found by the
+// outside tester of issue 26: "msg_X/y"+"z" was "msg_X"+"y/z").
+func TestBatchIdsNeverCollide(t *testing.T) {
+	r := newBatchRig(t, "memory", webhook.Config{})
+	for _, d := range []struct {
+		msg  string
+		body []byte
+	}{
+		{"msg_X/y", array([]json.RawMessage{event("z", "w-1"), event("q", "w-9")})},
+		{"msg_X", array([]json.RawMessage{event("y/z", "w-2"), event("q", "w-9")})},
+	} {
+		if a := r.post(t, vecSecret, d.msg, d.body); a.status != http.StatusOK || a.result != (webhook.BatchResult{Accepted: 2}) {
+			t.Fatalf("delivery %s: %d %+v (%s), want both accepted", d.msg, a.status, a.result, a.body)
+		}
+	}
+	if a := r.post(t, vecSecret, "msg_X/y/z", event("single", "w-3")); a.status != http.StatusNoContent {
+		t.Fatalf("a single delivery: %d (%s)", a.status, a.body)
+	}
+	if s := r.eng.Stats(); s.Events != 5 || s.Duplicates != 0 {
+		t.Errorf("%d events, %d repeats; want 5 distinct events and no repeat", s.Events, s.Duplicates)
 	}
 }

@@ -1,9 +1,11 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -127,33 +129,34 @@ type jsonEvent struct {
 	Record     *hrissync.Employee `json:"record"`
 }
 
-// DecodeBatch implements BatchDecoder.
+// DecodeBatch implements BatchDecoder. Only the batch's frame — the array,
+// or the envelope naming "events" — is read here; each item is decoded on
+// its own by Decode, so that what is wrong inside one item (a name given
+// twice, nesting too deep, a name too long) is that item's error, not the
+// delivery's.
 func (d JSON) DecodeBatch(h http.Header, body []byte) ([]Decoded, error) {
 	var raws []json.RawMessage
 	switch first(body) {
 	case '[':
-		if err := strictjson.Decode(body, &raws); err != nil {
-			return nil, fmt.Errorf("%w: batch: %v", ErrMalformed, err)
+		var err error
+		if raws, err = splitArray(body); err != nil {
+			return nil, fmt.Errorf("%w: batch: %v", ErrMalformed, framing(body, err))
 		}
 	case '{':
 		// An object is a batch if it names "events"; an event never
 		// does.
-		var names map[string]json.RawMessage
-		if err := strictjson.Decode(body, &names); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		list, err := envelope(body)
+		if errors.Is(err, ErrNotBatch) {
+			return nil, err
 		}
-		list, ok := names["events"]
-		if !ok {
-			return nil, ErrNotBatch
-		}
-		if len(names) != 1 {
-			return nil, fmt.Errorf("%w: batch: an envelope holds \"events\" alone", ErrMalformed)
+		if err != nil {
+			return nil, fmt.Errorf("%w: batch: %v", ErrMalformed, framing(body, err))
 		}
 		if first(list) != '[' {
 			return nil, fmt.Errorf("%w: batch: events: want an array", ErrMalformed)
 		}
-		if err := strictjson.Decode(list, &raws); err != nil {
-			return nil, fmt.Errorf("%w: batch: events: %v", ErrMalformed, err)
+		if raws, err = splitArray(list); err != nil {
+			return nil, fmt.Errorf("%w: batch: events: %v", ErrMalformed, framing(list, err))
 		}
 	default:
 		return nil, ErrNotBatch // Decode says what is wrong
@@ -167,6 +170,93 @@ func (d JSON) DecodeBatch(h http.Header, body []byte) ([]Decoded, error) {
 		items[i] = Decoded{Event: ev, Err: err}
 	}
 	return items, nil
+}
+
+// splitArray splits a JSON array into its items, unread, refusing anything
+// after it.
+func splitArray(data []byte) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, errors.New("want an array")
+	}
+	var items []json.RawMessage
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("item %d: %v", len(items), syntaxOnly(err))
+		}
+		items = append(items, raw)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, syntaxOnly(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data")
+	}
+	return items, nil
+}
+
+// envelope returns the list an envelope names "events": ErrNotBatch for an
+// object that names no "events" (an event), an error for one that names it
+// twice, or beside other names, or is not an object.
+func envelope(data []byte) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, ErrNotBatch
+	}
+	var list json.RawMessage
+	names, found := 0, false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, ErrNotBatch // Decode says what is wrong
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, ErrNotBatch
+		}
+		names++
+		if tok == "events" {
+			if found {
+				return nil, errors.New(`"events" given twice`)
+			}
+			list, found = value, true
+		}
+	}
+	if !found {
+		return nil, ErrNotBatch
+	}
+	if names != 1 {
+		return nil, errors.New(`an envelope holds "events" alone`)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, syntaxOnly(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data")
+	}
+	return list, nil
+}
+
+// framing says what is wrong with a batch's frame that the split refused:
+// the strict decoder's account where it has one (the same words as for an
+// event: a syntax error's byte, a name given twice), else the split's.
+// Only a delivery refused whole pays for it.
+func framing(data []byte, split error) error {
+	var v any
+	if err := strictjson.Decode(data, &v); err != nil {
+		return err
+	}
+	return split
+}
+
+// syntaxOnly says where a JSON syntax error is, never what the data held.
+func syntaxOnly(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at byte %d", se.Offset)
+	}
+	return errors.New("invalid JSON")
 }
 
 // first returns the first byte of data that is not JSON white space, or 0.

@@ -97,13 +97,29 @@ func TestJSONDecodeBatch(t *testing.T) {
 		{`{"events":"evt-1 secret"}`, "batch: events: want an array"},
 		{`{"events":null}`, "batch: events: want an array"},
 		{`{"events":[],"next":"c2"}`, `batch: an envelope holds "events" alone`},
-		{`{"events":[],"events":[]}`, `"events": duplicate name`},
-		{`{"events":[],"Events":[]}`, `"Events": names differ only in case`},
-		{`{"events":[` + e1 + `]`, "unexpected end of input"},
+		{`{"events":[],"events":[]}`, `batch: "events": duplicate name`},
+		{`{"events":[],"Events":[]}`, `batch: "Events": names differ only in case`},
+		{`{"events":[` + e1 + `]`, "batch: unexpected end of input"},
 	} {
 		_, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(c.body))
 		if !errors.Is(err, webhook.ErrMalformed) || err.Error() != "webhook: malformed event: "+c.want {
 			t.Errorf("%.60s: %v, want %s", c.body, err, c.want)
+		}
+	}
+	// What the strict decoder refuses inside one item — a name given
+	// twice, nesting too deep, a name too long — is that item's error, not
+	// the delivery's (found by the outside tester of issue 26).
+	deep := strings.Repeat(`{"x":`, 40) + `1` + strings.Repeat(`}`, 40)
+	for _, bad := range []string{
+		`{"id":"bad","id":"bad2","type":"employee.updated","employeeId":"w-2","occurredAt":"2026-03-02T09:15:00Z"}`,
+		`{"id":"deep","type":"employee.updated","employeeId":"w-2","occurredAt":"2026-03-02T09:15:00Z","x":` + deep + `}`,
+		`{"id":"long","type":"employee.updated","employeeId":"w-2","occurredAt":"2026-03-02T09:15:00Z","` + strings.Repeat("n", 1000) + `":1}`,
+	} {
+		for _, body := range []string{`[` + e1 + `,` + bad + `]`, `{"events":[` + e1 + `,` + bad + `]}`} {
+			items, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(body))
+			if err != nil || len(items) != 2 || items[0].Err != nil || items[1].Err == nil {
+				t.Errorf("%.80s: %v, items %+v; want the second item's error alone", bad, err, items)
+			}
 		}
 	}
 	// A bad item is that item's error, the id named where it can be read.

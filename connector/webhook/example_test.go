@@ -188,12 +188,12 @@ func Example_batch() {
 	h.ServeHTTP(rec, req)
 	fmt.Print("delivery: ", rec.Code, " ", rec.Body)
 	for _, e := range log.Entries() {
-		fmt.Printf("audit: %s %s: %s\n", e.Action, e.EventID, e.Summary)
+		fmt.Printf("audit: %s %q: %s\n", e.Action, e.EventID, e.Summary)
 	}
 	fmt.Println("events:", eng.Stats().Events)
 	// Output:
 	// alert: event-rejected
 	// delivery: 200 {"accepted":2,"rejected":1}
-	// audit: event-rejected msg_1/evt-2: item 1 of 3: type: not one of employee.created, employee.updated, employee.terminated, employee.rehired, employee.deleted
+	// audit: event-rejected "msg_1\x1fevt-2": item 1 of 3: type: not one of employee.created, employee.updated, employee.terminated, employee.rehired, employee.deleted
 	// events: 2
 }

@@ -34,7 +34,7 @@ type Verifier interface {
 // an id that is the same on every retry of it (Standard Webhooks'
 // webhook-id). The handler asks it only after Verify has passed, and uses
 // the id as the event's, in place of the id the Decoder read from the body
-// — joined with it for each event of a batch, "<delivery id>/<event id>":
+// — joined with it, by U+001F, for each event of a batch:
 // repeats are recognised by the delivery's idempotency key, and a different
 // event reusing a body's id is not taken for a repeat.
 type DeliveryIdentifier interface {

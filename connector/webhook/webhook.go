@@ -46,7 +46,8 @@
 // let in otherwise; else it is refused whole with 503 and Retry-After.
 //
 // With a DeliveryIdentifier (Standard Webhooks), an event of a batch is
-// known by the delivery's id and its own, "msg_2Ks…/evt_1": a retry of the
+// known by the delivery's id and its own, joined by U+001F (which neither
+// may hold, so that no two pairs read the same): a retry of the
 // delivery is a repeat, and an id the sender reuses in another delivery is
 // another event, as for a delivery of one.
 //
@@ -285,6 +286,9 @@ type BatchResult struct {
 // (in one Store commit through a BatchNotifier), then the bad ones as
 // rejected; the delivery is answered 200 with a BatchResult, or refused
 // whole when nothing may be taken as recorded.
+// batchSeparator joins a delivery's id and an event's within it.
+const batchSeparator = "\x1f"
+
 func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, items []Decoded) {
 	if len(items) > h.cfg.MaxBatch {
 		h.reject(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch of %d events over %d", len(items), h.cfg.MaxBatch))
@@ -308,8 +312,11 @@ func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, items []Dec
 		if delivery != "" && ev.ID != "" {
 			// The delivery's id, the same on every retry of it, and the
 			// event's within it: a retry is a repeat, and an id a sender
-			// reuses in another delivery is another event.
-			ev.ID = delivery + "/" + ev.ID
+			// reuses in another delivery is another event. Neither id
+			// may hold a control character, so joined by one (U+001F)
+			// no two pairs — nor a pair and a single delivery's id — can
+			// read the same.
+			ev.ID = delivery + batchSeparator + ev.ID
 		}
 		if it.Err != nil {
 			rejected = append(rejected, bad{i, ev.ID, strings.TrimPrefix(it.Err.Error(), ErrMalformed.Error()+": ")})
