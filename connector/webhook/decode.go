@@ -119,7 +119,18 @@ func EventTypes() []string {
 // is an error for the whole delivery. A vendor whose envelope differs
 // ({"employees": […]} of field-based webhooks, records rather than
 // events) takes a BatchDecoderFunc of its own.
-type JSON struct{}
+type JSON struct {
+	// MaxEvents, if positive, bounds a batch: one holding more is refused
+	// (ErrTooManyEvents) as soon as the count is passed, before any event
+	// is decoded, so that a signed body of half a million tiny items costs
+	// a split, not half a million decodes. The Handler sets it from
+	// Config.MaxBatch when its Decoder is a JSON with none.
+	MaxEvents int
+}
+
+// ErrTooManyEvents: a batch holds more events than the decoder takes (a
+// Handler answers 413).
+var ErrTooManyEvents = errors.New("webhook: too many events in a batch")
 
 type jsonEvent struct {
 	ID         string             `json:"id"`
@@ -139,8 +150,8 @@ func (d JSON) DecodeBatch(h http.Header, body []byte) ([]Decoded, error) {
 	switch first(body) {
 	case '[':
 		var err error
-		if raws, err = splitArray(body); err != nil {
-			return nil, fmt.Errorf("%w: batch: %v", ErrMalformed, framing(body, err))
+		if raws, err = splitArray(body, d.MaxEvents); err != nil {
+			return nil, d.batchError(body, err)
 		}
 	case '{':
 		// An object is a batch if it names "events"; an event never
@@ -155,8 +166,8 @@ func (d JSON) DecodeBatch(h http.Header, body []byte) ([]Decoded, error) {
 		if first(list) != '[' {
 			return nil, fmt.Errorf("%w: batch: events: want an array", ErrMalformed)
 		}
-		if raws, err = splitArray(list); err != nil {
-			return nil, fmt.Errorf("%w: batch: events: %v", ErrMalformed, framing(list, err))
+		if raws, err = splitArray(list, d.MaxEvents); err != nil {
+			return nil, d.batchError(list, err)
 		}
 	default:
 		return nil, ErrNotBatch // Decode says what is wrong
@@ -172,15 +183,26 @@ func (d JSON) DecodeBatch(h http.Header, body []byte) ([]Decoded, error) {
 	return items, nil
 }
 
+// batchError is the error of a batch the split refused.
+func (d JSON) batchError(data []byte, err error) error {
+	if errors.Is(err, ErrTooManyEvents) {
+		return err
+	}
+	return fmt.Errorf("%w: batch: %v", ErrMalformed, framing(data, err))
+}
+
 // splitArray splits a JSON array into its items, unread, refusing anything
-// after it.
-func splitArray(data []byte) ([]json.RawMessage, error) {
+// after it, and more than limit items if limit is positive.
+func splitArray(data []byte, limit int) ([]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, errors.New("want an array")
 	}
 	var items []json.RawMessage
 	for dec.More() {
+		if limit > 0 && len(items) == limit {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyEvents, limit)
+		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, fmt.Errorf("item %d: %v", len(items), syntaxOnly(err))

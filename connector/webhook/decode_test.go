@@ -122,6 +122,17 @@ func TestJSONDecodeBatch(t *testing.T) {
 			}
 		}
 	}
+	// A batch over MaxEvents is refused as the list is split, before any
+	// of its items is decoded: half a million tiny items cost a split.
+	zeros := "[" + strings.Repeat("0,", 500_000) + "0]"
+	for _, body := range []string{zeros, `{"events":` + zeros + `}`} {
+		if _, err := (webhook.JSON{MaxEvents: 10}).DecodeBatch(http.Header{}, []byte(body)); !errors.Is(err, webhook.ErrTooManyEvents) {
+			t.Errorf("500,001 items over MaxEvents 10: %v, want ErrTooManyEvents", err)
+		}
+	}
+	if allocs := testing.AllocsPerRun(3, func() { (webhook.JSON{MaxEvents: 10}).DecodeBatch(http.Header{}, []byte(zeros)) }); allocs > 200 {
+		t.Errorf("refusing 500,001 items over 10 made %.0f allocations, want a handful (the split stops at 11)", allocs)
+	}
 	// A bad item is that item's error, the id named where it can be read.
 	items, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(`[`+e1+`,
 		{"id":"evt-3","type":"payroll.secret","employeeId":"w-3","occurredAt":"2026-03-02T09:15:00Z"},

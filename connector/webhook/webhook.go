@@ -153,6 +153,11 @@ func New(n Notifier, v Verifier, cfg *Config) (*Handler, error) {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1000
 	}
+	if j, ok := c.Decoder.(JSON); ok && j.MaxEvents == 0 {
+		// Counted as the batch is split, before any event is decoded.
+		j.MaxEvents = c.MaxBatch
+		c.Decoder = j
+	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 30 * time.Second
 	}
@@ -212,6 +217,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if bd, ok := h.cfg.Decoder.(BatchDecoder); ok {
 		items, err := bd.DecodeBatch(r.Header, body)
 		if !errors.Is(err, ErrNotBatch) {
+			if errors.Is(err, ErrTooManyEvents) {
+				h.reject(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch over %d events", h.cfg.MaxBatch))
+				return
+			}
 			if err != nil {
 				h.reject(w, r, http.StatusBadRequest, err.Error())
 				return
