@@ -161,7 +161,7 @@ func NewStandardWebhooks(keys ...string) (*StandardWebhooks, error) {
 func parsePublicKey(b64 string) (ed25519.PublicKey, error) {
 	pk, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return nil, errors.New("not whpk_-prefixed base64")
+		return nil, errors.New("what follows whpk_ is not standard, padded base64")
 	}
 	if len(pk) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%d bytes: an Ed25519 public key is %d", len(pk), ed25519.PublicKeySize)

@@ -420,9 +420,9 @@ func TestV1aKeys(t *testing.T) {
 		{"33 bytes", "whpk_" + b64(append(append([]byte{}, pub...), 0)), "33 bytes"},
 		{"64 bytes", "whpk_" + b64(k.priv), "64 bytes"},
 		{"empty", "whpk_", "0 bytes"},
-		{"bad base64", "whpk_" + strings.Repeat("!", 44), "not whpk_-prefixed base64"},
-		{"unpadded", "whpk_" + strings.TrimRight(b64(pub), "="), "not whpk_-prefixed base64"},
-		{"URL base64", "whpk_" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 32)), "not whpk_-prefixed base64"},
+		{"bad base64", "whpk_" + strings.Repeat("!", 44), "what follows whpk_ is not standard, padded base64"},
+		{"unpadded", "whpk_" + strings.TrimRight(b64(pub), "="), "what follows whpk_ is not standard, padded base64"},
+		{"URL base64", "whpk_" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 32)), "what follows whpk_ is not standard, padded base64"},
 		{"upper-case prefix", "WHPK_" + b64(pub), "not whsec_-prefixed base64"},
 		{"public key as a secret", "whsec_" + b64(pub), ""}, // 32 bytes: a valid HMAC secret
 	} {
