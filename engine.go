@@ -417,7 +417,12 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)
 	}
 	if e.lanes != nil {
-		return e.notifyLanes(ctx, ev)
+		// Every sink records it: a batch of one (NotifyBatch).
+		errs, err := e.NotifyBatch(ctx, []Event{ev})
+		if err != nil {
+			return err
+		}
+		return errs[0]
 	}
 	_, err := e.accept(ctx, ev, e.cfg.Clock.Now())
 	return err

@@ -189,33 +189,6 @@ func (e *Engine) Sink(name string) *Engine {
 // sinks.
 func (e *Engine) SinkName() string { return e.name }
 
-// notifyLanes records ev for every sink. An error leaves the sinks that
-// accepted it with it and the rest without: the sender's retry, refused as
-// a repeat by the first, reaches the others.
-func (e *Engine) notifyLanes(ctx context.Context, ev Event) error {
-	now := e.cfg.Clock.Now()
-	// The person changed: no read begun before may serve a sink now, even
-	// one whose mark is older (a mark keeps the time it was first made).
-	e.reads.changed(ev.EmployeeID)
-	duplicate := true
-	for _, l := range e.lanes {
-		dup, err := l.accept(ctx, ev, now)
-		if err != nil {
-			if errors.Is(err, ErrEventConflict) {
-				e.observe.rejected(ctx)
-			}
-			return fmt.Errorf("sink %s: %w", l.name, err)
-		}
-		duplicate = duplicate && dup
-	}
-	if duplicate {
-		e.observe.duplicate(ctx)
-	} else {
-		e.observe.accepted(ctx)
-	}
-	return nil
-}
-
 // batchLanes runs the batch of the sinks given on one reading of the full
 // list: each sink's run is its own (its ledger, leavers, deletion limit,
 // rerun), and each is handed every record as it is read. The sinks whose

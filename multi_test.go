@@ -256,6 +256,13 @@ func (f *failingAccept) Accept(ctx context.Context, tenant string, a store.Accep
 	return f.Store.Accept(ctx, tenant, a)
 }
 
+func (f *failingAccept) AcceptBatch(ctx context.Context, tenant string, a []store.Acceptance) ([]store.Accepted, error) {
+	if tenant == f.key && f.fails.Add(-1) >= 0 {
+		return nil, errors.New("disk full")
+	}
+	return f.Store.AcceptBatch(ctx, tenant, a)
+}
+
 // TestNotifyPartlyRecorded: an event one sink could not record is refused
 // as a whole, so that the sender retries; the retry reaches the sink that
 // missed it, and the sink that had it drops it as a repeat. Each sink

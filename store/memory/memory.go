@@ -94,26 +94,16 @@ func (s *Store) mark(p *store.Person, m store.Mark) {
 	p.Dirty.Generation = s.gen
 }
 
-// Accept implements store.Store.
+// Accept implements store.Store: a batch of one.
 func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) (bool, error) {
-	if err := ctx.Err(); err != nil {
+	res, err := s.AcceptBatch(ctx, tenant, []store.Acceptance{ev})
+	switch {
+	case err != nil:
 		return false, err
+	case res[0] == store.AcceptedConflict:
+		return false, fmt.Errorf("memory store: event %q: %w", ev.EventID, store.ErrEventConflict)
 	}
-	if ev.EventID == "" || ev.EmployeeID == "" {
-		return false, fmt.Errorf("memory store: event id and employee id are required")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.tenant(tenant)
-	if seen, ok := t.events[ev.EventID]; ok {
-		if seen.fingerprint != "" && ev.Fingerprint != "" && seen.fingerprint != ev.Fingerprint {
-			return false, fmt.Errorf("memory store: event %q: %w", ev.EventID, store.ErrEventConflict)
-		}
-		return true, nil
-	}
-	t.events[ev.EventID] = seenEvent{forget: ev.Forget, fingerprint: ev.Fingerprint}
-	s.mark(t.person(ev.EmployeeID), ev.Mark)
-	return false, nil
+	return res[0] == store.AcceptedDuplicate, nil
 }
 
 var _ store.BatchAccepter = (*Store)(nil)
