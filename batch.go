@@ -124,7 +124,7 @@ func (e *Engine) batch(ctx context.Context, take takeList) (store.BatchRun, erro
 			if held[p.ID] {
 				continue
 			}
-			res, rerr := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, pass: run.Started})
+			res, rerr := e.reconcile(ctx, request{id: p.ID, trigger: TriggerBatch, classes: cadence.All, fresh: true, runID: run.ID, pass: run.Started, swept: true})
 			if res == written {
 				run.Writes++
 			}

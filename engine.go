@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync/cadence"
-	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/internal/keylock"
 	"github.com/hrissync/hrissync/internal/workqueue"
 	"github.com/hrissync/hrissync/store"
@@ -416,47 +415,12 @@ func (e *Engine) Notify(ctx context.Context, ev Event) error {
 		e.observe.rejected(ctx)
 		return fmt.Errorf("%w: event id and employee id are required", ErrInvalidEvent)
 	}
-	if e.lanes != nil {
-		// Every sink records it: a batch of one (NotifyBatch).
-		errs, err := e.NotifyBatch(ctx, []Event{ev})
-		if err != nil {
-			return err
-		}
-		return errs[0]
-	}
-	_, err := e.accept(ctx, ev, e.cfg.Clock.Now())
-	return err
-}
-
-// acceptance is what the Store records of ev, accepted at now.
-func (e *Engine) acceptance(ev Event, now time.Time) store.Acceptance {
-	atLeast := hrtype.Version{Time: ev.OccurredAt}
-	if ev.Record != nil {
-		atLeast = ev.Record.Version
-	}
-	return store.Acceptance{
-		EventID: ev.ID, Fingerprint: fingerprint(ev), EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
-		Mark: store.Mark{Since: now, Classes: cadence.Realtime, Trigger: string(TriggerRealtime), EventID: ev.ID, MinVersion: atLeast},
-	}
-}
-
-// accept records ev at now and dispatches its person; dup reports a repeat.
-func (e *Engine) accept(ctx context.Context, ev Event, now time.Time) (dup bool, err error) {
-	dup, err = e.store.Accept(ctx, e.cfg.Tenant, e.acceptance(ev, now))
-	if errors.Is(err, ErrEventConflict) {
-		e.observe.rejected(ctx)
-		e.log.Warn("event id reused by another event: refused", "event", ev.ID, "employee", ev.EmployeeID, "type", ev.Type)
-	}
+	// A batch of one: recorded by every sink of an engine of several.
+	errs, err := e.NotifyBatch(ctx, []Event{ev})
 	if err != nil {
-		return false, fmt.Errorf("hrissync: accepting event %s: %w", ev.ID, err)
+		return err
 	}
-	if dup {
-		e.observe.duplicate(ctx)
-		return true, nil
-	}
-	e.observe.accepted(ctx)
-	e.dispatchAccepted(ev.EmployeeID, now)
-	return false, nil
+	return errs[0]
 }
 
 // fingerprint digests what ev says to the engine — whose record, which

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync/audit"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/store"
 )
 
@@ -38,10 +40,10 @@ func (e *Engine) NotifyBatch(ctx context.Context, evs []Event) ([]error, error) 
 		return errs, nil
 	}
 	now := e.cfg.Clock.Now()
-	lanes := e.lanes
-	if lanes == nil {
-		lanes = []*Engine{e}
-	} else {
+	lanes := e.Sinks()
+	if e.reads != nil {
+		// The people changed: no read begun before may serve a sink now,
+		// even one whose mark is older (a mark keeps its first time).
 		for _, ev := range valid {
 			e.reads.changed(ev.EmployeeID)
 		}
@@ -77,6 +79,18 @@ func (e *Engine) NotifyBatch(ctx context.Context, evs []Event) ([]error, error) 
 		}
 	}
 	return errs, nil
+}
+
+// acceptance is what the Store records of ev, accepted at now.
+func (e *Engine) acceptance(ev Event, now time.Time) store.Acceptance {
+	atLeast := hrtype.Version{Time: ev.OccurredAt}
+	if ev.Record != nil {
+		atLeast = ev.Record.Version
+	}
+	return store.Acceptance{
+		EventID: ev.ID, Fingerprint: fingerprint(ev), EmployeeID: ev.EmployeeID, Forget: now.Add(e.cfg.EventRetention),
+		Mark: store.Mark{Since: now, Classes: cadence.Realtime, Trigger: string(TriggerRealtime), EventID: ev.ID, MinVersion: atLeast},
+	}
 }
 
 // acceptBatch records evs at now in the engine's own Store key — in one

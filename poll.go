@@ -111,7 +111,7 @@ func (e *Engine) pollChanges(ctx context.Context, start, since time.Time, change
 			break
 		}
 		g.Go(func() error {
-			_, err := e.reconcile(gctx, request{id: p.ID, trigger: TriggerPoll, classes: cadence.Realtime, fresh: true, pass: start})
+			_, err := e.reconcile(gctx, request{id: p.ID, trigger: TriggerPoll, classes: cadence.Realtime, fresh: true, pass: start, swept: true})
 			return ignoreRecorded(err)
 		})
 	}

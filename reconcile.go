@@ -58,6 +58,10 @@ type request struct {
 	severity Severity
 	// approved: an operator let this deactivation go beyond its budget.
 	approved bool
+	// swept: asked because the Store listed the person dirty or due; one
+	// found clean once held (another reconcile of the same pass — the
+	// poll's of a changed record — got there first) needs no Source read.
+	swept bool
 }
 
 // result is what a reconcile did.
@@ -212,8 +216,12 @@ func (e *Engine) read(ctx context.Context, r request) (reading, outcome, bool) {
 		return reading{}, outcome{result: failed, err: fmt.Errorf("hrissync: reading state of %s: %w", r.id, err)}, false
 	}
 	rd := reading{p: p, now: e.cfg.Clock.Now(), classes: r.classes | p.Dirty.Classes, attempt: 1}
-	if !p.Due.IsZero() && !p.Due.After(rd.now) {
+	due := !p.Due.IsZero() && !p.Due.After(rd.now)
+	if due {
 		rd.classes |= cadence.Realtime
+	}
+	if r.swept && p.Dirty.Generation == 0 && !due && !p.Damaged {
+		return rd, outcome{result: unchanged}, false
 	}
 	switch f := p.Failure; {
 	case f == nil:
