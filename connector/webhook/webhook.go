@@ -8,14 +8,14 @@
 //
 // Answers: 204 accepted (or a repeat, acknowledged and ignored); for a
 // batch, 200 with a BatchResult (see Batches) or 413 over MaxBatch; 405 wrong
-// method; 415 not JSON; 413 body over the limit; 431 a signature header
-// longer than the scheme can need; 401 missing or bad signature or a stale
-// timestamp; 400 malformed; 409 an event id already recorded for another
-// event; 503 with Retry-After when the backlog is over its bound or the
-// engine is shut down (ErrClosed); 500 when the event could not be recorded
-// (the sender retries). A rejection records
-// nothing, is logged with its reason and never with the body, and never
-// echoes the body back.
+// method; 415 not JSON (nor another type the Decoder reads: MediaTyper); 413
+// body over the limit; 431 a signature header longer than the scheme can
+// need; 401 missing or bad signature or a stale timestamp; 400 malformed; 409
+// an event id already recorded for another event; 503 with Retry-After when
+// the backlog is over its bound or the engine is shut down (ErrClosed); 500
+// when the event could not be recorded (the sender retries). A rejection
+// records nothing, is logged with its reason and never with the body, and
+// never echoes the body back.
 //
 // # Batches
 //
@@ -80,6 +80,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -178,6 +179,21 @@ func New(n Notifier, v Verifier, cfg *Config) (*Handler, error) {
 	return &Handler{n: n, v: v, cfg: c, rejected: rejected}, nil
 }
 
+// MediaTyper is a Decoder that reads bodies of other media types than JSON
+// (a vendor posting form-encoded deliveries). The handler refuses with 415 a
+// delivery of any type not listed.
+type MediaTyper interface {
+	MediaTypes() []string // e.g. "application/json", "application/x-www-form-urlencoded"
+}
+
+// mediaTypes are the delivery types the Decoder reads.
+func (h *Handler) mediaTypes() []string {
+	if m, ok := h.cfg.Decoder.(MediaTyper); ok {
+		return m.MediaTypes()
+	}
+	return []string{"application/json"}
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -185,7 +201,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusMethodNotAllowed, "method "+clip(r.Method))
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || !slices.Contains(h.mediaTypes(), mt) {
 		h.reject(w, r, http.StatusUnsupportedMediaType, "content type "+clip(r.Header.Get("Content-Type")))
 		return
 	}
