@@ -48,8 +48,18 @@
 // key's own employee); writes through the API (employees change only through
 // the control methods); webhook retries, schedules and rate limits (a test
 // decides when deliveries go out with Deliver or Drop); the legacy
-// employee_with_fields vs employee.* subscription rules; per-field
+// employee_with_fields vs employee.* subscription rules; the HTTPS-only rule
+// for webhook URLs (the fake posts to any URL, loopback included); per-field
 // permissions other than those set with RestrictField.
+//
+// # Use
+//
+//	s := bamboohrtest.NewServer(bamboohrtest.Config{})
+//	defer s.Close()
+//	id := s.Add(map[string]string{"firstName": "Ava", "hireDate": "2020-01-02"})
+//	// point the client at s.APIBase() (or s.GatewayBase()), key "test-api-key"
+//	s.Update(id, map[string]string{"department": "Sales"})
+//	s.Inject(bamboohrtest.Fault{Path: "/employees/changed", Status: 503, RetryAfter: "2"})
 package bamboohrtest
 
 import (

@@ -597,7 +597,8 @@ func TestFaults(t *testing.T) {
 
 	for i := 0; i < 2; i++ {
 		r := get(t, s, since)
-		if r.status != 503 || r.header.Get("Retry-After") != "2" || r.header.Get("X-BambooHR-Error-Message") == "" {
+		// No body: none is documented for 503.
+		if r.status != 503 || r.header.Get("Retry-After") != "2" || r.header.Get("X-BambooHR-Error-Message") == "" || len(r.body) != 0 {
 			t.Errorf("503 #%d: %d %v", i, r.status, r.header)
 		}
 	}
@@ -688,16 +689,18 @@ type fieldPayload struct {
 func TestEventWebhooks(t *testing.T) {
 	var sample eventPayload
 	decodeStrict(t, readTestdata(t, "event_webhook_updated.json"), &sample)
-	sampleTime, err := time.Parse("2006-01-02T15:04:05-0700", sample.Timestamp)
-	if err != nil {
+	if _, err := time.Parse("2006-01-02T15:04:05-0700", sample.Timestamp); err != nil {
 		t.Fatal(err)
 	}
-	_ = sampleTime
 
 	s, c := newFake(t, Config{CompanyID: "12345"})
 	key := []byte("secret")
-	s.AddWebhook(Webhook{URL: "http://hook.invalid/a", Kind: "event", Format: "json", PrivateKey: key, MonitorFields: []string{"firstName", "department"}})
-	s.AddWebhook(Webhook{URL: "http://hook.invalid/b", Kind: "event", Format: "form-encoded", PrivateKey: key, Events: []string{"employee.updated"}, MonitorFields: []string{"firstName"}})
+	// A loopback URL nobody listens on: deliveries to it fail at once.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	s.AddWebhook(Webhook{URL: deadURL + "/a", Kind: "event", Format: "json", PrivateKey: key, MonitorFields: []string{"firstName", "department"}})
+	s.AddWebhook(Webhook{URL: deadURL + "/b", Kind: "event", Format: "form-encoded", PrivateKey: key, Events: []string{"employee.updated"}, MonitorFields: []string{"firstName"}})
 
 	id := s.Add(map[string]string{"firstName": "Ava", "lastName": "N"})
 	c.Advance(time.Minute)
@@ -711,7 +714,7 @@ func TestEventWebhooks(t *testing.T) {
 	for _, d := range ds {
 		verify(t, key, d)
 		switch d.URL {
-		case "http://hook.invalid/a":
+		case deadURL + "/a":
 			if d.Header.Get("Content-Type") != "application/json" {
 				t.Errorf("content type %q", d.Header.Get("Content-Type"))
 			}
@@ -724,7 +727,7 @@ func TestEventWebhooks(t *testing.T) {
 				t.Errorf("timestamp %q not in the docs' format", p.Timestamp)
 			}
 			jsonTypes = append(jsonTypes, p.Type+":"+strings.Join(p.Data.ChangedFields, ","))
-		case "http://hook.invalid/b":
+		case deadURL + "/b":
 			if d.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 				t.Errorf("content type %q", d.Header.Get("Content-Type"))
 			}
@@ -781,7 +784,7 @@ func TestEventWebhooks(t *testing.T) {
 	s.Add(map[string]string{"firstName": "Q"})
 	codes, err := s.Deliver(context.Background(), rcv.Client())
 	if err == nil {
-		t.Error("want errors from the unreachable hook.invalid URLs")
+		t.Error("want errors from the dead URLs")
 	}
 	var ok int
 	for _, c := range codes {
@@ -915,4 +918,34 @@ func TestConcurrentControlAndHTTP(t *testing.T) {
 	if n := len(s.Requests()); n != 40 {
 		t.Errorf("requests %d", n)
 	}
+}
+
+// ---------------------------------------------------------------- control API
+
+func TestControlAPI(t *testing.T) {
+	s, c := newFake(t, Config{})
+	s.AddCustomField("4567", "Shirt Size", "customShirtSize", "list")
+	if id := s.Add(map[string]string{"id": "40", "firstName": "A", "hireDate": "2020-01-01", "customShirtSize": "M"}); id != "40" {
+		t.Fatalf("given id: %s", id)
+	}
+	if id := s.Add(map[string]string{"firstName": "B"}); id != "41" {
+		t.Errorf("next id after a given one: %s", id)
+	}
+	c.Advance(time.Second)
+	s.Update("40", map[string]string{"hireDate": "", "4567": "L"})
+	e, ok := s.Employee("40")
+	if !ok || e["hireDate"] != "" || e["4567"] != "L" || e["status"] != "Active" || e["lastChanged"] != formatTimestamp(c.Now()) {
+		t.Errorf("%v", e)
+	}
+	if _, ok := s.Employee("nope"); ok {
+		t.Error("unknown employee")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("unknown field should panic")
+			}
+		}()
+		s.Add(map[string]string{"fristName": "typo"})
+	}()
 }

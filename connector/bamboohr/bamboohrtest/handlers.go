@@ -496,10 +496,7 @@ func (s *Server) getEmployee(w http.ResponseWriter, r *http.Request, id string) 
 		writeError(w, http.StatusBadRequest, "The maximum number of fields per request is 400")
 		return
 	}
-	if v := q.Get("onlyCurrent"); v != "" && v != "true" && v != "false" && v != "1" && v != "0" {
-		writeError(w, http.StatusBadRequest, "onlyCurrent must be a boolean")
-		return
-	}
+	// onlyCurrent is accepted and ignored: the fake keeps no history.
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

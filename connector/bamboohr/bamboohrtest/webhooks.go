@@ -37,10 +37,17 @@ import (
 // Signing (https://documentation.bamboohr.com/docs/webhooks-2, Security): the
 // headers X-BambooHR-Timestamp and X-BambooHR-Signature, the signature being
 // the SHA-256 HMAC, under PrivateKey, of the raw body followed by the
-// timestamp, hex-encoded. Docs silent (in the text the fake could read) on
-// the timestamp's format and the digest's encoding: the fake sends Unix
-// seconds and lowercase hex, as every public verifier of BambooHR webhooks
-// found (body + timestamp, hex) expects. No PrivateKey, no signature headers.
+// timestamp, hex-encoded ("The SHA-256 HMAC signature calculated using the
+// payload, the timestamp, and your private key"; "recalculate the HMAC
+// signature using the raw request body, the timestamp from the
+// X-BambooHR-Timestamp header, and your stored private key"). The order
+// body-then-timestamp is also what https://nango.dev/docs/api-integrations/bamboohr/webhooks
+// states ("The signature covers the request body followed by
+// X-BambooHR-Timestamp"). Docs silent (in the text available when this was
+// written; the page's PHP example could not be read) on the timestamp's
+// format and the digest's encoding: the fake sends Unix seconds and
+// lowercase hex, as public third-party verifiers expect. No PrivateKey, no
+// signature headers.
 type Webhook struct {
 	URL           string
 	Kind          string            // "event" or "field"
