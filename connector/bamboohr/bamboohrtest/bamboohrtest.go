@@ -110,9 +110,11 @@ type Server struct {
 	custom      []fieldDef
 	hiddenField map[string]bool // storage keys the API key may not see
 	faults      []*Fault
-	requests    []Request
 	webhooks    []*webhookState
 	queue       []queued
+
+	reqMu    sync.Mutex // guards requests; separate from mu, which handlers hold while writing
+	requests []Request
 }
 
 type employee struct {
@@ -376,14 +378,14 @@ type Request struct {
 
 // Requests returns every API request served, in order.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
 	return append([]Request(nil), s.requests...)
 }
 
 // ResetRequests forgets the recorded requests.
 func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
 	s.requests = nil
 }

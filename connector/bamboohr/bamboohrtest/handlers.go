@@ -15,36 +15,42 @@ import (
 	"time"
 )
 
-// statusWriter records the status code written.
+// statusWriter records the request, with its status, when the header is
+// written: before any byte reaches the client, so a test that has its
+// response always finds it in Requests().
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	record func(status int)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.record(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
+	sw := &statusWriter{ResponseWriter: w, record: func(st int) {
+		rec.Status = st
+		s.reqMu.Lock()
+		s.requests = append(s.requests, rec)
+		s.reqMu.Unlock()
+	}}
 	defer func() {
-		st := sw.status
-		if st == 0 {
-			st = http.StatusOK
+		if sw.status == 0 {
+			sw.WriteHeader(http.StatusOK)
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Status: st})
-		s.mu.Unlock()
 	}()
 
 	rel, ok := s.relPath(r.URL.Path)
