@@ -54,7 +54,8 @@
 //     per PageSize changed employees (none when nothing changed).
 //   - The daily batch: two requests per PageSize employees (a directory
 //     page and its report) — for 1,200 people and the default PageSize of
-//     1,000, four requests.
+//     100, 24 requests (25 when the last page is full: an empty page ends
+//     the directory).
 //
 // The engine's TriggerStats.SourceCalls counts pages of a listing (this
 // Source is a hrissync.Pager); each page of List is two requests.
@@ -110,7 +111,9 @@ type Config struct {
 	// test server).
 	BaseURL string
 	// PageSize is the employees a directory page, and a report, holds;
-	// default 1000, at most 2500 (the directory's bound).
+	// default and at most 100. (BambooHR's OpenAPI bounds the directory's
+	// page[limit] by 2500 in one schema and by 100 in the one it extends;
+	// the stricter holds.)
 	PageSize int
 	// Attributes maps BambooHR fields — custom fields by alias
 	// ("customShirtSize") or numeric id ("4567") — to the names of
@@ -160,6 +163,9 @@ var coreFields = []string{
 	fieldLocation, fieldLastChanged,
 }
 
+// maxPage bounds a directory page (see Config.PageSize).
+const maxPage = 100
+
 // Source is a hrissync.Source over one BambooHR company. It is safe for
 // concurrent use.
 type Source struct {
@@ -185,9 +191,9 @@ func New(cfg Config) (*Source, error) {
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("bamboohr: Config.BaseURL %q is not an http(s) URL", base)
 	}
-	pageSize := cmp.Or(cfg.PageSize, 1000)
-	if pageSize < 1 || pageSize > 2500 {
-		return nil, fmt.Errorf("bamboohr: Config.PageSize %d is outside 1..2500", cfg.PageSize)
+	pageSize := cmp.Or(cfg.PageSize, maxPage)
+	if pageSize < 1 || pageSize > maxPage {
+		return nil, fmt.Errorf("bamboohr: Config.PageSize %d is outside 1..%d", cfg.PageSize, maxPage)
 	}
 	s := &Source{
 		pageSize:   pageSize,
@@ -282,7 +288,7 @@ func (s *Source) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 				}
 				seen[id] = struct{}{}
 			}
-			if !s.report(ctx, ids, yield) {
+			if !s.report(ctx, ids, nil, yield) {
 				return
 			}
 			if next == "" {
@@ -308,8 +314,12 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 			yield(hrissync.Employee{}, err)
 			return
 		}
+		// Versions have whole seconds: a record stamped within since's
+		// own second may have changed after since, and is kept.
+		from := since.Truncate(time.Second)
+		keep := func(e hrissync.Employee) bool { return e.Version.IsZero() || !e.Version.Time.Before(from) }
 		for page := range slices.Chunk(ids, s.pageSize) {
-			if !s.report(ctx, page, yield) {
+			if !s.report(ctx, page, keep, yield) {
 				return
 			}
 		}
@@ -362,12 +372,10 @@ func (s *Source) directoryPage(ctx context.Context, cursor string) (ids []string
 // changed asks the change feed for the employees inserted or updated at or
 // after since, in id order.
 func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error) {
-	// BambooHR's timestamps have whole seconds; asking from the second
-	// before keeps a change made within since's own second.
-	from := since.UTC().Truncate(time.Second)
-	if from.Equal(since) {
-		from = from.Add(-time.Second)
-	}
+	// BambooHR's timestamps have whole seconds, and its reference does
+	// not say whether "since" is inclusive: asking from the second before
+	// keeps a change made within since's own second either way.
+	from := since.UTC().Truncate(time.Second).Add(-time.Second)
 	q := url.Values{"since": {from.Format(time.RFC3339)}}
 	const path = "/api/v1/employees/changed"
 	resp, err := s.c.do(ctx, http.MethodGet, path, q.Encode(), nil)
@@ -407,9 +415,10 @@ func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error)
 }
 
 // report reads the mapped fields of the employees ids by custom report,
-// yielding each one's record; it reports whether to go on. An employee of
-// ids the report leaves out is an error, as is one it adds.
-func (s *Source) report(ctx context.Context, ids []string, yield func(hrissync.Employee, error) bool) bool {
+// yielding each one's record that keep (if not nil) keeps; it reports
+// whether to go on. An employee of ids the report leaves out is an error, as
+// is one it adds.
+func (s *Source) report(ctx context.Context, ids []string, keep func(hrissync.Employee) bool, yield func(hrissync.Employee, error) bool) bool {
 	if len(ids) == 0 {
 		return true
 	}
@@ -493,6 +502,9 @@ func (s *Source) report(ctx context.Context, ids []string, yield func(hrissync.E
 					return malformed("employee %s is reported twice", rec.ID)
 				}
 				want[rec.ID] = true
+				if keep != nil && !keep(rec) {
+					continue
+				}
 				if !yield(rec, nil) {
 					return false
 				}
