@@ -45,7 +45,9 @@ func TestConformance(t *testing.T) {
 }
 
 // swappable is a Source whose page size the suite can change.
-type swappable struct{ s atomic.Pointer[bamboohr.Source] }
+type swappable struct {
+	s atomic.Pointer[bamboohr.Source]
+}
 
 func (w *swappable) Get(ctx context.Context, id string) (hrissync.Employee, error) {
 	return w.s.Load().Get(ctx, id)
