@@ -26,7 +26,7 @@
 //	employeeNumber           EmployeeNumber
 //	workEmail                Email
 //	firstName, lastName      GivenName, FamilyName
-//	status,                  Status: "Inactive" is terminated; an
+//	status,                  Status: "Inactive" is terminated; else an
 //	employmentHistoryStatus    employmentHistoryStatus named in
 //	                           Config.Statuses takes that status ("Terminated"
 //	                           is terminated by default); else active
@@ -634,14 +634,16 @@ func (s *Source) record(raw map[string]any, keys map[string]string) (hrissync.Em
 	return e, nil
 }
 
-// status reads BambooHR's two status fields: employmentHistoryStatus where
-// Config.Statuses names it, else status, "Inactive" being terminated.
+// status reads BambooHR's two status fields: "Inactive" is terminated,
+// whatever employmentHistoryStatus says (the reading that ends access is the
+// safe one); else employmentHistoryStatus where Config.Statuses names it;
+// else active.
 func (s *Source) status(active, history string) hrissync.Status {
-	if st, ok := s.statuses[strings.ToLower(strings.TrimSpace(history))]; ok {
-		return st
-	}
 	if strings.EqualFold(strings.TrimSpace(active), "Inactive") {
 		return hrissync.StatusTerminated
+	}
+	if st, ok := s.statuses[strings.ToLower(strings.TrimSpace(history))]; ok {
+		return st
 	}
 	return hrissync.StatusActive
 }

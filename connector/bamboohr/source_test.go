@@ -99,16 +99,20 @@ func TestRecordMapping(t *testing.T) {
 	}
 }
 
-// TestStatuses: Config.Statuses reads employmentHistoryStatus; an inactive
-// employee is terminated whatever it says.
+// TestStatuses: an inactive employee is terminated whatever
+// employmentHistoryStatus says; else Config.Statuses reads it, without
+// regard to case.
 func TestStatuses(t *testing.T) {
 	srv := newFake(t, fixed(t0))
 	srv.Add(map[string]string{"id": "1", "status": "Active", "employmentHistoryStatus": "Leave of Absence"})
 	srv.Add(map[string]string{"id": "2", "status": "Inactive", "employmentHistoryStatus": "Leave of Absence"})
 	srv.Add(map[string]string{"id": "3", "status": "Active", "employmentHistoryStatus": "Contractor"})
+	srv.Add(map[string]string{"id": "4", "status": "Inactive", "employmentHistoryStatus": "Full-Time"})
+	srv.Add(map[string]string{"id": "5", "status": "Active", "employmentHistoryStatus": "TERMINATED"})
 	src := newSource(t, srv, 0, bamboohr.Config{Statuses: map[string]hrissync.Status{
 		"leave of absence": hrissync.StatusLeave, "Terminated": hrissync.StatusTerminated}})
-	for id, want := range map[string]hrissync.Status{"1": hrissync.StatusLeave, "2": hrissync.StatusLeave, "3": hrissync.StatusActive} {
+	for id, want := range map[string]hrissync.Status{"1": hrissync.StatusLeave, "2": hrissync.StatusTerminated,
+		"3": hrissync.StatusActive, "4": hrissync.StatusTerminated, "5": hrissync.StatusTerminated} {
 		e, err := src.Get(t.Context(), id)
 		if err != nil || e.Status != want {
 			t.Errorf("Get(%s): status %q, %v; want %q", id, e.Status, err, want)

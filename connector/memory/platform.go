@@ -339,15 +339,17 @@ func sleep(ctx context.Context, clock hrissync.Clock, d time.Duration) error {
 }
 
 // Diff lists how the platform differs from what the HRIS says it should hold
-// at now (a termination taking effect at the end of the last day, UTC; no
-// account is right for someone who left before ever being provisioned, and
-// then no manager reference to them either: the platform holds none), a line
-// per person, in ID order. Empty fields count as absent.
+// at now (a termination taking effect at the end of the last day, UTC, unless
+// a start date after it makes the person a rehire; no account is right for
+// someone who left before ever being provisioned, and then no manager
+// reference to them either: the platform holds none), a line per person, in
+// ID order. Empty fields count as absent.
 func Diff(h *HRIS, p *Platform, now time.Time) []string {
 	var out []string
 	people := h.Employees()
 	active := func(e hrissync.Employee) bool {
-		return e.TerminationDate.IsZero() || now.Before(e.TerminationDate.AddDays(1).Start(time.UTC))
+		end := e.TerminationDate
+		return end.IsZero() || now.Before(end.AddDays(1).Start(time.UTC)) || e.StartDate.Start(time.UTC).After(end.Start(time.UTC))
 	}
 	left := map[string]bool{} // left before ever being provisioned
 	for _, e := range people {
