@@ -1,10 +1,10 @@
 package bamboohrtest_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/hrissync/hrissync/connector/bamboohr/bamboohrtest"
 )
@@ -27,7 +27,7 @@ func Example() {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		fmt.Printf("%d %q %s\n", resp.StatusCode, resp.Header.Get("Retry-After"), bytes.TrimSpace(body))
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("%d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)))
 	}
 	get()
 	get()
