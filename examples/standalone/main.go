@@ -10,6 +10,7 @@
 //	go run ./examples/standalone                # hybrid
 //	go run ./examples/standalone -compare       # hybrid, batch-only and realtime-only side by side
 //	go run ./examples/standalone -sinks lms,lxp # one engine, two platforms
+//	go run ./examples/standalone -source bamboohr # a BambooHR company over HTTP
 //
 // With -sinks, one engine keeps several platforms (hrissync.NewMulti): "lms",
 // a compliance LMS taking everyone on the hybrid cadence under the faults
@@ -77,8 +78,21 @@ func run() int {
 		dir      = flag.String("dir", "", "directory for the SQLite state and the audit log (default: a new temporary directory)")
 		inMemory = flag.Bool("memory", false, "keep state in memory instead of SQLite (no audit log)")
 		sinkList = flag.String("sinks", "", "comma-separated platforms one engine keeps: lms, lxp (default: one platform)")
+		source   = flag.String("source", "sim", "the HRIS: sim (the simulator's), or bamboohr (a fake BambooHR company over HTTP)")
 	)
 	flag.Parse()
+	switch {
+	case *source == "bamboohr" && (*sinkList != "" || *compare):
+		fmt.Fprintln(os.Stderr, "standalone: -source bamboohr takes neither -sinks nor -compare")
+		return 2
+	case *source == "bamboohr":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		return runBambooHR(ctx, *people, *days, *seed, *lost)
+	case *source != "sim":
+		fmt.Fprintf(os.Stderr, "standalone: -source %q: known are sim and bamboohr\n", *source)
+		return 2
+	}
 	sinks, err := namedSinks(*sinkList)
 	if err == nil && sinks != nil && *compare {
 		err = errors.New("-sinks and -compare do not go together")
