@@ -29,6 +29,8 @@ var importRules = []struct {
 	{"clocktest", []string{""}},
 	{"connector/*", []string{"", "store"}},
 	{"connector/sinktest", []string{"", "store", "store/memory", "connector/memory", "clocktest"}},
+	{"connector/bamboohr", []string{"", "store", "connector/webhook"}},
+	{"connector/bamboohr/bamboohrtest", nil},
 	{"status", []string{"", "store"}},
 	{"sim", []string{"", "store", "store/memory", "connector/memory", "clocktest"}},
 	{"examples/*", []string{"*"}},
