@@ -125,8 +125,8 @@ type Config struct {
 	// hrissync.StatusLeave}, say. Default {"Terminated":
 	// hrissync.StatusTerminated}; a map given replaces it.
 	Statuses map[string]hrissync.Status
-	// HTTPClient is the transport under the retrying client; default
-	// http.DefaultClient's.
+	// HTTPClient is the client under the retrying one; default a pooled
+	// client whose requests time out after two minutes.
 	HTTPClient *http.Client
 	// RetryMax is how many times one request is retried in place (see
 	// Errors and rate limits); default 3. RetryWaitMax bounds a pause
@@ -291,7 +291,9 @@ func (s *Source) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 			if !s.report(ctx, ids, nil, yield) {
 				return
 			}
-			if next == "" {
+			if next == "" || len(ids) == 0 {
+				// An empty page ends the directory whatever its cursor
+				// says: a cursor past the end must not lead on for ever.
 				return
 			}
 			if _, again := cursors[next]; again {

@@ -47,6 +47,10 @@ var ErrMalformed = errors.New("bamboohr: malformed answer")
 // change feed; listings are streamed.
 const maxAnswer = 64 << 20
 
+// requestTimeout bounds one request, its answer read whole, on the default
+// transport.
+const requestTimeout = 2 * time.Minute
+
 // client sends BambooHR requests with the API key, through go-retryablehttp.
 type client struct {
 	base string // "https://acme.bamboohr.com", no trailing slash
@@ -64,6 +68,10 @@ func newRetryClient(base *http.Client, retries int, waitMax time.Duration) *http
 	c := retryablehttp.NewClient()
 	if base != nil {
 		c.HTTPClient = base
+	} else {
+		// A BambooHR that stops answering must not hold a worker for ever
+		// where the caller's context has no deadline.
+		c.HTTPClient.Timeout = requestTimeout
 	}
 	c.Logger = nil
 	c.RetryMax = retries

@@ -35,6 +35,9 @@ func NewVerifier(tolerance time.Duration, privateKeys ...[]byte) (*webhook.HMAC,
 	if len(privateKeys) == 0 {
 		return nil, errors.New("bamboohr: a webhook private key is required")
 	}
+	if tolerance < 0 {
+		return nil, errors.New("bamboohr: a negative tolerance would take a delivery replayed at any time")
+	}
 	for _, k := range privateKeys {
 		if len(k) == 0 {
 			return nil, errors.New("bamboohr: an empty webhook private key")

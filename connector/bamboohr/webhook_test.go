@@ -295,4 +295,7 @@ func TestNewVerifierNeedsAKey(t *testing.T) {
 	if _, err := bamboohr.NewVerifier(0, []byte{}); err == nil {
 		t.Error("an empty key: accepted")
 	}
+	if _, err := bamboohr.NewVerifier(-1, []byte("k")); err == nil {
+		t.Error("no replay window: accepted")
+	}
 }
