@@ -35,10 +35,12 @@ type scenario struct {
 	hooks    *httptest.Server
 }
 
-func newScenario(t *testing.T, start time.Time, people []hrissync.Employee) *scenario {
+// newScenario starts the scenario at start; HR's clock is skew ahead of the
+// engine's (behind, if negative).
+func newScenario(t *testing.T, start time.Time, skew time.Duration, people []hrissync.Employee) *scenario {
 	ctx := t.Context()
 	s := &scenario{t: t, clock: clocktest.NewClock(start)}
-	s.srv = newFake(t, s.clock.Now)
+	s.srv = newFake(t, func() time.Time { return s.clock.Now().Add(skew) })
 	s.company = newHR(s.srv)
 	s.truth = memory.NewHRIS(s.clock, 1)
 	for _, e := range people {
@@ -100,18 +102,25 @@ func (s *scenario) put(e hrissync.Employee) {
 // deliver sends the webhooks BambooHR has queued; each must be taken.
 func (s *scenario) deliver() {
 	s.t.Helper()
+	for _, c := range s.deliverAnswered() {
+		if c != http.StatusNoContent && c != http.StatusOK {
+			s.t.Fatalf("a webhook was answered %d", c)
+		}
+	}
+}
+
+// deliverAnswered sends the webhooks BambooHR has queued, and returns the
+// answers.
+func (s *scenario) deliverAnswered() []int {
+	s.t.Helper()
 	codes, err := s.srv.Deliver(s.t.Context(), s.hooks.Client())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	for _, c := range codes {
-		if c != http.StatusNoContent && c != http.StatusOK {
-			s.t.Fatalf("a webhook was answered %d (%v)", c, codes)
-		}
-	}
 	if len(codes) == 0 {
 		s.t.Fatal("no webhook to deliver")
 	}
+	return codes
 }
 
 // settle moves the clock timer by timer to end, the engine finishing its
@@ -161,7 +170,7 @@ func TestEngineOverBambooHR(t *testing.T) {
 		person("1", "", "CEO"), person("2", "1", "Head of R&D"), person("3", "2", "Engineer"),
 		person("4", "2", "Engineer"), person("5", "2", "Engineer"), person("6", "2", "Engineer"),
 	}
-	s := newScenario(t, mon, people)
+	s := newScenario(t, mon, 0, people)
 	if diff := memory.Diff(s.truth, s.platform, s.clock.Now()); len(diff) != 0 {
 		t.Fatalf("after the first batch the platform differs from HR:\n%v", diff)
 	}
@@ -270,5 +279,46 @@ func TestEngineOverBambooHR(t *testing.T) {
 	}
 	if inc := s.eng.Incidents(); len(inc) != 0 {
 		t.Errorf("incidents: %v", inc)
+	}
+}
+
+// TestEngineOverBambooHRClockSkew: BambooHR's clock ten minutes behind the
+// engine's. Its webhooks fall outside the replay window and are refused,
+// recording nothing; the hourly poll, whose window overlaps the last by 30
+// minutes, still finds every change, and the platform ends in step with HR.
+func TestEngineOverBambooHRClockSkew(t *testing.T) {
+	mon := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	people := []hrissync.Employee{
+		{ID: "1", Email: "a@acme.test", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(2024, 1, 8), Role: "CEO"},
+		{ID: "2", Email: "b@acme.test", Status: hrissync.StatusActive, StartDate: hrissync.NewDate(2024, 1, 8), Role: "Engineer", ManagerID: "1"},
+	}
+	s := newScenario(t, mon, -10*time.Minute, people)
+	events := s.eng.Stats().Events
+	s.settle(mon.Add(50 * time.Minute))
+	people[1].Status, people[1].TerminationDate = hrissync.StatusTerminated, hrissync.NewDate(2026, 3, 1)
+	people[0].Role = "Chair"
+	s.put(people[1])
+	s.put(people[0])
+	for _, c := range s.deliverAnswered() {
+		if c != http.StatusUnauthorized {
+			t.Errorf("a delivery signed ten minutes ago was answered %d, want 401", c)
+		}
+	}
+	s.settle(mon.Add(55 * time.Minute))
+	if got := s.eng.Stats().Events; got != events {
+		t.Errorf("refused deliveries recorded %d events", got-events)
+	}
+	if !s.account("2").Active {
+		t.Fatal("the leaver lost access before any poll: the refused webhook was taken")
+	}
+	s.settle(mon.Add(2 * time.Hour))
+	if s.account("2").Active {
+		t.Error("two hours on, the leaver still has access: the poll missed the change")
+	}
+	if got := s.account("1").Fields[hrissync.FieldRole]; got != "Chair" {
+		t.Errorf("role %q: the poll missed the change", got)
+	}
+	if diff := memory.Diff(s.truth, s.platform, s.clock.Now()); len(diff) != 0 {
+		t.Errorf("the platform differs from HR:\n%v", diff)
 	}
 }
