@@ -25,7 +25,7 @@ const (
 )
 
 // newFake starts a fake BambooHR company on clock now, with the custom field.
-func newFake(t *testing.T, now func() time.Time) *bamboohrtest.Server {
+func newFake(t testing.TB, now func() time.Time) *bamboohrtest.Server {
 	t.Helper()
 	srv := bamboohrtest.NewServer(bamboohrtest.Config{CompanyDomain: company, APIKey: apiKey, Now: now})
 	t.Cleanup(srv.Close)
@@ -34,7 +34,7 @@ func newFake(t *testing.T, now func() time.Time) *bamboohrtest.Server {
 }
 
 // newSource is the connector over srv, in pages of pageSize.
-func newSource(t *testing.T, srv *bamboohrtest.Server, pageSize int, cfg bamboohr.Config) *bamboohr.Source {
+func newSource(t testing.TB, srv *bamboohrtest.Server, pageSize int, cfg bamboohr.Config) *bamboohr.Source {
 	t.Helper()
 	cfg.CompanyDomain, cfg.APIKey, cfg.BaseURL, cfg.PageSize = company, apiKey, srv.URL, pageSize
 	if cfg.Attributes == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,7 +176,7 @@ func TestCallsPerTrigger(t *testing.T) {
 func peopleOf(n int) []hrissync.Employee {
 	out := make([]hrissync.Employee, n)
 	for i := range out {
-		id := string(rune('1' + i))
+		id := strconv.Itoa(i + 1)
 		out[i] = hrissync.Employee{ID: id, GivenName: "P" + id, Email: "p" + id + "@acme.test", Status: hrissync.StatusActive,
 			StartDate: hrissync.NewDate(2024, 1, 8), Role: "Engineer", Department: "R&D"}
 	}
