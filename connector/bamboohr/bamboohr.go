@@ -81,6 +81,7 @@
 package bamboohr
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -95,9 +96,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/internal/strictjson"
 )
 
 // Config configures New. CompanyDomain and APIKey are required.
@@ -209,6 +212,14 @@ func New(cfg Config) (*Source, error) {
 		}
 		s.attributes[field] = name
 	}
+	named := map[string]bool{}
+	for _, field := range slices.Sorted(maps.Keys(s.attributes)) {
+		if name := s.attributes[field]; named[name] {
+			return nil, fmt.Errorf("bamboohr: Config.Attributes: two fields fill the attribute %q", name)
+		} else {
+			named[name] = true
+		}
+	}
 	if cfg.Statuses != nil {
 		s.statuses = make(map[string]hrissync.Status, len(cfg.Statuses))
 		for v, st := range cfg.Statuses {
@@ -256,7 +267,7 @@ func (s *Source) Get(ctx context.Context, id string) (hrissync.Employee, error) 
 	}
 	defer resp.Body.Close()
 	var raw map[string]any
-	if err := decodeWhole(resp.Body, &raw); err != nil {
+	if err := decodeWhole(ctx, resp.Body, &raw); err != nil {
 		return hrissync.Employee{}, fmt.Errorf("bamboohr: GET %s: %w", path, err)
 	}
 	rec, err := s.record(raw, nil)
@@ -274,37 +285,52 @@ func (s *Source) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 	return func(yield func(hrissync.Employee, error) bool) {
 		seen := make(map[string]struct{})
 		cursors := make(map[string]struct{})
-		cursor := ""
+		cursor, empty := "", 0
 		for {
-			ids, next, err := s.directoryPage(ctx, cursor)
+			p, err := s.directoryPage(ctx, cursor)
 			if err != nil {
 				yield(hrissync.Employee{}, err)
 				return
 			}
-			for _, id := range ids {
+			for _, id := range p.ids {
 				if _, dup := seen[id]; dup {
 					yield(hrissync.Employee{}, fmt.Errorf("bamboohr: the directory lists employee %s twice: %w", id, ErrMalformed))
 					return
 				}
 				seen[id] = struct{}{}
 			}
-			if !s.report(ctx, ids, nil, yield) {
+			if !s.report(ctx, p.ids, yield) {
 				return
 			}
-			if next == "" || len(ids) == 0 {
-				// An empty page ends the directory whatever its cursor
-				// says: a cursor past the end must not lead on for ever.
+			if p.next == "" {
+				// The directory counts the employees it holds: fewer read
+				// is a list cut short (or people the key may not see),
+				// which must not be taken for everyone. More is a hire
+				// made while the list was read.
+				if len(seen) < p.total {
+					yield(hrissync.Employee{}, fmt.Errorf("bamboohr: the directory counts %d employees but lists %d: %w", p.total, len(seen), ErrIncomplete))
+				}
 				return
 			}
-			if _, again := cursors[next]; again {
-				yield(hrissync.Employee{}, fmt.Errorf("bamboohr: the directory's cursor leads back to a page already read: %w", ErrMalformed))
+			// A page may be empty and lead on (its employees hidden from
+			// the key), but not for ever.
+			if len(p.ids) == 0 {
+				empty++
+			} else {
+				empty = 0
+			}
+			if _, again := cursors[p.next]; again || empty > maxEmptyPages {
+				yield(hrissync.Employee{}, fmt.Errorf("bamboohr: the directory's cursors lead round and round: %w", ErrMalformed))
 				return
 			}
-			cursors[next] = struct{}{}
-			cursor = next
+			cursors[p.next] = struct{}{}
+			cursor = p.next
 		}
 	}
 }
+
+// maxEmptyPages bounds a run of empty directory pages that lead on.
+const maxEmptyPages = 100
 
 // ChangedSince streams the employees BambooHR's change feed names as
 // inserted or updated at or after since. A deleted employee has no record
@@ -316,21 +342,23 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 			yield(hrissync.Employee{}, err)
 			return
 		}
-		// Versions have whole seconds: a record stamped within since's
-		// own second may have changed after since, and is kept.
-		from := since.Truncate(time.Second)
-		keep := func(e hrissync.Employee) bool { return e.Version.IsZero() || !e.Version.Time.Before(from) }
 		for page := range slices.Chunk(ids, s.pageSize) {
-			if !s.report(ctx, page, keep, yield) {
+			if !s.report(ctx, page, yield) {
 				return
 			}
 		}
 	}
 }
 
-// directoryPage reads one page of the employee directory: its ids and the
-// cursor of the next page ("" after the last).
-func (s *Source) directoryPage(ctx context.Context, cursor string) (ids []string, next string, err error) {
+// directoryPage is one page of the employee directory.
+type directoryPage struct {
+	ids   []string
+	next  string // the next page's cursor; "" after the last
+	total int    // the employees the directory holds (meta.total)
+}
+
+// directoryPage reads the page at cursor.
+func (s *Source) directoryPage(ctx context.Context, cursor string) (directoryPage, error) {
 	q := url.Values{"page[limit]": {strconv.Itoa(s.pageSize)}}
 	if cursor != "" {
 		q.Set("page[after]", cursor)
@@ -338,47 +366,57 @@ func (s *Source) directoryPage(ctx context.Context, cursor string) (ids []string
 	const path = "/api/v1/employees"
 	resp, err := s.c.do(ctx, http.MethodGet, path, q.Encode(), nil)
 	if err != nil {
-		return nil, "", err
+		return directoryPage{}, err
 	}
 	defer resp.Body.Close()
 	var page struct {
 		Data []struct {
 			EmployeeID json.RawMessage `json:"employeeId"`
 		} `json:"data"`
-		Meta struct {
-			Page struct {
+		Meta *struct {
+			Total *int `json:"total"`
+			Page  *struct {
 				NextCursor json.RawMessage `json:"nextCursor"`
 			} `json:"page"`
 		} `json:"meta"`
 	}
-	if err := decodeWhole(resp.Body, &page); err != nil {
-		return nil, "", fmt.Errorf("bamboohr: GET %s: %w", path, err)
+	malformed := func(format string, a ...any) (directoryPage, error) {
+		return directoryPage{}, fmt.Errorf("bamboohr: GET %s: %s: %w", path, fmt.Sprintf(format, a...), ErrMalformed)
 	}
-	if page.Data == nil {
-		return nil, "", fmt.Errorf("bamboohr: GET %s: no data: %w", path, ErrMalformed)
+	if err := decodeWhole(ctx, resp.Body, &page); err != nil {
+		return directoryPage{}, fmt.Errorf("bamboohr: GET %s: %w", path, err)
 	}
+	// data, meta.total and meta.page are required (GetEmployeesResponseObject).
+	if page.Data == nil || page.Meta == nil || page.Meta.Total == nil || page.Meta.Page == nil {
+		return malformed("no data, meta.total or meta.page")
+	}
+	p := directoryPage{total: *page.Meta.Total}
 	for i, d := range page.Data {
 		id, ok := scalar(d.EmployeeID)
 		if !ok || !validID(id) {
-			return nil, "", fmt.Errorf("bamboohr: GET %s: item %d has no employee id: %w", path, i, ErrMalformed)
+			return malformed("item %d has no employee id", i)
 		}
-		ids = append(ids, id)
+		p.ids = append(p.ids, id)
 	}
 	next, ok := scalar(page.Meta.Page.NextCursor)
 	if !ok {
-		return nil, "", fmt.Errorf("bamboohr: GET %s: meta.page.nextCursor is not a cursor: %w", path, ErrMalformed)
+		return malformed("meta.page.nextCursor is not a cursor")
 	}
-	return ids, next, nil
+	p.next = next
+	return p, nil
 }
 
 // changed asks the change feed for the employees inserted or updated at or
-// after since, in id order.
+// after since, in id order. The feed's own lastChanged decides, not the
+// record read afterwards: a report that lags the feed still yields the
+// person, whose older version the engine then judges.
 func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error) {
 	// BambooHR's timestamps have whole seconds, and its reference does
 	// not say whether "since" is inclusive: asking from the second before
-	// keeps a change made within since's own second either way.
-	from := since.UTC().Truncate(time.Second).Add(-time.Second)
-	q := url.Values{"since": {from.Format(time.RFC3339)}}
+	// keeps a change made within since's own second either way, and the
+	// changes of the second before are then left out here.
+	from := since.UTC().Truncate(time.Second)
+	q := url.Values{"since": {from.Add(-time.Second).Format(time.RFC3339)}}
 	const path = "/api/v1/employees/changed"
 	resp, err := s.c.do(ctx, http.MethodGet, path, q.Encode(), nil)
 	if err != nil {
@@ -387,28 +425,37 @@ func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error)
 	defer resp.Body.Close()
 	var feed struct {
 		Employees map[string]struct {
-			ID     json.RawMessage `json:"id"`
-			Action string          `json:"action"`
+			ID          json.RawMessage `json:"id"`
+			Action      string          `json:"action"`
+			LastChanged string          `json:"lastChanged"`
 		} `json:"employees"`
 	}
-	if err := decodeWhole(resp.Body, &feed); err != nil {
+	if err := decodeWhole(ctx, resp.Body, &feed); err != nil {
 		return nil, fmt.Errorf("bamboohr: GET %s: %w", path, err)
+	}
+	if feed.Employees == nil { // required (ChangedEmployeeIdsResponse)
+		return nil, fmt.Errorf("bamboohr: GET %s: no employees: %w", path, ErrMalformed)
 	}
 	var ids []string
 	for key, c := range feed.Employees {
-		id, ok := scalar(c.ID)
-		if !ok || id == "" {
-			id = key
+		if id, ok := scalar(c.ID); !ok || id != "" && id != key || !validID(key) {
+			return nil, fmt.Errorf("bamboohr: GET %s: %s is not an employee id, or names another: %w", path, clip(key), ErrMalformed)
 		}
-		if !validID(id) {
-			return nil, fmt.Errorf("bamboohr: GET %s: %q is not an employee id: %w", path, clip(id), ErrMalformed)
+		if c.LastChanged != "" {
+			at, err := timestamp(c.LastChanged)
+			if err != nil {
+				return nil, fmt.Errorf("bamboohr: GET %s: employee %s: lastChanged: %w", path, key, err)
+			}
+			if at.Before(from) {
+				continue
+			}
 		}
 		switch c.Action {
 		case "Inserted", "Updated":
-			ids = append(ids, id)
+			ids = append(ids, key)
 		case "Deleted":
 		default:
-			return nil, fmt.Errorf("bamboohr: GET %s: employee %s has action %q: %w", path, id, clip(c.Action), ErrMalformed)
+			return nil, fmt.Errorf("bamboohr: GET %s: employee %s has action %s: %w", path, key, clip(c.Action), ErrMalformed)
 		}
 	}
 	// Ids have no leading zeros: by length, then by text, is numeric order.
@@ -417,10 +464,9 @@ func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error)
 }
 
 // report reads the mapped fields of the employees ids by custom report,
-// yielding each one's record that keep (if not nil) keeps; it reports
-// whether to go on. An employee of ids the report leaves out is an error, as
-// is one it adds.
-func (s *Source) report(ctx context.Context, ids []string, keep func(hrissync.Employee) bool, yield func(hrissync.Employee, error) bool) bool {
+// yielding each one's record; it reports whether to go on. An employee of
+// ids the report leaves out is an error, as is one it adds.
+func (s *Source) report(ctx context.Context, ids []string, yield func(hrissync.Employee, error) bool) bool {
 	if len(ids) == 0 {
 		return true
 	}
@@ -456,17 +502,27 @@ func (s *Source) report(ctx context.Context, ids []string, keep func(hrissync.Em
 	malformed := func(format string, a ...any) bool {
 		return fail(fmt.Errorf("bamboohr: POST %s: %s: %w", path, fmt.Sprintf(format, a...), ErrMalformed))
 	}
+	// cut is an answer that ended early: ctx's doing, or a malformed one.
+	cut := func(err error) bool {
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("bamboohr: POST %s: %w", path, ctx.Err()))
+		}
+		return malformed("%v", err)
+	}
 	var keys map[string]string // requested field -> key in the records, once "fields" is read
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		if err != nil {
+			return cut(err)
+		}
 		return malformed("not a JSON object")
 	}
 	sawEmployees := false
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return malformed("%v", err)
+			return cut(err)
 		}
 		switch tok {
 		case "fields":
@@ -478,6 +534,9 @@ func (s *Source) report(ctx context.Context, ids []string, keep func(hrissync.Em
 				return fail(fmt.Errorf("bamboohr: POST %s: %w", path, err))
 			}
 		case "employees":
+			if sawEmployees {
+				return malformed("employees given twice")
+			}
 			if keys == nil {
 				// Names as asked until told otherwise: the check of the
 				// field list, if it comes later, still runs below.
@@ -488,9 +547,13 @@ func (s *Source) report(ctx context.Context, ids []string, keep func(hrissync.Em
 				return malformed("employees is not a list")
 			}
 			for dec.More() {
+				var item json.RawMessage
+				if err := dec.Decode(&item); err != nil {
+					return cut(err)
+				}
 				var raw map[string]any
-				if err := dec.Decode(&raw); err != nil {
-					return malformed("employees: %v", err)
+				if err := decodeBytes(item, &raw); err != nil {
+					return fail(fmt.Errorf("bamboohr: POST %s: employees: %w", path, err))
 				}
 				rec, err := s.record(raw, keys)
 				if err != nil {
@@ -504,9 +567,6 @@ func (s *Source) report(ctx context.Context, ids []string, keep func(hrissync.Em
 					return malformed("employee %s is reported twice", rec.ID)
 				}
 				want[rec.ID] = true
-				if keep != nil && !keep(rec) {
-					continue
-				}
 				if !yield(rec, nil) {
 					return false
 				}
@@ -522,14 +582,17 @@ func (s *Source) report(ctx context.Context, ids []string, keep func(hrissync.Em
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return malformed("%v", err)
+		return cut(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return malformed("data after the answer")
 	}
 	if !sawEmployees {
 		return malformed("no employees")
 	}
 	for _, id := range ids {
 		if !want[id] {
-			return fail(fmt.Errorf("bamboohr: POST %s: employee %s is listed but not reported (deleted meanwhile, or hidden from the API key): the list is incomplete", path, id))
+			return fail(fmt.Errorf("bamboohr: POST %s: employee %s is listed but not reported (deleted meanwhile, or hidden from the API key): %w", path, id, ErrIncomplete))
 		}
 	}
 	return true
@@ -614,6 +677,11 @@ func (s *Source) record(raw map[string]any, keys map[string]string) (hrissync.Em
 	if e.TerminationDate, err = date(values[fieldTermination]); err != nil {
 		return hrissync.Employee{}, fmt.Errorf("employee %s: %s: %w", id, fieldTermination, err)
 	}
+	// status decides who has access: a value the reference does not give
+	// (null, "", "Suspended") is not taken for either.
+	if st := strings.TrimSpace(values[fieldStatus]); !strings.EqualFold(st, "Active") && !strings.EqualFold(st, "Inactive") {
+		return hrissync.Employee{}, fmt.Errorf("employee %s: %s is neither Active nor Inactive: %w", id, fieldStatus, ErrMalformed)
+	}
 	e.Status = s.status(values[fieldStatus], values[fieldHistoryStatus])
 	if v := values[fieldLastChanged]; v != "" {
 		t, err := timestamp(v)
@@ -665,20 +733,17 @@ func validID(id string) bool {
 	return true
 }
 
-// text is field name of raw as a string: strings as they are, numbers and
-// booleans as written, null as "". An object or a list is not a value.
+// text is field name of raw as a string: a JSON string as it is, null as
+// "". Anything else — a number, a boolean, an object — is not of the
+// documented shape (every field is a string, or null).
 func text(raw map[string]any, name string) (string, error) {
 	switch v := raw[name].(type) {
 	case nil:
 		return "", nil
 	case string:
 		return v, nil
-	case json.Number:
-		return v.String(), nil
-	case bool:
-		return strconv.FormatBool(v), nil
 	default:
-		return "", fmt.Errorf("not a single value: %w", ErrMalformed)
+		return "", fmt.Errorf("not a string: %w", ErrMalformed)
 	}
 }
 
@@ -704,7 +769,7 @@ func date(v string) (hrissync.Date, error) {
 		return hrissync.Date{}, nil
 	}
 	d, err := hrissync.ParseDate(v)
-	if err != nil {
+	if err != nil || d.Year == 0 {
 		return hrissync.Date{}, fmt.Errorf("not a date: %w", ErrMalformed)
 	}
 	return d, nil
@@ -713,7 +778,7 @@ func date(v string) (hrissync.Date, error) {
 // timestamp reads the ISO 8601 forms BambooHR writes: an offset with or
 // without a colon, or Z.
 func timestamp(v string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05-0700", "2006-01-02 15:04:05"} {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05-0700"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			return t.UTC(), nil
 		}
@@ -721,9 +786,36 @@ func timestamp(v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not an ISO 8601 time: %w", ErrMalformed)
 }
 
-// decodeWhole decodes one JSON answer of at most maxAnswer bytes into v.
-func decodeWhole(r io.Reader, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r, maxAnswer))
+// decodeWhole decodes one JSON answer of at most maxAnswer bytes into v,
+// refusing what two parsers may read apart (a name given twice, names
+// differing only in case) and anything after the value. An answer cut off
+// by ctx is ctx's error, not a malformed answer.
+func decodeWhole(ctx context.Context, r io.Reader, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r, maxAnswer+1))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if len(b) > maxAnswer {
+		return fmt.Errorf("an answer over %d bytes: %w", maxAnswer, ErrMalformed)
+	}
+	return decodeBytes(b, v)
+}
+
+// decodeBytes decodes one JSON value strictly (see decodeWhole), numbers
+// as json.Number.
+func decodeBytes(b []byte, v any) error {
+	// encoding/json would quietly make invalid UTF-8 U+FFFD: a name
+	// garbled on the way is refused, not written to the platform.
+	if !utf8.Valid(b) {
+		return fmt.Errorf("not UTF-8: %w", ErrMalformed)
+	}
+	if err := strictjson.Decode(b, new(any)); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrMalformed)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%v: %w", err, ErrMalformed)

@@ -2,6 +2,7 @@ package bamboohr
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,15 +19,15 @@ import (
 
 // Error is an answer of BambooHR's other than success: its status, the
 // request it answered (method and path, never the query or body), and
-// BambooHR's reason, taken from the X-BambooHR-Error-Message header where
-// it sent one. Errors the engine should not retry (a 400, a 403, a 404 that
+// BambooHR's reason where its X-BambooHR-Error-Message header gives one —
+// never the body, which may hold an employee's data. Errors the engine should not retry (a 400, a 403, a 404 that
 // is not a missing employee) come wrapped in retry.Permanent; 429 and 503
 // in retry.RetryAfter with BambooHR's pause.
 type Error struct {
 	Status  int
 	Method  string
 	Path    string
-	Message string // X-BambooHR-Error-Message, or a short excerpt of the body
+	Message string // X-BambooHR-Error-Message, printable ASCII, at most 200 bytes
 }
 
 func (e *Error) Error() string {
@@ -42,6 +43,12 @@ func (e *Error) Error() string {
 // not a date). It ends a list: a list read in part must not be taken for
 // everyone.
 var ErrMalformed = errors.New("bamboohr: malformed answer")
+
+// ErrIncomplete is a list that cannot be everyone: the report left out an
+// employee the directory listed, or the directory listed fewer than it
+// counts. BambooHR hides from a key the employees and fields its access
+// level does not cover; give the key one for the whole company.
+var ErrIncomplete = errors.New("bamboohr: the list is incomplete")
 
 // maxAnswer bounds one answer's body, read whole only for Get and the
 // change feed; listings are streamed.
@@ -139,11 +146,11 @@ func (c *client) do(ctx context.Context, method, path string, query string, body
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	e := &Error{Status: resp.StatusCode, Method: method, Path: path, Message: resp.Header.Get("X-BambooHR-Error-Message")}
-	if e.Message == "" {
-		e.Message = printable(excerpt, 200)
-	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	// BambooHR's error-code page spells the header with three s's; its
+	// other pages with two.
+	reason := cmp.Or(resp.Header.Get("X-BambooHR-Error-Message"), resp.Header.Get("X-BambooHR-Error-Messsage"))
+	e := &Error{Status: resp.StatusCode, Method: method, Path: path, Message: printable([]byte(reason), 200)}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 		return nil, retry.RetryAfter(e, retryAfter(resp.Header.Get("Retry-After"), time.Now))
@@ -156,15 +163,19 @@ func (c *client) do(ctx context.Context, method, path string, query string, body
 	return nil, retry.Permanent(e)
 }
 
-// retryAfter reads Retry-After: seconds or an HTTP date; 30 s if it is
-// missing or unreadable. A date already past is 0.
+// maxRetryAfter bounds the pause a Retry-After can ask for: a day, past
+// which a value is more likely a fault than a plan.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter reads Retry-After: seconds or an HTTP date, at most a day; 30 s
+// if it is missing or unreadable. A date already past is 0.
 func retryAfter(v string, now func() time.Time) time.Duration {
 	v = strings.TrimSpace(v)
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+		return time.Duration(min(n, uint64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now()), 0)
+		return min(max(t.Sub(now()), 0), maxRetryAfter)
 	}
 	return 30 * time.Second
 }

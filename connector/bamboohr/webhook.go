@@ -17,6 +17,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/webhook"
+	"github.com/hrissync/hrissync/internal/strictjson"
 )
 
 // Webhook headers, as BambooHR documents them (docs: "Webhooks",
@@ -180,6 +181,12 @@ func (c change) event(delivered string) webhook.Decoded {
 	if err != nil {
 		return fail("employee %s: the timestamp is not a time", c.employeeID)
 	}
+	// A change cannot have been made after the delivery telling of it was
+	// signed: a later time would have the engine wait for a record that
+	// will never be that new.
+	if sent, err := eventTime(delivered); err == nil && occurred.After(sent) {
+		occurred = sent
+	}
 	return webhook.Decoded{Event: hrissync.Event{ID: id, EmployeeID: c.employeeID, Type: c.kind, OccurredAt: occurred}}
 }
 
@@ -241,11 +248,19 @@ var (
 )
 
 func decodeJSON(body []byte) ([]change, bool, error) {
+	// A name given twice, or twice in two cases, is refused: two parsers
+	// would read two different employees out of it.
+	if err := strictjson.Decode(body, new(any)); err != nil {
+		return nil, false, fmt.Errorf("bamboohr: %v: %w", err, webhook.ErrMalformed)
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, false, fmt.Errorf("bamboohr: not a JSON object: %w", webhook.ErrMalformed)
 	}
 	if raw, ok := top["employees"]; ok {
+		if _, both := top["type"]; both {
+			return nil, false, fmt.Errorf("bamboohr: a delivery both event-based and field-based: %w", webhook.ErrMalformed)
+		}
 		changes, err := decodeFieldBasedJSON(raw)
 		return changes, false, err
 	}
@@ -275,7 +290,7 @@ func decodeFieldBasedJSON(raw json.RawMessage) ([]change, error) {
 		ChangedFields []string        `json:"changedFields"`
 		Fields        map[string]any  `json:"fields"`
 	}
-	if err := json.Unmarshal(raw, &employees); err != nil {
+	if err := json.Unmarshal(raw, &employees); err != nil || len(employees) == 0 {
 		return nil, fmt.Errorf("bamboohr: \"employees\" is not a list of employees: %w", webhook.ErrMalformed)
 	}
 	changes := make([]change, len(employees))
@@ -341,6 +356,8 @@ func decodeForm(body []byte) ([]change, bool, error) {
 				c.kind = actions[strings.ToLower(v)]
 			case parts[2] == "timestamp" && len(parts) == 3:
 				c.at = v
+			case parts[2] == "id" && len(parts) == 3 && v != parts[1]:
+				c.employeeID = "" // names another employee than its key: the item's error
 			default:
 				c.values[strings.Join(parts[2:], "/")] = v
 			}

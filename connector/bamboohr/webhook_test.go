@@ -167,6 +167,12 @@ func TestDecodeRefusesMalformedDeliveries(t *testing.T) {
 		"event with an unknown type": {jsonType, `{"type":"company.updated","timestamp":"2026-01-31T18:42:00+0000","data":{"employeeId":"5"}}`},
 		"event with a bad time":      {jsonType, `{"type":"employee.updated","timestamp":"yesterday","data":{"employeeId":"5"}}`},
 		"event with a signed id":     {jsonType, `{"type":"employee.updated","timestamp":"2026-01-31T18:42:00+0000","data":{"employeeId":"-5"}}`},
+		"a name given twice":         {jsonType, `{"type":"employee.updated","timestamp":"2026-01-31T18:42:00+0000","data":{"employeeId":"5","employeeId":"6"}}`},
+		"a name given in two cases":  {jsonType, `{"type":"employee.updated","Type":"employee.deleted","data":{"employeeId":"5"}}`},
+		"both shapes":                {jsonType, `{"type":"employee.updated","data":{"employeeId":"5"},"employees":[{"id":"6","action":"Updated"}]}`},
+		"no employees":               {jsonType, `{"employees":[]}`},
+		"employees null":             {jsonType, `{"employees":null}`},
+		"a form id naming another":   {formType, "employees[5][id]=6&employees[5][action]=Updated"},
 	} {
 		_, err := d.Decode(header(tc.contentType, "1772442000"), []byte(tc.body))
 		if !errors.Is(err, webhook.ErrMalformed) {
@@ -297,5 +303,17 @@ func TestNewVerifierNeedsAKey(t *testing.T) {
 	}
 	if _, err := bamboohr.NewVerifier(-1, []byte("k")); err == nil {
 		t.Error("no replay window: accepted")
+	}
+}
+
+// TestDecodeBoundsTheEventTime: an event cannot have happened after its
+// delivery was signed; a later timestamp in the body is taken as the
+// delivery's, so that the engine does not wait for a record that new.
+func TestDecodeBoundsTheEventTime(t *testing.T) {
+	sent := time.Date(2026, 1, 31, 18, 42, 0, 0, time.UTC)
+	body := `{"type":"employee.updated","timestamp":"2099-01-01T00:00:00+0000","data":{"employeeId":"5"}}`
+	ev, err := bamboohr.Decoder{}.Decode(header(jsonType, strconv.FormatInt(sent.Unix(), 10)), []byte(body))
+	if err != nil || !ev.OccurredAt.Equal(sent) {
+		t.Errorf("event at %v, %v; want the delivery's time %v", ev.OccurredAt, err, sent)
 	}
 }
