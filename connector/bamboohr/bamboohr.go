@@ -44,7 +44,14 @@
 // date after the termination date is a rehire, as hrissync reads it.
 // BambooHR's lastChanged, which moves with any change to the employee
 // (their job, employment status or compensation rows too), is the record's
-// version: a record read before a change is older than one read after.
+// version: a record read before a change is older than one read after. It
+// has whole seconds, so two changes within a second share a version; and an
+// employee unchanged since BambooHR began recording it (June 2011) has none,
+// the zero version, older than any other.
+//
+// Every field is a string or null, status is Active or Inactive: an answer
+// otherwise — a number, a name given twice, a status the reference does not
+// give, bytes that are not UTF-8 — is malformed, not guessed at.
 //
 // # What each trigger costs
 //
@@ -71,10 +78,11 @@
 // rotated); 400 and 403 are permanent (retry.Permanent(*Error)). An answer
 // not of the documented shape wraps ErrMalformed, and ends a list: the batch
 // then fails rather than taking the people not read for leavers. For the
-// same reason an employee the directory lists but its report leaves out (the
-// API key may not see them, or a field), or a field of the mapping the
-// report omits (unknown, or hidden from the key), is an error, not a
-// silence.
+// same reason a list that cannot be everyone is ErrIncomplete — an employee
+// the directory lists but its report leaves out, or a directory listing
+// fewer employees than its meta.total counts — and a field of the mapping
+// the report omits (unknown, or hidden from the key) is an error, not a
+// silence. A Retry-After is read as at most a day.
 //
 // The API key's user must see every employee and every mapped field: give
 // the key an access level for the whole company.

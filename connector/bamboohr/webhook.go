@@ -78,9 +78,11 @@ func NewVerifier(tolerance time.Duration, privateKeys ...[]byte) (*webhook.HMAC,
 // another time is another event, which costs a reconcile that finds nothing
 // to do, never a change dropped as a repeat.
 //
-// Names BambooHR may add to its payloads are ignored; a delivery without
-// an employee id, with an unknown type or action, or a time that is not one
-// is malformed. An event's time is its own timestamp, else the delivery's.
+// Names BambooHR may add to its payloads are ignored; a name given twice (or
+// in two cases), a delivery of both shapes or of no employee, an item
+// without an employee id (or whose id names another), with an unknown type
+// or action, or a time that is not one is malformed. An event's time is its
+// own timestamp, else the delivery's — and never later than the delivery's.
 type Decoder struct{}
 
 var (
