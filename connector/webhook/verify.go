@@ -366,6 +366,9 @@ type Encoding int
 const (
 	Hex Encoding = iota
 	Base64
+	// Base64URL is the URL-safe alphabet (RFC 4648 §5), padded or not,
+	// as Merge writes X-Merge-Webhook-Signature.
+	Base64URL
 )
 
 // Signed says which bytes an HMAC scheme signs, from the body and the
@@ -406,7 +409,7 @@ type HMAC struct {
 	Secrets  [][]byte         // one or more (rotation)
 	Header   string           // the signature header
 	Prefix   string           // stripped from the header's value, e.g. "sha256="
-	Encoding Encoding         // Hex (default) or Base64
+	Encoding Encoding         // Hex (default), Base64 or Base64URL
 	Hash     func() hash.Hash // sha256.New by default; sha512.New for HMAC-SHA512
 	// TimestampHeader, if set, is required, bound into the signed content
 	// by Signed, and checked against Tolerance (Unix seconds or RFC 3339).
@@ -433,13 +436,16 @@ func (v *HMAC) Verify(h http.Header, body []byte, now time.Time) error {
 		return unauthenticated("%s lacks its %q prefix", v.Header, v.Prefix)
 	}
 	var got []byte
-	if v.Encoding == Base64 {
+	switch v.Encoding {
+	case Base64:
 		got, err = base64.StdEncoding.DecodeString(sigText)
-	} else {
+	case Base64URL:
+		got, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(sigText, "="))
+	default:
 		got, err = hex.DecodeString(sigText)
 	}
 	if err != nil {
-		return unauthenticated("%s is not %s", v.Header, map[Encoding]string{Hex: "hex", Base64: "base64"}[v.Encoding])
+		return unauthenticated("%s is not %s", v.Header, map[Encoding]string{Hex: "hex", Base64: "base64", Base64URL: "base64url"}[v.Encoding])
 	}
 	ts, signed := "", v.Signed
 	if v.TimestampHeader != "" {
