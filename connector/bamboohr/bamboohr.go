@@ -89,7 +89,6 @@
 package bamboohr
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -104,11 +103,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/connector/internal/httpapi"
 	"github.com/hrissync/hrissync/hrtype"
-	"github.com/hrissync/hrissync/internal/strictjson"
 )
 
 // Config configures New. CompanyDomain and APIKey are required.
@@ -248,7 +246,7 @@ func New(cfg Config) (*Source, error) {
 	s.c = client{
 		base: strings.TrimSuffix(base, "/"),
 		key:  cfg.APIKey,
-		http: newRetryClient(cfg.HTTPClient, retries, waitMax),
+		http: httpapi.NewClient(cfg.HTTPClient, retries, waitMax),
 	}
 	return s, nil
 }
@@ -267,7 +265,7 @@ func (s *Source) Get(ctx context.Context, id string) (hrissync.Employee, error) 
 	q := url.Values{"fields": {strings.Join(s.fields, ",")}, "onlyCurrent": {"true"}}
 	path := "/api/v1/employees/" + id
 	resp, err := s.c.do(ctx, http.MethodGet, path, q.Encode(), nil)
-	if status(err) == http.StatusNotFound {
+	if httpapi.Status(err) == http.StatusNotFound {
 		return hrissync.Employee{}, fmt.Errorf("bamboohr: employee %s: %w", id, hrissync.ErrNotFound)
 	}
 	if err != nil {
@@ -275,7 +273,7 @@ func (s *Source) Get(ctx context.Context, id string) (hrissync.Employee, error) 
 	}
 	defer resp.Body.Close()
 	var raw map[string]any
-	if err := decodeWhole(ctx, resp.Body, &raw); err != nil {
+	if err := httpapi.DecodeWhole(ctx, resp.Body, maxAnswer, &raw, ErrMalformed); err != nil {
 		return hrissync.Employee{}, fmt.Errorf("bamboohr: GET %s: %w", path, err)
 	}
 	rec, err := s.record(raw, nil)
@@ -391,7 +389,7 @@ func (s *Source) directoryPage(ctx context.Context, cursor string) (directoryPag
 	malformed := func(format string, a ...any) (directoryPage, error) {
 		return directoryPage{}, fmt.Errorf("bamboohr: GET %s: %s: %w", path, fmt.Sprintf(format, a...), ErrMalformed)
 	}
-	if err := decodeWhole(ctx, resp.Body, &page); err != nil {
+	if err := httpapi.DecodeWhole(ctx, resp.Body, maxAnswer, &page, ErrMalformed); err != nil {
 		return directoryPage{}, fmt.Errorf("bamboohr: GET %s: %w", path, err)
 	}
 	// data, meta.total and meta.page are required (GetEmployeesResponseObject).
@@ -438,7 +436,7 @@ func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error)
 			LastChanged string          `json:"lastChanged"`
 		} `json:"employees"`
 	}
-	if err := decodeWhole(ctx, resp.Body, &feed); err != nil {
+	if err := httpapi.DecodeWhole(ctx, resp.Body, maxAnswer, &feed, ErrMalformed); err != nil {
 		return nil, fmt.Errorf("bamboohr: GET %s: %w", path, err)
 	}
 	if feed.Employees == nil { // required (ChangedEmployeeIdsResponse)
@@ -447,7 +445,7 @@ func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error)
 	var ids []string
 	for key, c := range feed.Employees {
 		if id, ok := scalar(c.ID); !ok || id != "" && id != key || !validID(key) {
-			return nil, fmt.Errorf("bamboohr: GET %s: %s is not an employee id, or names another: %w", path, clip(key), ErrMalformed)
+			return nil, fmt.Errorf("bamboohr: GET %s: %s is not an employee id, or names another: %w", path, httpapi.Clip(key), ErrMalformed)
 		}
 		if c.LastChanged != "" {
 			at, err := timestamp(c.LastChanged)
@@ -463,7 +461,7 @@ func (s *Source) changed(ctx context.Context, since time.Time) ([]string, error)
 			ids = append(ids, key)
 		case "Deleted":
 		default:
-			return nil, fmt.Errorf("bamboohr: GET %s: employee %s has action %s: %w", path, key, clip(c.Action), ErrMalformed)
+			return nil, fmt.Errorf("bamboohr: GET %s: employee %s has action %s: %w", path, key, httpapi.Clip(c.Action), ErrMalformed)
 		}
 	}
 	// Ids have no leading zeros: by length, then by text, is numeric order.
@@ -560,7 +558,7 @@ func (s *Source) report(ctx context.Context, ids []string, yield func(hrissync.E
 					return cut(err)
 				}
 				var raw map[string]any
-				if err := decodeBytes(item, &raw); err != nil {
+				if err := httpapi.DecodeBytes(item, &raw, ErrMalformed); err != nil {
 					return fail(fmt.Errorf("bamboohr: POST %s: employees: %w", path, err))
 				}
 				rec, err := s.record(raw, keys)
@@ -792,48 +790,6 @@ func timestamp(v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("not an ISO 8601 time: %w", ErrMalformed)
-}
-
-// decodeWhole decodes one JSON answer of at most maxAnswer bytes into v,
-// refusing what two parsers may read apart (a name given twice, names
-// differing only in case) and anything after the value. An answer cut off
-// by ctx is ctx's error, not a malformed answer.
-func decodeWhole(ctx context.Context, r io.Reader, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r, maxAnswer+1))
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
-	}
-	if len(b) > maxAnswer {
-		return fmt.Errorf("an answer over %d bytes: %w", maxAnswer, ErrMalformed)
-	}
-	return decodeBytes(b, v)
-}
-
-// decodeBytes decodes one JSON value strictly (see decodeWhole), numbers
-// as json.Number.
-func decodeBytes(b []byte, v any) error {
-	// encoding/json would quietly make invalid UTF-8 U+FFFD: a name
-	// garbled on the way is refused, not written to the platform.
-	if !utf8.Valid(b) {
-		return fmt.Errorf("not UTF-8: %w", ErrMalformed)
-	}
-	if err := strictjson.Decode(b, new(any)); err != nil {
-		return fmt.Errorf("%v: %w", err, ErrMalformed)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%v: %w", err, ErrMalformed)
-	}
-	return nil
-}
-
-// clip quotes at most 32 bytes of a value the answer chose.
-func clip(s string) string {
-	return strconv.Quote(printable([]byte(s), 32))
 }
 
 var _ hrissync.Source = (*Source)(nil)

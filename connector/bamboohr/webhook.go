@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/connector/internal/httpapi"
 	"github.com/hrissync/hrissync/connector/webhook"
 	"github.com/hrissync/hrissync/internal/strictjson"
 )
@@ -340,7 +341,7 @@ func decodeForm(body []byte) ([]change, bool, error) {
 			return nil, false, fmt.Errorf("bamboohr: a form key not in bracket notation: %w", webhook.ErrMalformed)
 		}
 		if len(vs) != 1 {
-			return nil, false, fmt.Errorf("bamboohr: form key %s given %d times: %w", clip(k), len(vs), webhook.ErrMalformed)
+			return nil, false, fmt.Errorf("bamboohr: form key %s given %d times: %w", httpapi.Clip(k), len(vs), webhook.ErrMalformed)
 		}
 		v := vs[0]
 		switch {
