@@ -30,6 +30,7 @@ var importRules = []struct {
 	{"connector/*", []string{"", "store"}},
 	{"connector/sinktest", []string{"", "store", "store/memory", "connector/memory", "clocktest"}},
 	{"connector/bamboohr", []string{"", "store", "connector/webhook", "connector/internal/httpapi"}},
+	{"connector/merge", []string{"", "store", "connector/webhook", "connector/internal/httpapi"}},
 	{"connector/internal/httpapi", nil},
 	{"connector/bamboohr/bamboohrtest", nil},
 	{"status", []string{"", "store"}},
