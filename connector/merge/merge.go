@@ -252,11 +252,18 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 	// Merge's filter is "after"; asking from a second before keeps a
 	// change made at since itself.
 	after := since.UTC().Add(-time.Second).Format(time.RFC3339)
+	// What was modified in the second before since's own is not the
+	// window's: a time Merge writes in whole seconds may be since's own.
+	from := since.Truncate(time.Second)
+	inWindow := func(e hrissync.Employee) bool { return e.Version.IsZero() || !e.Version.Time.Before(from) }
 	return func(yield func(hrissync.Employee, error) bool) {
 		seen := map[string]bool{}
 		for e, err := range s.employees(ctx, url.Values{"modified_after": {after}}) {
 			if err == nil {
 				seen[e.ID] = true
+				if !inWindow(e) {
+					continue
+				}
 			}
 			if !yield(e, err) || err != nil {
 				return
@@ -278,8 +285,8 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 		}
 		for _, id := range ids {
 			e, err := s.Get(ctx, id)
-			if errors.Is(err, hrissync.ErrNotFound) {
-				continue // gone since: the batch finds them gone
+			if errors.Is(err, hrissync.ErrNotFound) || err == nil && !inWindow(e) {
+				continue // gone since (the batch finds them gone), or not the window's
 			}
 			if !yield(e, err) || err != nil {
 				return

@@ -45,8 +45,10 @@ func NewVerifier(keys ...[]byte) (*webhook.HMAC, error) {
 //     employee data holds (its id), at its modified_at;
 //   - Employment.added, .changed, .removed: an event for the employee whose
 //     employment it is (a new job title);
-//   - a sync notification (LinkedAccount.synced,
-//     LinkedAccount.fully_synced_initial, or a common model's .synced): no
+//   - a sync notification — a LinkedAccount event naming a sync (the
+//     deprecated LinkedAccount.synced and .fully_synced_initial, and the
+//     "Linked Account synced" that replaced them, whose event string the
+//     reference we read does not give) or a common model's .synced: no
 //     event, but Synced is called — Merge has read the HR system, and a
 //     poll now finds what changed;
 //   - anything else (issues, other common models), and any delivery for
@@ -112,7 +114,7 @@ func (d Decoder) DecodeBatch(_ http.Header, body []byte) ([]webhook.Decoded, err
 	if !ok {
 		return nil, fmt.Errorf("merge: hook.event is not Model.action: %w", webhook.ErrMalformed)
 	}
-	if model == "LinkedAccount" && (action == "synced" || action == "fully_synced_initial") || action == "synced" {
+	if model == "LinkedAccount" && strings.Contains(action, "sync") || action == "synced" {
 		if d.Synced != nil {
 			d.Synced()
 		}
