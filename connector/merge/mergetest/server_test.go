@@ -159,8 +159,8 @@ type docEmployee struct {
 	CustomFields      map[string]any  `json:"custom_fields"`
 	RemoteWasDeleted  bool            `json:"remote_was_deleted"`
 	FieldMappings     *struct {
-		OrganizationDefinedTargets   map[string]any `json:"organization_defined_targets"`
-		LinkedAccountDefinedTargets  map[string]any `json:"linked_account_defined_targets"`
+		OrganizationDefinedTargets  map[string]any `json:"organization_defined_targets"`
+		LinkedAccountDefinedTargets map[string]any `json:"linked_account_defined_targets"`
 	} `json:"field_mappings"`
 	RemoteData []struct {
 		Path string         `json:"path"`
