@@ -48,7 +48,7 @@
 //
 // Not modelled: writes (POST/PATCH), passthrough, companies, groups, pay
 // groups, benefits, payroll, time off, bank info, remote_fields and
-// show_enum_origins (accepted and ignored), include_sensitive_fields (ssn is
+// show_enum_origins and order_by (accepted and ignored), include_sensitive_fields (ssn is
 // always null), real rate limiting (429 only by Inject), X-RateLimit-* headers
 // (not documented), webhook retries, third-party webhooks, and events for
 // Employment, Team and Location changes.

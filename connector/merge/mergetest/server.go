@@ -61,8 +61,11 @@ type Employee struct {
 // Fault makes matching requests fail. Method "" matches any method; Path is a
 // prefix of the path after /api/hris/v1 ("" matches all). Status 0 with
 // Malformed answers 200 with a body that is not JSON. RetryAfter, when set,
-// is sent as the Retry-After header. Times is how many requests it affects:
-// 0 means once, a negative number means every request until Close.
+// is sent as the Retry-After header; Status 0 without Malformed is 500.
+// Times is how many requests it affects: 0 means once, a negative number
+// means every request until Close. Error bodies are {"detail": ...}; a 429's
+// is DRF's "Request was throttled. Expected available in N seconds." when
+// RetryAfter is a number of seconds.
 type Fault struct {
 	Method, Path string
 	Status       int
@@ -71,7 +74,8 @@ type Fault struct {
 	Times        int
 }
 
-// Request is one request the server saw.
+// Request is one request the server saw. Path is the whole URL path, with
+// BasePath; Status is the status answered.
 type Request struct {
 	Method, Path string
 	Query        url.Values
@@ -413,6 +417,9 @@ func (s *Server) handle(w http.ResponseWriter, req *http.Request) {
 			}
 			detail(w, status, msg)
 			return
+		}
+		if status == 0 {
+			status = http.StatusInternalServerError
 		}
 		detail(w, status, http.StatusText(status))
 		return

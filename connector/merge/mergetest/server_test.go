@@ -808,3 +808,11 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("employees %d", n)
 	}
 }
+
+func TestFaultWithoutStatus(t *testing.T) {
+	s, _ := newTestServer(t)
+	s.Inject(Fault{})
+	if r := get(t, s, "/employees", nil); r.status != 500 || !json.Valid(r.body) {
+		t.Errorf("%d %s", r.status, r.body)
+	}
+}
