@@ -30,6 +30,14 @@
 //     organization's webhook signature key, "encode[d] to Base64url"; data
 //     change events "<CommonModel>.added/.changed/.removed" carry "the actual
 //     Merge common model"; a sync notification carries sync status.
+//   - https://help.merge.dev/articles/2988671375-initial-sync-overview-and-best-practices:
+//     the LinkedAccount.sync_completed sample payload, data {"is_initial_sync",
+//     "sync_status": {"<model id>": {"last_sync_result",
+//     "last_sync_finished"}}}; and Merge's own webhooks reference in
+//     github.com/merge-api/merge-unified-skills
+//     (skills/merge-onboarding/references/webhooks.md): event names
+//     LinkedAccount.sync_completed and <Model>.added/.changed/.removed,
+//     .removed carrying "the record as last seen".
 //
 // Where the documents are silent the fake picks the plainest behaviour and the
 // source says "Docs silent:" next to it. The main such choices:
@@ -42,9 +50,8 @@
 //     objects changed during a walk are neither skipped nor repeated.
 //   - Deleted objects (remote_was_deleted) are left out of lists unless
 //     include_deleted_data=true, and GET /{model}/{id} answers 404 for them.
-//   - The sync notification is "LinkedAccount.sync_completed" with
-//     data.sync_status keyed by model id ("hris.Employee") as in
-//     https://docs.merge.dev/basics/syncing-data.
+//   - Webhook signatures are sent padded (Python's urlsafe_b64encode);
+//     Webhook.Unpadded sends them without "=".
 //
 // Not modelled: writes (POST/PATCH), passthrough, companies, groups, pay
 // groups, benefits, payroll, time off, bank info, remote_fields and

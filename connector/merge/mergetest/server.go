@@ -117,8 +117,9 @@ type Server struct {
 	// URL + BasePath.
 	URL string
 
-	srv *httptest.Server
-	cfg Config
+	srv     *httptest.Server
+	cfg     Config
+	created time.Time // the Linked Account's completed_at
 
 	mu            sync.Mutex
 	seq           int64
@@ -156,6 +157,7 @@ func NewServer(cfg Config) *Server {
 		cfg.IntegrationSlug = "bamboohr"
 	}
 	s := &Server{cfg: cfg, empByRemote: map[string]*employeeRec{}}
+	s.created = s.now()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
@@ -242,9 +244,9 @@ func (s *Server) DeleteEmployee(remoteID string) {
 	t := s.now()
 	r.deleted, r.e.Deleted, r.modified = true, true, t
 	r.job.deleted, r.job.modified = true, t
-	// Docs silent on the removed event's data: the help center says data
-	// change webhooks carry "the actual Merge common model", so the fake sends
-	// the object itself, now with remote_was_deleted true.
+	// The removed event's data is "the record as last seen, including its id"
+	// (Merge's webhooks reference, merge-api/merge-unified-skills
+	// references/webhooks.md): the object, now remote_was_deleted true.
 	s.queueLocked("Employee.removed", s.renderEmployee(r, nil))
 }
 

@@ -10,20 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 )
 
 // Event names. Data change events are "<CommonModel>.added", ".changed",
 // ".removed" (help.merge.dev/en/articles/5389453-creating-webhooks-in-merge:
 // "common_model_name.added, common_model_name.changed,
 // common_model_name.removed"; docs.merge.dev/basics/webhooks/merge-to-you
-// shows "Candidate.changed").
-//
-// The sync notification: the help center's older article names
-// "LinkedAccount.synced"; the webhooks migration guide
-// (help.merge.dev/en/articles/8426389) retired the old sync webhooks in April
-// 2024 in favour of "Linked Account synced". Docs silent on its exact event
-// string in the stored pages; the fake sends "LinkedAccount.sync_completed".
+// shows "Candidate.changed"). The sync notification ("Linked account synced"
+// in the dashboard) is "LinkedAccount.sync_completed"
+// (help.merge.dev/articles/2988671375-initial-sync-overview-and-best-practices;
+// Merge's webhooks reference in merge-api/merge-unified-skills calls
+// "LinkedAccount.synced" its deprecated predecessor).
 const (
 	EventEmployeeAdded   = "Employee.added"
 	EventEmployeeChanged = "Employee.changed"
@@ -77,9 +74,10 @@ func (s *Server) AddWebhook(w Webhook) {
 	s.webhooks = append(s.webhooks, webhookReg{Webhook: w, id: newUUID()})
 }
 
-// linkedAccount is the payload's linked_account object, with the fields of the
-// help center's example sync payload
-// (help.merge.dev/en/articles/5389453-creating-webhooks-in-merge).
+// linkedAccount is the payload's linked_account object, with the fields of
+// the sample payloads of help.merge.dev/en/articles/5389453 and
+// help.merge.dev/articles/2988671375 (the later adds account_type and
+// completed_at).
 func (s *Server) linkedAccount() map[string]any {
 	return map[string]any{
 		"id":                         s.cfg.LinkedAccountID,
@@ -92,6 +90,8 @@ func (s *Server) linkedAccount() map[string]any {
 		"status":                     "COMPLETE",
 		"webhook_listener_url":       "https://api.merge.dev/api/integrations/webhook-listener/" + s.cfg.LinkedAccountID,
 		"is_duplicate":               nil,
+		"account_type":               "PRODUCTION",
+		"completed_at":               formatTime(s.created),
 	}
 }
 
@@ -130,44 +130,36 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// syncModels are the models whose sync the fake reports.
-var syncModels = []struct{ name, id string }{
-	{"Employee", "hris.Employee"},
-	{"Employment", "hris.Employment"},
-	{"Team", "hris.Team"},
-	{"Location", "hris.Location"},
-}
+// syncModels are the model ids whose sync the fake reports.
+var syncModels = []string{"hris.Employee", "hris.Employment", "hris.Team", "hris.Location"}
 
-// CompleteSync queues the sync notification Merge sends after a sync of the
-// Linked Account. Its data is the account's sync status: "A 'sync
-// notification' webhook will send a /sync-status object" (help center
-// 5389453), read through https://docs.merge.dev/basics/syncing-data, whose
-// important field is data.sync_status with last_sync_result. data.sync_status
-// is keyed by model id ("hris.Employee"); each value has the SyncStatus fields
-// of the OpenAPI (model_name, model_id, last_sync_start, next_sync_start,
-// status, is_initial_sync) plus last_sync_result and last_sync_finished.
-// The first call reports is_initial_sync true.
+// CompleteSync queues LinkedAccount.sync_completed as Merge sends it after a
+// sync of the Linked Account. Its data follows the sample payload of
+// help.merge.dev/articles/2988671375-initial-sync-overview-and-best-practices,
+// {"is_initial_sync", "sync_status": {"<model id>": {"last_sync_result",
+// "last_sync_finished"}}}, with the fields Merge's webhooks reference
+// (merge-api/merge-unified-skills, references/webhooks.md) adds:
+// integration_name, integration_id, and per model data_fresh_as_of and
+// sync_status_reason. Every model reports DONE, finished at Now; the first
+// call reports is_initial_sync true.
 func (s *Server) CompleteSync() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.syncs++
-	t := s.now()
+	t := formatTime(s.now())
 	status := map[string]any{}
 	for _, m := range syncModels {
-		status[m.id] = map[string]any{
-			"model_name":         m.name,
-			"model_id":           m.id,
-			"last_sync_start":    formatTime(t),
-			"last_sync_finished": formatTime(t),
-			"next_sync_start":    formatTime(t.Add(24 * time.Hour)),
-			"status":             "DONE",
+		status[m] = map[string]any{
 			"last_sync_result":   "DONE",
-			"is_initial_sync":    s.syncs == 1,
+			"last_sync_finished": t,
+			"data_fresh_as_of":   t,
+			"sync_status_reason": nil,
 		}
 	}
 	s.queueLocked(EventSyncCompleted, map[string]any{
+		"is_initial_sync":  s.syncs == 1,
 		"integration_name": s.cfg.Integration,
-		"integration_slug": s.cfg.IntegrationSlug,
+		"integration_id":   s.cfg.IntegrationSlug,
 		"sync_status":      status,
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // receiver is a webhook endpoint that records what it is sent.
@@ -137,7 +138,7 @@ func TestDataChangePayloads(t *testing.T) {
 	if len(got) != 3 || len(pending) != 3 {
 		t.Fatalf("received %d pending %d", len(got), len(pending))
 	}
-	example := fixture(t, "helpcenter_sync_webhook_example.json")
+	example := fixture(t, "helpcenter_sync_completed_example.json")
 	var hookID string
 	for i, want := range []struct{ event, first string }{
 		{"Employee.added", "A"}, {"Employee.changed", "B"}, {"Employee.removed", "B"},
@@ -203,7 +204,7 @@ func TestSyncNotificationPayload(t *testing.T) {
 	if len(pend) != 2 {
 		t.Fatalf("pending %d", len(pend))
 	}
-	example := fixture(t, "helpcenter_sync_webhook_example.json")
+	example := fixture(t, "helpcenter_sync_completed_example.json")
 	for i, d := range pend {
 		p := decode[payload](t, d.Body)
 		if p.Hook.Event != "LinkedAccount.sync_completed" {
@@ -212,18 +213,32 @@ func TestSyncNotificationPayload(t *testing.T) {
 		if !slices.Equal(keys(p.LinkedAccount), keys(example["linked_account"].(map[string]any))) {
 			t.Errorf("linked_account keys %v", keys(p.LinkedAccount))
 		}
+		// data has every key of the published example, and each model's
+		// entry every key of the example's entries.
+		exData := example["data"].(map[string]any)
+		got := decode[map[string]any](t, p.Data)
+		for _, k := range keys(exData) {
+			if _, ok := got[k]; !ok {
+				t.Errorf("data lacks %s", k)
+			}
+		}
+		exEntry := exData["sync_status"].(map[string]any)["ticketing.Ticket"].(map[string]any)
+		for model, v := range got["sync_status"].(map[string]any) {
+			for _, k := range keys(exEntry) {
+				if _, ok := v.(map[string]any)[k]; !ok {
+					t.Errorf("%s lacks %s", model, k)
+				}
+			}
+		}
 		var data struct {
+			IsInitialSync   bool   `json:"is_initial_sync"`
 			IntegrationName string `json:"integration_name"`
-			IntegrationSlug string `json:"integration_slug"`
+			IntegrationSlug string `json:"integration_id"`
 			SyncStatus      map[string]struct {
-				ModelName        string `json:"model_name"`
-				ModelID          string `json:"model_id"`
-				LastSyncStart    string `json:"last_sync_start"`
-				LastSyncFinished string `json:"last_sync_finished"`
-				NextSyncStart    string `json:"next_sync_start"`
-				Status           string `json:"status"`
-				LastSyncResult   string `json:"last_sync_result"`
-				IsInitialSync    bool   `json:"is_initial_sync"`
+				LastSyncResult   string  `json:"last_sync_result"`
+				LastSyncFinished string  `json:"last_sync_finished"`
+				DataFreshAsOf    string  `json:"data_fresh_as_of"`
+				Reason           *string `json:"sync_status_reason"`
 			} `json:"sync_status"`
 		}
 		d := json.NewDecoder(strings.NewReader(string(p.Data)))
@@ -232,14 +247,17 @@ func TestSyncNotificationPayload(t *testing.T) {
 			t.Fatal(err)
 		}
 		emp, ok := data.SyncStatus["hris.Employee"]
-		if !ok || emp.ModelName != "Employee" || emp.LastSyncResult != "DONE" || emp.Status != "DONE" {
+		if !ok || emp.LastSyncResult != "DONE" || len(data.SyncStatus) != 4 {
 			t.Errorf("sync_status %+v", data.SyncStatus)
 		}
-		if emp.IsInitialSync != (i == 0) {
-			t.Errorf("is_initial_sync %v on sync %d", emp.IsInitialSync, i+1)
+		if data.IsInitialSync != (i == 0) {
+			t.Errorf("is_initial_sync %v on sync %d", data.IsInitialSync, i+1)
 		}
 		if emp.LastSyncFinished != formatTime(c.Now()) {
 			t.Errorf("last_sync_finished %q", emp.LastSyncFinished)
+		}
+		if _, err := time.Parse(time.RFC3339, emp.LastSyncFinished); err != nil {
+			t.Error(err)
 		}
 		if data.IntegrationSlug != "bamboohr" {
 			t.Errorf("integration_slug %q", data.IntegrationSlug)
