@@ -317,7 +317,11 @@ func (s *Server) Requests() []Request {
 	defer s.mu.Unlock()
 	out := make([]Request, len(s.requests))
 	for i, r := range s.requests {
-		r.Query = maps.Clone(r.Query)
+		q := url.Values{}
+		for k, v := range r.Query {
+			q[k] = append([]string(nil), v...)
+		}
+		r.Query = q
 		out[i] = r
 	}
 	return out
