@@ -11,6 +11,7 @@
 //	go run ./examples/standalone -compare       # hybrid, batch-only and realtime-only side by side
 //	go run ./examples/standalone -sinks lms,lxp # one engine, two platforms
 //	go run ./examples/standalone -source bamboohr # a BambooHR company over HTTP
+//	go run ./examples/standalone -source merge    # a Merge linked account over HTTP
 //
 // With -sinks, one engine keeps several platforms (hrissync.NewMulti): "lms",
 // a compliance LMS taking everyone on the hybrid cadence under the faults
@@ -51,6 +52,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/audit"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/clocktest"
 	"github.com/hrissync/hrissync/sim"
 	memstore "github.com/hrissync/hrissync/store/memory"
 	"github.com/hrissync/hrissync/store/sqlite"
@@ -78,20 +80,23 @@ func run() int {
 		dir      = flag.String("dir", "", "directory for the SQLite state and the audit log (default: a new temporary directory)")
 		inMemory = flag.Bool("memory", false, "keep state in memory instead of SQLite (no audit log)")
 		sinkList = flag.String("sinks", "", "comma-separated platforms one engine keeps: lms, lxp (default: one platform)")
-		source   = flag.String("source", "sim", "the HRIS: sim (the simulator's), or bamboohr (a fake BambooHR company over HTTP)")
+		source   = flag.String("source", "sim", "the HRIS: sim (the simulator's), bamboohr or merge (a fake of the vendor's API over HTTP)")
 	)
 	flag.Parse()
-	switch {
-	case *source == "bamboohr" && (*sinkList != "" || *compare):
-		fmt.Fprintln(os.Stderr, "standalone: -source bamboohr takes neither -sinks nor -compare")
-		return 2
-	case *source == "bamboohr":
+	if *source != "sim" {
+		vendors := map[string]func(*clocktest.Clock) vendor{"bamboohr": newBambooHR, "merge": newMerge}
+		newVendor, ok := vendors[*source]
+		switch {
+		case !ok:
+			fmt.Fprintf(os.Stderr, "standalone: -source %q: known are sim, bamboohr and merge\n", *source)
+			return 2
+		case *sinkList != "" || *compare:
+			fmt.Fprintf(os.Stderr, "standalone: -source %s takes neither -sinks nor -compare\n", *source)
+			return 2
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
-		return runBambooHR(ctx, *people, *days, *seed, *lost)
-	case *source != "sim":
-		fmt.Fprintf(os.Stderr, "standalone: -source %q: known are sim and bamboohr\n", *source)
-		return 2
+		return runVendor(ctx, *source, newVendor, *people, *days, *seed, *lost)
 	}
 	sinks, err := namedSinks(*sinkList)
 	if err == nil && sinks != nil && *compare {

@@ -75,25 +75,33 @@ func TestSinksFlagRefused(t *testing.T) {
 	}
 }
 
-// TestSourceBambooHR: -source bamboohr runs the engine against a fake
-// BambooHR company over loopback HTTP, loses some webhooks, and converges.
-func TestSourceBambooHR(t *testing.T) {
-	code, out := standalone(t, "-source", "bamboohr", "-people", "200", "-days", "5", "-lost", "0.3")
-	t.Log("\n" + out)
-	if code != 0 {
-		t.Errorf("exit status %d", code)
-	}
-	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^bamboohr: 200 people, 5 days of changes \(\d+\), the webhooks of [1-9]\d* lost`),
-		regexp.MustCompile(`(?m)^api calls after the first load: get=[1-9]\d* changed=[1-9]\d* directory=[1-9]\d* report=[1-9]\d* \(total \d+\)$`),
-		regexp.MustCompile(`(?m)^leavers terminated at once: [1-9]\d*, `),
-		regexp.MustCompile(`converged=yes differ=0 writes=(\d+) changed=(\d+) attempts=\d+\n$`),
+// TestSourceVendors: -source bamboohr and -source merge run the engine
+// against a fake of the vendor's API over loopback HTTP, lose some
+// webhooks, and converge.
+func TestSourceVendors(t *testing.T) {
+	for vendor, calls := range map[string]string{
+		"bamboohr": `changed=[1-9]\d* directory=[1-9]\d* get=[1-9]\d* report=[1-9]\d*`,
+		"merge":    `employees=[1-9]\d* employees-changed=[1-9]\d* employments-changed=[1-9]\d* get=[1-9]\d*`,
 	} {
-		if !want.MatchString(out) {
-			t.Errorf("no line matching %s", want)
-		}
+		t.Run(vendor, func(t *testing.T) {
+			code, out := standalone(t, "-source", vendor, "-people", "200", "-days", "5", "-lost", "0.3")
+			t.Log("\n" + out)
+			if code != 0 {
+				t.Errorf("exit status %d", code)
+			}
+			for _, want := range []*regexp.Regexp{
+				regexp.MustCompile(`(?m)^` + vendor + `: 200 people, 5 days of changes \(\d+\), the webhooks of [1-9]\d* lost`),
+				regexp.MustCompile(`(?m)^api calls after the first load: ` + calls + ` \(total \d+\)$`),
+				regexp.MustCompile(`(?m)^leavers terminated at once: [1-9]\d*, `),
+				regexp.MustCompile(`converged=yes differ=0 writes=(\d+) changed=(\d+) attempts=\d+\n$`),
+			} {
+				if !want.MatchString(out) {
+					t.Errorf("no line matching %s", want)
+				}
+			}
+		})
 	}
-	for _, args := range [][]string{{"-source", "workday"}, {"-source", "bamboohr", "-compare"}, {"-source", "bamboohr", "-sinks", "lms"}} {
+	for _, args := range [][]string{{"-source", "workday"}, {"-source", "bamboohr", "-compare"}, {"-source", "merge", "-sinks", "lms"}} {
 		if code, _ := standalone(t, args...); code != 2 {
 			t.Errorf("%v: exit status %d, want 2", args, code)
 		}
