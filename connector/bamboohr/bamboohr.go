@@ -260,7 +260,7 @@ func (s *Source) Get(ctx context.Context, id string) (hrissync.Employee, error) 
 	if !validID(id) {
 		// Not even asked: BambooHR reads the id 0 as "the API key's own
 		// employee", which must not answer for another id.
-		return hrissync.Employee{}, fmt.Errorf("bamboohr: employee %q: %w", id, hrissync.ErrNotFound)
+		return hrissync.Employee{}, fmt.Errorf("bamboohr: employee %s: %w", httpapi.Clip(id), hrissync.ErrNotFound)
 	}
 	q := url.Values{"fields": {strings.Join(s.fields, ",")}, "onlyCurrent": {"true"}}
 	path := "/api/v1/employees/" + id

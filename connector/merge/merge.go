@@ -51,6 +51,11 @@
 // An employee Merge marks remote_was_deleted is gone: not listed, and
 // ErrNotFound to Get.
 //
+// An employment that ended may leave no trace in the employee's answer, so
+// the version read then may be older than the change: ChangedSince raises it
+// to the ended employment's time, which the poll therefore carries; an
+// Employment.removed webhook alone may not.
+//
 // # What each trigger costs
 //
 //   - A webhook: one GET of the employee.
@@ -89,6 +94,7 @@ import (
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/connector/internal/httpapi"
 	"github.com/hrissync/hrissync/hrtype"
+	"github.com/hrissync/hrissync/retry"
 )
 
 // Config configures New. APIKey and AccountToken are required.
@@ -132,8 +138,10 @@ type Error = httpapi.Error
 var ErrMalformed = errors.New("merge: malformed answer")
 
 const (
-	maxPage   = 100
-	maxAnswer = 64 << 20
+	maxPage = 100
+	// maxEmptyPages bounds a run of empty pages that lead on.
+	maxEmptyPages = 100
+	maxAnswer     = 64 << 20
 	// expand inlines what the record needs in the employee's own answer.
 	expand = "employments,team,work_location"
 	// attrRemoteID keeps the HR system's own id.
@@ -217,7 +225,7 @@ func (s *Source) get(ctx context.Context, path string, q url.Values, v any) erro
 // is hrissync.ErrNotFound.
 func (s *Source) Get(ctx context.Context, id string) (hrissync.Employee, error) {
 	if !validID(id) {
-		return hrissync.Employee{}, fmt.Errorf("merge: employee %q: %w", id, hrissync.ErrNotFound)
+		return hrissync.Employee{}, fmt.Errorf("merge: employee %s: %w", httpapi.Clip(id), hrissync.ErrNotFound)
 	}
 	path := "/employees/" + id
 	var raw employee
@@ -252,9 +260,9 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 	// Merge's filter is "after"; asking from a second before keeps a
 	// change made at since itself.
 	after := since.UTC().Add(-time.Second).Format(time.RFC3339)
-	// What was modified in the second before since's own is not the
-	// window's: a time Merge writes in whole seconds may be since's own.
-	from := since.Truncate(time.Second)
+	// Merge's times have microseconds: what the wider ask brings from
+	// before since's microsecond is not the window's.
+	from := since.Truncate(time.Microsecond)
 	inWindow := func(e hrissync.Employee) bool { return e.Version.IsZero() || !e.Version.Time.Before(from) }
 	return func(yield func(hrissync.Employee, error) bool) {
 		seen := map[string]bool{}
@@ -269,22 +277,40 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 				return
 			}
 		}
-		// Employees whose employment changed: a new job title.
+		// Employees whose employment changed: a new job title, or one
+		// that ended. The employment's time is the employee's change: an
+		// ended one may no longer be in the employee's answer to raise its
+		// version, and the record read must not look older than the
+		// change that named it.
 		var ids []string
-		for page, err := range pages[employment](ctx, s, "/employments", url.Values{"modified_after": {after}}) {
+		changedAt := map[string]time.Time{}
+		// Removed employments too: a role that ended is a change.
+		for page, err := range pages[employment](ctx, s, "/employments", url.Values{"modified_after": {after}, "include_deleted_data": {"true"}}) {
 			if err != nil {
 				yield(hrissync.Employee{}, err)
 				return
 			}
 			for _, m := range page {
-				if m.Employee != "" && !seen[m.Employee] {
+				if m.Employee == "" || seen[m.Employee] && changedAt[m.Employee].IsZero() {
+					continue
+				}
+				if !seen[m.Employee] {
 					seen[m.Employee] = true
 					ids = append(ids, m.Employee)
 				}
+				at, err := stamp(m.ModifiedAt)
+				if err != nil {
+					yield(hrissync.Employee{}, fmt.Errorf("merge: GET /employments: %w", err))
+					return
+				}
+				changedAt[m.Employee] = later(changedAt[m.Employee], at)
 			}
 		}
 		for _, id := range ids {
 			e, err := s.Get(ctx, id)
+			if err == nil {
+				e.Version.Time = later(e.Version.Time, changedAt[id])
+			}
 			if errors.Is(err, hrissync.ErrNotFound) || err == nil && !inWindow(e) {
 				continue // gone since (the batch finds them gone), or not the window's
 			}
@@ -333,12 +359,19 @@ func pages[T any](ctx context.Context, s *Source, path string, q url.Values) ite
 		q := maps.Clone(q)
 		q.Set("page_size", strconv.Itoa(s.pageSize))
 		cursors := map[string]bool{}
+		empty := 0
 		for {
 			var page struct {
 				Next    *string `json:"next"`
 				Results *[]T    `json:"results"`
 			}
 			if err := s.get(ctx, path, q, &page); err != nil {
+				// A 404 for the first page is the URL, which no rerun
+				// mends; for a later one, an expired cursor, which a
+				// rerun from the start does.
+				if httpapi.Status(err) == http.StatusNotFound && !q.Has("cursor") {
+					err = retry.Permanent(err)
+				}
 				yield(nil, err)
 				return
 			}
@@ -352,7 +385,12 @@ func pages[T any](ctx context.Context, s *Source, path string, q url.Values) ite
 			if page.Next == nil || *page.Next == "" {
 				return
 			}
-			if cursors[*page.Next] {
+			if len(*page.Results) == 0 {
+				empty++
+			} else {
+				empty = 0
+			}
+			if cursors[*page.Next] || empty > maxEmptyPages {
 				yield(nil, fmt.Errorf("merge: GET %s: the cursors lead round: %w", path, ErrMalformed))
 				return
 			}
@@ -436,7 +474,7 @@ func (s *Source) record(raw employee) (hrissync.Employee, error) {
 	case "INACTIVE":
 		e.Status = hrissync.StatusTerminated
 	default:
-		return fail("employment_status", fmt.Errorf("%s is none of ACTIVE, PENDING, INACTIVE: %w", httpapi.Clip(st), ErrMalformed))
+		return fail("employment_status", fmt.Errorf("none of ACTIVE, PENDING, INACTIVE: %w", ErrMalformed))
 	}
 	var err error
 	if e.StartDate, err = date(raw.StartDate); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/connector/internal/httpapi"
 	"github.com/hrissync/hrissync/connector/webhook"
 	"github.com/hrissync/hrissync/internal/strictjson"
 )
@@ -48,7 +49,8 @@ func NewVerifier(keys ...[]byte) (*webhook.HMAC, error) {
 //   - a sync notification — a LinkedAccount event naming a sync (the
 //     deprecated LinkedAccount.synced and .fully_synced_initial, and the
 //     "Linked Account synced" that replaced them, whose event string the
-//     reference we read does not give) or a common model's .synced: no
+//     reference we read does not give) or the .synced of Employee,
+//     Employment, Team or Location: no
 //     event, but Synced is called — Merge has read the HR system, and a
 //     poll now finds what changed;
 //   - anything else (issues, other common models), and any delivery for
@@ -74,16 +76,25 @@ type Decoder struct {
 
 var _ webhook.BatchDecoder = Decoder{}
 
-// delivery is Merge's webhook payload.
-type delivery struct {
-	Hook *struct {
-		Event string `json:"event"`
-	} `json:"hook"`
-	LinkedAccount *struct {
-		ID string `json:"id"`
-	} `json:"linked_account"`
-	Data json.RawMessage `json:"data"`
+// object reads a JSON object by its names exactly as written: a struct
+// would match "ID" to id, and let a delivery name its linked account in
+// another case.
+func object(raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	return m, json.Unmarshal(raw, &m) == nil && m != nil
 }
+
+// text reads a JSON string; null and absence are "".
+func text(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
+// synced are the common models whose sync is the Source's concern.
+var synced = map[string]bool{"Employee": true, "Employment": true, "Team": true, "Location": true}
 
 // Decode reads a delivery that holds one event; one that holds none is
 // malformed here (the handler calls DecodeBatch, which takes it).
@@ -103,18 +114,22 @@ func (d Decoder) DecodeBatch(_ http.Header, body []byte) ([]webhook.Decoded, err
 	if err := strictjson.Decode(body, new(any)); err != nil {
 		return nil, fmt.Errorf("merge: %v: %w", err, webhook.ErrMalformed)
 	}
-	var p delivery
-	if err := json.Unmarshal(body, &p); err != nil || p.Hook == nil || p.Hook.Event == "" || p.LinkedAccount == nil {
+	top, ok := object(body)
+	hook, okHook := object(top["hook"])
+	linked, okLinked := object(top["linked_account"])
+	event, okEvent := text(hook["event"])
+	account, okAccount := text(linked["id"])
+	if !ok || !okHook || !okLinked || !okEvent || !okAccount || event == "" {
 		return nil, fmt.Errorf("merge: not a Merge webhook (hook.event, linked_account): %w", webhook.ErrMalformed)
 	}
-	if d.LinkedAccount != "" && p.LinkedAccount.ID != d.LinkedAccount {
+	if d.LinkedAccount != "" && account != d.LinkedAccount {
 		return []webhook.Decoded{}, nil
 	}
-	model, action, ok := strings.Cut(p.Hook.Event, ".")
+	model, action, ok := strings.Cut(event, ".")
 	if !ok {
 		return nil, fmt.Errorf("merge: hook.event is not Model.action: %w", webhook.ErrMalformed)
 	}
-	if model == "LinkedAccount" && strings.Contains(action, "sync") || action == "synced" {
+	if model == "LinkedAccount" && strings.Contains(action, "sync") || action == "synced" && synced[model] {
 		if d.Synced != nil {
 			d.Synced()
 		}
@@ -130,28 +145,29 @@ func (d Decoder) DecodeBatch(_ http.Header, body []byte) ([]webhook.Decoded, err
 	sum := sha256.Sum256(body)
 	id := "merge-" + hex.EncodeToString(sum[:16])
 	fail := func(why string) ([]webhook.Decoded, error) {
-		return []webhook.Decoded{{Event: hrissync.Event{ID: id}, Err: fmt.Errorf("merge: %s %s: %w", p.Hook.Event, why, webhook.ErrMalformed)}}, nil
+		return []webhook.Decoded{{Event: hrissync.Event{ID: id}, Err: fmt.Errorf("merge: %s %s: %w", httpapi.Clip(event), why, webhook.ErrMalformed)}}, nil
 	}
 	kind, ok := kinds[action]
 	if !ok {
 		return fail("is not an action of the reference")
 	}
-	var data struct {
-		ID         string  `json:"id"`
-		Employee   string  `json:"employee"`
-		ModifiedAt *string `json:"modified_at"`
-	}
-	if err := json.Unmarshal(p.Data, &data); err != nil {
+	data, ok := object(top["data"])
+	if !ok {
 		return fail("has no data object")
 	}
-	employeeID := data.ID
+	field := "id"
 	if model == "Employment" {
-		employeeID = data.Employee
+		field = "employee"
 	}
-	if !validID(employeeID) {
+	employeeID, ok := text(data[field])
+	if !ok || !validID(employeeID) {
 		return fail("names no valid employee")
 	}
-	at, err := stamp(data.ModifiedAt)
+	modified, ok := text(data["modified_at"])
+	if !ok {
+		return fail("has no modified_at")
+	}
+	at, err := stamp(&modified)
 	if err != nil || at.IsZero() {
 		return fail("has no modified_at")
 	}

@@ -88,10 +88,16 @@ func TestDecodeEvents(t *testing.T) {
 		"an issue":           strings.Replace(employeeChanged, "Employee.changed", "Issue.created", 1),
 		"another model":      strings.Replace(employeeChanged, "Employee.changed", "TimeOff.changed", 1),
 		"another's employee": strings.Replace(employeeChanged, "a3602c03-aba7-4d9d-a349-dbc338504092", "0e7cceaa-9b5c-4d44-8606-6e99f2b83026", 1),
+		// Names are matched as written: "ID" is not the linked account's id.
+		"an account's id in another case": strings.Replace(employeeChanged, `"linked_account": {"id"`, `"linked_account": {"ID"`, 1),
+		"another model's sync":            strings.Replace(mine, "LinkedAccount.synced", "Ticket.synced", 1),
 	} {
 		if items, err := d.DecodeBatch(nil, []byte(body)); err != nil || len(items) != 0 {
 			t.Errorf("%s: %+v, %v; want acknowledged, no event", name, items, err)
 		}
+	}
+	if synced != 1 {
+		t.Errorf("polls asked: %d, want only the account's own sync's", synced)
 	}
 }
 

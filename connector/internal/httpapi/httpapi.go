@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +115,12 @@ func NewClient(base *http.Client, retries int, waitMax time.Duration) *http.Clie
 func Do(c *http.Client, req *http.Request, vendor, path string, reason func(http.Header) string) (*http.Response, error) {
 	resp, err := c.Do(req)
 	if err != nil {
+		// A *url.Error spells out the URL, query and all; the error names
+		// the path only, as an *Error does.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%s: %s %s: %w", vendor, req.Method, path, err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
