@@ -220,11 +220,11 @@ func New(cfg Config) (*Source, error) {
 	}
 	named := map[string]bool{}
 	for _, field := range slices.Sorted(maps.Keys(s.attributes)) {
-		if name := s.attributes[field]; named[name] {
+		name := s.attributes[field]
+		if named[name] {
 			return nil, fmt.Errorf("bamboohr: Config.Attributes: two fields fill the attribute %q", name)
-		} else {
-			named[name] = true
 		}
+		named[name] = true
 	}
 	if cfg.Statuses != nil {
 		s.statuses = make(map[string]hrissync.Status, len(cfg.Statuses))
