@@ -265,17 +265,15 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 	from := since.Truncate(time.Microsecond)
 	inWindow := func(e hrissync.Employee) bool { return e.Version.IsZero() || !e.Version.Time.Before(from) }
 	return func(yield func(hrissync.Employee, error) bool) {
-		seen := map[string]bool{}
+		yielded := map[string]bool{}
 		for e, err := range s.employees(ctx, url.Values{"modified_after": {after}}) {
-			if err == nil {
-				seen[e.ID] = true
-				if !inWindow(e) {
-					continue
-				}
+			if err == nil && !inWindow(e) {
+				continue
 			}
 			if !yield(e, err) || err != nil {
 				return
 			}
+			yielded[e.ID] = true
 		}
 		// Employees whose employment changed: a new job title, or one
 		// that ended. The employment's time is the employee's change: an
@@ -291,11 +289,10 @@ func (s *Source) ChangedSince(ctx context.Context, since time.Time) iter.Seq2[hr
 				return
 			}
 			for _, m := range page {
-				if m.Employee == "" || seen[m.Employee] && changedAt[m.Employee].IsZero() {
+				if m.Employee == "" || yielded[m.Employee] {
 					continue
 				}
-				if !seen[m.Employee] {
-					seen[m.Employee] = true
+				if _, named := changedAt[m.Employee]; !named {
 					ids = append(ids, m.Employee)
 				}
 				at, err := stamp(m.ModifiedAt)
