@@ -105,6 +105,10 @@ const (
 	// TriggerLog, Recovery saying what happened).
 	ActionRecovered      = "recovered"       // a torn final line was cut off
 	ActionChainRestarted = "chain-restarted" // a host started a new chain
+	// ActionCheckpoint: the log signed its chain's head and handed it to
+	// the witness (Entry.Checkpoint), so that Check can tell a checkpoint
+	// the witness dropped from one never made.
+	ActionCheckpoint = "checkpoint"
 )
 
 // TriggerLog is the Trigger of the log's own entries.
@@ -139,6 +143,9 @@ type Entry struct {
 	Summary string `json:"summary,omitempty"` // free text for run summaries
 
 	Recovery *Recovery `json:"recovery,omitempty"` // the log's own entries only
+	// Checkpoint is the signed checkpoint an ActionCheckpoint entry
+	// records: of the entry before it in its chain.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 }
 
 // Recovery is what the log did to itself, in an entry of ActionRecovered or
