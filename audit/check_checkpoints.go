@@ -86,7 +86,12 @@ func (s *scanned) judgeCheckpoints(keys map[string]ed25519.PublicKey, witnessed 
 		return nil
 	}
 	var out []Finding
+	damaged := map[string]bool{} // tenants whose checkpoints disagree: how far they are witnessed means nothing
+	if s.brk != nil {
+		damaged[s.brk.Tenant] = true
+	}
 	fail := func(kind FindingKind, c Checkpoint, p CheckpointProblem, where string, at int64, err error) {
+		damaged[c.Tenant] = true
 		f := Finding{Kind: kind, Tenant: c.Tenant, Seq: c.Seq, At: at,
 			Err: &CheckpointError{Checkpoint: c, Problem: p, Where: where, At: at, Err: err}}
 		out = append(out, f)
@@ -171,7 +176,7 @@ func (s *scanned) judgeCheckpoints(keys map[string]ed25519.PublicKey, witnessed 
 		if from == lastRecord[tenant] { // the checkpoint's own record, which it names
 			from++
 		}
-		if end >= from {
+		if end >= from && !damaged[tenant] {
 			out = append(out, Finding{Kind: Unwitnessed, Tenant: tenant, Seq: from, At: end})
 		}
 	}

@@ -1,11 +1,14 @@
 package audit_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +120,182 @@ func TestCheckpointsOfAnUntouchedLog(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("findings = %q, want %q (witnessed %v)", got, want, seqs)
+	}
+}
+
+// Checkpoints under key A, then, after a rotation, under key B: with both
+// public keys every one verifies; with B's alone, A's are reported as of
+// an unknown key and B's still verify.
+func TestKeyRotation(t *testing.T) {
+	a, b := newSigner("key-a"), newSigner("key-b")
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := &audit.FileWitness{Path: filepath.Join(t.TempDir(), "witness.jsonl")}
+	defer w.Close()
+	c := newClock()
+	for i, s := range []signer{a, b} {
+		l, err := audit.OpenLog(t.Context(), path, checkpointed(s, w, 5, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range 10 {
+			record(t, l, entry(10*i+j, "acme"))
+		}
+		if err := l.Checkpoint(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, _ := w.Checkpoints(t.Context())
+	signedBy := map[string][]int64{}
+	for _, c := range held {
+		signedBy[c.KeyID] = append(signedBy[c.KeyID], c.Seq)
+	}
+	if !slices.Equal(signedBy["key-a"], []int64{5, 11}) || !slices.Equal(signedBy["key-b"], []int64{17, 23}) {
+		t.Fatalf("checkpoints by key: %v, want key-a 5, 11 and key-b 17, 23", signedBy)
+	}
+
+	if r := checkLog(t, path, keysOf(a, b), w); r.Err() != nil || len(r.Findings) != 0 {
+		t.Errorf("with both keys: Err = %v, findings:\n%s", r.Err(), list(r.Findings))
+	}
+
+	r := checkLog(t, path, keysOf(b), w)
+	unknown := map[int64]int{} // sequence → findings (the log's record and the witness's)
+	for _, f := range r.Findings {
+		var ce *audit.CheckpointError
+		switch {
+		case f.Kind == audit.UnknownKey && errors.As(f.Err, &ce) && errors.Is(f.Err, audit.ErrUnknownKey) && ce.Checkpoint.KeyID == "key-a":
+			unknown[f.Seq]++
+		default:
+			t.Errorf("with key-b alone: unexpected %v", f)
+		}
+	}
+	if unknown[5] != 2 || unknown[11] != 2 || len(unknown) != 2 {
+		t.Errorf("with key-b alone: unknown-key findings by sequence %v, want 5 and 11, each in the log and at the witness", unknown)
+	}
+}
+
+// flaky is a witness that fails while told to.
+type flaky struct {
+	w    audit.Witness
+	down atomic.Bool
+}
+
+var errDown = errors.New("witness unreachable")
+
+func (f *flaky) Witness(ctx context.Context, c audit.Checkpoint) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.w.Witness(ctx, c)
+}
+
+func (f *flaky) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.w.Checkpoints(ctx)
+}
+
+// A witness that fails for a while costs no entry: Record succeeds, the
+// log says how far behind the witness is, and the checkpoints reach it at
+// the next one — or, when the log was closed meanwhile, after the next
+// OpenLog — leaving a log that verifies clean.
+func TestWitnessDownForAWhile(t *testing.T) {
+	a := newSigner("key-a")
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	fw := &audit.FileWitness{Path: filepath.Join(t.TempDir(), "witness.jsonl")}
+	defer fw.Close()
+	w := &flaky{w: fw}
+	c := newClock()
+	w.down.Store(true)
+
+	l, err := audit.OpenLog(t.Context(), path, checkpointed(a, w, 5, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		record(t, l, entry(i, "acme")) // never fails for the witness
+	}
+	var we *audit.WitnessError
+	if err := l.Checkpoint(t.Context()); !errors.As(err, &we) || we.Behind != 2 || !errors.Is(err, errDown) {
+		t.Fatalf("Checkpoint with the witness down = %v, want a *WitnessError 2 behind", err)
+	}
+	if n, err := l.WitnessBehind(); n != 2 || !errors.Is(err, errDown) {
+		t.Errorf("WitnessBehind = %d, %v; want 2, %v", n, err, errDown)
+	}
+
+	// Back up: the next checkpoint takes those waiting with it.
+	w.down.Store(false)
+	for i := range 5 {
+		record(t, l, entry(10+i, "acme"))
+	}
+	if err := l.Checkpoint(t.Context()); err != nil {
+		t.Fatalf("Checkpoint once the witness is back = %v", err)
+	}
+	if n, err := l.WitnessBehind(); n != 0 || err != nil {
+		t.Errorf("WitnessBehind = %d, %v; want 0, nil", n, err)
+	}
+
+	// Down again, and the log closed before it is back: the next OpenLog
+	// hands over what the witness lacks.
+	w.down.Store(true)
+	for i := range 10 {
+		record(t, l, entry(15+i, "acme"))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := checkLog(t, path, keysOf(a), fw); r.Err() == nil {
+		t.Fatalf("checkpoints the witness lacks are not reported:\n%s", list(r.Findings))
+	}
+	w.down.Store(false)
+	l, err = audit.OpenLog(t.Context(), path, checkpointed(a, w, 5, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	r := checkLog(t, path, keysOf(a), fw)
+	if r.Err() != nil || len(r.Findings) != 0 {
+		t.Errorf("after catching up: Err = %v, findings:\n%s", r.Err(), list(r.Findings))
+	}
+	held, _ := fw.Checkpoints(t.Context())
+	var seqs []int64
+	for _, c := range held {
+		seqs = append(seqs, c.Seq)
+	}
+	if want := []int64{5, 11, 17, 23, 29}; !slices.Equal(seqs, want) {
+		t.Errorf("the witness holds %v, want %v", seqs, want)
+	}
+}
+
+// Interval is judged on the log's clock, at the next Record.
+func TestCheckpointInterval(t *testing.T) {
+	a := newSigner("key-a")
+	w := &audit.FileWitness{Path: filepath.Join(t.TempDir(), "witness.jsonl")}
+	defer w.Close()
+	c := newClock()
+	opts := checkpointed(a, w, 1000, c)
+	opts.Checkpoints.Interval = time.Minute
+	l, err := audit.OpenLog(t.Context(), filepath.Join(t.TempDir(), "audit.jsonl"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	record(t, l, entry(1, "acme"))
+	c.Advance(59 * time.Second)
+	record(t, l, entry(2, "acme"))
+	if h := l.Heads()["acme"]; h.Seq != 2 {
+		t.Fatalf("a checkpoint before the interval: head %d, want 2", h.Seq)
+	}
+	c.Advance(time.Second)
+	record(t, l, entry(3, "acme"))
+	if h := l.Heads()["acme"]; h.Seq != 4 {
+		t.Fatalf("no checkpoint once the interval passed: head %d, want 4 (3 and its checkpoint)", h.Seq)
 	}
 }
