@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/hrissync/hrissync/audit"
 )
 
@@ -203,6 +205,7 @@ func (f *flaky) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
 // the next one — or, when the log was closed meanwhile, after the next
 // OpenLog — leaving a log that verifies clean.
 func TestWitnessDownForAWhile(t *testing.T) {
+	defer goleak.VerifyNone(t) // Close stops the Log's goroutine
 	a := newSigner("key-a")
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	fw := &audit.FileWitness{Path: filepath.Join(t.TempDir(), "witness.jsonl")}
