@@ -15,6 +15,9 @@ import (
 // rewrite them: another volume, another team's service, another account.
 // Check compares the log with what the witness holds.
 //
+// Give each log a witness of its own (a file, a URL): Check takes every
+// checkpoint a witness holds to be of the log it checks.
+//
 // Witness returns nil only once c is kept durably; given a checkpoint it
 // already holds, it keeps one. Checkpoints returns every checkpoint held,
 // in the order received. ctx bounds each call. A Log calls Witness from one
