@@ -84,7 +84,9 @@ var (
 type CheckpointOptions struct {
 	// Signer signs checkpoints: an ed25519.PrivateKey from the host's
 	// secret store, or a KMS's signer of an Ed25519 key. Nil: no
-	// checkpoints (the default).
+	// checkpoints (the default). It is called within Record, once per
+	// checkpoint, so a remote signer's latency is that Record's; one that
+	// fails leaves the chain due, tried again at the next Record.
 	Signer crypto.Signer
 	// KeyID names the key in each checkpoint, so that the auditor knows
 	// which public key to check it with. Required with Signer. To rotate,
