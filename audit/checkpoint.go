@@ -26,7 +26,7 @@ type Checkpoint struct {
 	Hash   string    `json:"hash"`
 	Time   time.Time `json:"time"`
 	KeyID  string    `json:"keyId"`
-	Sig    []byte    `json:"sig"` // Ed25519 over the checkpoint's other fields (see signed)
+	Sig    []byte    `json:"sig"` // Ed25519 over a fixed label and the other fields as JSON
 }
 
 // signed is what a checkpoint's signature covers: a fixed label, so that
