@@ -42,6 +42,33 @@
 // After any crash OpenLog also brings the head file (path.head) up to the
 // chain's end.
 //
+// # Checkpoints
+//
+// The anchor and the head file find a log cut short or rewritten by someone
+// who cannot also write the Store; whoever can write both can edit an
+// entry, recompute every hash, the head file and the anchor, and Verify
+// passes. Signed checkpoints close that: with LogOptions.Checkpoints, every
+// Every entries of a tenant's chain, or at the first Record Interval after
+// its first entry not yet checkpointed (on LogOptions.Now), the log signs
+// the chain's head — tenant, sequence, hash, time, key id — with the host's
+// Ed25519 key (a crypto.Signer: from its secret store or a KMS) and hands
+// the Checkpoint to a Witness run where the writer cannot rewrite it
+// (FileWitness on another volume; HTTPWitness to a WitnessHandler another
+// team runs). Each checkpoint is also recorded in its chain
+// (ActionCheckpoint), so that one the witness dropped is found by comparing
+// the two. An auditor then needs only the public keys (ReadPublicKeys) and
+// the witness's list: Check with CheckOptions.Keys and Witnessed.
+//
+// The witness is never in the way of the audit trail: the log hands
+// checkpoints over from a goroutine of its own (Close stops it), after the
+// entries and the checkpoint's record are durable; Record never fails for
+// the witness. A checkpoint the witness refused is tried again, in order,
+// at the next one; WitnessBehind says how many wait and why; the next
+// OpenLog hands over those the witness lacks; Checkpoint checkpoints now
+// and waits for the witness. Rotating the key is reopening the log with a
+// new Signer and KeyID: earlier checkpoints still verify with the old
+// public key, which the auditor keeps.
+//
 // # What Check and Verify report
 //
 // Check reads a log and says what it found, one Finding each; Verify returns
@@ -55,6 +82,9 @@
 //   - "head file behind the chain": a crash came between an append and the
 //     head file's update; the chain's own hashes prove the extra entries.
 //   - "chain restarted": a host started a new chain, and says why.
+//   - "not yet witnessed": entries after a chain's last witnessed
+//     checkpoint, from one sequence to another: the writer's word alone
+//     until the next checkpoint.
 //
 // Damage:
 //
@@ -66,6 +96,12 @@
 //   - "log differs from its anchor at sequence N": the chain was rewritten.
 //   - "log missing": no files, though an anchor or the head file says there
 //     were entries.
+//   - With checkpoints: "rewritten before a checkpoint" (entries from
+//     sequence M to N no longer hash to what the checkpoint of N signed),
+//     a log shorter than a checkpoint, "checkpoint dropped" (the log records
+//     a checkpoint the witness lacks, or the reverse), a bad signature, and
+//     a checkpoint of a key id no public key was given for; each a
+//     *CheckpointError naming the tenant and the sequence.
 package audit
 
 import (
@@ -105,6 +141,10 @@ const (
 	// TriggerLog, Recovery saying what happened).
 	ActionRecovered      = "recovered"       // a torn final line was cut off
 	ActionChainRestarted = "chain-restarted" // a host started a new chain
+	// ActionCheckpoint: the log signed its chain's head and handed it to
+	// the witness (Entry.Checkpoint), so that Check can tell a checkpoint
+	// the witness dropped from one never made.
+	ActionCheckpoint = "checkpoint"
 )
 
 // TriggerLog is the Trigger of the log's own entries.
@@ -139,6 +179,9 @@ type Entry struct {
 	Summary string `json:"summary,omitempty"` // free text for run summaries
 
 	Recovery *Recovery `json:"recovery,omitempty"` // the log's own entries only
+	// Checkpoint is the signed checkpoint an ActionCheckpoint entry
+	// records: of the entry before it in its chain.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 }
 
 // Recovery is what the log did to itself, in an entry of ActionRecovered or

@@ -2,12 +2,12 @@ package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"maps"
 )
 
-// FindingKind is what Check found. The first four are notes, the rest
-// damage (Damage).
+// FindingKind is what Check found: a note, or damage (Damage).
 type FindingKind int
 
 // Finding kinds.
@@ -34,10 +34,38 @@ const (
 	Differs
 	// Missing: no files, though an anchor or the head file names entries.
 	Missing
+
+	// Checkpoints (CheckOptions.Keys, CheckOptions.Witnessed):
+
+	// Unwitnessed, a note: a chain's entries after its last checkpoint
+	// the witness holds (or, with no witness given, the log records),
+	// from Seq to At. They are the writer's word alone until the next
+	// checkpoint; not damage.
+	Unwitnessed
+	// Rewritten: the chain's entry at a signed checkpoint's sequence (Seq)
+	// has another hash: entries from At to Seq were rewritten, however
+	// well the hashes and head file were recomputed.
+	Rewritten
+	// Dropped: a checkpoint the log records that the witness does not
+	// hold, or one the witness holds that the log does not record (cut
+	// off, or removed and the chain recomputed).
+	Dropped
+	// BadCheckpoint: a checkpoint whose signature does not verify with
+	// its key: forged, or altered.
+	BadCheckpoint
+	// UnknownKey: a checkpoint signed with a key id CheckOptions.Keys
+	// lacks, so nothing vouches for it.
+	UnknownKey
 )
 
 // Damage reports whether the finding is damage rather than a note.
-func (k FindingKind) Damage() bool { return k >= Altered }
+func (k FindingKind) Damage() bool {
+	switch k {
+	case TailRecovered, TornLine, HeadBehind, ChainRestarted, Unwitnessed:
+		return false
+	}
+	return true
+}
 
 func (k FindingKind) String() string {
 	switch k {
@@ -57,6 +85,16 @@ func (k FindingKind) String() string {
 		return "log differs from its anchor"
 	case Missing:
 		return "log missing"
+	case Unwitnessed:
+		return "not yet witnessed"
+	case Rewritten:
+		return "rewritten before a checkpoint"
+	case Dropped:
+		return "checkpoint dropped"
+	case BadCheckpoint:
+		return "bad checkpoint signature"
+	case UnknownKey:
+		return "checkpoint of an unknown key"
 	}
 	return fmt.Sprintf("FindingKind(%d)", int(k))
 }
@@ -77,8 +115,8 @@ type Finding struct {
 	// Recovery is what the log did or will do to itself (TailRecovered,
 	// ChainRestarted, TornLine).
 	Recovery *Recovery
-	// Err is the damage as an error: a *ChainError (Altered) or an
-	// *AnchorError.
+	// Err is the damage as an error: a *ChainError (Altered), an
+	// *AnchorError, or a *CheckpointError.
 	Err error
 }
 
@@ -101,6 +139,9 @@ func (f Finding) String() string {
 			s += "; the refused files were set aside as " + f.Recovery.MovedTo
 		}
 		return s + "; what was wrong: " + f.Recovery.Problem
+	case Unwitnessed:
+		return fmt.Sprintf("not yet witnessed: tenant %q entries %d to %d (%d) come after the last checkpoint; the next checkpoint covers them",
+			f.Tenant, f.Seq, f.At, f.At-f.Seq+1)
 	}
 	switch err := f.Err.(type) {
 	case *ChainError:
@@ -110,6 +151,8 @@ func (f Finding) String() string {
 		return fmt.Sprintf("altered or missing entries from sequence %d: %s", f.Seq, err.describe())
 	case *AnchorError:
 		return err.describe() // it names the kind in its own words
+	case *CheckpointError:
+		return err.describe()
 	}
 	return fmt.Sprintf("%v: %v", f.Kind, f.Err)
 }
@@ -143,6 +186,15 @@ type CheckOptions struct {
 	// ".head" added, which is right when the active file is listed (as
 	// LogFiles does when it exists); give path+".head" to be sure.
 	HeadFile string
+
+	// Keys are the public keys checkpoints are checked with, by key id
+	// (ReadPublicKeys reads them). With Keys or Witnessed, Check checks
+	// the checkpoints the log records and those the witness holds.
+	Keys map[string]ed25519.PublicKey
+	// Witnessed are the checkpoints the witness holds
+	// (Witness.Checkpoints). Nil: no witness to compare with; an empty,
+	// non-nil slice is a witness that holds none.
+	Witnessed []Checkpoint
 }
 
 // Check reads a log's files, given in chain order (LogFiles lists them), and
@@ -160,6 +212,7 @@ func Check(opts CheckOptions, files ...string) (*Report, error) {
 	}
 	r := &Report{Files: files, Entries: s.entries, Heads: maps.Clone(s.chain.heads)}
 	r.Findings = append(s.notes, s.judge(opts.Anchors)...)
+	r.Findings = append(r.Findings, s.judgeCheckpoints(opts.Keys, opts.Witnessed)...)
 	return r, nil
 }
 
@@ -168,7 +221,9 @@ func Check(opts CheckOptions, files ...string) (*Report, error) {
 // entry is missing from the end. It returns nil, or the first damage Check
 // finds: a *ChainError or an *AnchorError. Notes — a recovered tail, a torn
 // final line not yet recovered, a head file behind the chain, a restart — are
-// not errors.
+// not errors. To check signed checkpoints too, with the public keys and the
+// witness's list, call Check with CheckOptions.Keys and Witnessed and take
+// Report.Err.
 func Verify(files ...string) error {
 	r, err := Check(CheckOptions{}, files...)
 	if err != nil {

@@ -58,8 +58,15 @@ type LogOptions struct {
 	// the engine's CheckAnchor accepts. A log that OpenLog accepts is
 	// opened as usual and Restart is not used.
 	Restart string
-	// Now stamps the log's own entries. Default time.Now.
+	// Now stamps the log's own entries and is the clock of
+	// CheckpointOptions.Interval. Default time.Now.
 	Now func() time.Time
+
+	// Checkpoints, with a Signer, signs each chain's head every so many
+	// entries or minutes and hands it to a Witness, so that an auditor
+	// holding only the public key can tell a rewritten log from the one
+	// written. The zero value leaves them off.
+	Checkpoints CheckpointOptions
 }
 
 // Log is a durable Auditor: JSON Lines, one SHA-256 hash chain per tenant, so
@@ -83,8 +90,9 @@ type Log struct {
 	rotated int
 	chain   *chain
 	ids     map[string]bool
-	created bool  // no files were there when it was opened
-	failed  error // a write or sync failed: see fail
+	created bool          // no files were there when it was opened
+	failed  error         // a write or sync failed: see fail
+	ck      *checkpointer // nil without checkpoints
 }
 
 var _ Auditor = (*Log)(nil)
@@ -109,10 +117,31 @@ var _ Auditor = (*Log)(nil)
 // having written nothing, if it has ended. Once OpenLog has begun to
 // recover a torn tail or to restart chains it finishes, so that the files
 // are never left half repaired.
+//
+// With checkpoints (LogOptions.Checkpoints), the Log hands them to the
+// witness from a goroutine of its own, which Close stops; the first hand-over
+// also gives the witness any checkpoint the log holds that it lacks.
 func OpenLog(ctx context.Context, path string, opts *LogOptions) (*Log, error) {
+	l, err := openLog(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if l.ck != nil {
+		l.ck.start()
+	}
+	return l, nil
+}
+
+func openLog(ctx context.Context, path string, opts *LogOptions) (*Log, error) {
 	l := &Log{path: path, ids: map[string]bool{}}
 	if opts != nil {
 		l.opts = *opts
+	}
+	if err := l.opts.Checkpoints.validate(); err != nil {
+		return nil, err
+	}
+	if l.opts.Checkpoints.Signer != nil {
+		l.ck = newCheckpointer(l.opts.Checkpoints)
 	}
 	if l.opts.MaxBytes <= 0 {
 		l.opts.MaxBytes = 64 << 20
@@ -124,7 +153,15 @@ func OpenLog(ctx context.Context, path string, opts *LogOptions) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := loadLog(ctx, files, path+".head", func(r Record) { l.ids[r.Entry.ID] = true })
+	s, err := loadLog(ctx, files, path+".head", func(r Record) {
+		l.ids[r.Entry.ID] = true
+		if l.ck != nil {
+			l.ck.saw(r.Entry, l.opts.Now)
+			if c := r.Entry.Checkpoint; c != nil && r.Entry.Action == ActionCheckpoint {
+				l.ck.recorded = append(l.ck.recorded, *c)
+			}
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -241,8 +278,20 @@ func (l *Log) Record(ctx context.Context, entries []Entry) error {
 			}
 		}
 	}
-	if wrote && l.opts.Sync == SyncEachRecord {
-		return l.sync()
+	var made []Checkpoint
+	if wrote && l.ck != nil {
+		var err error
+		if made, err = l.checkpoint(false); err != nil {
+			return err
+		}
+	}
+	if wrote && l.opts.Sync == SyncEachRecord || len(made) > 0 {
+		if err := l.sync(); err != nil {
+			return err
+		}
+	}
+	if len(made) > 0 {
+		l.ck.queue(made, false)
 	}
 	return nil
 }
@@ -264,6 +313,9 @@ func (l *Log) append(e Entry, after Head) error {
 	l.size += int64(len(b)) + 1
 	l.chain.extend(e.Tenant, after, h, b)
 	l.ids[e.ID] = true
+	if l.ck != nil {
+		l.ck.saw(e, l.opts.Now)
+	}
 	return nil
 }
 
@@ -345,8 +397,14 @@ func (l *Log) Heads() map[string]Head {
 	return out
 }
 
-// Close makes everything durable and closes the file.
+// Close makes everything durable and closes the file. It stops handing
+// checkpoints to the witness, abandoning a hand-over under way: those not
+// yet held are in the log, and the next OpenLog hands them over (call
+// Checkpoint first to wait for them).
 func (l *Log) Close() error {
+	if l.ck != nil {
+		l.ck.stop()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {

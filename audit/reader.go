@@ -49,7 +49,8 @@ type scanned struct {
 	brk      *ChainError // the first complete line that does not verify; nothing after it was read
 	torn     *tornLine   // the last file's final line, when no newline ends it
 	notes    []Finding   // the log's own entries met: recoveries and restarts
-	head     *headFile   // the head file, if there is one
+	recorded []recordedCheckpoint
+	head     *headFile // the head file, if there is one
 	headPath string
 	headErr  *ChainError // the head file cannot be read as one
 }
@@ -120,6 +121,9 @@ func (s *scanned) scanFile(name string, last bool, each func(Record)) error {
 // note keeps the log's own entries for the report.
 func (s *scanned) note(r Record) {
 	e := r.Entry
+	if e.Action == ActionCheckpoint && e.Checkpoint != nil {
+		s.recorded = append(s.recorded, recordedCheckpoint{*e.Checkpoint, r.File, r.Line, r.Seq})
+	}
 	kind := map[string]FindingKind{ActionRecovered: TailRecovered, ActionChainRestarted: ChainRestarted}[e.Action]
 	if kind == 0 || e.Recovery == nil {
 		return

@@ -82,6 +82,9 @@ func (l *Log) restart(s *scanned, why error) (*Log, error) {
 		return nil, err
 	}
 	l.chain, l.ids, l.rotated = newChain(), map[string]bool{}, 0
+	if l.ck != nil { // the old chains' checkpoints went aside with their files
+		l.ck = newCheckpointer(l.opts.Checkpoints)
+	}
 	if err := l.openActive(); err != nil {
 		return nil, err
 	}

@@ -1,8 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +59,69 @@ func TestAliasesFollowReKeys(t *testing.T) {
 	}
 	if ids, _ := aliases(files, "w-9", ""); len(ids) != 1 {
 		t.Errorf("aliases of w-9: %v, want w-9 alone", ids)
+	}
+}
+
+// -verify with -pubkey and -witness: a witnessed log verifies, read from a
+// witness file or from a witness service over loopback; a checkpoint dropped
+// at the witness, or a key the auditor lacks, is damage named with its
+// sequence.
+func TestVerifyCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	dir, other := t.TempDir(), t.TempDir() // the witness on "another volume"
+	seed := sha256.Sum256([]byte("key-a"))
+	priv := ed25519.NewKeyFromSeed(seed[:])
+	pubFile := filepath.Join(dir, "keys.pub")
+	if err := os.WriteFile(pubFile, []byte("# the writer's keys\n"+audit.PublicKeyLine("key-a", priv.Public().(ed25519.PublicKey))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	otherKey := filepath.Join(dir, "other.pub")
+	seedB := sha256.Sum256([]byte("key-b"))
+	os.WriteFile(otherKey, []byte(audit.PublicKeyLine("key-b", ed25519.NewKeyFromSeed(seedB[:]).Public().(ed25519.PublicKey))+"\n"), 0o600)
+
+	witness := &audit.FileWitness{Path: filepath.Join(other, "witness.jsonl")}
+	defer witness.Close()
+	path := filepath.Join(dir, "audit.jsonl")
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	log, err := audit.OpenLog(ctx, path, &audit.LogOptions{Now: func() time.Time { return at },
+		Checkpoints: audit.CheckpointOptions{Signer: priv, KeyID: "key-a", Witness: witness, Every: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		e := audit.Entry{ID: fmt.Sprint(i), Tenant: "default", EmployeeID: "w-1", Action: audit.ActionUpdate,
+			Trigger: "realtime", SourceChanged: at, Applied: at, Outcome: "applied"}
+		if err := log.Record(ctx, []audit.Entry{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log.Close()
+	srv := httptest.NewServer(&audit.WitnessHandler{Witness: witness})
+	defer srv.Close()
+
+	verify := func(args ...string) (int, string) {
+		var out, errs bytes.Buffer
+		code := run(append([]string{"-verify"}, append(args, path)...), &out, &errs)
+		return code, out.String() + errs.String()
+	}
+	for _, w := range []string{witness.Path, srv.URL} {
+		if code, out := verify("-pubkey", pubFile, "-witness", w); code != 0 || !strings.Contains(out, "ok: every chain intact and holding every checkpoint at the witness") {
+			t.Errorf("-witness %s: exit %d, output:\n%s", w, code, out)
+		}
+	}
+	if code, out := verify("-pubkey", otherKey, "-witness", witness.Path); code != 1 || !strings.Contains(out, `the checkpoint of sequence 3 (key "key-a"`) || !strings.Contains(out, "signed with a key id no public key was given for") {
+		t.Errorf("with another key: exit %d, output:\n%s", code, out)
+	}
+
+	// Drop the second checkpoint (of sequence 7) at the witness.
+	b, _ := os.ReadFile(witness.Path)
+	lines := strings.SplitAfter(string(b), "\n")
+	os.WriteFile(witness.Path, []byte(lines[0]+strings.Join(lines[2:], "")), 0o600)
+	code, out := verify("-pubkey", pubFile, "-witness", witness.Path)
+	if code != 1 || !strings.Contains(out, "BROKEN: tenant \"default\": the checkpoint of sequence 7") || !strings.Contains(out, "dropped at the witness") {
+		t.Errorf("a checkpoint dropped: exit %d, output:\n%s", code, out)
 	}
 }
