@@ -23,10 +23,18 @@ var queries = map[string]string{
 	"audit":     "INSERT INTO {{schema}}.outbox (tenant, id, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 	// A quarantined person is pending until a Commit rebuilds them, and
 	// listed by People, since whether they have an account is not known.
+	// People reads the two apart, each in id order on its own partial
+	// index, so that a page costs its length whatever the share of
+	// accounts among the tenant's rows (as one query with an OR, it would
+	// filter the primary key's order instead).
 	"pending": "SELECT " + rowColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND (dirty_gen <> 0 OR due <= $3 OR damaged) ORDER BY id LIMIT $4",
 	"dead":    "SELECT " + rowColumns + " FROM {{schema}}.people WHERE tenant = $1 AND dead ORDER BY id",
-	"people":  "SELECT " + rowColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND (has_acct OR damaged) ORDER BY id LIMIT $3",
-	"outbox":  "SELECT entry FROM {{schema}}.outbox WHERE tenant = $1 ORDER BY seq LIMIT $2",
+	"people": "SELECT " + rowColumns + ` FROM (
+			(SELECT ` + rowColumns + ` FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND has_acct ORDER BY id LIMIT $3)
+			UNION ALL
+			(SELECT ` + rowColumns + ` FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND damaged AND NOT has_acct ORDER BY id LIMIT $3)
+		) AS p ORDER BY id LIMIT $3`,
+	"outbox": "SELECT entry FROM {{schema}}.outbox WHERE tenant = $1 ORDER BY seq LIMIT $2",
 	// Replicas drain one outbox: acks take turns, or two deleting the
 	// same rows in different orders deadlock.
 	"ackTurn": "SELECT pg_advisory_xact_lock(hashtextextended('hrissync outbox ' || $1, 0))",
