@@ -44,7 +44,13 @@ var rowQueries = map[string]string{
 		ON CONFLICT (tenant, id) DO UPDATE SET tenant = excluded.tenant
 		RETURNING ` + rowColumns + `, nextval('{{schema}}.generation')`,
 	"generation": "SELECT nextval('{{schema}}.generation')",
-	// save writes locked rows whole, many in one statement.
+	// saveOne writes a locked row whole; save, many in one statement.
+	// The one is not the many with one: the planner cannot know how many
+	// rows unnest gives, and guesses a hundred, which on a small table
+	// reads all of it.
+	"saveOne": `UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5, dirty_gen = $6, mark = $7::jsonb,
+			due = $8, failure = $9::jsonb, dead = $10, damaged = $11, sum = $12, listed_run = $13, listed_digest = $14
+		WHERE tenant = $1 AND id = $2`,
 	"save": `UPDATE {{schema}}.people AS p SET has_acct = v.has_acct, active = v.active, applied = v.applied,
 			dirty_gen = v.dirty_gen, mark = v.mark::jsonb, due = v.due, failure = v.failure::jsonb, dead = v.dead,
 			damaged = v.damaged, sum = v.sum, listed_run = v.listed_run, listed_digest = v.listed_digest
@@ -157,8 +163,14 @@ func (s *Store) generation(ctx context.Context, tx pgx.Tx) (int64, error) {
 
 // save writes rows that load locked, whole, each with its checksum.
 func (s *Store) save(ctx context.Context, tx pgx.Tx, rows ...rowcodec.Row) error {
-	if len(rows) == 0 {
+	switch len(rows) {
+	case 0:
 		return nil
+	case 1:
+		r := rows[0]
+		_, err := tx.Exec(ctx, s.sql["saveOne"], r.Tenant, r.ID, r.HasAcct, r.Active, r.Applied, r.DirtyGen, textArg(r.Mark),
+			intArg(r.Due), textArg(r.Failure), r.Dead, r.Damaged, r.Checksum(), textArg(r.ListedRun), textArg(r.ListedDigest))
+		return err
 	}
 	n := len(rows)
 	var (
