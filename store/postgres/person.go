@@ -167,9 +167,7 @@ func (s *Store) save(ctx context.Context, tx pgx.Tx, rows ...rowcodec.Row) error
 	case 0:
 		return nil
 	case 1:
-		r := rows[0]
-		_, err := tx.Exec(ctx, s.sql["saveOne"], r.Tenant, r.ID, r.HasAcct, r.Active, r.Applied, r.DirtyGen, textArg(r.Mark),
-			intArg(r.Due), textArg(r.Failure), r.Dead, r.Damaged, r.Checksum(), textArg(r.ListedRun), textArg(r.ListedDigest))
+		_, err := tx.Exec(ctx, s.sql["saveOne"], s.saveArgs(rows[0])...)
 		return err
 	}
 	n := len(rows)
@@ -190,6 +188,12 @@ func (s *Store) save(ctx context.Context, tx pgx.Tx, rows ...rowcodec.Row) error
 	_, err := tx.Exec(ctx, s.sql["save"], rows[0].Tenant, ids, hasAcct, active, applied, gens, mark, due, failure,
 		dead, damaged, sums, listedRun, listDigest)
 	return err
+}
+
+// saveArgs are saveOne's arguments for r.
+func (s *Store) saveArgs(r rowcodec.Row) []any {
+	return []any{r.Tenant, r.ID, r.HasAcct, r.Active, r.Applied, r.DirtyGen, textArg(r.Mark), intArg(r.Due),
+		textArg(r.Failure), r.Dead, r.Damaged, r.Checksum(), textArg(r.ListedRun), textArg(r.ListedDigest)}
 }
 
 func textArg(s sql.NullString) *string {
