@@ -11,7 +11,7 @@ package postgres
 // column): a row the database itself re-summed on every write would seal
 // whatever a write found, damage included. So every write reads its rows,
 // locked, and writes them back whole: the single-statement marks and
-// commits of the schema before checksums are gone.
+// commits of the store before checksums are gone.
 
 import (
 	"context"
@@ -44,10 +44,9 @@ var rowQueries = map[string]string{
 		ON CONFLICT (tenant, id) DO UPDATE SET tenant = excluded.tenant
 		RETURNING ` + rowColumns + `, nextval('{{schema}}.generation')`,
 	"generation": "SELECT nextval('{{schema}}.generation')",
-	// saveOne writes a locked row whole; save, many in one statement.
-	// The one is not the many with one: the planner cannot know how many
-	// rows unnest gives, and guesses a hundred, which on a small table
-	// reads all of it.
+	// saveOne writes a locked row whole, by its key, which the planner
+	// serves from the primary key whatever it would guess of how many
+	// rows unnest gives; save, many in one statement.
 	"saveOne": `UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5, dirty_gen = $6, mark = $7::jsonb,
 			due = $8, failure = $9::jsonb, dead = $10, damaged = $11, sum = $12, listed_run = $13, listed_digest = $14
 		WHERE tenant = $1 AND id = $2`,
