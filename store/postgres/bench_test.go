@@ -131,3 +131,44 @@ func measure(b *testing.B, st store.Store, dispatchers []store.Dispatcher, worke
 	b.ReportMetric(benchPeople/elapsed.Seconds(), "reconciles/s")
 	b.StartTimer()
 }
+
+// BenchmarkWrites measures one person's writes, one at a time, each a
+// transaction on a loopback server: latency-bound, so the round trips per
+// write show. Every write reads its row and writes it back whole with its
+// checksum (person.go).
+//
+//	go test ./store/postgres -run '^$' -bench Writes -count 5
+func BenchmarkWrites(b *testing.B) {
+	ctx := context.Background()
+	pool, schema := database(b, 4)
+	st := open(b, pool, schema)
+	realtime := store.Mark{Since: time.Now(), Classes: cadence.Realtime, Trigger: "realtime"}
+	applied := map[string]store.Applied{"email": {Value: "w@example.com"}, "role": {Value: "dev"}}
+	b.Run("Intend", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := st.Intend(ctx, "t", fmt.Sprintf("w-%d", i%benchPeople), realtime); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Commit", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if err := st.Commit(ctx, "t", store.Commit{ID: fmt.Sprintf("w-%d", i%benchPeople), Exists: true, Active: true, Applied: applied}); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Person", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := st.Person(ctx, "t", fmt.Sprintf("w-%d", i%benchPeople)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}

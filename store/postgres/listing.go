@@ -1,15 +1,17 @@
 package postgres
 
 // Many people at once: Lookup reads them in one query, Listed records a
-// full list's listings in one statement, so that a chunk of the Source's
-// list costs two round trips, not two per person.
+// full list's listings in two statements, so that a chunk of the Source's
+// list costs a few round trips, not a few per person.
 
 import (
 	"context"
-	"maps"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hrissync/hrissync/store"
+	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
 // Lookup implements store.Store.
@@ -35,27 +37,36 @@ func (s *Store) Lookup(ctx context.Context, tenant string, ids []string) ([]stor
 	return store.LookupAnswer(ids, found), nil
 }
 
-// Listed implements store.Store. A person listed twice in ls takes their
-// listings in turn, as separate calls would: they are folded into one
-// here, since the statement may touch each row once. The rows are written
-// in id order, so that two calls sharing people lock them in the same
-// order and never deadlock.
+// Listed implements store.Store. The rows are locked and read in one
+// statement and written whole, each with its new checksum, in another, in
+// id order, so that two calls sharing people lock them in the same order
+// and never deadlock. A person listed twice in ls takes their listings in
+// turn, as separate calls would. A damaged row is treated as every other
+// write treats it: replaced by a quarantined one, which then takes the
+// listing (as in the SQLite store).
 func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) error {
 	if len(ls) == 0 {
 		return ctx.Err()
 	}
-	folded := make(map[string]store.Listing, len(ls))
-	for _, l := range ls {
-		if prev, ok := folded[l.ID]; ok && l.Run == "" {
-			l.Run = prev.Run
+	ids := make([]string, len(ls))
+	for i, l := range ls {
+		ids[i] = l.ID
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		held, err := s.load(ctx, tx, tenant, ids...)
+		if err != nil {
+			return err
 		}
-		folded[l.ID] = l
-	}
-	ids := slices.Sorted(maps.Keys(folded))
-	runs, digests := make([]string, len(ids)), make([]string, len(ids))
-	for i, id := range ids {
-		runs[i], digests[i] = folded[id].Run, folded[id].Digest
-	}
-	_, err := s.pool.Exec(ctx, s.sql["listed"], tenant, ids, runs, digests)
-	return err
+		for _, l := range ls {
+			r := held[l.ID]
+			r.List(l)
+			held[l.ID] = r
+		}
+		rows := make([]rowcodec.Row, len(ids))
+		for i, id := range ids {
+			rows[i] = held[id]
+		}
+		return s.save(ctx, tx, rows...)
+	})
 }

@@ -74,6 +74,35 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceDamage flips what a row holds with SQL behind the Store's
+// back, then opens the schema again, as another replica would.
+func TestConformanceDamage(t *testing.T) {
+	type place struct {
+		pool   *pgxpool.Pool
+		schema string
+	}
+	places := map[store.Store]place{}
+	flips := map[storetest.Flip]string{
+		storetest.FlipVersion:    "applied = replace(applied, ',1]', ',9]')",
+		storetest.FlipActive:     "active = NOT active",
+		storetest.FlipDue:        "due = due # (1::bigint << 50)",
+		storetest.FlipGeneration: "dirty_gen = dirty_gen # 4",
+	}
+	storetest.RunDamage(t, func(t *testing.T) store.Store {
+		pool, schema := database(t, 4)
+		st := open(t, pool, schema)
+		places[st] = place{pool, schema}
+		return st
+	}, func(t *testing.T, s store.Store, tenant, id string, f storetest.Flip) store.Store {
+		p := places[s]
+		tag, err := p.pool.Exec(context.Background(), "UPDATE "+p.schema+".people SET "+flips[f]+" WHERE tenant = $1 AND id = $2", tenant, id)
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("flipping %s: %v rows, %v", f, tag.RowsAffected(), err)
+		}
+		return open(t, p.pool, p.schema)
+	})
+}
+
 func TestReopenAndNewerSchema(t *testing.T) {
 	pool, schema := database(t, 4)
 	ctx := context.Background()

@@ -18,50 +18,23 @@ import (
 
 // queries are the Store's SQL, {{schema}} standing for the schema.
 var queries = map[string]string{
-	"person": "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
-	// lockRow and lockMark create the row if need be and lock it until
-	// the transaction ends, returning what is held, in one round trip.
-	"lockRow": `INSERT INTO {{schema}}.people (tenant, id) VALUES ($1, $2)
-		ON CONFLICT (tenant, id) DO UPDATE SET tenant = excluded.tenant
-		RETURNING ` + personColumns,
-	"lockMark": `INSERT INTO {{schema}}.people (tenant, id) VALUES ($1, $2)
-		ON CONFLICT (tenant, id) DO UPDATE SET tenant = excluded.tenant
-		RETURNING dirty_gen, mark`,
-	"setMark": `UPDATE {{schema}}.people SET dirty_gen = nextval('{{schema}}.generation'), mark = $3
-		WHERE tenant = $1 AND id = $2 RETURNING dirty_gen`,
-	// intend is MergeMark for an intent (no event id, no minimum
-	// version, Unsure set), done by the database in one statement: the
-	// write path's hottest mark, one round trip instead of a
-	// transaction's four. A held mark keeps its Since, event and version.
-	"intend": `INSERT INTO {{schema}}.people (tenant, id, dirty_gen, mark) VALUES ($1, $2, nextval('{{schema}}.generation'), $3)
-		ON CONFLICT (tenant, id) DO UPDATE SET dirty_gen = excluded.dirty_gen,
-			mark = CASE WHEN people.dirty_gen = 0 OR people.mark IS NULL THEN excluded.mark
-				ELSE people.mark || jsonb_build_object('Classes', coalesce((people.mark->>'Classes')::int, 0) | $4::int, 'Unsure', true)
-					|| CASE WHEN $5::text = '' THEN '{}'::jsonb ELSE jsonb_build_object('Trigger', $5::text) END END
-		RETURNING dirty_gen`,
 	"newEvent":  "INSERT INTO {{schema}}.events (tenant, id, forget, fingerprint) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 	"seenEvent": "SELECT fingerprint FROM {{schema}}.events WHERE tenant = $1 AND id = $2",
-	// The mark is cleared only if no mark came since the reconcile read it;
-	// one that came stays, no longer unsure and owing no re-key: the write
-	// it was unsure of, which rebound a re-keyed account, is recorded.
-	"commit": `UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5, due = $6,
-			failure = NULL, dead = false,
-			mark = CASE WHEN dirty_gen = $7 THEN NULL ELSE mark - '{Unsure,RekeyFrom}'::text[] END,
-			dirty_gen = CASE WHEN dirty_gen = $7 THEN 0 ELSE dirty_gen END
-		WHERE tenant = $1 AND id = $2`,
-	// rekeyTo gives the new id the old one's account; rekeyFrom leaves the
-	// old id only where its account went ($3) and its listing, which is
-	// the list's.
-	"rekeyTo": "UPDATE {{schema}}.people SET has_acct = $3, active = $4, applied = $5 WHERE tenant = $1 AND id = $2",
-	"rekeyFrom": `UPDATE {{schema}}.people SET has_acct = false, active = false, applied = $3,
-			dirty_gen = 0, mark = NULL, due = NULL, failure = NULL, dead = false
-		WHERE tenant = $1 AND id = $2`,
-	"audit":   "INSERT INTO {{schema}}.outbox (tenant, id, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-	"fail":    "UPDATE {{schema}}.people SET failure = $3, dead = $4 WHERE tenant = $1 AND id = $2",
-	"pending": "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND (dirty_gen <> 0 OR due <= $3) ORDER BY id LIMIT $4",
-	"dead":    "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND dead ORDER BY id",
-	"people":  "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND has_acct ORDER BY id LIMIT $3",
-	"outbox":  "SELECT entry FROM {{schema}}.outbox WHERE tenant = $1 ORDER BY seq LIMIT $2",
+	"audit":     "INSERT INTO {{schema}}.outbox (tenant, id, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+	// A quarantined person is pending until a Commit rebuilds them, and
+	// listed by People, since whether they have an account is not known.
+	// People reads the two apart, each in id order on its own partial
+	// index, so that a page costs its length whatever the share of
+	// accounts among the tenant's rows (as one query with an OR, it would
+	// filter the primary key's order instead).
+	"pending": "SELECT " + rowColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND (dirty_gen <> 0 OR due <= $3 OR damaged) ORDER BY id LIMIT $4",
+	"dead":    "SELECT " + rowColumns + " FROM {{schema}}.people WHERE tenant = $1 AND dead ORDER BY id",
+	"people": "SELECT " + rowColumns + ` FROM (
+			(SELECT ` + rowColumns + ` FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND has_acct ORDER BY id LIMIT $3)
+			UNION ALL
+			(SELECT ` + rowColumns + ` FROM {{schema}}.people WHERE tenant = $1 AND id > $2 AND damaged AND NOT has_acct ORDER BY id LIMIT $3)
+		) AS p ORDER BY id LIMIT $3`,
+	"outbox": "SELECT entry FROM {{schema}}.outbox WHERE tenant = $1 ORDER BY seq LIMIT $2",
 	// Replicas drain one outbox: acks take turns, or two deleting the
 	// same rows in different orders deadlock.
 	"ackTurn": "SELECT pg_advisory_xact_lock(hashtextextended('hrissync outbox ' || $1, 0))",
@@ -88,20 +61,9 @@ var queries = map[string]string{
 	"saveRun": `INSERT INTO {{schema}}.runs (tenant, id, started, run)
 		VALUES ($1, $2, GREATEST($3::bigint, (SELECT coalesce(max(started), 0) + 1 FROM {{schema}}.runs WHERE tenant = $1)), $4)
 		ON CONFLICT (tenant, id) DO UPDATE SET run = excluded.run`,
-	"lookup": "SELECT " + personColumns + " FROM {{schema}}.people WHERE tenant = $1 AND id = ANY($2)",
-	// listed writes a batch's listings in one statement, one row each
-	// (Listed folds the ones repeated: ON CONFLICT may not touch a row
-	// twice); a listing without a run keeps the stored one.
-	"listed": `INSERT INTO {{schema}}.people (tenant, id, listed_run, listed_digest)
-		SELECT $1, l.id, l.run, l.digest FROM unnest($2::text[], $3::text[], $4::text[]) AS l (id, run, digest)
-		ON CONFLICT (tenant, id) DO UPDATE SET
-			listed_run = coalesce(nullif(excluded.listed_run, ''), people.listed_run, ''),
-			listed_digest = excluded.listed_digest`,
 	"run":     "SELECT run FROM {{schema}}.runs WHERE tenant = $1 AND id = $2",
 	"lastRun": "SELECT run FROM {{schema}}.runs WHERE tenant = $1 ORDER BY started DESC, id DESC LIMIT 1",
 }
-
-const personColumns = "id, has_acct, active, applied, dirty_gen, mark, due, failure, coalesce(listed_run, ''), coalesce(listed_digest, '')"
 
 // bound is t in Unix nanoseconds, clamped to what they can hold (1677 to
 // 2262): the zero time and the year 9999 are bounds too.
@@ -115,53 +77,6 @@ func bound(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// nanos is t in Unix nanoseconds, the zero time as NULL.
-func nanos(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	n := t.UnixNano()
-	return &n
-}
-
-func fromNanos(n *int64) time.Time {
-	if n == nil {
-		return time.Time{}
-	}
-	return time.Unix(0, *n).UTC()
-}
-
-func scanPerson(row rowcodec.Scanner) (store.Person, error) {
-	var (
-		p             store.Person
-		applied       string
-		gen           int64
-		mark, failure []byte
-		due           *int64
-	)
-	if err := row.Scan(&p.ID, &p.Exists, &p.Active, &applied, &gen, &mark, &due, &failure, &p.Listed.Run, &p.Listed.Digest); err != nil {
-		return p, err
-	}
-	var err error
-	if p.Applied, err = rowcodec.DecodeApplied(applied); err != nil {
-		return p, fmt.Errorf("postgres store: %s: %w", p.ID, err)
-	}
-	if gen != 0 && mark != nil {
-		if err := json.Unmarshal(mark, &p.Dirty); err != nil {
-			return p, fmt.Errorf("postgres store: corrupt mark of %s: %w", p.ID, err)
-		}
-		p.Dirty.Generation = uint64(gen)
-	}
-	p.Due = fromNanos(due)
-	if failure != nil {
-		p.Failure = &store.Failure{}
-		if err := json.Unmarshal(failure, p.Failure); err != nil {
-			return p, fmt.Errorf("postgres store: corrupt failure of %s: %w", p.ID, err)
-		}
-	}
-	return p, nil
-}
-
 // inTx runs fn in a transaction.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
@@ -171,29 +86,14 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // row if need be; the row stays locked until the transaction ends.
 // replaceUnsure sets Unsure to m's rather than merging it.
 func (s *Store) mark(ctx context.Context, tx pgx.Tx, tenant, id string, m store.Mark, replaceUnsure bool) (uint64, error) {
-	var held store.Mark
-	var gen int64
-	var js []byte
-	if err := tx.QueryRow(ctx, s.sql["lockMark"], tenant, id).Scan(&gen, &js); err != nil {
-		return 0, err
-	}
-	if gen != 0 && js != nil {
-		if err := json.Unmarshal(js, &held); err != nil {
-			return 0, fmt.Errorf("postgres store: corrupt mark of %s: %w", id, err)
-		}
-		held.Generation = uint64(gen)
-	}
-	merged := store.MergeMark(held, m)
-	if replaceUnsure {
-		merged.Unsure = m.Unsure
-	}
-	merged.Generation = 0
-	enc, err := json.Marshal(merged)
+	r, gen, err := s.loadMarking(ctx, tx, tenant, id)
 	if err != nil {
 		return 0, err
 	}
-	err = tx.QueryRow(ctx, s.sql["setMark"], tenant, id, enc).Scan(&gen)
-	return uint64(gen), err
+	if err := r.SetMark(m, replaceUnsure, gen); err != nil {
+		return 0, fmt.Errorf("postgres store: %w", err)
+	}
+	return uint64(gen), s.save(ctx, tx, r)
 }
 
 // Accept implements store.Store. With a Queue bound for the tenant, the
@@ -316,19 +216,46 @@ func (s *Store) redispatch(tenant string, ids []string) {
 	qs[0].redispatch(ids, qs)
 }
 
-// Intend implements store.Store.
+// Intend implements store.Store. It is the write path's hottest mark, so
+// its transaction is two round trips, not four: BEGIN goes with the row's
+// lock, and COMMIT with its write, each pair pipelined in one batch. A
+// connection an error leaves in the transaction is closed by the pool on
+// release, which rolls it back.
 func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (uint64, error) {
 	if m.EventID != "" || !m.MinVersion.Time.IsZero() || m.MinVersion.Seq != 0 {
 		return 0, errors.New("postgres store: an intent carries no event")
 	}
 	m.Unsure = true
-	enc, err := json.Marshal(m)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
-	var gen int64
-	err = s.pool.QueryRow(ctx, s.sql["intend"], tenant, id, enc, int(m.Classes), string(m.Trigger)).Scan(&gen)
-	return uint64(gen), err
+	defer conn.Release()
+	var (
+		lock  pgx.Batch
+		held  rowcodec.Stored
+		gen   int64
+		write pgx.Batch
+	)
+	lock.Queue("BEGIN")
+	lock.Queue(s.sql["lockMark"], tenant, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		held, err = readRow(row, &gen)
+		return err
+	})
+	if err := conn.SendBatch(ctx, &lock).Close(); err != nil {
+		return 0, err
+	}
+	r := held.ForWrite()
+	if err := r.SetMark(m, false, gen); err != nil {
+		return 0, fmt.Errorf("postgres store: %w", err)
+	}
+	write.Queue(s.sql["saveOne"], s.saveArgs(r)...)
+	write.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, &write).Close(); err != nil {
+		return 0, err
+	}
+	return uint64(gen), nil
 }
 
 // Person implements store.Store.
@@ -343,15 +270,15 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, er
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		p, err := scanPerson(tx.QueryRow(ctx, s.sql["lockRow"], tenant, c.ID))
+		held, err := s.load(ctx, tx, tenant, c.ID)
 		if err != nil {
 			return err
 		}
-		applied, err := rowcodec.EncodeApplied(store.MergeApplied(p.Applied, c.Applied))
-		if err != nil {
-			return err
+		r := held[c.ID]
+		if err := r.Commit(c); err != nil {
+			return fmt.Errorf("postgres store: %w", err)
 		}
-		if _, err := tx.Exec(ctx, s.sql["commit"], tenant, c.ID, c.Exists, c.Active, applied, nanos(c.Due), int64(c.Generation)); err != nil {
+		if err := s.save(ctx, tx, r); err != nil {
 			return err
 		}
 		if c.Revoked != "" {
@@ -367,39 +294,25 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 // checked, so that no commit can slip between the check and the move, and
 // in id order, so that two re-keys sharing an id (a→b and b→a) wait for
 // each other rather than deadlock. Locking creates a row not yet held,
-// which a refusal rolls back with the rest.
+// which a refusal rolls back with the rest. A damaged row is refused like
+// a conflict (rowcodec.Rekey says why).
 func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (uint64, error) {
-	var gen uint64
+	var gen int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		held := map[string]store.Person{}
-		for _, id := range slices.Sorted(slices.Values([]string{rk.From, rk.To})) {
-			p, err := scanPerson(tx.QueryRow(ctx, s.sql["lockRow"], tenant, id))
-			if err != nil {
-				return err
-			}
-			held[id] = p
+		ids := slices.Compact(slices.Sorted(slices.Values([]string{rk.From, rk.To})))
+		held, err := s.load(ctx, tx, tenant, ids...)
+		if err != nil {
+			return err
 		}
-		from := held[rk.From]
-		if err := store.CheckRekey(from, held[rk.To]); err != nil {
+		if gen, err = s.generation(ctx, tx); err != nil {
+			return err
+		}
+		to := held[rk.To]
+		left, err := rowcodec.Rekey(held[rk.From], &to, rk, gen)
+		if err != nil {
 			return fmt.Errorf("postgres store: %w", err)
 		}
-		applied, err := rowcodec.EncodeApplied(store.Rekeyed(from))
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, s.sql["rekeyTo"], tenant, rk.To, from.Exists, from.Active, applied); err != nil {
-			return err
-		}
-		m := rk.Mark
-		m.Unsure, m.RekeyFrom = true, rk.From
-		if gen, err = s.mark(ctx, tx, tenant, rk.To, m, false); err != nil {
-			return err
-		}
-		moved, err := rowcodec.EncodeApplied(store.MovedTo(rk.To))
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, s.sql["rekeyFrom"], tenant, rk.From, moved); err != nil {
+		if err := s.save(ctx, tx, to, left); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, tenant, []audit.Entry{rk.Audit})
@@ -407,7 +320,7 @@ func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (ui
 	if err != nil {
 		return 0, err
 	}
-	return gen, nil
+	return uint64(gen), nil
 }
 
 // Revocations implements store.Store.
@@ -453,16 +366,18 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, tenant string, entri
 
 // Fail implements store.Store.
 func (s *Store) Fail(ctx context.Context, tenant, id string, f store.Failure, m store.Mark) error {
-	js, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.mark(ctx, tx, tenant, id, m, true); err != nil {
+		r, gen, err := s.loadMarking(ctx, tx, tenant, id)
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, s.sql["fail"], tenant, id, js, f.Dead)
-		return err
+		if err := r.SetMark(m, true, gen); err != nil {
+			return fmt.Errorf("postgres store: %w", err)
+		}
+		if err := r.SetFailure(f); err != nil {
+			return err
+		}
+		return s.save(ctx, tx, r)
 	})
 }
 

@@ -8,10 +8,10 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"github.com/hrissync/hrissync/store"
+	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
 // lookupBatch is the ids one query reads: well under SQLite's limit on a
@@ -105,24 +105,19 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 		// listed twice takes their listings in turn, as separate calls
 		// would.
 		order := make([]string, 0, len(ls))
-		rows := make(map[string]*personRow, len(ls))
+		rows := make(map[string]*rowcodec.Row, len(ls))
 		for _, l := range ls {
 			r := rows[l.ID]
 			if r == nil {
 				row, ok := held[l.ID]
 				if !ok {
-					row = freshRow(tenant, l.ID)
+					row = rowcodec.Fresh(tenant, l.ID)
 				}
 				r = &row
 				rows[l.ID] = r
 				order = append(order, l.ID)
 			}
-			run := l.Run
-			if run == "" {
-				run = r.listedRun.String
-			}
-			r.listedRun = sql.NullString{String: run, Valid: true}
-			r.listedDigest = sql.NullString{String: l.Digest, Valid: true}
+			r.List(l)
 		}
 		for _, id := range order {
 			if err := s.save(ctx, tx, *rows[id]); err != nil {
@@ -135,8 +130,8 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 
 // loadMany is load for many people: the rows held, by id, a damaged one
 // quarantined; those not held are absent.
-func (s *Store) loadMany(ctx context.Context, tx *txn, tenant string, ids []string) (map[string]personRow, error) {
-	held := make(map[string]personRow, len(ids))
+func (s *Store) loadMany(ctx context.Context, tx *txn, tenant string, ids []string) (map[string]rowcodec.Row, error) {
+	held := make(map[string]rowcodec.Row, len(ids))
 	err := batches(tenant, ids, func(args []any) error {
 		rows, err := s.txQuery(ctx, tx, lookupQuery, args...)
 		if err != nil {
@@ -147,11 +142,7 @@ func (s *Store) loadMany(ctx context.Context, tx *txn, tenant string, ids []stri
 			if err != nil {
 				return errors.Join(err, rows.Close())
 			}
-			if !r.sound() {
-				held[r.id] = quarantined(tenant, r.id)
-				continue
-			}
-			held[r.id] = r.personRow
+			held[r.ID] = r.ForWrite()
 		}
 		return errors.Join(rows.Err(), rows.Close())
 	})

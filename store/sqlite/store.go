@@ -38,25 +38,23 @@ func fromNanos(n sql.NullInt64) time.Time {
 
 // mark merges m into the row's mark under a new generation, which it
 // returns. replaceUnsure sets Unsure to m's rather than merging it.
-func (s *Store) mark(ctx context.Context, tx *txn, r *personRow, m store.Mark, replaceUnsure bool) (uint64, error) {
-	held, err := r.heldMark()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite store: %s: %w", r.id, err)
-	}
-	merged := store.MergeMark(held, m)
-	if replaceUnsure {
-		merged.Unsure = m.Unsure
-	}
-	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&r.dirtyGen); err != nil {
-		return 0, err
-	}
-	merged.Generation = 0
-	enc, err := json.Marshal(merged)
+func (s *Store) mark(ctx context.Context, tx *txn, r *rowcodec.Row, m store.Mark, replaceUnsure bool) (uint64, error) {
+	gen, err := s.generation(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
-	r.mark = sql.NullString{String: string(enc), Valid: true}
-	return uint64(r.dirtyGen), nil
+	if err := r.SetMark(m, replaceUnsure, gen); err != nil {
+		return 0, fmt.Errorf("sqlite store: %w", err)
+	}
+	return uint64(gen), nil
+}
+
+// generation draws a mark's generation. A write that fails after drawing
+// one rolls it back with the rest of its savepoint.
+func (s *Store) generation(ctx context.Context, tx *txn) (int64, error) {
+	var gen int64
+	err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen)
+	return gen, err
 }
 
 // markRow marks one person, creating the row if need be.
@@ -190,8 +188,8 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 		if err != nil {
 			return err
 		}
-		if err := commitRow(&r, c); err != nil {
-			return err
+		if err := r.Commit(c); err != nil {
+			return fmt.Errorf("sqlite store: %w", err)
 		}
 		if err := s.save(ctx, tx, r); err != nil {
 			return err
@@ -222,40 +220,15 @@ func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (ui
 		if err != nil {
 			return err
 		}
-		fromPerson, err := from.person()
+		g, err := s.generation(ctx, tx)
 		if err != nil {
-			return fmt.Errorf("sqlite store: %s: %w", from.id, err)
+			return err
 		}
-		toPerson, err := to.person()
+		left, err := rowcodec.Rekey(from, &to, rk, g)
 		if err != nil {
-			return fmt.Errorf("sqlite store: %s: %w", to.id, err)
-		}
-		if err := store.CheckRekey(fromPerson, toPerson); err != nil {
 			return fmt.Errorf("sqlite store: %w", err)
 		}
-		if to.damaged {
-			return fmt.Errorf("sqlite store: re-keying %s to %s: %s is damaged, whether it has an account is not known: %w",
-				rk.From, rk.To, rk.To, store.ErrConflict)
-		}
-		applied, err := rowcodec.EncodeApplied(store.Rekeyed(fromPerson))
-		if err != nil {
-			return err
-		}
-		to.hasAcct, to.active, to.applied = from.hasAcct, from.active, applied
-		m := rk.Mark
-		m.Unsure, m.RekeyFrom = true, rk.From
-		if gen, err = s.mark(ctx, tx, &to, m, false); err != nil {
-			return err
-		}
-		// All the old id keeps is where its account went, and the listing,
-		// which is the list's: not dirty, nothing failed or due, no
-		// account for People or Revocations to count twice.
-		moved, err := rowcodec.EncodeApplied(store.MovedTo(rk.To))
-		if err != nil {
-			return err
-		}
-		left := freshRow(tenant, rk.From)
-		left.applied, left.listedRun, left.listedDigest = moved, from.listedRun, from.listedDigest
+		gen = uint64(g)
 		if err := s.save(ctx, tx, to); err != nil {
 			return err
 		}
@@ -301,43 +274,6 @@ func (s *Store) Revocations(ctx context.Context, tenant string, since time.Time)
 	return out, nil
 }
 
-// commitRow applies a commit to a row. A quarantined row is replaced whole:
-// there is nothing trustworthy to merge the commit's fields with.
-func commitRow(r *personRow, c store.Commit) error {
-	held := map[string]store.Applied{}
-	if !r.damaged {
-		var err error
-		if held, err = rowcodec.DecodeApplied(r.applied); err != nil {
-			return fmt.Errorf("sqlite store: %s: %w", r.id, err)
-		}
-	}
-	applied, err := rowcodec.EncodeApplied(store.MergeApplied(held, c.Applied))
-	if err != nil {
-		return err
-	}
-	r.hasAcct, r.active, r.applied, r.due = c.Exists, c.Active, applied, sql.NullInt64{}
-	if !c.Due.IsZero() {
-		r.due = sql.NullInt64{Int64: c.Due.UnixNano(), Valid: true}
-	}
-	r.failure, r.dead, r.damaged = sql.NullString{}, false, false
-	// The mark is cleared only if no mark came since the reconcile read
-	// it; one that came stays, no longer unsure and owing no re-key: the
-	// write it was unsure of, which rebound a re-keyed account, is now
-	// recorded.
-	if r.dirtyGen == int64(c.Generation) || !r.mark.Valid {
-		r.dirtyGen, r.mark = 0, sql.NullString{}
-		return nil
-	}
-	m, err := r.heldMark()
-	if err != nil {
-		return fmt.Errorf("sqlite store: %s: %w", r.id, err)
-	}
-	m.Generation, m.Unsure, m.RekeyFrom = 0, false, ""
-	enc, err := json.Marshal(m)
-	r.mark.String = string(enc)
-	return err
-}
-
 func (s *Store) appendAudit(ctx context.Context, tx *txn, tenant string, entries []audit.Entry) error {
 	for _, e := range entries {
 		b, err := json.Marshal(e)
@@ -353,10 +289,6 @@ func (s *Store) appendAudit(ctx context.Context, tx *txn, tenant string, entries
 
 // Fail implements store.Store.
 func (s *Store) Fail(ctx context.Context, tenant, id string, f store.Failure, m store.Mark) error {
-	js, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
 	return s.write(ctx, func(ctx context.Context, tx *txn) error {
 		r, err := s.load(ctx, tx, tenant, id)
 		if err != nil {
@@ -365,7 +297,9 @@ func (s *Store) Fail(ctx context.Context, tenant, id string, f store.Failure, m 
 		if _, err := s.mark(ctx, tx, &r, m, true); err != nil {
 			return err
 		}
-		r.failure, r.dead = sql.NullString{String: string(js), Valid: true}, f.Dead
+		if err := r.SetFailure(f); err != nil {
+			return err
+		}
 		return s.save(ctx, tx, r)
 	})
 }

@@ -9,6 +9,10 @@
 // newStore must return an empty Store each time it is called. A Store that
 // implements store.BatchAccepter is checked for it too (the AcceptBatch
 // cases); for one that does not, they are skipped.
+//
+// A Store that keeps state where it can be damaged, and checks it, runs
+// RunDamage too, with a Damager that flips bytes behind its back: the
+// person damaged must read as damaged, never as the value flipped.
 package storetest
 
 import (

@@ -1,7 +1,8 @@
-// Package rowcodec is what the SQL Stores share: a person's applied fields
-// packed into one column (one row per person, so that a million people are a
-// million rows, whatever the number of fields), and reading rows in either
-// driver.
+// Package rowcodec is what the SQL Stores share: a person's row (Row) with
+// its checksum, what a damaged one reads as and how each write changes it;
+// a person's applied fields packed into one column (one row per person, so
+// that a million people are a million rows, whatever the number of
+// fields); and reading rows in either driver.
 package rowcodec
 
 import (
