@@ -80,7 +80,7 @@ func (k FindingKind) String() string {
 	case Altered:
 		return "altered or missing entries"
 	case Shorter:
-		return "log shorter than its anchor"
+		return "log shorter than its anchor or a checkpoint"
 	case Differs:
 		return "log differs from its anchor"
 	case Missing:

@@ -107,8 +107,10 @@ func (s *scanned) judgeCheckpoints(keys map[string]ed25519.PublicKey, witnessed 
 		return err == nil
 	}
 	held := map[string]bool{}
+	newest := map[string]int64{} // tenant → the witness's newest checkpoint
 	for _, c := range witnessed {
 		held[c.key()] = true
+		newest[c.Tenant] = max(newest[c.Tenant], c.Seq)
 	}
 	// The log's own records: each must verify, match its chain and, with
 	// a witness, be held by it.
@@ -127,7 +129,10 @@ func (s *scanned) judgeCheckpoints(keys map[string]ed25519.PublicKey, witnessed 
 		}
 		matched[r.c.Tenant] = r.c.Seq
 		switch {
-		case witnessed != nil && !held[r.c.key()]:
+		case witnessed != nil && !held[r.c.key()] && r.c.Seq < newest[r.c.Tenant]:
+			// A gap: the witness holds later checkpoints, not this one.
+			// Past its newest, the witness is only behind (down, or not
+			// yet handed over): what follows is not yet witnessed.
 			fail(Dropped, r.c, CheckpointNotWitnessed, where, 0, nil)
 		case witnessed == nil:
 			covered[r.c.Tenant] = max(covered[r.c.Tenant], r.c.Seq)

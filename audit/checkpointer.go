@@ -212,7 +212,9 @@ func (k *checkpointer) wait(ctx context.Context) error {
 	for {
 		k.mu.Lock()
 		pending, idle, err, ch := len(k.pending), !k.kicked && !k.busy, k.err, k.changed
-		caughtUp := pending == 0 && k.recorded == nil
+		// Caught up once idle too: a hand-over that has just emptied the
+		// queue has not yet said whether it ended well (k.err).
+		caughtUp := pending == 0 && k.recorded == nil && idle
 		k.mu.Unlock()
 		switch {
 		case caughtUp:

@@ -299,6 +299,15 @@ func (l *Log) Record(ctx context.Context, entries []Entry) error {
 // append writes e as the entry after `after` in its tenant's chain.
 func (l *Log) append(e Entry, after Head) error {
 	b, h, err := encode(e, after, l.chain.link)
+	if err == nil && len(b) >= maxLine {
+		// A line the reader could not read back would make the whole
+		// log unreadable; an entry that large keeps what it says but its
+		// long values (Cut).
+		b, h, err = encode(cut(e), after, l.chain.link)
+		if err == nil && len(b) >= maxLine {
+			err = fmt.Errorf("audit: entry %s: %w", e.ID, ErrEntryTooLarge)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -445,4 +454,32 @@ func LogFiles(path string) ([]string, error) {
 		out = append(out, path)
 	}
 	return out, nil
+}
+
+// ErrEntryTooLarge is an entry whose line would exceed what a reader reads
+// (64 MiB) even with its long values cut.
+var ErrEntryTooLarge = errors.New("entry too large for a log line")
+
+// CutValue replaces a value over maxValue bytes in an entry too large for
+// a line: the entry keeps who, what field, when and why.
+const CutValue = "[cut: too long for the log]"
+
+// maxValue is the longest value an entry too large for a line keeps.
+const maxValue = 64 << 10
+
+// cut is e with each value and its summary over maxValue replaced by
+// CutValue.
+func cut(e Entry) Entry {
+	long := func(v string) string {
+		if len(v) > maxValue {
+			return CutValue
+		}
+		return v
+	}
+	e.Changes = append([]Change(nil), e.Changes...)
+	for i := range e.Changes {
+		e.Changes[i].Old, e.Changes[i].New = long(e.Changes[i].Old), long(e.Changes[i].New)
+	}
+	e.Summary = long(e.Summary)
+	return e
 }

@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/hrissync/hrissync/internal/strictjson"
 )
 
 // maxLine bounds one line of a log, so that a corrupt file cannot make the
-// reader allocate without limit.
-const maxLine = 4 << 20
+// reader allocate without limit. The writer refuses an entry whose line
+// would be longer (ErrEntryTooLarge): a line written is a line read.
+const maxLine = 64 << 20
 
 // Record is one entry read back from a log, with where it stands.
 type Record struct {
@@ -191,6 +194,12 @@ func tenantOf(b []byte) (string, bool) {
 func parseLine(b []byte, name string, n int, ch *chain) (Record, error) {
 	fail := func(tenant string, seq int64, format string, args ...any) (Record, error) {
 		return Record{}, &ChainError{File: name, Line: n, Tenant: tenant, Seq: seq, Reason: fmt.Sprintf(format, args...)}
+	}
+	// A name given twice, or in two cases, is read one way here and
+	// another by jq or Python: a line that two readers would read apart is
+	// not one the chain vouches for.
+	if err := strictjson.Decode(b, new(any)); err != nil {
+		return fail("", 0, "not a log line: %v", err)
 	}
 	var ln line
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -77,8 +77,17 @@ func (w *HTTPWitness) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	// A witness's operator may answer anything: the list is bounded as
+	// the witness's own file is read (a checkpoint a line, maxLine in all).
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxLine+1))
+	if err != nil {
+		return nil, fmt.Errorf("audit: witness: GET %s: %w", w.URL, err)
+	}
+	if len(b) > maxLine {
+		return nil, fmt.Errorf("audit: witness: GET %s: an answer over %d bytes", w.URL, maxLine)
+	}
 	var out []Checkpoint
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := json.Unmarshal(b, &out); err != nil {
 		return nil, fmt.Errorf("audit: witness: GET %s: %w", w.URL, err)
 	}
 	if out == nil {

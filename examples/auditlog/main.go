@@ -71,7 +71,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := flag.Parse(args); err != nil {
 		return 2
 	}
-	if flag.NArg() == 0 || (!*verify && *employee == "") || (*witness != "" && len(pubkeys) == 0) {
+	if *witness != "" && len(pubkeys) == 0 {
+		fmt.Fprintln(stderr, "auditlog: -witness needs -pubkey: the witness's checkpoints are judged by their signatures")
+		return 2
+	}
+	if flag.NArg() == 0 || (!*verify && *employee == "") {
 		flag.Usage()
 		return 2
 	}
