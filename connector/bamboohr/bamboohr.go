@@ -515,7 +515,10 @@ func (s *Source) report(ctx context.Context, ids []string, yield func(hrissync.E
 		}
 		return malformed("%v", err)
 	}
-	var keys map[string]string // requested field -> key in the records, once "fields" is read
+	// keys: requested field -> key in the records, once "fields" is read;
+	// nil reads them by the names asked for (the field list, if it comes
+	// after the employees, is still checked).
+	var keys map[string]string
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -542,11 +545,6 @@ func (s *Source) report(ctx context.Context, ids []string, yield func(hrissync.E
 		case "employees":
 			if sawEmployees {
 				return malformed("employees given twice")
-			}
-			if keys == nil {
-				// Names as asked until told otherwise: the check of the
-				// field list, if it comes later, still runs below.
-				keys = s.identity()
 			}
 			sawEmployees = true
 			if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
@@ -632,15 +630,6 @@ func (s *Source) fieldKeys(meta []reportField) (map[string]string, error) {
 		}
 	}
 	return keys, nil
-}
-
-// identity is fieldKeys for an answer that does not describe its columns.
-func (s *Source) identity() map[string]string {
-	keys := make(map[string]string, len(s.fields))
-	for _, f := range s.fields {
-		keys[f] = f
-	}
-	return keys
 }
 
 // record makes a hrissync.Employee of one BambooHR employee, its fields

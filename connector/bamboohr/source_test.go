@@ -1,7 +1,6 @@
 package bamboohr_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -320,5 +319,4 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	var _ context.Context
 }

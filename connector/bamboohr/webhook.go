@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -202,17 +203,11 @@ func (c change) id(delivered string) string {
 	put(c.kind)
 	put(c.employeeID)
 	put(c.at)
-	changed := slices.Sorted(slices.Values(c.changed))
-	for _, f := range changed {
+	for _, f := range slices.Sorted(slices.Values(c.changed)) {
 		put(f)
 	}
 	put("|")
-	names := make([]string, 0, len(c.values))
-	for k := range c.values {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(c.values)) {
 		put(k)
 		put(c.values[k])
 	}
@@ -385,7 +380,7 @@ func decodeForm(body []byte) ([]change, bool, error) {
 	}
 	// A form has no order of its own; employee order makes deliveries
 	// decode alike.
-	slices.SortFunc(order, func(a, b string) int { return strings.Compare(a, b) })
+	slices.Sort(order)
 	changes := make([]change, len(order))
 	for i, id := range order {
 		c := byEmployee[id]

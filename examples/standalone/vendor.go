@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -202,13 +203,7 @@ func fail(err error) int {
 func formatCalls(calls map[string]int) string {
 	var parts []string
 	total := 0
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range calls {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(calls)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, calls[k]))
 		total += calls[k]
 	}

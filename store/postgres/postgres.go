@@ -48,10 +48,9 @@ type Options struct {
 	// SkipCheck skips Open's check of every person's row against its
 	// checksum, which quarantines the damaged ones so that the engine
 	// rebuilds them at once (see person.go). It reads the whole people
-	// table, once per Open, so once per replica started: for 100,000
-	// people on a loopback server about 0.5 s, or 2-2.5 s while their rows
-	// are from before migration 0006 (unsummed, so decoded whole to be
-	// judged). Skipped, a damaged row is found only when it is read.
+	// table, once per Open, so once per replica started — longer while
+	// the rows are from before migration 0006 (unsummed, so decoded whole
+	// to be judged). Skipped, a damaged row is found only when it is read.
 	SkipCheck bool
 }
 
