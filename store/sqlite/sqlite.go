@@ -131,7 +131,12 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: %w", err)
 	}
+	// Keep every connection open: database/sql keeps only two idle by
+	// default, and each one it closes and reopens under load pays for
+	// opening the file, its pragmas and preparing every statement again
+	// (a fifth of a batch's time, before this).
 	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	writer, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
