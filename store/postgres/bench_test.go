@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,12 @@ const benchPeople = 3000
 // The settings compared: River's fetch cooldown at the Queue's default
 // (20 ms) with 8 and 32 workers per replica, and a 2 ms cooldown with 32
 // and 64, to see whether fetching is the limit.
+//
+// Beside reconciles/s, the PostgreSQL runs report roundtrips/reconcile:
+// every statement, batch and prepare sent on the replicas' pools (the
+// Store's, River's and the advisory locks') from the end of the marking
+// until the last account exists, divided by the people (see roundTrips).
+// With -v each run also lists them by statement.
 func BenchmarkReconciles(b *testing.B) {
 	for _, set := range []struct {
 		workers  int
@@ -53,24 +60,30 @@ func BenchmarkReconciles(b *testing.B) {
 			}
 			defer st.Close()
 			b.StartTimer()
-			measure(b, st, []store.Dispatcher{nil}, 8)
+			measure(b, st, []store.Dispatcher{nil}, 8, nil)
 		}
 	})
 }
 
 func benchReplicas(b *testing.B, n, workers int, cooldown time.Duration) {
 	b.StopTimer()
-	pool, schema := database(b, 4)
-	st := open(b, pool, schema)
-	var queues []store.Dispatcher
-	for i := range n {
-		cfg := pool.Config().Copy()
-		cfg.MaxConns = int32(workers + 8)
-		rpool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	base, schema := database(b, 4)
+	trips := &roundTrips{byStatement: testing.Verbose()}
+	traced := func(conns int32) *pgxpool.Pool {
+		cfg := base.Config().Copy()
+		cfg.MaxConns = conns
+		cfg.ConnConfig.Tracer = trips
+		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer rpool.Close()
+		b.Cleanup(pool.Close)
+		return pool
+	}
+	st := open(b, traced(4), schema)
+	var queues []store.Dispatcher
+	for i := range n {
+		rpool := traced(int32(workers + 8))
 		q, err := postgres.NewQueue(context.Background(), open(b, rpool, schema), &postgres.QueueOptions{Name: fmt.Sprint("replica-", i), Workers: workers, FetchCooldown: cooldown})
 		if err != nil {
 			b.Fatal(err)
@@ -78,12 +91,13 @@ func benchReplicas(b *testing.B, n, workers int, cooldown time.Duration) {
 		queues = append(queues, q)
 	}
 	b.StartTimer()
-	measure(b, st, queues, workers)
+	measure(b, st, queues, workers, trips)
 }
 
 // measure marks everyone dirty, runs an engine per dispatcher (nil: the
-// default) until every account exists, and reports reconciles per second.
-func measure(b *testing.B, st store.Store, dispatchers []store.Dispatcher, workers int) {
+// default) until every account exists, and reports reconciles per second,
+// and with trips the round trips per reconcile.
+func measure(b *testing.B, st store.Store, dispatchers []store.Dispatcher, workers int, trips *roundTrips) {
 	b.StopTimer()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -115,6 +129,9 @@ func measure(b *testing.B, st store.Store, dispatchers []store.Dispatcher, worke
 			b.Fatal(err)
 		}
 	}
+	if trips != nil {
+		trips.reset() // the marking's are not the reconciles'
+	}
 	done := make(chan error, len(engines))
 	for _, eng := range engines {
 		go func() { done <- eng.Run(ctx) }()
@@ -124,6 +141,14 @@ func measure(b *testing.B, st store.Store, dispatchers []store.Dispatcher, worke
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	if trips != nil {
+		if testing.Verbose() {
+			var list strings.Builder
+			trips.list(&list, benchPeople)
+			b.Logf("round trips per reconcile, by statement:\n%s", list.String())
+		}
+		b.ReportMetric(float64(trips.reset())/benchPeople, "roundtrips/reconcile")
+	}
 	cancel()
 	for range engines {
 		<-done
