@@ -267,27 +267,48 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, er
 	return p, err
 }
 
-// Commit implements store.Store.
+// Commit implements store.Store. Its transaction is two round trips, as
+// Intend's: BEGIN goes with the row's lock, and the row's write, the
+// revocation, the audit entries and COMMIT in one batch after it. The
+// batch is inside the explicit transaction, so a statement failing in it,
+// or the connection lost, applies none of it: the server skips the rest
+// of a failed batch, COMMIT included, and the pool closes a connection
+// released in a transaction, which rolls it back.
 func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		held, err := s.load(ctx, tx, tenant, c.ID)
-		if err != nil {
-			return err
-		}
-		r := held[c.ID]
-		if err := r.Commit(c); err != nil {
-			return fmt.Errorf("postgres store: %w", err)
-		}
-		if err := s.save(ctx, tx, r); err != nil {
-			return err
-		}
-		if c.Revoked != "" {
-			if _, err := tx.Exec(ctx, s.sql["revoked"], tenant, c.Revoked, bound(c.At)); err != nil {
-				return err
-			}
-		}
-		return s.appendAudit(ctx, tx, tenant, c.Audit)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var (
+		lock  pgx.Batch
+		held  rowcodec.Stored
+		write pgx.Batch
+	)
+	lock.Queue("BEGIN")
+	lock.Queue(s.sql["lock"], tenant, []string{c.ID}).QueryRow(func(row pgx.Row) error {
+		var err error
+		held, err = readRow(row)
+		return err
 	})
+	if err := conn.SendBatch(ctx, &lock).Close(); err != nil {
+		return err
+	}
+	r := held.ForWrite()
+	if err := r.Commit(c); err != nil {
+		conn.Conn().Close(ctx) // rolls back
+		return fmt.Errorf("postgres store: %w", err)
+	}
+	write.Queue(s.sql["saveOne"], s.saveArgs(r)...)
+	if c.Revoked != "" {
+		write.Queue(s.sql["revoked"], tenant, c.Revoked, bound(c.At))
+	}
+	if err := s.queueAudit(&write, tenant, c.Audit); err != nil {
+		conn.Conn().Close(ctx)
+		return err
+	}
+	write.Queue("COMMIT")
+	return conn.SendBatch(ctx, &write).Close()
 }
 
 // Rekey implements store.Store. Both rows are locked before either is
@@ -354,6 +375,14 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, tenant string, entri
 		return nil
 	}
 	var batch pgx.Batch
+	if err := s.queueAudit(&batch, tenant, entries); err != nil {
+		return err
+	}
+	return tx.SendBatch(ctx, &batch).Close()
+}
+
+// queueAudit queues the outbox inserts of entries in batch.
+func (s *Store) queueAudit(batch *pgx.Batch, tenant string, entries []audit.Entry) error {
 	for _, e := range entries {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -361,7 +390,7 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, tenant string, entri
 		}
 		batch.Queue(s.sql["audit"], tenant, e.ID, b)
 	}
-	return tx.SendBatch(ctx, &batch).Close()
+	return nil
 }
 
 // Fail implements store.Store.
@@ -419,24 +448,27 @@ func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.E
 	return entries, nil
 }
 
-// Ack implements store.Store.
+// Ack implements store.Store, in one round trip: the transaction, its
+// turn, the deletion and the anchor are one batch (see Commit for why a
+// failure in it applies nothing).
 func (s *Store) Ack(ctx context.Context, tenant string, ids []string, anchor audit.Head) error {
 	if len(ids) == 0 && anchor.Seq == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, s.sql["ackTurn"], tenant); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, s.sql["ack"], tenant, ids); err != nil {
-			return err
-		}
-		if anchor.Seq == 0 {
-			return nil
-		}
-		_, err := tx.Exec(ctx, s.sql["raiseAnchor"], tenant, anchor.Seq, anchor.Hash)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
 		return err
-	})
+	}
+	defer conn.Release()
+	var batch pgx.Batch
+	batch.Queue("BEGIN")
+	batch.Queue(s.sql["ackTurn"], tenant)
+	batch.Queue(s.sql["ack"], tenant, ids)
+	if anchor.Seq != 0 {
+		batch.Queue(s.sql["raiseAnchor"], tenant, anchor.Seq, anchor.Hash)
+	}
+	batch.Queue("COMMIT")
+	return conn.SendBatch(ctx, &batch).Close()
 }
 
 // Anchor implements store.Store.
