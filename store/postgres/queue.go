@@ -474,13 +474,26 @@ func (q *Queue) workPerson(ctx context.Context, job *river.Job[personArgs]) erro
 	q.running[id] = time.Time{}
 	work := q.work
 	q.mu.Unlock()
-	work(ctx, id)
+	var reads *jobReads
+	if _, ours := q.state.(*Store); ours {
+		reads = &jobReads{schema: q.store.schema, tenant: q.tenant, id: id}
+		work(context.WithValue(ctx, jobReadsKey{}, reads), id)
+	} else {
+		work(ctx, id)
+	}
 	q.mu.Lock()
 	again := q.running[id]
 	delete(q.running, id)
 	q.mu.Unlock()
 
-	p, err := q.state.Person(ctx, q.tenant, id)
+	p, ok := store.Person{}, false
+	if reads != nil {
+		p, ok = reads.takeFinal() // read as the lock was released
+	}
+	var err error
+	if !ok {
+		p, err = q.state.Person(ctx, q.tenant, id)
+	}
 	if err != nil {
 		q.retryLater(job.ID, again)
 		return err // retried by River; the person is still dirty
@@ -584,17 +597,33 @@ func (r rememberedSchedule) Next(t time.Time) time.Time {
 }
 
 // Lock implements store.Locker with a PostgreSQL advisory lock, held on
-// a connection of its own for the length of the reconcile.
+// a connection of its own for the length of the reconcile. In a job of
+// this Queue, the person's read that follows is sent with it (jobReads).
 func (q *Queue) Lock(ctx context.Context, tenant, id string) (func(), error) {
 	conn, err := q.locks.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", lockKey(tenant, id)); err != nil {
+	var (
+		batch pgx.Batch
+		read  store.Person
+	)
+	batch.Queue("SELECT pg_advisory_lock(hashtextextended($1, 0))", lockKey(tenant, id))
+	j := q.store.readsOf(ctx, tenant, id)
+	if j != nil {
+		q.store.queuePerson(&batch, tenant, id, &read)
+	}
+	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
+		// The lock may be held (the read failed after it): closing the
+		// session releases it.
+		conn.Conn().Close(context.WithoutCancel(ctx))
 		conn.Release()
 		return nil, err
 	}
-	return q.unlocker(conn, tenant, id), nil
+	if j != nil {
+		j.setNext(&read)
+	}
+	return q.unlocker(conn, tenant, id, j), nil
 }
 
 // TryLock implements store.Locker. A lock connection not free at once
@@ -611,16 +640,30 @@ func (q *Queue) TryLock(ctx context.Context, tenant, id string) (func(), bool, e
 		conn.Release()
 		return nil, false, err
 	}
-	return q.unlocker(conn, tenant, id), true, nil
+	return q.unlocker(conn, tenant, id, nil), true, nil
 }
 
-func (q *Queue) unlocker(conn *pgxpool.Conn, tenant, id string) func() {
+// unlocker releases the lock; with j, the job's final read of the person
+// goes with it.
+func (q *Queue) unlocker(conn *pgxpool.Conn, tenant, id string, j *jobReads) func() {
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", lockKey(tenant, id)); err != nil {
+		var (
+			batch pgx.Batch
+			read  store.Person
+		)
+		batch.Queue("SELECT pg_advisory_unlock(hashtextextended($1, 0))", lockKey(tenant, id))
+		if j != nil {
+			q.store.queuePerson(&batch, tenant, id, &read)
+		}
+		if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
 			// Closing the session releases its locks.
 			conn.Conn().Close(ctx)
+		} else if j != nil {
+			j.mu.Lock()
+			j.final = &read
+			j.mu.Unlock()
 		}
 		conn.Release()
 	}
@@ -629,3 +672,79 @@ func (q *Queue) unlocker(conn *pgxpool.Conn, tenant, id string) func() {
 // lockKey names a person's advisory lock. Two people whose keys collide in
 // the 64-bit hash are only serialised, never mixed up.
 func lockKey(tenant, id string) string { return "hrissync person " + tenant + "/" + id }
+
+// jobReads carries a person's reads that come back with round trips a job
+// makes anyway. A job's reconcile reads its person right after taking
+// their lock, and again right after recording the intent; the job reads
+// them once more after releasing the lock, to tell River how it ended.
+// Each of these reads is sent with the round trip before it — the lock
+// and the read in one batch, the release and the read in one batch, the
+// intent's row as written — so that it is taken at the same point of the
+// reconcile as before, one round trip sooner: a mark made after it is
+// one made a moment after the read, as it always could be.
+//
+// workPerson puts one in the job's context; the Queue's Lock and unlock,
+// and the Store's Person, Intend and other writes of the person find it
+// there. A read is used once, by the next Person of that person in the
+// job, and any other write of theirs in the job drops it.
+type jobReads struct {
+	schema, tenant, id string
+
+	mu    sync.Mutex
+	next  *store.Person // for the next Person
+	final *store.Person // read as the lock was released
+}
+
+type jobReadsKey struct{}
+
+// readsOf returns the job's reads in ctx if they are of this person in
+// this schema; nil otherwise.
+func (s *Store) readsOf(ctx context.Context, tenant, id string) *jobReads {
+	j, _ := ctx.Value(jobReadsKey{}).(*jobReads)
+	if j == nil || j.schema != s.schema || j.tenant != tenant || j.id != id {
+		return nil
+	}
+	return j
+}
+
+// setNext keeps p for the next Person; nil drops what was kept.
+func (j *jobReads) setNext(p *store.Person) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.next = p
+}
+
+func (j *jobReads) takeNext() (store.Person, bool) {
+	if j == nil {
+		return store.Person{}, false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	p := j.next
+	j.next = nil
+	if p == nil {
+		return store.Person{}, false
+	}
+	return *p, true
+}
+
+func (j *jobReads) takeFinal() (store.Person, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	p := j.final
+	j.final = nil
+	if p == nil {
+		return store.Person{}, false
+	}
+	return *p, true
+}
+
+// stale drops a read kept for the person: the Store writes them in the job.
+func (s *Store) stale(ctx context.Context, tenant string, ids ...string) {
+	for _, id := range ids {
+		s.readsOf(ctx, tenant, id).setNext(nil)
+	}
+}

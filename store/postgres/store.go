@@ -129,6 +129,9 @@ func (s *Store) AcceptBatch(ctx context.Context, tenant string, evs []store.Acce
 }
 
 func (s *Store) acceptBatch(ctx context.Context, tenant string, evs []store.Acceptance) ([]store.Accepted, error) {
+	for _, ev := range evs {
+		s.stale(ctx, tenant, ev.EmployeeID)
+	}
 	var out []store.Accepted
 	var running []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -169,6 +172,7 @@ func (s *Store) acceptBatch(ctx context.Context, tenant string, evs []store.Acce
 // MarkDirty implements store.Store. With a Queue bound for the tenant, the
 // people's jobs are inserted in the same transaction.
 func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
+	s.stale(ctx, tenant, ids...)
 	var running []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		for _, id := range ids {
@@ -226,6 +230,8 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (ui
 		return 0, errors.New("postgres store: an intent carries no event")
 	}
 	m.Unsure = true
+	reads := s.readsOf(ctx, tenant, id)
+	reads.setNext(nil)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -255,16 +261,37 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (ui
 	if err := conn.SendBatch(ctx, &write).Close(); err != nil {
 		return 0, err
 	}
+	if p, err := r.Person(); err == nil {
+		reads.setNext(&p) // the row as written, under its lock
+	}
 	return uint64(gen), nil
 }
 
-// Person implements store.Store.
+// Person implements store.Store. In a Queue's job, the read that follows
+// the person's lock, or their intent, is the one that came back with it
+// (see jobReads).
 func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, error) {
+	if p, ok := s.readsOf(ctx, tenant, id).takeNext(); ok {
+		return p, nil
+	}
 	p, err := scanPerson(s.pool.QueryRow(ctx, s.sql["person"], tenant, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Person{ID: id}, nil
 	}
 	return p, err
+}
+
+// queuePerson queues the person's read in b, into p; a person not held
+// reads as Person reads them.
+func (s *Store) queuePerson(b *pgx.Batch, tenant, id string, p *store.Person) {
+	b.Queue(s.sql["person"], tenant, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		*p, err = scanPerson(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			*p, err = store.Person{ID: id}, nil
+		}
+		return err
+	})
 }
 
 // Commit implements store.Store. Its transaction is two round trips, as
@@ -275,6 +302,7 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, er
 // of a failed batch, COMMIT included, and the pool closes a connection
 // released in a transaction, which rolls it back.
 func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {
+	s.stale(ctx, tenant, c.ID)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -318,6 +346,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 // which a refusal rolls back with the rest. A damaged row is refused like
 // a conflict (rowcodec.Rekey says why).
 func (s *Store) Rekey(ctx context.Context, tenant string, rk store.Rekeying) (uint64, error) {
+	s.stale(ctx, tenant, rk.From, rk.To)
 	var gen int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		ids := slices.Compact(slices.Sorted(slices.Values([]string{rk.From, rk.To})))
@@ -395,6 +424,7 @@ func (s *Store) queueAudit(batch *pgx.Batch, tenant string, entries []audit.Entr
 
 // Fail implements store.Store.
 func (s *Store) Fail(ctx context.Context, tenant, id string, f store.Failure, m store.Mark) error {
+	s.stale(ctx, tenant, id)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		r, gen, err := s.loadMarking(ctx, tx, tenant, id)
 		if err != nil {
