@@ -92,6 +92,9 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error
 	for name, q := range rowQueries {
 		s.sql[name] = s.qualify(q)
 	}
+	for name, q := range baseQueries() {
+		s.sql[name] = s.qualify(q)
+	}
 	if !o.SkipCheck {
 		if err := s.quarantine(ctx); err != nil {
 			return nil, err

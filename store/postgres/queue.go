@@ -19,6 +19,7 @@ import (
 
 	"github.com/hrissync/hrissync/cadence"
 	"github.com/hrissync/hrissync/store"
+	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
 // QueueOptions configure a Queue. A nil *QueueOptions is all defaults.
@@ -178,6 +179,11 @@ func NewQueue(ctx context.Context, st *Store, opts *QueueOptions) (*Queue, error
 	lockCfg := st.pool.Config().Copy()
 	lockCfg.MaxConns = int32(o.LockConns)
 	lockCfg.MinConns = 0
+	// A lock and the person's read after it go in one batch (see
+	// jobReads), which PostgreSQL runs as one implicit transaction: read
+	// committed, the read's snapshot is taken once the lock is held,
+	// whatever isolation the server defaults to.
+	lockCfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	var err error
 	if q.locks, err = pgxpool.NewWithConfig(ctx, lockCfg); err != nil {
 		return nil, fmt.Errorf("postgres queue: lock pool: %w", err)
@@ -607,11 +613,12 @@ func (q *Queue) Lock(ctx context.Context, tenant, id string) (func(), error) {
 	var (
 		batch pgx.Batch
 		read  store.Person
+		base  *baseRow
 	)
 	batch.Queue("SELECT pg_advisory_lock(hashtextextended($1, 0))", lockKey(tenant, id))
 	j := q.store.readsOf(ctx, tenant, id)
 	if j != nil {
-		q.store.queuePerson(&batch, tenant, id, &read)
+		q.store.queueBase(&batch, tenant, id, &read, &base)
 	}
 	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
 		// The lock may be held (the read failed after it): closing the
@@ -622,6 +629,7 @@ func (q *Queue) Lock(ctx context.Context, tenant, id string) (func(), error) {
 	}
 	if j != nil {
 		j.setNext(&read)
+		j.setBase(base)
 	}
 	return q.unlocker(conn, tenant, id, j), nil
 }
@@ -692,7 +700,21 @@ type jobReads struct {
 
 	mu    sync.Mutex
 	next  *store.Person // for the next Person
+	base  *baseRow      // for the next Intend or Commit
 	final *store.Person // read as the lock was released
+}
+
+// baseRow is the person's row as the job last read or wrote it, with the
+// transaction that wrote it (xmin, which every write of a row changes): a
+// write made from it, conditional on xmin, is the write that reading it
+// locked would have made, in one statement instead of a transaction. If
+// anything wrote the row meanwhile, the write finds no row, and the Store
+// makes it again the usual way. gen, if not 0, is a mark generation drawn
+// after the read, for an intent.
+type baseRow struct {
+	row  rowcodec.Row // as a write starts from it (ForWrite)
+	xmin string
+	gen  int64
 }
 
 type jobReadsKey struct{}
@@ -731,6 +753,26 @@ func (j *jobReads) takeNext() (store.Person, bool) {
 	return *p, true
 }
 
+func (j *jobReads) setBase(b *baseRow) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.base = b
+}
+
+func (j *jobReads) takeBase() *baseRow {
+	if j == nil {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	b := j.base
+	j.base = nil
+	return b
+}
+
 func (j *jobReads) takeFinal() (store.Person, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -742,9 +784,12 @@ func (j *jobReads) takeFinal() (store.Person, bool) {
 	return *p, true
 }
 
-// stale drops a read kept for the person: the Store writes them in the job.
+// stale drops the reads kept for the person: the Store writes them in the
+// job.
 func (s *Store) stale(ctx context.Context, tenant string, ids ...string) {
 	for _, id := range ids {
-		s.readsOf(ctx, tenant, id).setNext(nil)
+		j := s.readsOf(ctx, tenant, id)
+		j.setNext(nil)
+		j.setBase(nil)
 	}
 }

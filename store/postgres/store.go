@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"time"
 
@@ -63,6 +64,31 @@ var queries = map[string]string{
 		ON CONFLICT (tenant, id) DO UPDATE SET run = excluded.run`,
 	"run":     "SELECT run FROM {{schema}}.runs WHERE tenant = $1 AND id = $2",
 	"lastRun": "SELECT run FROM {{schema}}.runs WHERE tenant = $1 ORDER BY started DESC, id DESC LIMIT 1",
+}
+
+// baseQueries are the statements of a job's writes made from a base row
+// (see baseRow): its read, with the row's xmin and a generation drawn
+// after it, and the intent and commit written only if xmin is still the
+// read one. They extend saveOne, numbering their parameters after its.
+func baseQueries() map[string]string {
+	save := rowQueries["saveOne"]
+	n := len(regexp.MustCompile(`\$[0-9]+`).FindAllString(save, -1)) // saveOne's parameters
+	arg := func(i int) string { return fmt.Sprintf("$%d", n+i) }
+	return map[string]string{
+		"base":        "SELECT " + rowColumns + ", xmin::text, nextval('{{schema}}.generation') FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
+		"saveOneXmin": save + " RETURNING xmin::text",
+		"intendIfSame": save + " AND xmin::text = " + arg(1) + " RETURNING xmin::text",
+		// The commit, its revocation ("" for none) and its audit entries
+		// (ids and JSON, in order), in one statement: the inserts take
+		// their rows from the update's, so a row moved meanwhile makes
+		// none of them.
+		"commitIfSame": "WITH saved AS (" + save + " AND xmin::text = " + arg(1) + ` RETURNING 1),
+		revoked AS (INSERT INTO {{schema}}.revocations (tenant, budget, at) SELECT $1, ` + arg(2) + ", " + arg(3) + " FROM saved WHERE " + arg(2) + ` <> ''),
+		audited AS (INSERT INTO {{schema}}.outbox (tenant, id, entry)
+			SELECT $1, e.id, e.entry::jsonb FROM saved, unnest(` + arg(4) + "::text[], " + arg(5) + `::text[]) WITH ORDINALITY AS e (id, entry, n)
+			ORDER BY e.n ON CONFLICT DO NOTHING)
+		SELECT count(*) FROM saved`,
+	}
 }
 
 // bound is t in Unix nanoseconds, clamped to what they can hold (1677 to
@@ -224,14 +250,37 @@ func (s *Store) redispatch(tenant string, ids []string) {
 // its transaction is two round trips, not four: BEGIN goes with the row's
 // lock, and COMMIT with its write, each pair pipelined in one batch. A
 // connection an error leaves in the transaction is closed by the pool on
-// release, which rolls it back.
+// release, which rolls it back. In a Queue's job, it is one statement if
+// the row is as the job read it (see baseRow).
 func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (uint64, error) {
 	if m.EventID != "" || !m.MinVersion.Time.IsZero() || m.MinVersion.Seq != 0 {
 		return 0, errors.New("postgres store: an intent carries no event")
 	}
 	m.Unsure = true
 	reads := s.readsOf(ctx, tenant, id)
+	base := reads.takeBase()
 	reads.setNext(nil)
+	// intended keeps what was written for the job's next read and write.
+	intended := func(r rowcodec.Row, xmin string) {
+		if p, err := r.Person(); err == nil {
+			reads.setNext(&p) // the row as written, under its lock
+			reads.setBase(&baseRow{row: r, xmin: xmin})
+		}
+	}
+	if base != nil && base.gen != 0 {
+		r := base.row
+		if err := r.SetMark(m, false, base.gen); err == nil {
+			var xmin string
+			err := s.pool.QueryRow(ctx, s.sql["intendIfSame"], append(s.saveArgs(r), base.xmin)...).Scan(&xmin)
+			switch {
+			case err == nil:
+				intended(r, xmin)
+				return uint64(base.gen), nil
+			case !errors.Is(err, pgx.ErrNoRows):
+				return 0, err
+			}
+		} // the row moved since it was read (or its mark would not merge): as usual
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -242,6 +291,7 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (ui
 		held  rowcodec.Stored
 		gen   int64
 		write pgx.Batch
+		xmin  string
 	)
 	lock.Queue("BEGIN")
 	lock.Queue(s.sql["lockMark"], tenant, id).QueryRow(func(row pgx.Row) error {
@@ -256,14 +306,12 @@ func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (ui
 	if err := r.SetMark(m, false, gen); err != nil {
 		return 0, fmt.Errorf("postgres store: %w", err)
 	}
-	write.Queue(s.sql["saveOne"], s.saveArgs(r)...)
+	write.Queue(s.sql["saveOneXmin"], s.saveArgs(r)...).QueryRow(func(row pgx.Row) error { return row.Scan(&xmin) })
 	write.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, &write).Close(); err != nil {
 		return 0, err
 	}
-	if p, err := r.Person(); err == nil {
-		reads.setNext(&p) // the row as written, under its lock
-	}
+	intended(r, xmin)
 	return uint64(gen), nil
 }
 
@@ -279,6 +327,29 @@ func (s *Store) Person(ctx context.Context, tenant, id string) (store.Person, er
 		return store.Person{ID: id}, nil
 	}
 	return p, err
+}
+
+// queueBase queues the person's read in b, into p, as queuePerson does,
+// with their row as a base for the job's writes (nil if not held) and a
+// generation for an intent made from it.
+func (s *Store) queueBase(b *pgx.Batch, tenant, id string, p *store.Person, base **baseRow) {
+	b.Queue(s.sql["base"], tenant, id).QueryRow(func(row pgx.Row) error {
+		var (
+			xmin string
+			gen  int64
+		)
+		held, err := readRow(row, &xmin, &gen)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			*p = store.Person{ID: id}
+			return nil
+		case err != nil:
+			return err
+		}
+		*p = held.Person()
+		*base = &baseRow{row: held.ForWrite(), xmin: xmin, gen: gen}
+		return nil
+	})
 }
 
 // queuePerson queues the person's read in b, into p; a person not held
@@ -302,7 +373,13 @@ func (s *Store) queuePerson(b *pgx.Batch, tenant, id string, p *store.Person) {
 // of a failed batch, COMMIT included, and the pool closes a connection
 // released in a transaction, which rolls it back.
 func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error {
+	base := s.readsOf(ctx, tenant, c.ID).takeBase()
 	s.stale(ctx, tenant, c.ID)
+	if base != nil {
+		if done, err := s.commitIfSame(ctx, tenant, c, base); done || err != nil {
+			return err
+		}
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -337,6 +414,30 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 	}
 	write.Queue("COMMIT")
 	return conn.SendBatch(ctx, &write).Close()
+}
+
+// commitIfSame makes the commit from the job's base row, in one
+// statement, if the row is still as the job last read or wrote it (see
+// baseRow); done is false if it made nothing.
+func (s *Store) commitIfSame(ctx context.Context, tenant string, c store.Commit, base *baseRow) (done bool, err error) {
+	r := base.row
+	if err := r.Commit(c); err != nil {
+		return false, nil // judged again on the row as held
+	}
+	ids, entries := make([]string, len(c.Audit)), make([]string, len(c.Audit))
+	for i, e := range c.Audit {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return false, err
+		}
+		ids[i], entries[i] = e.ID, string(b)
+	}
+	var n int
+	args := append(s.saveArgs(r), base.xmin, c.Revoked, bound(c.At), ids, entries)
+	if err := s.pool.QueryRow(ctx, s.sql["commitIfSame"], args...).Scan(&n); err != nil {
+		return false, err
+	}
+	return n == 1, nil
 }
 
 // Rekey implements store.Store. Both rows are locked before either is
