@@ -75,8 +75,8 @@ func baseQueries() map[string]string {
 	n := len(regexp.MustCompile(`\$[0-9]+`).FindAllString(save, -1)) // saveOne's parameters
 	arg := func(i int) string { return fmt.Sprintf("$%d", n+i) }
 	return map[string]string{
-		"base":        "SELECT " + rowColumns + ", xmin::text, nextval('{{schema}}.generation') FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
-		"saveOneXmin": save + " RETURNING xmin::text",
+		"base":         "SELECT " + rowColumns + ", xmin::text, nextval('{{schema}}.generation') FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
+		"saveOneXmin":  save + " RETURNING xmin::text",
 		"intendIfSame": save + " AND xmin::text = " + arg(1) + " RETURNING xmin::text",
 		// The commit, its revocation ("" for none) and its audit entries
 		// (ids and JSON, in order), in one statement: the inserts take
