@@ -8,6 +8,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,7 +73,11 @@ var queries = map[string]string{
 // read one. They extend saveOne, numbering their parameters after its.
 func baseQueries() map[string]string {
 	save := rowQueries["saveOne"]
-	n := len(regexp.MustCompile(`\$[0-9]+`).FindAllString(save, -1)) // saveOne's parameters
+	n := 0 // saveOne's last parameter
+	for _, m := range regexp.MustCompile(`\$([0-9]+)`).FindAllStringSubmatch(save, -1) {
+		i, _ := strconv.Atoi(m[1])
+		n = max(n, i)
+	}
 	arg := func(i int) string { return fmt.Sprintf("$%d", n+i) }
 	return map[string]string{
 		"base":         "SELECT " + rowColumns + ", xmin::text, nextval('{{schema}}.generation') FROM {{schema}}.people WHERE tenant = $1 AND id = $2",
