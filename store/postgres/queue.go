@@ -183,6 +183,9 @@ func NewQueue(ctx context.Context, st *Store, opts *QueueOptions) (*Queue, error
 	// jobReads), which PostgreSQL runs as one implicit transaction: read
 	// committed, the read's snapshot is taken once the lock is held,
 	// whatever isolation the server defaults to.
+	if lockCfg.ConnConfig.RuntimeParams == nil {
+		lockCfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
 	lockCfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	var err error
 	if q.locks, err = pgxpool.NewWithConfig(ctx, lockCfg); err != nil {
