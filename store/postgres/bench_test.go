@@ -29,6 +29,13 @@ const benchPeople = 3000
 //
 //	go test ./store/postgres -run '^$' -bench Reconciles -benchtime 1x -count 5
 //
+// A pattern matches a name level by level, split at its slashes, so the
+// settings of BENCHMARKS.md's table are two runs ('(sqlite|postgres/.*)'
+// alone matches sqlite only):
+//
+//	go test ./store/postgres -run '^$' -bench 'Reconciles/postgres/.*/.*/cooldown=20ms' -benchtime 1x -count 5
+//	go test ./store/postgres -run '^$' -bench 'Reconciles/sqlite' -benchtime 1x -count 5
+//
 // The settings compared: River's fetch cooldown at the Queue's default
 // (20 ms) with 8 and 32 workers per replica, and a 2 ms cooldown with 32
 // and 64, to see whether fetching is the limit.
