@@ -385,3 +385,91 @@ func (r loadRun) consistent(t *testing.T) {
 		}
 	}
 }
+
+// webhooks is a BulkLoader around which events are accepted for a person
+// of the chunk: just before the intents (the person gains a row) and just
+// before the commits (the person's mark moves on).
+type webhooks struct {
+	store.Store
+	bulk                 store.BulkLoader
+	beforeIntent, before string // people an event comes for
+	gens                 map[string]uint64
+}
+
+func (w *webhooks) accept(ctx context.Context, id string) error {
+	_, err := w.Store.Accept(ctx, "default", store.Acceptance{EventID: "ev-" + id, EmployeeID: id, Forget: time.Now().Add(time.Hour),
+		Mark: store.Mark{Since: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC), Trigger: "realtime", EventID: "ev-" + id}})
+	return err
+}
+
+func (w *webhooks) IntendNew(ctx context.Context, tenant string, intents []store.Intent) ([]uint64, error) {
+	if slices.ContainsFunc(intents, func(in store.Intent) bool { return in.ID == w.beforeIntent }) {
+		if err := w.accept(ctx, w.beforeIntent); err != nil {
+			return nil, err
+		}
+	}
+	gens, err := w.bulk.IntendNew(ctx, tenant, intents)
+	for i, in := range intents {
+		if err == nil {
+			w.gens[in.ID] = gens[i]
+		}
+	}
+	return gens, err
+}
+
+func (w *webhooks) CommitMany(ctx context.Context, tenant string, cs []store.Commit) error {
+	if slices.ContainsFunc(cs, func(c store.Commit) bool { return c.ID == w.before }) {
+		if err := w.accept(ctx, w.before); err != nil {
+			return err
+		}
+	}
+	return w.bulk.CommitMany(ctx, tenant, cs)
+}
+
+// A webhook's event accepted during the bulk load: for a person who gains
+// a row before the intents, the person is reconciled one by one; for one
+// whose mark moves on between the intent and the commit, the commit leaves
+// them dirty and the batch's sweep looks at them again. Either way each is
+// written once and ends clean.
+func TestBulkLoadMeetsWebhooks(t *testing.T) {
+	for name, newStore := range batchStores() {
+		t.Run(name, func(t *testing.T) {
+			st := newStore(t)
+			bl, ok := st.(store.BulkLoader)
+			if !ok {
+				t.Skip("the Store is no store.BulkLoader")
+			}
+			w := &webhooks{Store: st, bulk: bl, beforeIntent: "20", before: "21", gens: map[string]uint64{}}
+			clock := clocktest.NewClock(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC))
+			hris := memory.NewHRIS(clock, 1)
+			hris.Load(sourcetest.People(n)...)
+			r := newLoadRun(t, w, clock, hris, 4, 10, nil)
+			if err := r.eng.Batch(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if g, ok := w.gens["20"]; !ok || g != 0 {
+				t.Errorf("20, who gained a row before the intents, given generation %d (%v), want 0", g, ok)
+			}
+			if w.gens["21"] == 0 {
+				t.Error("21 was not loaded in bulk")
+			}
+			writes := map[string]int{}
+			for _, u := range r.sink.applied {
+				writes[u.EmployeeID]++
+			}
+			for _, id := range []string{"20", "21"} {
+				p, err := st.Person(t.Context(), "default", id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !p.Exists || p.Dirty.Generation != 0 || writes[id] != 1 {
+					t.Errorf("%s: %+v after %d writes, want clean with an account after one", id, p, writes[id])
+				}
+			}
+			r.consistent(t)
+			if got := len(r.platform.Snapshot()); got != n {
+				t.Errorf("%d accounts, want %d", got, n)
+			}
+		})
+	}
+}
