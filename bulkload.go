@@ -2,7 +2,6 @@ package hrissync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
@@ -106,36 +105,29 @@ func (n *newcomers) load(ctx context.Context) error {
 		}
 		pending = append(pending, arrival{newcomer: p})
 	}
-	var errs []error
-	for len(pending) > 0 && ctx.Err() == nil {
-		wave, later, rest, err := n.plan(ctx, pending)
-		if err != nil {
-			errs = append(errs, err)
-			rest = append(rest, later...)
-			later = nil
+	// Wave after wave: each takes the people whose manager has an account
+	// by then (or who name none), until no one is left who could.
+	var err error
+	for len(pending) > 0 && err == nil {
+		wave, later, rest := n.plan(ctx, pending)
+		if len(wave) == 0 {
+			rest, later = append(rest, later...), nil
 		}
 		for _, a := range rest {
 			e.locks.Unlock(a.r.id)
 			single = append(single, a.newcomer)
 		}
-		if len(wave) == 0 {
-			for _, a := range later {
-				e.locks.Unlock(a.r.id)
-				single = append(single, a.newcomer)
-			}
-			break
+		if len(wave) > 0 {
+			var left []newcomer
+			left, err = n.wave(ctx, wave)
+			single = append(single, left...)
 		}
-		left, err := n.wave(ctx, wave)
-		errs = append(errs, err)
-		single = append(single, left...)
 		pending = later
 	}
-	for _, a := range pending {
-		if ctx.Err() != nil {
-			e.locks.Unlock(a.r.id)
-		}
+	for _, a := range pending { // the batch is stopping
+		e.locks.Unlock(a.r.id)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -157,7 +149,7 @@ func (n *newcomers) load(ctx context.Context) error {
 // by one — nothing to create, a conflict to raise, a manager the Store does
 // not hold an account for (a reconcile provisions them first, or leaves
 // the reference out).
-func (n *newcomers) plan(ctx context.Context, pending []arrival) (wave, later, rest []arrival, err error) {
+func (n *newcomers) plan(ctx context.Context, pending []arrival) (wave, later, rest []arrival) {
 	e := n.e
 	now := e.cfg.Clock.Now()
 	waiting := make(map[string]bool, len(pending))
@@ -186,9 +178,9 @@ func (n *newcomers) plan(ctx context.Context, pending []arrival) (wave, later, r
 	}
 	held := map[string]bool{}
 	if len(managers) > 0 {
-		ps, lerr := e.store.Lookup(ctx, e.cfg.Tenant, managers)
-		if lerr != nil {
-			return nil, nil, pending, fmt.Errorf("hrissync: reading managers: %w", lerr)
+		ps, err := e.store.Lookup(ctx, e.cfg.Tenant, managers)
+		if err != nil {
+			return nil, nil, pending // each reads the Store on their own
 		}
 		for _, p := range ps {
 			held[p.ID] = p.Exists
@@ -210,7 +202,7 @@ func (n *newcomers) plan(ctx context.Context, pending []arrival) (wave, later, r
 			rest = append(rest, a)
 		}
 	}
-	return wave, later, rest, nil
+	return wave, later, rest
 }
 
 // wave loads planned newcomers: their intents, their writes, their
