@@ -26,6 +26,13 @@ import (
 // event's mark) would find the mark the intent left. An event accepted
 // after the intent takes a new generation, which the commit's
 // check-and-clear leaves dirty, as it would after that read.
+//
+// A chunk's managers are loaded before their reports (waves), as the
+// one-by-one path loads a list that names managers first. Where the sink
+// pauses or its breaker opens in the middle of a wave, the people of the
+// wave not yet written are put off as one by one, but with their intent
+// recorded: unsure, as after a crash, which changes nothing of their next
+// write (they have no account, so it carries every field either way).
 type newcomers struct {
 	e      *Engine
 	loader store.BulkLoader
@@ -236,7 +243,7 @@ func (n *newcomers) wave(ctx context.Context, wave []arrival) (left []newcomer, 
 		a.r.revoking = false // a create
 		a.r.severity = e.writeSeverity(a.c.update)
 		if ierr != nil {
-			n.finish(ctx, a, e.fail(ctx, a.r, a.rd, a.c.classes, false, fmt.Errorf("recording the intent: %w", ierr)))
+			n.finish(a, e.fail(ctx, a.r, a.rd, a.c.classes, false, fmt.Errorf("recording the intent: %w", ierr)))
 			continue
 		}
 		a.gen = gens[i]
@@ -271,7 +278,7 @@ func (n *newcomers) wave(ctx context.Context, wave []arrival) (left []newcomer, 
 	var done []arrival
 	for i, a := range taken {
 		if !landedOK[i] {
-			n.finish(ctx, a, outs[i])
+			n.finish(a, outs[i])
 			continue
 		}
 		commits = append(commits, e.commitOf(a.r, a.rd, a.c, a.w))
@@ -282,11 +289,11 @@ func (n *newcomers) wave(ctx context.Context, wave []arrival) (left []newcomer, 
 			// Nothing was recorded: each commit is made on its own,
 			// its failure recorded as the one-by-one path records it.
 			for _, a := range done {
-				n.finish(ctx, a, e.commit(ctx, a.r, a.rd, a.c, a.w))
+				n.finish(a, e.commit(ctx, a.r, a.rd, a.c, a.w))
 			}
 		} else {
 			for _, a := range done {
-				n.finish(ctx, a, e.committed(ctx, a.r, a.rd, a.c, a.w))
+				n.finish(a, e.committed(ctx, a.r, a.rd, a.c, a.w))
 			}
 		}
 	}
@@ -296,7 +303,7 @@ func (n *newcomers) wave(ctx context.Context, wave []arrival) (left []newcomer, 
 
 // finish ends a newcomer's reconcile as reconcile does: the next turn it
 // asks for, and the person released.
-func (n *newcomers) finish(_ context.Context, a arrival, out outcome) {
+func (n *newcomers) finish(a arrival, out outcome) {
 	n.e.follow(a.r.id, out)
 	*a.written = out.result == written
 	n.e.locks.Unlock(a.r.id)
