@@ -269,6 +269,7 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 	listed := make([]store.Listing, 0, len(chunk))
 	marked := make(map[string]bool, len(chunk))
 	mark := listingMark(*run)
+	newcomers := e.newcomers(run)
 	for _, part := range [][]joined[Employee]{chunk[:rekeyed], chunk[rekeyed:]} {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(e.cfg.Concurrency)
@@ -297,6 +298,9 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 				e.observe.reconcile(TriggerBatch)
 				continue
 			}
+			if newcomers.take(rec, held, &writes[i]) {
+				continue // the Store holds nothing of them: loaded with the others below
+			}
 			g.Go(func() error {
 				res, err := e.reconcile(gctx, request{id: rec.ID, trigger: TriggerBatch, classes: cadence.All, record: &rec, fresh: true, runID: run.ID, pass: run.Started})
 				writes[i] = res == written
@@ -304,6 +308,9 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 			})
 		}
 		if err := g.Wait(); err != nil {
+			return err
+		}
+		if err := newcomers.load(ctx); err != nil {
 			return err
 		}
 	}

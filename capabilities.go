@@ -79,3 +79,10 @@ func lockerOf(d store.Dispatcher) (store.Locker, bool) {
 	l, ok := d.(store.Locker)
 	return l, ok
 }
+
+// bulkLoader returns the Store as a store.BulkLoader, if it is one: the
+// batch then loads the people it holds nothing of a chunk at a time.
+func (e *Engine) bulkLoader() (store.BulkLoader, bool) {
+	l, ok := e.store.(store.BulkLoader)
+	return l, ok
+}

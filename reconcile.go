@@ -286,6 +286,16 @@ type decision struct {
 // decide works out the write, if any, from what was read: the desired state,
 // what it is compared with, and a manager to provision first.
 func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
+	c := e.decideOwn(ctx, r, rd)
+	if c.update == nil {
+		return c
+	}
+	return e.managerFirst(ctx, r, rd.now, c)
+}
+
+// decideOwn is decide up to the manager: the person's own write, if any, a
+// manager reference it carries not yet looked at.
+func (e *Engine) decideOwn(ctx context.Context, r request, rd reading) decision {
 	if rd.p.MovedTo() != "" {
 		// HR re-keyed this id: its account is the new id's, and its own
 		// record (a termination, a 404) touches nothing.
@@ -323,10 +333,7 @@ func (e *Engine) decide(ctx context.Context, r request, rd reading) decision {
 	u, applied := e.propose(r, basis, d, classes, rewrite)
 	c := decision{d: d, classes: classes, update: u, applied: applied}
 	e.holdParked(ctx, r, rd.now, &c)
-	if c.update == nil {
-		return c
-	}
-	return e.managerFirst(ctx, r, rd.now, c)
+	return c
 }
 
 // basis is the state the desired one is compared with: the Store's, unless
@@ -429,7 +436,14 @@ func (e *Engine) write(ctx context.Context, r request, rd reading, c *decision) 
 		e.observe.deferred()
 		return landed{}, outcome{result: deferred, next: e.cfg.Clock.Now()}, false
 	}
-	err = e.apply(ctx, r, *c.update, rd.attempt)
+	return e.land(ctx, r, rd, c, generation, probe)
+}
+
+// land hands the decided write to the sink, its intent recorded under
+// generation, and says how the sink answered: the write landed, or the
+// outcome of its failure. probe: the guard let it through as its probe.
+func (e *Engine) land(ctx context.Context, r request, rd reading, c *decision, generation uint64, probe bool) (landed, outcome, bool) {
+	err := e.apply(ctx, r, *c.update, rd.attempt)
 	if from, ok := e.correlated(ctx, r, rd, c.update, err); ok {
 		// The refused create was this person's own account under a
 		// retired id: it moves here, and the reconcile starts over to
@@ -512,6 +526,17 @@ func (e *Engine) heed(ctx context.Context, acked time.Time, probe bool, err erro
 // due time and, for a manager reference withheld to break a cycle, a moment
 // from now.
 func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, w landed) outcome {
+	if err := e.store.Commit(ctx, e.cfg.Tenant, e.commitOf(r, rd, c, w)); err != nil {
+		// The write reached the sink but is not recorded: the person
+		// stays dirty and the write is repeated, harmlessly.
+		return e.fail(ctx, r, rd, c.classes, true, fmt.Errorf("committing: %w", err))
+	}
+	return e.committed(ctx, r, rd, c, w)
+}
+
+// commitOf is the Commit that records a write that landed, with its audit
+// entry.
+func (e *Engine) commitOf(r request, rd reading, c decision, w landed) store.Commit {
 	u := c.update
 	entry := audit.Entry{
 		ID: entryID(), Tenant: e.tenant, Sink: e.name, EmployeeID: r.id, Action: u.Kind.String(),
@@ -526,16 +551,17 @@ func (e *Engine) commit(ctx context.Context, r request, rd reading, c decision, 
 	if nothingLeft(u) {
 		entries = nil // every change was parked: nothing landed to record
 	}
-	err := e.store.Commit(ctx, e.cfg.Tenant, store.Commit{
+	return store.Commit{
 		ID: r.id, Generation: w.generation, Exists: true, Active: u.Active,
 		Applied: c.applied, Audit: entries, Due: c.d.due,
 		Revoked: c.revoked, At: w.acked,
-	})
-	if err != nil {
-		// The write reached the sink but is not recorded: the person
-		// stays dirty and the write is repeated, harmlessly.
-		return e.fail(ctx, r, rd, c.classes, true, fmt.Errorf("committing: %w", err))
 	}
+}
+
+// committed finishes a reconcile whose write's commit is recorded: the
+// incidents it ends, and the person's next turn.
+func (e *Engine) committed(ctx context.Context, r request, rd reading, c decision, w landed) outcome {
+	u := c.update
 	if rd.p.Damaged {
 		e.resolve(ctx, "damaged/"+r.id)
 	}

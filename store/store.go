@@ -31,6 +31,10 @@
 //     configured twice. It says whether the Store dispatches a person in
 //     the transaction that marks them dirty; the engine then dispatches no
 //     accepted event itself, so that each is enqueued once.
+//   - BulkLoader: a Store that records the intents of many people it holds
+//     nothing of in one transaction, and their commits in another, for the
+//     batch's initial load. Without it the engine records each person's
+//     intent and commit on its own (Intend, Commit).
 //
 // Times are always passed in by the engine, never read from a database's
 // clock, so that simulated time works.

@@ -225,7 +225,12 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.tenant(tenant)
+	s.tenant(tenant).commit(c)
+	return nil
+}
+
+// commit records c as Commit does (CommitMany too), the Store locked.
+func (t *tenant) commit(c store.Commit) {
 	p := t.person(c.ID)
 	p.Exists, p.Active = c.Exists, c.Active
 	p.Applied = store.MergeApplied(p.Applied, c.Applied)
@@ -239,7 +244,6 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 	if c.Revoked != "" {
 		t.revoked = append(t.revoked, revocation{c.Revoked, c.At})
 	}
-	return nil
 }
 
 // Rekey implements store.Store.

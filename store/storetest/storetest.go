@@ -8,7 +8,8 @@
 //
 // newStore must return an empty Store each time it is called. A Store that
 // implements store.BatchAccepter is checked for it too (the AcceptBatch
-// cases); for one that does not, they are skipped.
+// cases); for one that does not, they are skipped. So is one that
+// implements store.BulkLoader (the Bulk cases).
 //
 // A Store that keeps state where it can be damaged, and checks it, runs
 // RunDamage too, with a Damager that flips bytes behind its back: the
@@ -75,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
 	}
+	runBulk(t, newStore)
 }
 
 const tenant = "t1"
