@@ -462,9 +462,12 @@ func (e *Engine) work(ctx context.Context, id string) {
 	if trigger == "" {
 		trigger = TriggerRealtime
 	}
+	// swept: the mark read above, unlocked, may be cleared by the time the
+	// person is held (a batch's bulk load commits a wave of them at once);
+	// one found clean then needs nothing.
 	_, _ = e.reconcile(ctx, request{
 		id: id, trigger: trigger, classes: cadence.Realtime,
-		fresh: p.Failure == nil || p.Failure.Dead,
+		fresh: p.Failure == nil || p.Failure.Dead, swept: true,
 	})
 }
 
