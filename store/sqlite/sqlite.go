@@ -95,7 +95,50 @@ var _ store.Store = (*Store)(nil)
 // transaction is begun and committed with plain statements on the writer
 // connection rather than through sql.Tx, so that the statements prepared on
 // that connection are reused as they are (sql.Tx would prepare them again).
-type txn struct{}
+type txn struct {
+	gen genCounter
+}
+
+// genCounter is the generation counter (design §4.3) as one group commit
+// sees it: the counters row is read at the group's first draw, the draws
+// are counted here, and the row is written once as the group commits — one
+// statement per draw became two per group. The row is read and written
+// inside the group's transaction (BEGIN IMMEDIATE holds the file's write
+// lock), so every generation stored or returned was drawn above the value
+// the file held and is committed with the new value: a crash loses both or
+// neither, and a reopened file, or another Store on it, never draws one
+// again. A savepoint rolled back gives back its draws (restore), so the
+// counter counts exactly the marks committed, as it did when every draw
+// updated the row.
+type genCounter struct {
+	loaded bool
+	stored int64 // the row's value, as read
+	value  int64 // the last generation drawn
+}
+
+func (g *genCounter) draw(ctx context.Context, s *Store, tx *txn) (int64, error) {
+	if !g.loaded {
+		if err := s.txQueryRow(ctx, tx, "SELECT value FROM counters WHERE name = 'generation'").Scan(&g.stored); err != nil {
+			return 0, err
+		}
+		g.value, g.loaded = g.stored, true
+	}
+	g.value++
+	return g.value, nil
+}
+
+// mark and restore take back the draws of an op rolled back.
+func (g *genCounter) mark() int64     { return g.value }
+func (g *genCounter) restore(v int64) { g.value = v }
+
+// flush writes the counter's row if the group drew from it.
+func (g *genCounter) flush(ctx context.Context, s *Store, tx *txn) error {
+	if !g.loaded || g.value == g.stored {
+		return nil
+	}
+	_, err := s.txExec(ctx, tx, "UPDATE counters SET value = ? WHERE name = 'generation'", g.value)
+	return err
+}
 
 // op is one write waiting for a group commit.
 type op struct {
@@ -379,8 +422,10 @@ func (s *Store) commit(group []*op) {
 			errs[i] = err
 			continue
 		}
+		drawn := tx.gen.mark()
 		if err := o.fn(o.ctx, tx); err != nil {
 			errs[i] = err
+			tx.gen.restore(drawn)
 			if _, rerr := s.txExec(ctx, tx, "ROLLBACK TO op"); rerr != nil {
 				errs[i] = errors.Join(err, rerr)
 			}
@@ -389,7 +434,11 @@ func (s *Store) commit(group []*op) {
 			errs[i] = err
 		}
 	}
-	if _, err := s.writer.ExecContext(ctx, "COMMIT"); err != nil {
+	err := tx.gen.flush(ctx, s, tx)
+	if err == nil {
+		_, err = s.writer.ExecContext(ctx, "COMMIT")
+	}
+	if err != nil {
 		_, rerr := s.writer.ExecContext(ctx, "ROLLBACK")
 		for i := range errs {
 			errs[i] = errors.Join(errs[i], fmt.Errorf("sqlite store: commit: %w", err), rerr)

@@ -49,12 +49,11 @@ func (s *Store) mark(ctx context.Context, tx *txn, r *rowcodec.Row, m store.Mark
 	return uint64(gen), nil
 }
 
-// generation draws a mark's generation. A write that fails after drawing
-// one rolls it back with the rest of its savepoint.
+// generation draws a mark's generation from the group's counter (see
+// genCounter). A write that fails after drawing one gives it back with the
+// rest of its savepoint.
 func (s *Store) generation(ctx context.Context, tx *txn) (int64, error) {
-	var gen int64
-	err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen)
-	return gen, err
+	return tx.gen.draw(ctx, s, tx)
 }
 
 // markRow marks one person, creating the row if need be.
