@@ -145,6 +145,9 @@ type op struct {
 	fn   func(ctx context.Context, tx *txn) error
 	ctx  context.Context
 	done chan error
+	// accept, if set, is the Accept fn records: the committer may record
+	// it with the group's other accepts instead (foldAccepts).
+	accept *acceptOp
 }
 
 // uriPath escapes what a file: URI would read in a path: a "%" as an
@@ -356,10 +359,15 @@ func schemaVersion(ctx context.Context, conn *sql.Conn) (int, error) {
 // write runs fn in the next group commit and returns once that commit is
 // durable (or failed). A cancelled ctx before the op is taken changes nothing.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
+	return s.writeOp(ctx, &op{fn: fn})
+}
+
+// writeOp is write for an op built by its caller (fn and accept set).
+func (s *Store) writeOp(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{fn: fn, ctx: ctx, done: make(chan error, 1)}
+	o.ctx, o.done = ctx, make(chan error, 1)
 	select {
 	case s.ops <- o:
 	case <-s.closing:
@@ -413,7 +421,11 @@ func (s *Store) commit(group []*op) {
 		}
 		return
 	}
+	folded := s.foldGroup(ctx, tx, group)
 	for i, o := range group {
+		if folded != nil && folded[i] {
+			continue
+		}
 		if err := o.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
@@ -449,6 +461,45 @@ func (s *Store) commit(group []*op) {
 	for i, o := range group {
 		o.done <- errs[i]
 	}
+}
+
+// foldGroup records the group's accepts together (foldAccepts), in a
+// savepoint of their own, and says which ops it recorded: none if there
+// are fewer than two, or if the fold failed, which leaves them to run one
+// by one. The fold runs first, ahead of the group's other ops: every op of
+// a group was waiting at once, none of their callers has seen another's
+// outcome, and the transaction commits them all or none, so the group is
+// as if its ops had come in this order.
+func (s *Store) foldGroup(ctx context.Context, tx *txn, group []*op) []bool {
+	var as []*acceptOp
+	var at []int
+	for i, o := range group {
+		if o.accept != nil && o.ctx.Err() == nil {
+			as, at = append(as, o.accept), append(at, i)
+		}
+	}
+	if len(as) < 2 {
+		return nil
+	}
+	if _, err := s.txExec(ctx, tx, "SAVEPOINT fold"); err != nil {
+		return nil
+	}
+	drawn := tx.gen.mark()
+	err := s.foldAccepts(ctx, tx, as)
+	if err != nil {
+		tx.gen.restore(drawn)
+		if _, rerr := s.txExec(ctx, tx, "ROLLBACK TO fold"); rerr != nil {
+			err = rerr
+		}
+	}
+	if _, rerr := s.txExec(ctx, tx, "RELEASE fold"); rerr != nil || err != nil {
+		return nil
+	}
+	folded := make([]bool, len(group))
+	for _, i := range at {
+		folded[i] = true
+	}
+	return folded
 }
 
 // Commits returns how many transactions the Store has committed since Open

@@ -74,12 +74,13 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	if ev.EventID == "" || ev.EmployeeID == "" {
 		return false, errors.New("sqlite store: event id and employee id are required")
 	}
-	var got store.Accepted
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+	a := &acceptOp{tenant: tenant, ev: ev}
+	err := s.writeOp(ctx, &op{accept: a, fn: func(ctx context.Context, tx *txn) error {
 		var err error
-		got, err = s.acceptOne(ctx, tx, tenant, ev)
+		a.got, err = s.acceptOne(ctx, tx, tenant, ev)
 		return err
-	})
+	}})
+	got := a.got
 	switch {
 	case err != nil:
 		return false, err
