@@ -105,7 +105,6 @@ func (s *Store) foldAccepts(ctx context.Context, tx *txn, as []*acceptOp) error 
 		k := rowKey{a.tenant, a.ev.EventID}
 		if recorded[k] {
 			held[k] = a.ev.Fingerprint
-			a.got = store.AcceptedNew
 			fresh = append(fresh, a)
 			continue
 		}
@@ -117,7 +116,8 @@ func (s *Store) foldAccepts(ctx context.Context, tx *txn, as []*acceptOp) error 
 	}
 	for _, a := range as {
 		k := rowKey{a.tenant, a.ev.EventID}
-		if first[k] == a && a.got == store.AcceptedNew {
+		if first[k] == a && recorded[k] {
+			a.got = store.AcceptedNew
 			continue
 		}
 		if seen := held[k]; seen != "" && a.ev.Fingerprint != "" && seen != a.ev.Fingerprint {

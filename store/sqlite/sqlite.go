@@ -127,9 +127,11 @@ func (g *genCounter) draw(ctx context.Context, s *Store, tx *txn) (int64, error)
 	return g.value, nil
 }
 
-// mark and restore take back the draws of an op rolled back.
+// mark and restore take back the draws of an op rolled back. A mark
+// taken before the row was read is 0, and restores to the value read:
+// never below it, which would draw generations again.
 func (g *genCounter) mark() int64     { return g.value }
-func (g *genCounter) restore(v int64) { g.value = v }
+func (g *genCounter) restore(v int64) { g.value = max(v, g.stored) }
 
 // flush writes the counter's row if the group drew from it.
 func (g *genCounter) flush(ctx context.Context, s *Store, tx *txn) error {
