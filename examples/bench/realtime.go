@@ -139,19 +139,23 @@ func (r *rig) paced(rate float64, d time.Duration) (map[string]time.Time, error)
 
 // waitApplied waits up to limit for every id to be applied and returns how
 // many were.
+// Each look checks only the ids not yet seen applied: looking up every id
+// every 20 ms took a tenth of the run's CPU from the engine it measures.
 func (r *rig) waitApplied(ids map[string]time.Time, limit time.Duration) int {
 	deadline := time.Now().Add(limit)
+	pending := make([]string, 0, len(ids))
+	for id := range ids {
+		pending = append(pending, id)
+	}
 	for {
 		r.mu.Lock()
-		n := 0
-		for id := range ids {
-			if _, ok := r.applied[id]; ok {
-				n++
-			}
-		}
+		pending = slices.DeleteFunc(pending, func(id string) bool {
+			_, ok := r.applied[id]
+			return ok
+		})
 		r.mu.Unlock()
-		if n == len(ids) || time.Now().After(deadline) {
-			return n
+		if len(pending) == 0 || time.Now().After(deadline) {
+			return len(ids) - len(pending)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

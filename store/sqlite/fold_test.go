@@ -79,7 +79,7 @@ func acceptOps(st *Store, cases []acceptCase) []*op {
 			cancel()
 		}
 		a := &acceptOp{tenant: c.tenant, ev: acceptance(c)}
-		ops = append(ops, &op{accept: a, ctx: ctx, done: make(chan error, 1), fn: func(ctx context.Context, tx *txn) error {
+		ops = append(ops, &op{accepts: []*acceptOp{a}, ctx: ctx, done: make(chan error, 1), fn: func(ctx context.Context, tx *txn) error {
 			var err error
 			a.got, err = st.acceptOne(ctx, tx, a.tenant, a.ev)
 			return err
@@ -95,7 +95,7 @@ func outcome(t *testing.T, st *Store, ops []*op) []string {
 	var out []string
 	for i, o := range ops {
 		err := <-o.done
-		out = append(out, fmt.Sprintf("op %d: %v failed=%v cancelled=%v", i, o.accept.got, err != nil, errors.Is(err, context.Canceled)))
+		out = append(out, fmt.Sprintf("op %d: %v failed=%v cancelled=%v", i, o.accepts[0].got, err != nil, errors.Is(err, context.Canceled)))
 	}
 	// The counter is above every generation stored: none is drawn again.
 	var counter, newest int64
@@ -184,5 +184,42 @@ func TestFoldFallsBack(t *testing.T) {
 	}
 	if !slices.Contains(want, fmt.Sprintf("op %d: 0 failed=true cancelled=false", len(cases)-1)) {
 		t.Errorf("the accept that cannot be written did not fail: %q", want)
+	}
+}
+
+// TestFoldedBatchAsOneByOne: an AcceptBatch folded with Accepts (its own
+// repeats inside it) leaves the file as the same ops one by one.
+func TestFoldedBatchAsOneByOne(t *testing.T) {
+	run := func(each bool) []string {
+		st := prepared(t)
+		var as []*acceptOp
+		for _, c := range foldCases[:5] {
+			as = append(as, &acceptOp{tenant: c.tenant, ev: acceptance(c)})
+		}
+		batch := &op{accepts: as, ctx: context.Background(), done: make(chan error, 1), fn: func(ctx context.Context, tx *txn) error {
+			for _, a := range as {
+				var err error
+				if a.got, err = st.acceptOne(ctx, tx, a.tenant, a.ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+		ops := append([]*op{batch}, acceptOps(st, foldCases[5:])...)
+		if each {
+			for _, o := range ops {
+				st.commit([]*op{o})
+			}
+		} else {
+			st.commit(ops)
+		}
+		out := outcome(t, st, ops)
+		for _, a := range as {
+			out = append(out, fmt.Sprint(a.got))
+		}
+		return out
+	}
+	if want, got := run(true), run(false); !slices.Equal(got, want) {
+		t.Errorf("folded:\n%q\none by one:\n%q", got, want)
 	}
 }

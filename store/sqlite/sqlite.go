@@ -147,9 +147,10 @@ type op struct {
 	fn   func(ctx context.Context, tx *txn) error
 	ctx  context.Context
 	done chan error
-	// accept, if set, is the Accept fn records: the committer may record
-	// it with the group's other accepts instead (foldAccepts).
-	accept *acceptOp
+	// accepts, if set, are the events fn records (an Accept's, an
+	// AcceptBatch's): the committer may record them with the group's other
+	// accepts instead (foldAccepts).
+	accepts []*acceptOp
 }
 
 // uriPath escapes what a file: URI would read in a path: a "%" as an
@@ -476,11 +477,11 @@ func (s *Store) foldGroup(ctx context.Context, tx *txn, group []*op) []bool {
 	var as []*acceptOp
 	var at []int
 	for i, o := range group {
-		if o.accept != nil && o.ctx.Err() == nil {
-			as, at = append(as, o.accept), append(at, i)
+		if o.accepts != nil && o.ctx.Err() == nil {
+			as, at = append(as, o.accepts...), append(at, i)
 		}
 	}
-	if len(as) < 2 {
+	if len(at) < 2 {
 		return nil
 	}
 	if _, err := s.txExec(ctx, tx, "SAVEPOINT fold"); err != nil {

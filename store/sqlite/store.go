@@ -75,7 +75,7 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 		return false, errors.New("sqlite store: event id and employee id are required")
 	}
 	a := &acceptOp{tenant: tenant, ev: ev}
-	err := s.writeOp(ctx, &op{accept: a, fn: func(ctx context.Context, tx *txn) error {
+	err := s.writeOp(ctx, &op{accepts: []*acceptOp{a}, fn: func(ctx context.Context, tx *txn) error {
 		var err error
 		a.got, err = s.acceptOne(ctx, tx, tenant, ev)
 		return err
@@ -103,19 +103,25 @@ func (s *Store) AcceptBatch(ctx context.Context, tenant string, evs []store.Acce
 			return nil, errors.New("sqlite store: event id and employee id are required")
 		}
 	}
-	var out []store.Accepted
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		out = make([]store.Accepted, len(evs))
-		for i, ev := range evs {
+	as := make([]*acceptOp, len(evs))
+	for i, ev := range evs {
+		as[i] = &acceptOp{tenant: tenant, ev: ev}
+	}
+	err := s.writeOp(ctx, &op{accepts: as, fn: func(ctx context.Context, tx *txn) error {
+		for _, a := range as {
 			var err error
-			if out[i], err = s.acceptOne(ctx, tx, tenant, ev); err != nil {
+			if a.got, err = s.acceptOne(ctx, tx, tenant, a.ev); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		return nil, err
+	}
+	out := make([]store.Accepted, len(as))
+	for i, a := range as {
+		out[i] = a.got
 	}
 	return out, nil
 }
