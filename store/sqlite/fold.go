@@ -1,11 +1,12 @@
 package sqlite
 
-// Folding a group's accepts: the Accepts that share a group commit are
-// recorded by a few multi-row statements rather than five statements each
-// (a savepoint, the event's insert, the person's read, their upsert, the
-// release). Each event is judged exactly as acceptOne judges it, in the
-// group's order; anything the fold does not expect makes it give up, undo
-// itself and leave the accepts to run one by one as before.
+// Folding a group's marks: the Accepts, AcceptBatches, Intends and
+// MarkDirties that share a group commit are made by a few multi-row
+// statements rather than four or five statements each (a savepoint, the
+// event's insert, the person's read, their upsert, the release). Each is
+// made exactly as its op would make it, in the group's order; anything the
+// fold does not expect makes it give up, undo itself and leave the ops to
+// run one by one as before.
 
 import (
 	"context"
@@ -16,13 +17,21 @@ import (
 	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
-// acceptOp is an Accept waiting in the group: its op's fn records it alone,
-// and the committer may record it with the group's others (foldAccepts)
-// instead.
-type acceptOp struct {
-	tenant string
-	ev     store.Acceptance
-	got    store.Accepted
+// markOp is one mark an op makes, which the committer may make with the
+// group's others (foldMarks) rather than by the op's fn: an Accept's (or
+// one event of an AcceptBatch), made only if its event is new; an
+// Intend's; one person of a MarkDirty.
+type markOp struct {
+	tenant, id string // the person marked
+	m          store.Mark
+	ev         *store.Acceptance // an accept's event, recorded first
+	got        store.Accepted    // the event's fate
+	gen        uint64            // the mark's generation, once made
+}
+
+// acceptMark is the markOp of accepting ev.
+func acceptMark(tenant string, ev store.Acceptance) *markOp {
+	return &markOp{tenant: tenant, id: ev.EmployeeID, m: ev.Mark, ev: &ev}
 }
 
 // rowKey names a row by tenant and id (an event's or a person's).
@@ -58,26 +67,59 @@ func tuples(n, width int) string {
 	return strings.TrimSuffix(strings.Repeat(t+",", n), ",")
 }
 
-// foldAccepts records the accepts in tx as acceptOne would record each in
-// turn, setting their got. On an error the caller rolls back what it did
-// (and the generations it drew) and runs them one by one.
-func (s *Store) foldAccepts(ctx context.Context, tx *txn, as []*acceptOp) error {
-	// The first accept of each event id inserts it; a later one in the
-	// group is judged against what the first left (below).
-	first := make(map[rowKey]*acceptOp, len(as))
-	var inserts []*acceptOp
-	for _, a := range as {
-		k := rowKey{a.tenant, a.ev.EventID}
-		if _, ok := first[k]; !ok {
-			first[k] = a
-			inserts = append(inserts, a)
+// foldMarks makes the marks in tx as the ops' fns would, one after the
+// other in the group's order: each event judged as acceptOne judges it,
+// each mark merged into its person's row under a generation of its own.
+// On an error the caller rolls back what it did (and the generations it
+// drew) and runs the ops one by one.
+func (s *Store) foldMarks(ctx context.Context, tx *txn, ms []*markOp) error {
+	recorded, err := s.recordEvents(ctx, tx, ms)
+	if err != nil {
+		return err
+	}
+	var marking []*markOp
+	for _, mk := range ms {
+		if mk.ev == nil || recorded[mk] {
+			marking = append(marking, mk)
 		}
 	}
-	recorded := make(map[rowKey]bool, len(inserts))
+	if len(marking) == 0 {
+		return nil
+	}
+	people, order, err := s.loadMarked(ctx, tx, marking)
+	if err != nil {
+		return err
+	}
+	for _, mk := range marking {
+		if mk.gen, err = s.mark(ctx, tx, people[rowKey{mk.tenant, mk.id}], mk.m, false); err != nil {
+			return err
+		}
+	}
+	return s.saveMany(ctx, tx, people, order)
+}
+
+// recordEvents inserts the events of the accepts among ms and judges each
+// (got), returning those recorded as new. The first accept of an event id
+// inserts it; a later one in the group is judged against what the first
+// left, as it would be after it.
+func (s *Store) recordEvents(ctx context.Context, tx *txn, ms []*markOp) (map[*markOp]bool, error) {
+	first := make(map[rowKey]*markOp, len(ms))
+	var inserts []*markOp
+	for _, mk := range ms {
+		if mk.ev == nil {
+			continue
+		}
+		k := rowKey{mk.tenant, mk.ev.EventID}
+		if _, ok := first[k]; !ok {
+			first[k] = mk
+			inserts = append(inserts, mk)
+		}
+	}
+	inserted := make(map[rowKey]bool, len(inserts))
 	err := chunk(len(inserts), func(from, to int) error {
 		args := make([]any, 0, 4*(to-from))
-		for _, a := range inserts[from:to] {
-			args = append(args, a.tenant, a.ev.EventID, a.ev.Forget.UnixNano(), a.ev.Fingerprint)
+		for _, mk := range inserts[from:to] {
+			args = append(args, mk.tenant, mk.ev.EventID, mk.ev.Forget.UnixNano(), mk.ev.Fingerprint)
 		}
 		rows, err := s.txQuery(ctx, tx, "INSERT INTO events (tenant, id, forget, fingerprint) VALUES "+tuples(to-from, 4)+
 			" ON CONFLICT DO NOTHING RETURNING tenant, id", args...)
@@ -90,67 +132,56 @@ func (s *Store) foldAccepts(ctx context.Context, tx *txn, as []*acceptOp) error 
 			if err := rows.Scan(&k.tenant, &k.id); err != nil {
 				return err
 			}
-			recorded[k] = true
+			inserted[k] = true
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// What each event id holds now: the fingerprint a repeat is judged
 	// against.
 	held := make(map[rowKey]string, len(inserts))
-	var fresh []*acceptOp
-	for _, a := range inserts {
-		k := rowKey{a.tenant, a.ev.EventID}
-		if recorded[k] {
-			held[k] = a.ev.Fingerprint
-			fresh = append(fresh, a)
+	for _, mk := range inserts {
+		k := rowKey{mk.tenant, mk.ev.EventID}
+		if inserted[k] {
+			held[k] = mk.ev.Fingerprint
 			continue
 		}
 		var seen string
-		if err := s.txQueryRow(ctx, tx, "SELECT fingerprint FROM events WHERE tenant = ? AND id = ?", a.tenant, a.ev.EventID).Scan(&seen); err != nil {
-			return err
+		if err := s.txQueryRow(ctx, tx, "SELECT fingerprint FROM events WHERE tenant = ? AND id = ?", mk.tenant, mk.ev.EventID).Scan(&seen); err != nil {
+			return nil, err
 		}
 		held[k] = seen
 	}
-	for _, a := range as {
-		k := rowKey{a.tenant, a.ev.EventID}
-		if first[k] == a && recorded[k] {
-			a.got = store.AcceptedNew
+	recorded := make(map[*markOp]bool, len(inserts))
+	for _, mk := range ms {
+		if mk.ev == nil {
 			continue
 		}
-		if seen := held[k]; seen != "" && a.ev.Fingerprint != "" && seen != a.ev.Fingerprint {
-			a.got = store.AcceptedConflict
-		} else {
-			a.got = store.AcceptedDuplicate
+		k := rowKey{mk.tenant, mk.ev.EventID}
+		switch seen := held[k]; {
+		case first[k] == mk && inserted[k]:
+			mk.got = store.AcceptedNew
+			recorded[mk] = true
+		case seen != "" && mk.ev.Fingerprint != "" && seen != mk.ev.Fingerprint:
+			mk.got = store.AcceptedConflict
+		default:
+			mk.got = store.AcceptedDuplicate
 		}
 	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	people, order, err := s.loadMarked(ctx, tx, fresh)
-	if err != nil {
-		return err
-	}
-	for _, a := range fresh {
-		r := people[rowKey{a.tenant, a.ev.EmployeeID}]
-		if _, err := s.mark(ctx, tx, r, a.ev.Mark, false); err != nil {
-			return err
-		}
-	}
-	return s.saveMany(ctx, tx, people, order)
+	return recorded, nil
 }
 
-// loadMarked reads, as load does, the rows of the people the accepts mark,
-// returning them by key and the keys in the order first marked.
-func (s *Store) loadMarked(ctx context.Context, tx *txn, as []*acceptOp) (map[rowKey]*rowcodec.Row, []rowKey, error) {
-	people := make(map[rowKey]*rowcodec.Row, len(as))
+// loadMarked reads, as load does, the rows of the people marked, returning
+// them by key and the keys in the order first marked.
+func (s *Store) loadMarked(ctx context.Context, tx *txn, ms []*markOp) (map[rowKey]*rowcodec.Row, []rowKey, error) {
+	people := make(map[rowKey]*rowcodec.Row, len(ms))
 	var order []rowKey
 	byTenant := map[string][]string{}
 	var tenants []string
-	for _, a := range as {
-		k := rowKey{a.tenant, a.ev.EmployeeID}
+	for _, mk := range ms {
+		k := rowKey{mk.tenant, mk.id}
 		if _, ok := people[k]; ok {
 			continue
 		}
@@ -198,7 +229,7 @@ func (s *Store) loadMarked(ctx context.Context, tx *txn, as []*acceptOp) (map[ro
 	return people, order, nil
 }
 
-// errUnfoldable: something the fold leaves to the accepts one by one.
+// errUnfoldable: something the fold leaves to the ops one by one.
 var errUnfoldable = errors.New("sqlite store: accepts not folded")
 
 // saveMany writes rows whole, with their checksums, as save does (it

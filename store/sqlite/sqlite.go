@@ -147,10 +147,10 @@ type op struct {
 	fn   func(ctx context.Context, tx *txn) error
 	ctx  context.Context
 	done chan error
-	// accepts, if set, are the events fn records (an Accept's, an
-	// AcceptBatch's): the committer may record them with the group's other
-	// accepts instead (foldAccepts).
-	accepts []*acceptOp
+	// marks, if set, are the marks fn makes (an Accept's, an
+	// AcceptBatch's, an Intend's, a MarkDirty's), all it does: the
+	// committer may make them with the group's others instead (foldMarks).
+	marks []*markOp
 }
 
 // uriPath escapes what a file: URI would read in a path: a "%" as an
@@ -466,19 +466,18 @@ func (s *Store) commit(group []*op) {
 	}
 }
 
-// foldGroup records the group's accepts together (foldAccepts), in a
-// savepoint of their own, and says which ops it recorded: none if there
-// are fewer than two, or if the fold failed, which leaves them to run one
-// by one. The fold runs first, ahead of the group's other ops: every op of
+// foldGroup makes the group's marks together (foldMarks), in a savepoint
+// of their own, and says which ops it made: none if fewer than two ops
+// make marks, or if the fold failed, which leaves them to run one by one. The fold runs first, ahead of the group's other ops: every op of
 // a group was waiting at once, none of their callers has seen another's
 // outcome, and the transaction commits them all or none, so the group is
 // as if its ops had come in this order.
 func (s *Store) foldGroup(ctx context.Context, tx *txn, group []*op) []bool {
-	var as []*acceptOp
+	var ms []*markOp
 	var at []int
 	for i, o := range group {
-		if o.accepts != nil && o.ctx.Err() == nil {
-			as, at = append(as, o.accepts...), append(at, i)
+		if len(o.marks) > 0 && o.ctx.Err() == nil {
+			ms, at = append(ms, o.marks...), append(at, i)
 		}
 	}
 	if len(at) < 2 {
@@ -488,7 +487,7 @@ func (s *Store) foldGroup(ctx context.Context, tx *txn, group []*op) []bool {
 		return nil
 	}
 	drawn := tx.gen.mark()
-	err := s.foldAccepts(ctx, tx, as)
+	err := s.foldMarks(ctx, tx, ms)
 	if err != nil {
 		tx.gen.restore(drawn)
 		if _, rerr := s.txExec(ctx, tx, "ROLLBACK TO fold"); rerr != nil {
