@@ -196,7 +196,7 @@ func realtime(burst int) error {
 	cpuApplied := processCPU() - cpu0
 	stop()
 	if cpuApplied > 0 && len(acc) > 0 {
-		fmt.Printf("| (a) CPU per delivery, senders and receiver to accepted / to applied too | %.0f µs / %.0f µs (%d applied) |\n",
+		fmt.Printf("| (a) CPU per delivery (senders, receiver, engine, store): during the burst / until every one applied | %.0f µs / %.0f µs (%d applied) |\n",
 			float64(cpuAccepted.Microseconds())/float64(len(acc)), float64(cpuApplied.Microseconds())/float64(len(acc)), applied)
 	}
 
