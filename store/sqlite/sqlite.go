@@ -101,40 +101,40 @@ type txn struct {
 }
 
 // genCounter is the generation counter (design §4.3) as one group commit
-// sees it: the counters row is read at the group's first draw, the draws
-// are counted here, and the row is written once as the group commits — one
-// statement per draw became two per group. The row is read and written
-// inside the group's transaction (BEGIN IMMEDIATE holds the file's write
-// lock), so every generation stored or returned was drawn above the value
-// the file held and is committed with the new value: a crash loses both or
-// neither, and a reopened file, or another Store on it, never draws one
-// again. A savepoint rolled back gives back its draws (restore), so the
-// counter counts exactly the marks committed, as it did when every draw
-// updated the row.
+// sees it. The group's first draw updates the counters row as every draw
+// once did (value + 1, returned); its later draws are counted here, and the
+// row is written once more as the group commits if there were any — two
+// statements a group rather than one a mark. The row is updated inside the
+// group's transaction (BEGIN IMMEDIATE holds the file's write lock), so
+// every generation stored or returned was drawn above the value the file
+// held and is committed with the new value: a crash loses both or neither,
+// and a reopened file, or another Store on it, never draws one again.
 type genCounter struct {
 	loaded bool
-	stored int64 // the row's value, as read
+	stored int64 // the row's value, as updated by the first draw
 	value  int64 // the last generation drawn
 }
 
 func (g *genCounter) draw(ctx context.Context, s *Store, tx *txn) (int64, error) {
-	if !g.loaded {
-		if err := s.txQueryRow(ctx, tx, "SELECT value FROM counters WHERE name = 'generation'").Scan(&g.stored); err != nil {
-			return 0, err
-		}
-		g.value, g.loaded = g.stored, true
+	if g.loaded {
+		g.value++
+		return g.value, nil
 	}
-	g.value++
+	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&g.stored); err != nil {
+		return 0, err
+	}
+	g.value, g.loaded = g.stored, true
 	return g.value, nil
 }
 
-// mark and restore take back the draws of an op rolled back. A mark
-// taken before the row was read is 0, and restores to the value read:
-// never below it, which would draw generations again.
-func (g *genCounter) mark() int64     { return g.value }
-func (g *genCounter) restore(v int64) { g.value = max(v, g.stored) }
+// mark and restore take back the draws of an op rolled back to a savepoint:
+// the counter as it was at the savepoint, as the row is once rolled back
+// (the first draw's update included), so that the counter counts exactly
+// the marks committed, as when every draw updated the row.
+func (g *genCounter) mark() genCounter     { return *g }
+func (g *genCounter) restore(m genCounter) { *g = m }
 
-// flush writes the counter's row if the group drew from it.
+// flush writes the counter's row if the group drew more than once.
 func (g *genCounter) flush(ctx context.Context, s *Store, tx *txn) error {
 	if !g.loaded || g.value == g.stored {
 		return nil
