@@ -366,7 +366,8 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn)
 	return s.writeOp(ctx, &op{fn: fn})
 }
 
-// writeOp is write for an op built by its caller (fn and accept set).
+// writeOp is write for an op its caller built: fn, and marks if fn makes
+// marks and nothing else.
 func (s *Store) writeOp(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -474,10 +475,12 @@ func (s *Store) commit(group []*op) {
 
 // foldGroup makes the group's marks together (foldMarks), in a savepoint
 // of their own, and says which ops it made: none if fewer than two ops
-// make marks, or if the fold failed, which leaves them to run one by one. The fold runs first, ahead of the group's other ops: every op of
-// a group was waiting at once, none of their callers has seen another's
-// outcome, and the transaction commits them all or none, so the group is
-// as if its ops had come in this order.
+// make marks, or if the fold failed, which leaves them to run one by one.
+// The fold runs ahead of the group's other ops, which is safe: every op of
+// a group was waiting at once (a caller waits for its write to commit), so
+// none of their callers has seen another's outcome, and the transaction
+// commits them all or none: the group is as if they had come in this
+// order.
 func (s *Store) foldGroup(ctx context.Context, tx *txn, group []*op) []bool {
 	var ms []*markOp
 	var at []int
