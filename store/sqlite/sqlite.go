@@ -8,7 +8,9 @@
 // Writes go through one connection and are grouped: the operations that
 // arrive while a transaction commits share the next one, each in a savepoint
 // of its own, so a burst of webhooks pays for a few fsyncs rather than one
-// each — and no caller returns before its own operation is committed.
+// each — and no caller returns before its own operation is committed. The
+// marks of a group (its accepts, intents and MarkDirty calls) are made
+// together, by a few multi-row statements, each as it would be alone.
 //
 // Durability is a choice (Options.Durability): SurviveCrash, the default,
 // keeps every committed transaction through a crash of the process
