@@ -230,7 +230,7 @@ func (s *Store) loadMarked(ctx context.Context, tx *txn, ms []*markOp) (map[rowK
 }
 
 // errUnfoldable: something the fold leaves to the ops one by one.
-var errUnfoldable = errors.New("sqlite store: accepts not folded")
+var errUnfoldable = errors.New("sqlite store: marks not folded")
 
 // saveMany writes rows whole, with their checksums, as save does (it
 // mirrors save's statement and arguments: a column added there is added
