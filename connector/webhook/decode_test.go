@@ -59,7 +59,7 @@ func TestJSONDecodeBatch(t *testing.T) {
 		e2 = `{"id":"evt-2","type":"employee.terminated","employeeId":"w-2","occurredAt":"2026-03-02T09:16:00Z"}`
 	)
 	want := []string{"evt-1/w-1", "evt-2/w-2"}
-	for _, body := range []string{"[" + e1 + "," + e2 + "]", `{"events":` + "\n [" + e1 + "," + e2 + "]}", " \n[" + e1 + ",\t" + e2 + "] ", `{"events":[` + e1 + "," + e2 + "]}", ` { "events" : [` + e1 + "," + e2 + "] }"} {
+	for _, body := range []string{"[" + e1 + "," + e2 + "]", `{"events":` + "\n [" + e1 + "," + e2 + "]}", " \n[" + e1 + ",\t" + e2 + "] ", `{"events":[` + e1 + "," + e2 + "]}", ` { "events" : [` + e1 + "," + e2 + "] }", `{"\u0065vents":[` + e1 + "," + e2 + "]}"} {
 		items, err := webhook.JSON{}.DecodeBatch(http.Header{}, []byte(body))
 		if err != nil {
 			t.Fatalf("%.40s: %v", body, err)

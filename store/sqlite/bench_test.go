@@ -50,6 +50,7 @@ func BenchmarkAccept(b *testing.B) {
 					})
 				}
 				b.ReportMetric(float64(n.Load())/b.Elapsed().Seconds(), "accepts/s")
+				b.ReportMetric(float64(n.Load())/float64(max(1, st.Commits())), "accepts/commit")
 			})
 		}
 	}

@@ -8,7 +8,9 @@
 // Writes go through one connection and are grouped: the operations that
 // arrive while a transaction commits share the next one, each in a savepoint
 // of its own, so a burst of webhooks pays for a few fsyncs rather than one
-// each — and no caller returns before its own operation is committed.
+// each — and no caller returns before its own operation is committed. The
+// marks of a group (its accepts, intents and MarkDirty calls) are made
+// together, by a few multi-row statements, each as it would be alone.
 //
 // Durability is a choice (Options.Durability): SurviveCrash, the default,
 // keeps every committed transaction through a crash of the process
@@ -25,6 +27,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -95,13 +98,62 @@ var _ store.Store = (*Store)(nil)
 // transaction is begun and committed with plain statements on the writer
 // connection rather than through sql.Tx, so that the statements prepared on
 // that connection are reused as they are (sql.Tx would prepare them again).
-type txn struct{}
+type txn struct {
+	gen genCounter
+}
+
+// genCounter is the generation counter (design §4.3) as one group commit
+// sees it. The group's first draw updates the counters row as every draw
+// once did (value + 1, returned); its later draws are counted here, and the
+// row is written once more as the group commits if there were any — two
+// statements a group rather than one a mark. The row is updated inside the
+// group's transaction (BEGIN IMMEDIATE holds the file's write lock), so
+// every generation stored or returned was drawn above the value the file
+// held and is committed with the new value: a crash loses both or neither,
+// and a reopened file, or another Store on it, never draws one again.
+type genCounter struct {
+	loaded bool
+	stored int64 // the row's value, as updated by the first draw
+	value  int64 // the last generation drawn
+}
+
+func (g *genCounter) draw(ctx context.Context, s *Store, tx *txn) (int64, error) {
+	if g.loaded {
+		g.value++
+		return g.value, nil
+	}
+	if err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&g.stored); err != nil {
+		return 0, err
+	}
+	g.value, g.loaded = g.stored, true
+	return g.value, nil
+}
+
+// mark and restore take back the draws of an op rolled back to a savepoint:
+// the counter as it was at the savepoint, as the row is once rolled back
+// (the first draw's update included), so that the counter counts exactly
+// the marks committed, as when every draw updated the row.
+func (g *genCounter) mark() genCounter     { return *g }
+func (g *genCounter) restore(m genCounter) { *g = m }
+
+// flush writes the counter's row if the group drew more than once.
+func (g *genCounter) flush(ctx context.Context, s *Store, tx *txn) error {
+	if !g.loaded || g.value == g.stored {
+		return nil
+	}
+	_, err := s.txExec(ctx, tx, "UPDATE counters SET value = ? WHERE name = 'generation'", g.value)
+	return err
+}
 
 // op is one write waiting for a group commit.
 type op struct {
 	fn   func(ctx context.Context, tx *txn) error
 	ctx  context.Context
 	done chan error
+	// marks, if set, are the marks fn makes (an Accept's, an
+	// AcceptBatch's, an Intend's, a MarkDirty's), all it does: the
+	// committer may make them with the group's others instead (foldMarks).
+	marks []*markOp
 }
 
 // uriPath escapes what a file: URI would read in a path: a "%" as an
@@ -313,10 +365,16 @@ func schemaVersion(ctx context.Context, conn *sql.Conn) (int, error) {
 // write runs fn in the next group commit and returns once that commit is
 // durable (or failed). A cancelled ctx before the op is taken changes nothing.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
+	return s.writeOp(ctx, &op{fn: fn})
+}
+
+// writeOp is write for an op its caller built: fn, and marks if fn makes
+// marks and nothing else.
+func (s *Store) writeOp(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{fn: fn, ctx: ctx, done: make(chan error, 1)}
+	o.ctx, o.done = ctx, make(chan error, 1)
 	select {
 	case s.ops <- o:
 	case <-s.closing:
@@ -344,6 +402,11 @@ func (s *Store) commitLoop() {
 				}
 			}
 		}
+		// Let the writers that are ready to run queue their ops first:
+		// on busy cores the committer would otherwise take each op as it
+		// comes and pay a commit for it, and a larger group costs less
+		// per op (its statements are folded, its commit shared).
+		runtime.Gosched()
 		group := []*op{first}
 	more:
 		for len(group) < s.maxGroup {
@@ -370,7 +433,11 @@ func (s *Store) commit(group []*op) {
 		}
 		return
 	}
+	folded := s.foldGroup(ctx, tx, group)
 	for i, o := range group {
+		if folded != nil && folded[i] {
+			continue
+		}
 		if err := o.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
@@ -379,8 +446,10 @@ func (s *Store) commit(group []*op) {
 			errs[i] = err
 			continue
 		}
+		drawn := tx.gen.mark()
 		if err := o.fn(o.ctx, tx); err != nil {
 			errs[i] = err
+			tx.gen.restore(drawn)
 			if _, rerr := s.txExec(ctx, tx, "ROLLBACK TO op"); rerr != nil {
 				errs[i] = errors.Join(err, rerr)
 			}
@@ -389,7 +458,11 @@ func (s *Store) commit(group []*op) {
 			errs[i] = err
 		}
 	}
-	if _, err := s.writer.ExecContext(ctx, "COMMIT"); err != nil {
+	err := tx.gen.flush(ctx, s, tx)
+	if err == nil {
+		_, err = s.writer.ExecContext(ctx, "COMMIT")
+	}
+	if err != nil {
 		_, rerr := s.writer.ExecContext(ctx, "ROLLBACK")
 		for i := range errs {
 			errs[i] = errors.Join(errs[i], fmt.Errorf("sqlite store: commit: %w", err), rerr)
@@ -400,6 +473,46 @@ func (s *Store) commit(group []*op) {
 	for i, o := range group {
 		o.done <- errs[i]
 	}
+}
+
+// foldGroup makes the group's marks together (foldMarks), in a savepoint
+// of their own, and says which ops it made: none if fewer than two ops
+// make marks, or if the fold failed, which leaves them to run one by one.
+// The fold runs ahead of the group's other ops, which is safe: every op of
+// a group was waiting at once (a caller waits for its write to commit), so
+// none of their callers has seen another's outcome, and the transaction
+// commits them all or none: the group is as if they had come in this
+// order.
+func (s *Store) foldGroup(ctx context.Context, tx *txn, group []*op) []bool {
+	var ms []*markOp
+	var at []int
+	for i, o := range group {
+		if len(o.marks) > 0 && o.ctx.Err() == nil {
+			ms, at = append(ms, o.marks...), append(at, i)
+		}
+	}
+	if len(at) < 2 {
+		return nil
+	}
+	if _, err := s.txExec(ctx, tx, "SAVEPOINT fold"); err != nil {
+		return nil
+	}
+	drawn := tx.gen.mark()
+	err := s.foldMarks(ctx, tx, ms)
+	if err != nil {
+		tx.gen.restore(drawn)
+		if _, rerr := s.txExec(ctx, tx, "ROLLBACK TO fold"); rerr != nil {
+			err = rerr
+		}
+	}
+	if _, rerr := s.txExec(ctx, tx, "RELEASE fold"); rerr != nil || err != nil {
+		return nil
+	}
+	folded := make([]bool, len(group))
+	for _, i := range at {
+		folded[i] = true
+	}
+	return folded
 }
 
 // Commits returns how many transactions the Store has committed since Open

@@ -49,12 +49,11 @@ func (s *Store) mark(ctx context.Context, tx *txn, r *rowcodec.Row, m store.Mark
 	return uint64(gen), nil
 }
 
-// generation draws a mark's generation. A write that fails after drawing
-// one rolls it back with the rest of its savepoint.
+// generation draws a mark's generation from the group's counter (see
+// genCounter). A write that fails after drawing one gives it back with the
+// rest of its savepoint.
 func (s *Store) generation(ctx context.Context, tx *txn) (int64, error) {
-	var gen int64
-	err := s.txQueryRow(ctx, tx, "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value").Scan(&gen)
-	return gen, err
+	return tx.gen.draw(ctx, s, tx)
 }
 
 // markRow marks one person, creating the row if need be.
@@ -75,12 +74,9 @@ func (s *Store) Accept(ctx context.Context, tenant string, ev store.Acceptance) 
 	if ev.EventID == "" || ev.EmployeeID == "" {
 		return false, errors.New("sqlite store: event id and employee id are required")
 	}
-	var got store.Accepted
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		var err error
-		got, err = s.acceptOne(ctx, tx, tenant, ev)
-		return err
-	})
+	a := acceptMark(tenant, ev)
+	err := s.writeOp(ctx, s.marksOp([]*markOp{a}))
+	got := a.got
 	switch {
 	case err != nil:
 		return false, err
@@ -103,19 +99,16 @@ func (s *Store) AcceptBatch(ctx context.Context, tenant string, evs []store.Acce
 			return nil, errors.New("sqlite store: event id and employee id are required")
 		}
 	}
-	var out []store.Accepted
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		out = make([]store.Accepted, len(evs))
-		for i, ev := range evs {
-			var err error
-			if out[i], err = s.acceptOne(ctx, tx, tenant, ev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	as := make([]*markOp, len(evs))
+	for i, ev := range evs {
+		as[i] = acceptMark(tenant, ev)
+	}
+	if err := s.writeOp(ctx, s.marksOp(as)); err != nil {
 		return nil, err
+	}
+	out := make([]store.Accepted, len(as))
+	for i, a := range as {
+		out[i] = a.got
 	}
 	return out, nil
 }
@@ -148,28 +141,40 @@ func (s *Store) acceptOne(ctx context.Context, tx *txn, tenant string, ev store.
 	return store.AcceptedNew, nil
 }
 
-// MarkDirty implements store.Store.
-func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
-	return s.write(ctx, func(ctx context.Context, tx *txn) error {
-		for _, id := range ids {
-			if _, err := s.markRow(ctx, tx, tenant, id, m); err != nil {
+// marksOp is the write that makes ms: one by one in its fn, or folded with
+// the group's other marks (foldMarks).
+func (s *Store) marksOp(ms []*markOp) *op {
+	return &op{marks: ms, fn: func(ctx context.Context, tx *txn) error {
+		for _, mk := range ms {
+			var err error
+			if mk.ev != nil {
+				mk.got, err = s.acceptOne(ctx, tx, mk.tenant, *mk.ev)
+			} else {
+				mk.gen, err = s.markRow(ctx, tx, mk.tenant, mk.id, mk.m)
+			}
+			if err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}}
+}
+
+// MarkDirty implements store.Store.
+func (s *Store) MarkDirty(ctx context.Context, tenant string, ids []string, m store.Mark) error {
+	ms := make([]*markOp, len(ids))
+	for i, id := range ids {
+		ms[i] = &markOp{tenant: tenant, id: id, m: m}
+	}
+	return s.writeOp(ctx, s.marksOp(ms))
 }
 
 // Intend implements store.Store.
 func (s *Store) Intend(ctx context.Context, tenant, id string, m store.Mark) (uint64, error) {
-	var gen uint64
 	m.Unsure = true
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		var err error
-		gen, err = s.markRow(ctx, tx, tenant, id, m)
-		return err
-	})
-	return gen, err
+	mk := &markOp{tenant: tenant, id: id, m: m}
+	err := s.writeOp(ctx, s.marksOp([]*markOp{mk}))
+	return mk.gen, err
 }
 
 // Person implements store.Store.
