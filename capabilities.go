@@ -79,3 +79,10 @@ func lockerOf(d store.Dispatcher) (store.Locker, bool) {
 	l, ok := d.(store.Locker)
 	return l, ok
 }
+
+// summarizer returns the Store as a store.Summarizer, if it is one: the
+// batch then decodes only the people whose summary does not settle them.
+func summarizer(st store.Store) (store.Summarizer, bool) {
+	s, ok := st.(store.Summarizer)
+	return s, ok
+}

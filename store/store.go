@@ -31,6 +31,11 @@
 //     configured twice. It says whether the Store dispatches a person in
 //     the transaction that marks them dirty; the engine then dispatches no
 //     accepted event itself, so that each is enqueued once.
+//   - Summarizer: a Store that can read people summarized (Summary) —
+//     their applied fields as a digest rather than decoded. The batch then
+//     decodes only the people whose desired state is not the one applied,
+//     and finds leavers without decoding every account. Without it the
+//     batch reads everyone whole (Lookup, People).
 //
 // Times are always passed in by the engine, never read from a database's
 // clock, so that simulated time works.
@@ -38,9 +43,13 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/hrissync/hrissync/audit"
@@ -582,4 +591,99 @@ const (
 // nothing. A Store without it has the engine call Accept once per event.
 type BatchAccepter interface {
 	AcceptBatch(ctx context.Context, tenant string, evs []Acceptance) ([]Accepted, error)
+}
+
+// Summarizer is a Store that can read people without decoding what they
+// hold: each as Summarize would summarize what Lookup or People returns,
+// except that Digest may be "" where the Store cannot tell it without
+// decoding (a row written before it kept digests). The nightly batch reads a
+// million people, nearly all of whom need nothing; it decodes only those
+// whose summary does not show that.
+type Summarizer interface {
+	// Summaries is Lookup summarized: for each id in order, the person's
+	// Summary, an unknown one with only ID set.
+	Summaries(ctx context.Context, tenant string, ids []string) ([]Summary, error)
+	// PeopleSummaries is People summarized.
+	PeopleSummaries(ctx context.Context, tenant, after string, limit int) ([]Summary, error)
+}
+
+// Summary is a person as a Summarizer reads them: their Person less the
+// applied fields, the mark and the failure, which are reduced to a digest
+// and two flags.
+type Summary struct {
+	ID             string
+	Exists, Active bool
+	Dirty          bool // Dirty.Generation != 0
+	Failed         bool // Failure != nil
+	Due            time.Time
+	Listed         Listing
+	Damaged        bool
+	// Digest is AppliedDigest of the person's Applied, "" if the Store
+	// cannot tell; Newest is then the newest version among them.
+	Digest string
+	Newest hrtype.Version
+}
+
+// Summarize is p's Summary: what a Summarizer returns for p, and what its
+// answers are checked against.
+func Summarize(p Person) Summary {
+	s := Summary{ID: p.ID, Exists: p.Exists, Active: p.Active, Dirty: p.Dirty.Generation != 0, Failed: p.Failure != nil,
+		Due: p.Due, Listed: p.Listed, Damaged: p.Damaged}
+	if !p.Damaged {
+		s.Digest, s.Newest = AppliedDigest(p.Applied), NewestApplied(p.Applied)
+	}
+	return s
+}
+
+// AppliedDigest digests applied fields by their values alone, the versions
+// left out: two sets of fields with the same values have the same digest,
+// whatever versions brought them. It is a SHA-256 (cut to 128 bits) of the
+// fields in order, each name and value length-prefixed, so that no two
+// different sets share one — equal digests are taken for equal values.
+func AppliedDigest(applied map[string]Applied) string {
+	return digestValues(len(applied), func(yield func(k, v string) bool) {
+		for _, k := range slices.Sorted(maps.Keys(applied)) {
+			if !yield(k, applied[k].Value) {
+				return
+			}
+		}
+	})
+}
+
+// ValuesDigest is AppliedDigest of fields holding these values, whatever
+// their versions.
+func ValuesDigest(values map[string]string) string {
+	return digestValues(len(values), func(yield func(k, v string) bool) {
+		for _, k := range slices.Sorted(maps.Keys(values)) {
+			if !yield(k, values[k]) {
+				return
+			}
+		}
+	})
+}
+
+func digestValues(n int, fields func(yield func(k, v string) bool)) string {
+	h := sha256.New()
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(n))
+	for k, v := range fields {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	h.Write(b)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// NewestApplied is the newest version among applied fields (zero for none).
+func NewestApplied(applied map[string]Applied) hrtype.Version {
+	var newest hrtype.Version
+	for _, a := range applied {
+		if newest.Before(a.Version) {
+			newest = a.Version
+		}
+	}
+	return newest
 }

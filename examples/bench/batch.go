@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -97,6 +98,27 @@ func batchScale(ns []int, orders []string) error {
 	return nil
 }
 
+// batchProfile, when set, is where batchAt writes a CPU profile of the
+// measured batch alone (not of the initial load before it).
+var batchProfile string
+
+// startProfile starts a CPU profile into path, if one is asked for, and
+// returns what stops it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 func batchAt(n int, shuffled bool) error {
 	{
 		dir, err := os.MkdirTemp("", "hrissync-bench-")
@@ -130,11 +152,17 @@ func batchAt(n int, shuffled bool) error {
 		writes.Store(0)
 		runtime.GC()
 		resetPeak()
-		start = time.Now()
-		if err := eng.Batch(context.Background()); err != nil {
+		stopProfile, err := startProfile(batchProfile)
+		if err != nil {
 			return err
 		}
+		start = time.Now()
+		err = eng.Batch(context.Background())
 		took := time.Since(start)
+		stopProfile()
+		if err != nil {
+			return err
+		}
 		fmt.Fprint(os.Stderr, "\r\033[K")
 		fmt.Printf("| %d | %s | %s | %s | %.0f | %.0f MiB | %d | %d |\n", n, order, ms(load), ms(took), float64(n)/took.Seconds(), peakRSS(), writes.Load(), (n+99)/100)
 		st.Close()

@@ -80,6 +80,54 @@ func (s *Store) Lookup(ctx context.Context, tenant string, ids []string) ([]stor
 	return store.LookupAnswer(ids, found), nil
 }
 
+var _ store.Summarizer = (*Store)(nil)
+
+// Summaries implements store.Summarizer: Lookup's rows, read the same way,
+// each summarized from its summary column rather than decoded.
+func (s *Store) Summaries(ctx context.Context, tenant string, ids []string) ([]store.Summary, error) {
+	found := make(map[string]store.Summary, len(ids))
+	err := batches(tenant, ids, func(args []any) error {
+		rows, err := s.query(ctx, lookupQuery, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := readRow(rows)
+			if err != nil {
+				return err
+			}
+			found[r.ID] = r.Summarized()
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Summary, len(ids))
+	for i, id := range ids {
+		sum, ok := found[id]
+		if !ok {
+			sum = store.Summary{ID: id}
+		}
+		out[i] = sum
+	}
+	return out, nil
+}
+
+// PeopleSummaries implements store.Summarizer: People's rows, summarized.
+func (s *Store) PeopleSummaries(ctx context.Context, tenant, after string, limit int) ([]store.Summary, error) {
+	rows, err := s.query(ctx, peopleQuery, tenant, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return rowcodec.Collect(rows, func(sc rowcodec.Scanner) (store.Summary, error) {
+		r, err := readRow(sc)
+		return r.Summarized(), err
+	})
+}
+
 // Listed implements store.Store. The rows are read in batches and written
 // whole, each with its new checksum, in one operation of the group commit.
 // A damaged row is treated as every other write treats it (load):
@@ -106,12 +154,16 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 		// would.
 		order := make([]string, 0, len(ls))
 		rows := make(map[string]*rowcodec.Row, len(ls))
+		whole := make(map[string]bool) // rows to write whole: new, or replacing damage
 		for _, l := range ls {
 			r := rows[l.ID]
 			if r == nil {
 				row, ok := held[l.ID]
-				if !ok {
-					row = rowcodec.Fresh(tenant, l.ID)
+				if !ok || row.Damaged {
+					row, whole[l.ID] = rowcodec.Fresh(tenant, l.ID), true
+					if ok {
+						row = rowcodec.Quarantined(tenant, l.ID)
+					}
 				}
 				r = &row
 				rows[l.ID] = r
@@ -120,12 +172,28 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 			r.List(l)
 		}
 		for _, id := range order {
-			if err := s.save(ctx, tx, *rows[id]); err != nil {
+			if whole[id] {
+				if err := s.save(ctx, tx, *rows[id]); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := s.saveListing(ctx, tx, *rows[id]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// saveListing writes a sound row's listing and its new checksum, the rest of
+// the row as it is (read in the same transaction): a listing changes no
+// other column, and an UPDATE of these three leaves every index of people
+// alone, where writing the row whole would rewrite its entries in each.
+func (s *Store) saveListing(ctx context.Context, tx *txn, r rowcodec.Row) error {
+	_, err := s.txExec(ctx, tx, "UPDATE people SET listed_run = ?, listed_digest = ?, sum = ? WHERE tenant = ? AND id = ?",
+		r.ListedRun, r.ListedDigest, r.Checksum(), r.Tenant, r.ID)
+	return err
 }
 
 // loadMany is load for many people: the rows held, by id, a damaged one

@@ -188,7 +188,7 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 		if err != nil {
 			return err
 		}
-		if err := r.Commit(c); err != nil {
+		if err := r.CommitSummarized(c); err != nil {
 			return fmt.Errorf("sqlite store: %w", err)
 		}
 		if err := s.save(ctx, tx, r); err != nil {
@@ -329,9 +329,11 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]store.Person,
 // whether they have an account is not known, and the batch must see those
 // the Source no longer holds to deprovision them.
 func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]store.Person, error) {
-	return s.people(ctx, "SELECT "+rowColumns+` FROM people WHERE tenant = ? AND id > ?
-		AND (has_acct != 0 OR damaged != 0) ORDER BY id LIMIT ?`, tenant, after, limit)
+	return s.people(ctx, peopleQuery, tenant, after, limit)
 }
+
+var peopleQuery = "SELECT " + rowColumns + ` FROM people WHERE tenant = ? AND id > ?
+	AND (has_acct != 0 OR damaged != 0) ORDER BY id LIMIT ?`
 
 // Outbox implements store.Store.
 func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {
