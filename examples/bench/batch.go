@@ -95,7 +95,42 @@ func batchScale(ns []int, orders []string) error {
 		}
 	}
 	fmt.Println()
+	for _, t := range targets {
+		fmt.Println(t)
+	}
+	fmt.Println()
 	return nil
+}
+
+// The nightly batch's targets (issue 30), at targetPeople: its time and the
+// process's peak RSS while it runs.
+const (
+	targetPeople = 1_000_000
+	targetTime   = 5 * time.Second
+	targetRSS    = 300 // MiB
+)
+
+// targets are the lines batchAt leaves for batchScale to print after its
+// table: each size's figures against the targets.
+var targets []string
+
+// againstTargets compares one batch's figures with the targets: met or not
+// at targetPeople; at another size, only what they would be if the batch
+// scaled linearly, which is said to be no measure.
+func againstTargets(n int, order string, took time.Duration, peak float64) string {
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	if n == targetPeople {
+		return fmt.Sprintf("- %d people, %s: batch %s against < %s (%s); peak RSS %.0f MiB against < %d MiB (%s).",
+			n, order, ms(took), ms(targetTime), verdict(took < targetTime), peak, targetRSS, verdict(peak < targetRSS))
+	}
+	scaled := time.Duration(float64(took) * targetPeople / float64(n))
+	return fmt.Sprintf("- %d people, %s: batch %s, peak RSS %.0f MiB; the targets (< %s, < %d MiB) are for %d people — linearly, %s (not a measure: run -batch-sizes %d).",
+		n, order, ms(took), peak, ms(targetTime), targetRSS, targetPeople, ms(scaled), targetPeople)
 }
 
 // batchProfile, when set, is where batchAt writes a CPU profile of the
@@ -164,7 +199,9 @@ func batchAt(n int, shuffled bool) error {
 			return err
 		}
 		fmt.Fprint(os.Stderr, "\r\033[K")
-		fmt.Printf("| %d | %s | %s | %s | %.0f | %.0f MiB | %d | %d |\n", n, order, ms(load), ms(took), float64(n)/took.Seconds(), peakRSS(), writes.Load(), (n+99)/100)
+		peak := peakRSS()
+		fmt.Printf("| %d | %s | %s | %s | %.0f | %.0f MiB | %d | %d |\n", n, order, ms(load), ms(took), float64(n)/took.Seconds(), peak, writes.Load(), (n+99)/100)
+		targets = append(targets, againstTargets(n, order, took, peak))
 		st.Close()
 		os.RemoveAll(dir)
 	}
