@@ -601,7 +601,8 @@ type BatchAccepter interface {
 // whose summary does not show that.
 type Summarizer interface {
 	// Summaries is Lookup summarized: for each id in order, the person's
-	// Summary, an unknown one with only ID set.
+	// Summary; an unknown one's is Summarize's of a Person with only ID
+	// set.
 	Summaries(ctx context.Context, tenant string, ids []string) ([]Summary, error)
 	// PeopleSummaries is People summarized.
 	PeopleSummaries(ctx context.Context, tenant, after string, limit int) ([]Summary, error)

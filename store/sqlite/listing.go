@@ -108,7 +108,7 @@ func (s *Store) Summaries(ctx context.Context, tenant string, ids []string) ([]s
 	for i, id := range ids {
 		sum, ok := found[id]
 		if !ok {
-			sum = store.Summary{ID: id}
+			sum = store.Summarize(store.Person{ID: id})
 		}
 		out[i] = sum
 	}
