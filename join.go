@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"iter"
+	"slices"
 	"strconv"
 
 	"github.com/hrissync/hrissync/hrtype"
@@ -177,13 +178,24 @@ func (e *Engine) summarySettles(s store.Summary, rec *Employee) bool {
 // applied for d with nothing to write: the fields it maps to, and its
 // activity. "" (matching no digest) if d's fields name the activity's key.
 func appliedDigest(d desired) string {
-	if _, ok := d.fields[store.AppliedActivity]; ok {
-		return ""
+	names := make([]string, 0, len(d.fields)+1)
+	for f := range d.fields {
+		if f == store.AppliedActivity {
+			return ""
+		}
+		names = append(names, f)
 	}
-	values := make(map[string]string, len(d.fields)+1)
-	for f, v := range d.fields {
-		values[f] = v
-	}
-	values[store.AppliedActivity] = strconv.FormatBool(d.active)
-	return store.ValuesDigest(values)
+	names = append(names, store.AppliedActivity)
+	slices.Sort(names)
+	return store.ValuesDigest(func(yield func(name, value string) bool) {
+		for _, f := range names {
+			v := d.fields[f]
+			if f == store.AppliedActivity {
+				v = strconv.FormatBool(d.active)
+			}
+			if !yield(f, v) {
+				return
+			}
+		}
+	})
 }

@@ -48,6 +48,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -638,44 +639,31 @@ func Summarize(p Person) Summary {
 
 // AppliedDigest digests applied fields by their values alone, the versions
 // left out: two sets of fields with the same values have the same digest,
-// whatever versions brought them. It is a SHA-256 (cut to 128 bits) of the
-// fields in order, each name and value length-prefixed, so that no two
-// different sets share one — equal digests are taken for equal values.
+// whatever versions brought them.
 func AppliedDigest(applied map[string]Applied) string {
-	return digestValues(len(applied), func(yield func(k, v string) bool) {
-		for _, k := range slices.Sorted(maps.Keys(applied)) {
-			if !yield(k, applied[k].Value) {
+	return ValuesDigest(func(yield func(name, value string) bool) {
+		for _, f := range slices.Sorted(maps.Keys(applied)) {
+			if !yield(f, applied[f].Value) {
 				return
 			}
 		}
 	})
 }
 
-// ValuesDigest is AppliedDigest of fields holding these values, whatever
-// their versions.
-func ValuesDigest(values map[string]string) string {
-	return digestValues(len(values), func(yield func(k, v string) bool) {
-		for _, k := range slices.Sorted(maps.Keys(values)) {
-			if !yield(k, values[k]) {
-				return
-			}
-		}
-	})
-}
-
-func digestValues(n int, fields func(yield func(k, v string) bool)) string {
-	h := sha256.New()
-	var b []byte
-	b = binary.AppendUvarint(b, uint64(n))
-	for k, v := range fields {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+// ValuesDigest is AppliedDigest of fields holding these values, given in
+// name order, whatever their versions. It is a SHA-256 (cut to 128 bits) of
+// the fields in order, each name and value length-prefixed, so that no two
+// different sets share one: equal digests are taken for equal values.
+func ValuesDigest(fields iter.Seq2[string, string]) string {
+	b := make([]byte, 0, 512)
+	for name, value := range fields {
+		b = binary.AppendUvarint(b, uint64(len(name)))
+		b = append(b, name...)
+		b = binary.AppendUvarint(b, uint64(len(value)))
+		b = append(b, value...)
 	}
-	h.Write(b)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // NewestApplied is the newest version among applied fields (zero for none).
