@@ -9,6 +9,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/internal/rowcodec"
@@ -171,29 +172,52 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 			}
 			r.List(l)
 		}
+		listings := make([]rowcodec.Row, 0, len(order))
 		for _, id := range order {
-			if whole[id] {
-				if err := s.save(ctx, tx, *rows[id]); err != nil {
-					return err
-				}
+			if !whole[id] {
+				listings = append(listings, *rows[id])
 				continue
 			}
-			if err := s.saveListing(ctx, tx, *rows[id]); err != nil {
+			if err := s.save(ctx, tx, *rows[id]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.saveListings(ctx, tx, tenant, listings)
 	})
 }
 
-// saveListing writes a sound row's listing and its new checksum, the rest of
-// the row as it is (read in the same transaction): a listing changes no
-// other column, and an UPDATE of these three leaves every index of people
-// alone, where writing the row whole would rewrite its entries in each.
-func (s *Store) saveListing(ctx context.Context, tx *txn, r rowcodec.Row) error {
-	_, err := s.txExec(ctx, tx, "UPDATE people SET listed_run = ?, listed_digest = ?, sum = ? WHERE tenant = ? AND id = ?",
-		r.ListedRun, r.ListedDigest, r.Checksum(), r.Tenant, r.ID)
-	return err
+// listingBatch is the rows one statement of saveListings writes.
+const listingBatch = 128
+
+// listingQuery writes listingBatch rows' listings and checksums, given as
+// (id, run, digest, sum) after the tenant.
+var listingQuery = `UPDATE people SET listed_run = l.column2, listed_digest = l.column3, sum = l.column4
+	FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", listingBatch), ", ") + `) AS l
+	WHERE people.tenant = ? AND people.id = l.column1`
+
+// saveListings writes sound rows' listings and their new checksums, the
+// rest of each row as it is (read in the same transaction): a listing
+// changes no other column, and an UPDATE of these three leaves every index
+// of people alone, where writing the row whole would rewrite its entries
+// in each. The rows go listingBatch to a statement of fixed shape, the
+// last padded with its first row again, which writes the same twice.
+func (s *Store) saveListings(ctx context.Context, tx *txn, tenant string, rows []rowcodec.Row) error {
+	for len(rows) > 0 {
+		n := min(len(rows), listingBatch)
+		args := make([]any, 0, 4*listingBatch+1)
+		for i := range listingBatch {
+			r := rows[0]
+			if i < n {
+				r = rows[i]
+			}
+			args = append(args, r.ID, r.ListedRun, r.ListedDigest, r.Checksum())
+		}
+		if _, err := s.txExec(ctx, tx, listingQuery, append(args, tenant)...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // loadMany is load for many people: the rows held, by id, a damaged one
