@@ -40,7 +40,12 @@ type joined[T any] struct {
 // yielded with what was read before it, so that a caller may finish that; an
 // error of the Store with no items. Either ends it.
 func joinStore[T any](ctx context.Context, st store.Store, tenant string, list iter.Seq2[T, error], id func(T) string, n int) iter.Seq2[[]joined[T], error] {
-	return joinWith(list, id, n, func(items []T, ids []string) ([]joined[T], error) {
+	return joinWith(list, id, n, lookupJoin[T](ctx, st, tenant))
+}
+
+// lookupJoin joins a chunk with its people read whole, by one Lookup.
+func lookupJoin[T any](ctx context.Context, st store.Store, tenant string) func(items []T, ids []string) ([]joined[T], error) {
+	return func(items []T, ids []string) ([]joined[T], error) {
 		held, err := st.Lookup(ctx, tenant, ids)
 		if err != nil {
 			return nil, err
@@ -50,7 +55,7 @@ func joinStore[T any](ctx context.Context, st store.Store, tenant string, list i
 			chunk[i] = joined[T]{item: items[i], held: held[i]}
 		}
 		return chunk, nil
-	})
+	}
 }
 
 // joinWith is joinStore with the Store read by join: the items of a chunk
@@ -109,17 +114,7 @@ func digest(rec Employee) string {
 func (e *Engine) batchJoin(ctx context.Context) func(recs []Employee, ids []string) ([]joined[Employee], error) {
 	sm, ok := summarizer(e.store)
 	if !ok {
-		return func(recs []Employee, ids []string) ([]joined[Employee], error) {
-			held, err := e.store.Lookup(ctx, e.cfg.Tenant, ids)
-			if err != nil {
-				return nil, err
-			}
-			chunk := make([]joined[Employee], len(recs))
-			for i := range recs {
-				chunk[i] = joined[Employee]{item: recs[i], held: held[i]}
-			}
-			return chunk, nil
-		}
+		return lookupJoin[Employee](ctx, e.store, e.cfg.Tenant)
 	}
 	return func(recs []Employee, ids []string) ([]joined[Employee], error) {
 		sums, err := sm.Summaries(ctx, e.cfg.Tenant, ids)
@@ -152,17 +147,18 @@ func (e *Engine) batchJoin(ctx context.Context) func(recs []Employee, ids []stri
 	}
 }
 
-// summarySettles reports, from the Store's summary of a person alone, what
-// settled would of the person whole: it holds exactly when settled would.
-// Clean, no failure, and the due time the record gives now, as settled
-// asks; an account, active just when the record wants access; and the
-// applied values, by digest, those the record maps to, with the activity
-// the record gives. Then the activity is what the record wants (equal
-// values, whatever versions the guard weighs), and so is every mapped
-// field: propose has nothing to write. Anything else — a summary the Store
-// does not know, a person with no account, a field applied that the
-// mapping no longer gives — is settled's to judge, with the person read
-// whole.
+// summarySettles reports, from the Store's summary of a person alone, that
+// settled would report the person whole settled; false says nothing. It
+// asks what settled asks — clean, no failure, the due time the record gives
+// now — and that there is an account, active just when the record wants
+// access, whose applied values are, by digest, exactly those the record
+// maps to, with the activity the record gives. Then the activity is what
+// the record wants (equal values, whatever versions the guard weighs), and
+// so is every mapped field: propose has nothing to write. The rest — a
+// summary the Store does not know, a person without an account, a field
+// applied that the mapping no longer gives, one the version guard kept —
+// is settled's to judge, with the person read whole. A person the batch
+// last left as the record wants is settled here: nearly everyone.
 func (e *Engine) summarySettles(s store.Summary, rec *Employee) bool {
 	if s.Damaged || s.Digest == "" || s.Dirty || s.Failed || !s.Exists {
 		return false

@@ -61,13 +61,16 @@ func (e *Engine) pending(ctx context.Context, until time.Time) iter.Seq2[store.P
 
 // accountSummaries is accounts summarized, where the Store can
 // (store.Summarizer): what the batch's search for leavers needs of each
-// account, without decoding it.
+// account — its ID, activity, listing and damage — without decoding it.
+// Elsewhere the accounts are read whole, and the summaries hold only that.
 func (e *Engine) accountSummaries(ctx context.Context) iter.Seq2[store.Summary, error] {
 	sm, ok := summarizer(e.store)
 	if !ok {
 		return func(yield func(store.Summary, error) bool) {
 			for p, err := range e.accounts(ctx, "") {
-				if !yield(store.Summarize(p), err) {
+				// What the search for leavers asks of a summary: no digest.
+				s := store.Summary{ID: p.ID, Exists: p.Exists, Active: p.Active, Listed: p.Listed, Damaged: p.Damaged}
+				if !yield(s, err) {
 					return
 				}
 			}
