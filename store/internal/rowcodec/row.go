@@ -79,9 +79,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // SQLite) still checks out; one set is summed in full, so that a listing
 // damaged to NULL fails too. The layout is what SQLite files hold: it cannot
 // change without failing every row they have. The summary, likewise, is
-// summed only when set (after a tag of its own, so that it cannot pass for
-// a listing): a summary damaged into another passes for no summary only if
-// damaged to NULL, which costs a decode, never a wrong answer.
+// summed only when set, after a tag of its own: a summary damaged to NULL
+// passes, and costs only a decode (a row without one is summarized from its
+// applied fields); any other damage to it fails the row.
 func (r *Row) Checksum() int64 {
 	b := make([]byte, 0, 64+len(r.Tenant)+len(r.ID)+len(r.Applied)+len(r.Mark.String)+len(r.Failure.String)+
 		len(r.ListedRun.String)+len(r.ListedDigest.String)+len(r.Summary.String))
