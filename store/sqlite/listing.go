@@ -129,8 +129,10 @@ func (s *Store) PeopleSummaries(ctx context.Context, tenant, after string, limit
 	})
 }
 
-// Listed implements store.Store. The rows are read in batches and written
-// whole, each with its new checksum, in one operation of the group commit.
+// Listed implements store.Store. The rows are read in batches, in one
+// operation of the group commit; each sound row then has only its listing
+// and new checksum written (saveListings), a new or quarantined one is
+// written whole.
 // A damaged row is treated as every other write treats it (load):
 // replaced by a quarantined one, which then takes the listing. The person
 // stays damaged, read with only their ID, until a Commit rebuilds the row
@@ -160,12 +162,12 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 			r := rows[l.ID]
 			if r == nil {
 				row, ok := held[l.ID]
-				if !ok || row.Damaged {
-					row, whole[l.ID] = rowcodec.Fresh(tenant, l.ID), true
-					if ok {
-						row = rowcodec.Quarantined(tenant, l.ID)
-					}
+				if !ok {
+					row = rowcodec.Fresh(tenant, l.ID)
 				}
+				// A quarantined row may replace a damaged one: written
+				// whole, as is a new one.
+				whole[l.ID] = !ok || row.Damaged
 				r = &row
 				rows[l.ID] = r
 				order = append(order, l.ID)
