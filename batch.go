@@ -187,7 +187,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun, take takeList
 	if err != nil {
 		return err
 	}
-	for chunk, err := range joinStore(ctx, e.store, e.cfg.Tenant, list, employeeID, e.batchChunk()) {
+	for chunk, err := range joinWith(list, employeeID, e.batchChunk(), e.batchJoin(ctx)) {
 		if len(chunk) > 0 {
 			if cerr := e.examine(ctx, run, chunk); cerr != nil {
 				return errors.Join(err, cerr)
@@ -206,7 +206,7 @@ func (e *Engine) runList(ctx context.Context, run *store.BatchRun, take takeList
 	for _, id := range run.Leavers {
 		leaving[id] = true
 	}
-	for p, err := range e.accounts(ctx, "") {
+	for p, err := range e.accountSummaries(ctx) {
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 		g.SetLimit(e.cfg.Concurrency)
 		for _, j := range part {
 			i := len(listed) // the person's index among those examined
-			rec, held := j.item, j.held
+			rec, held, settled := j.item, j.held, j.settled
 			if marked[rec.ID] || held.Listed.Run == mark {
 				continue // named twice in this list
 			}
@@ -285,7 +285,7 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 				continue // by the failed attempt: marked again, as this list shows them too
 			}
 			run.Seen++
-			if newerApplied(held, rec.Version) {
+			if newerApplied(held, rec.Version) || settled && rec.Version.Before(j.newest) {
 				run.Stale++ // the version guard leaves those fields alone
 			}
 			if held.Exists && held.Active && !e.cfg.InScope(rec) {
@@ -294,7 +294,7 @@ func (e *Engine) examine(ctx context.Context, run *store.BatchRun, chunk []joine
 				}
 				continue
 			}
-			if e.settled(held, rec) {
+			if settled || e.settled(held, rec) {
 				e.observe.reconcile(TriggerBatch)
 				continue
 			}

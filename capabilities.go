@@ -86,3 +86,10 @@ func (e *Engine) bulkLoader() (store.BulkLoader, bool) {
 	l, ok := e.store.(store.BulkLoader)
 	return l, ok
 }
+
+// summarizer returns the Store as a store.Summarizer, if it is one: the
+// batch then decodes only the people whose summary does not settle them.
+func summarizer(st store.Store) (store.Summarizer, bool) {
+	s, ok := st.(store.Summarizer)
+	return s, ok
+}

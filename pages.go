@@ -17,11 +17,17 @@ const pageSize = 500
 // page is read only once the person after the last one is asked for. A failed
 // read is yielded, and ends it.
 func paged(after string, page func(after string, limit int) ([]store.Person, error)) iter.Seq2[store.Person, error] {
-	return func(yield func(store.Person, error) bool) {
+	return pagedBy(after, func(p store.Person) string { return p.ID }, page)
+}
+
+// pagedBy is paged for pages of any kind, each item's ID told by id.
+func pagedBy[T any](after string, id func(T) string, page func(after string, limit int) ([]T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		for {
 			people, err := page(after, pageSize)
 			if err != nil {
-				yield(store.Person{}, err)
+				var zero T
+				yield(zero, err)
 				return
 			}
 			for _, p := range people {
@@ -32,7 +38,7 @@ func paged(after string, page func(after string, limit int) ([]store.Person, err
 			if len(people) < pageSize {
 				return
 			}
-			after = people[len(people)-1].ID
+			after = id(people[len(people)-1])
 		}
 	}
 }
@@ -50,5 +56,27 @@ func (e *Engine) accounts(ctx context.Context, after string) iter.Seq2[store.Per
 func (e *Engine) pending(ctx context.Context, until time.Time) iter.Seq2[store.Person, error] {
 	return paged("", func(after string, limit int) ([]store.Person, error) {
 		return e.store.Pending(ctx, e.cfg.Tenant, until, after, limit)
+	})
+}
+
+// accountSummaries is accounts summarized, where the Store can
+// (store.Summarizer): what the batch's search for leavers needs of each
+// account — its ID, activity, listing and damage — without decoding it.
+// Elsewhere the accounts are read whole, and the summaries hold only that.
+func (e *Engine) accountSummaries(ctx context.Context) iter.Seq2[store.Summary, error] {
+	sm, ok := summarizer(e.store)
+	if !ok {
+		return func(yield func(store.Summary, error) bool) {
+			for p, err := range e.accounts(ctx, "") {
+				// What the search for leavers asks of a summary: no digest.
+				s := store.Summary{ID: p.ID, Exists: p.Exists, Active: p.Active, Listed: p.Listed, Damaged: p.Damaged}
+				if !yield(s, err) {
+					return
+				}
+			}
+		}
+	}
+	return pagedBy("", func(s store.Summary) string { return s.ID }, func(after string, limit int) ([]store.Summary, error) {
+		return sm.PeopleSummaries(ctx, e.cfg.Tenant, after, limit)
 	})
 }

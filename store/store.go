@@ -35,6 +35,11 @@
 //     nothing of in one transaction, and their commits in another, for the
 //     batch's initial load. Without it the engine records each person's
 //     intent and commit on its own (Intend, Commit).
+//   - Summarizer: a Store that can read people summarized (Summary) —
+//     their applied fields as a digest rather than decoded. The batch then
+//     decodes only the people whose desired state is not the one applied,
+//     and finds leavers without decoding every account. Without it the
+//     batch reads everyone whole (Lookup, People).
 //
 // Times are always passed in by the engine, never read from a database's
 // clock, so that simulated time works.
@@ -42,9 +47,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/hrissync/hrissync/audit"
@@ -586,4 +596,87 @@ const (
 // nothing. A Store without it has the engine call Accept once per event.
 type BatchAccepter interface {
 	AcceptBatch(ctx context.Context, tenant string, evs []Acceptance) ([]Accepted, error)
+}
+
+// Summarizer is a Store that can read people without decoding what they
+// hold: each as Summarize would summarize what Lookup or People returns,
+// except that Digest may be "" where the Store cannot tell it without
+// decoding (a row written before it kept digests). The nightly batch reads a
+// million people, nearly all of whom need nothing; it decodes only those
+// whose summary does not show that.
+type Summarizer interface {
+	// Summaries is Lookup summarized: for each id in order, the person's
+	// Summary; an unknown one's is Summarize's of a Person with only ID
+	// set.
+	Summaries(ctx context.Context, tenant string, ids []string) ([]Summary, error)
+	// PeopleSummaries is People summarized.
+	PeopleSummaries(ctx context.Context, tenant, after string, limit int) ([]Summary, error)
+}
+
+// Summary is a person as a Summarizer reads them: their Person less the
+// applied fields, the mark and the failure, which are reduced to a digest
+// and two flags.
+type Summary struct {
+	ID             string
+	Exists, Active bool
+	Dirty          bool // Dirty.Generation != 0
+	Failed         bool // Failure != nil
+	Due            time.Time
+	Listed         Listing
+	Damaged        bool
+	// Digest is AppliedDigest of the person's Applied, "" if the Store
+	// cannot tell; Newest is then the newest version among them.
+	Digest string
+	Newest hrtype.Version
+}
+
+// Summarize is p's Summary: what a Summarizer returns for p, and what its
+// answers are checked against.
+func Summarize(p Person) Summary {
+	s := Summary{ID: p.ID, Exists: p.Exists, Active: p.Active, Dirty: p.Dirty.Generation != 0, Failed: p.Failure != nil,
+		Due: p.Due, Listed: p.Listed, Damaged: p.Damaged}
+	if !p.Damaged {
+		s.Digest, s.Newest = AppliedDigest(p.Applied), NewestApplied(p.Applied)
+	}
+	return s
+}
+
+// AppliedDigest digests applied fields by their values alone, the versions
+// left out: two sets of fields with the same values have the same digest,
+// whatever versions brought them.
+func AppliedDigest(applied map[string]Applied) string {
+	return ValuesDigest(func(yield func(name, value string) bool) {
+		for _, f := range slices.Sorted(maps.Keys(applied)) {
+			if !yield(f, applied[f].Value) {
+				return
+			}
+		}
+	})
+}
+
+// ValuesDigest is AppliedDigest of fields holding these values, given in
+// name order, whatever their versions. It is a SHA-256 (cut to 128 bits) of
+// the fields in order, each name and value length-prefixed, so that no two
+// different sets share one: equal digests are taken for equal values.
+func ValuesDigest(fields iter.Seq2[string, string]) string {
+	b := make([]byte, 0, 512)
+	for name, value := range fields {
+		b = binary.AppendUvarint(b, uint64(len(name)))
+		b = append(b, name...)
+		b = binary.AppendUvarint(b, uint64(len(value)))
+		b = append(b, value...)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// NewestApplied is the newest version among applied fields (zero for none).
+func NewestApplied(applied map[string]Applied) hrtype.Version {
+	var newest hrtype.Version
+	for _, a := range applied {
+		if newest.Before(a.Version) {
+			newest = a.Version
+		}
+	}
+	return newest
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -94,7 +95,63 @@ func batchScale(ns []int, orders []string) error {
 		}
 	}
 	fmt.Println()
+	for _, t := range targets {
+		fmt.Println(t)
+	}
+	fmt.Println()
 	return nil
+}
+
+// The nightly batch's targets (issue 30), at targetPeople: its time and the
+// process's peak RSS while it runs.
+const (
+	targetPeople = 1_000_000
+	targetTime   = 5 * time.Second
+	targetRSS    = 300 // MiB
+)
+
+// targets are the lines batchAt leaves for batchScale to print after its
+// table: each size's figures against the targets.
+var targets []string
+
+// againstTargets compares one batch's figures with the targets: met or not
+// at targetPeople; at another size, only what they would be if the batch
+// scaled linearly, which is said to be no measure.
+func againstTargets(n int, order string, took time.Duration, peak float64) string {
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	if n == targetPeople {
+		return fmt.Sprintf("- %d people, %s: batch %s against < %s (%s); peak RSS %.0f MiB against < %d MiB (%s).",
+			n, order, ms(took), ms(targetTime), verdict(took < targetTime), peak, targetRSS, verdict(peak < targetRSS))
+	}
+	scaled := time.Duration(float64(took) * targetPeople / float64(n))
+	return fmt.Sprintf("- %d people, %s: batch %s, peak RSS %.0f MiB; the targets (< %s, < %d MiB) are for %d people — linearly, %s (not a measure: run -batch-sizes %d).",
+		n, order, ms(took), peak, ms(targetTime), targetRSS, targetPeople, ms(scaled), targetPeople)
+}
+
+// batchProfile, when set, is where batchAt writes a CPU profile of the
+// measured batch alone (not of the initial load before it).
+var batchProfile string
+
+// startProfile starts a CPU profile into path, if one is asked for, and
+// returns what stops it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func batchAt(n int, shuffled bool) error {
@@ -130,13 +187,21 @@ func batchAt(n int, shuffled bool) error {
 		writes.Store(0)
 		runtime.GC()
 		resetPeak()
-		start = time.Now()
-		if err := eng.Batch(context.Background()); err != nil {
+		stopProfile, err := startProfile(batchProfile)
+		if err != nil {
 			return err
 		}
+		start = time.Now()
+		err = eng.Batch(context.Background())
 		took := time.Since(start)
+		stopProfile()
+		if err != nil {
+			return err
+		}
 		fmt.Fprint(os.Stderr, "\r\033[K")
-		fmt.Printf("| %d | %s | %s | %s | %.0f | %.0f MiB | %d | %d |\n", n, order, ms(load), ms(took), float64(n)/took.Seconds(), peakRSS(), writes.Load(), (n+99)/100)
+		peak := peakRSS()
+		fmt.Printf("| %d | %s | %s | %s | %.0f | %.0f MiB | %d | %d |\n", n, order, ms(load), ms(took), float64(n)/took.Seconds(), peak, writes.Load(), (n+99)/100)
+		targets = append(targets, againstTargets(n, order, took, peak))
 		st.Close()
 		os.RemoveAll(dir)
 	}

@@ -474,3 +474,30 @@ func (s *Store) LastBatchRun(ctx context.Context, tenant string) (store.BatchRun
 	}
 	return s.BatchRun(ctx, tenant, last)
 }
+
+var _ store.Summarizer = (*Store)(nil)
+
+// Summaries implements store.Summarizer: Lookup summarized. Nothing is
+// decoded here, so this saves only the copies; it is here so that the
+// engine's use of summaries runs against this Store too.
+func (s *Store) Summaries(ctx context.Context, tenant string, ids []string) ([]store.Summary, error) {
+	people, err := s.Lookup(ctx, tenant, ids)
+	return summarize(people), err
+}
+
+// PeopleSummaries implements store.Summarizer: People summarized.
+func (s *Store) PeopleSummaries(ctx context.Context, tenant, after string, limit int) ([]store.Summary, error) {
+	people, err := s.People(ctx, tenant, after, limit)
+	return summarize(people), err
+}
+
+func summarize(people []store.Person) []store.Summary {
+	if people == nil {
+		return nil
+	}
+	out := make([]store.Summary, len(people))
+	for i, p := range people {
+		out[i] = store.Summarize(p)
+	}
+	return out
+}

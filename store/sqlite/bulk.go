@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/internal/rowcodec"
@@ -65,19 +64,7 @@ func (s *Store) CommitMany(ctx context.Context, tenant string, cs []store.Commit
 			if !ok {
 				r = rowcodec.Fresh(tenant, c.ID)
 			}
-			if err := r.Commit(c); err != nil {
-				return fmt.Errorf("sqlite store: %w", err)
-			}
-			if err := s.save(ctx, tx, r); err != nil {
-				return err
-			}
-			held[c.ID] = r // a later commit of the same person builds on this one
-			if c.Revoked != "" {
-				if _, err := s.txExec(ctx, tx, "INSERT INTO revocations (tenant, budget, at) VALUES (?, ?, ?)", tenant, c.Revoked, bound(c.At)); err != nil {
-					return err
-				}
-			}
-			if err := s.appendAudit(ctx, tx, tenant, c.Audit); err != nil {
+			if held[c.ID], err = s.commitRow(ctx, tx, r, c); err != nil { // a later commit of the same person builds on this one
 				return err
 			}
 		}

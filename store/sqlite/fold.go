@@ -232,22 +232,15 @@ func (s *Store) loadMarked(ctx context.Context, tx *txn, ms []*markOp) (map[rowK
 // errUnfoldable: something the fold leaves to the ops one by one.
 var errUnfoldable = errors.New("sqlite store: marks not folded")
 
-// saveMany writes rows whole, with their checksums, as save does (it
-// mirrors save's statement and arguments: a column added there is added
-// here), in multi-row upserts.
+// saveMany writes rows whole, with their checksums, as save does, in
+// multi-row upserts.
 func (s *Store) saveMany(ctx context.Context, tx *txn, people map[rowKey]*rowcodec.Row, order []rowKey) error {
 	return chunk(len(order), func(from, to int) error {
-		args := make([]any, 0, 14*(to-from))
+		args := make([]any, 0, rowWidth*(to-from))
 		for _, k := range order[from:to] {
-			r := people[k]
-			args = append(args, r.Tenant, r.ID, r.HasAcct, r.Active, r.Applied, r.DirtyGen, r.Mark, r.Due, r.Failure, r.Dead,
-				r.Damaged, r.Checksum(), r.ListedRun, r.ListedDigest)
+			args = append(args, rowValues(*people[k])...)
 		}
-		_, err := s.txExec(ctx, tx, "INSERT INTO people ("+rowColumns+") VALUES "+tuples(to-from, 14)+`
-			ON CONFLICT (tenant, id) DO UPDATE SET has_acct = excluded.has_acct, active = excluded.active,
-				applied = excluded.applied, dirty_gen = excluded.dirty_gen, mark = excluded.mark, due = excluded.due,
-				failure = excluded.failure, dead = excluded.dead, damaged = excluded.damaged, sum = excluded.sum,
-				listed_run = excluded.listed_run, listed_digest = excluded.listed_digest`, args...)
+		_, err := s.txExec(ctx, tx, upsertRows(to-from), args...)
 		return err
 	})
 }

@@ -9,6 +9,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/hrissync/hrissync/store"
 	"github.com/hrissync/hrissync/store/internal/rowcodec"
@@ -80,8 +81,58 @@ func (s *Store) Lookup(ctx context.Context, tenant string, ids []string) ([]stor
 	return store.LookupAnswer(ids, found), nil
 }
 
-// Listed implements store.Store. The rows are read in batches and written
-// whole, each with its new checksum, in one operation of the group commit.
+var _ store.Summarizer = (*Store)(nil)
+
+// Summaries implements store.Summarizer: Lookup's rows, read the same way,
+// each summarized from its summary column rather than decoded.
+func (s *Store) Summaries(ctx context.Context, tenant string, ids []string) ([]store.Summary, error) {
+	found := make(map[string]store.Summary, len(ids))
+	err := batches(tenant, ids, func(args []any) error {
+		rows, err := s.query(ctx, lookupQuery, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := readRow(rows)
+			if err != nil {
+				return err
+			}
+			found[r.ID] = r.Summarized()
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Summary, len(ids))
+	for i, id := range ids {
+		sum, ok := found[id]
+		if !ok {
+			sum = store.Summarize(store.Person{ID: id})
+		}
+		out[i] = sum
+	}
+	return out, nil
+}
+
+// PeopleSummaries implements store.Summarizer: People's rows, summarized.
+func (s *Store) PeopleSummaries(ctx context.Context, tenant, after string, limit int) ([]store.Summary, error) {
+	rows, err := s.query(ctx, peopleQuery, tenant, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return rowcodec.Collect(rows, func(sc rowcodec.Scanner) (store.Summary, error) {
+		r, err := readRow(sc)
+		return r.Summarized(), err
+	})
+}
+
+// Listed implements store.Store. The rows are read in batches, in one
+// operation of the group commit; each sound row then has only its listing
+// and new checksum written (saveListings), a new or quarantined one is
+// written whole.
 // A damaged row is treated as every other write treats it (load):
 // replaced by a quarantined one, which then takes the listing. The person
 // stays damaged, read with only their ID, until a Commit rebuilds the row
@@ -106,6 +157,7 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 		// would.
 		order := make([]string, 0, len(ls))
 		rows := make(map[string]*rowcodec.Row, len(ls))
+		whole := make(map[string]bool) // rows to write whole: new, or replacing damage
 		for _, l := range ls {
 			r := rows[l.ID]
 			if r == nil {
@@ -113,19 +165,61 @@ func (s *Store) Listed(ctx context.Context, tenant string, ls []store.Listing) e
 				if !ok {
 					row = rowcodec.Fresh(tenant, l.ID)
 				}
+				// A quarantined row may replace a damaged one: written
+				// whole, as is a new one.
+				whole[l.ID] = !ok || row.Damaged
 				r = &row
 				rows[l.ID] = r
 				order = append(order, l.ID)
 			}
 			r.List(l)
 		}
+		listings := make([]rowcodec.Row, 0, len(order))
 		for _, id := range order {
+			if !whole[id] {
+				listings = append(listings, *rows[id])
+				continue
+			}
 			if err := s.save(ctx, tx, *rows[id]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.saveListings(ctx, tx, tenant, listings)
 	})
+}
+
+// listingBatch is the rows one statement of saveListings writes.
+const listingBatch = 128
+
+// listingQuery writes listingBatch rows' listings and checksums, given as
+// (id, run, digest, sum) after the tenant.
+var listingQuery = `UPDATE people SET listed_run = l.column2, listed_digest = l.column3, sum = l.column4
+	FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", listingBatch), ", ") + `) AS l
+	WHERE people.tenant = ? AND people.id = l.column1`
+
+// saveListings writes sound rows' listings and their new checksums, the
+// rest of each row as it is (read in the same transaction): a listing
+// changes no other column, and an UPDATE of these three leaves every index
+// of people alone, where writing the row whole would rewrite its entries
+// in each. The rows go listingBatch to a statement of fixed shape, the
+// last padded with its first row again, which writes the same twice.
+func (s *Store) saveListings(ctx context.Context, tx *txn, tenant string, rows []rowcodec.Row) error {
+	for len(rows) > 0 {
+		n := min(len(rows), listingBatch)
+		args := make([]any, 0, 4*listingBatch+1)
+		for i := range listingBatch {
+			r := rows[0]
+			if i < n {
+				r = rows[i]
+			}
+			args = append(args, r.ID, r.ListedRun, r.ListedDigest, r.Checksum())
+		}
+		if _, err := s.txExec(ctx, tx, listingQuery, append(args, tenant)...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // loadMany is load for many people: the rows held, by id, a damaged one

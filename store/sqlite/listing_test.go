@@ -62,3 +62,28 @@ func TestListingsInBatches(t *testing.T) {
 		t.Errorf("p0007 asked twice: %+v and %+v, want two copies of the account", a, b)
 	}
 }
+
+// TestListingAQuarantinedRow: a row quarantined for damage takes a run's
+// listing, and a poll's after it keeps that run, as on any row; the Commit
+// that rebuilds the person keeps both. Listed writes such rows whole, and
+// sound ones by their listing alone: both must say the same.
+func TestListingAQuarantinedRow(t *testing.T) {
+	ctx := t.Context()
+	st := open(t, filepath.Join(t.TempDir(), "state.db"), nil)
+	for _, id := range []string{"w1", "w2"} {
+		must(t, st.Commit(ctx, "t", store.Commit{ID: id, Exists: true, Active: true,
+			Applied: map[string]store.Applied{"role": {Value: "dev"}}}))
+	}
+	must(t, st.ExecForTest(ctx, `UPDATE people SET applied = '{"role":["ops",0,0]}' WHERE id = 'w1'`))
+	must(t, st.Listed(ctx, "t", []store.Listing{{ID: "w1", Run: "r1/1", Digest: "d1"}, {ID: "w2", Run: "r1/1", Digest: "d2"}}))
+	must(t, st.Listed(ctx, "t", []store.Listing{{ID: "w1", Digest: "d1b"}, {ID: "w2", Digest: "d2b"}}))
+	got, err := st.Lookup(ctx, "t", []string{"w1", "w2"})
+	must(t, err)
+	if !got[0].Damaged || got[1].Damaged || got[1].Listed != (store.Listing{Run: "r1/1", Digest: "d2b"}) {
+		t.Fatalf("after the listings: %+v; want w1 damaged, w2 listed by r1/1 with the poll's digest", got)
+	}
+	must(t, st.Commit(ctx, "t", store.Commit{ID: "w1", Exists: true, Active: true}))
+	if p := person(t, st, "t", "w1"); p.Damaged || p.Listed != (store.Listing{Run: "r1/1", Digest: "d1b"}) {
+		t.Errorf("w1 rebuilt = %+v, want listed by r1/1 with the poll's digest", p)
+	}
+}

@@ -7,7 +7,8 @@ package sqlite
 //
 // The listing (migration 0006) is in the checksum only once a row has one:
 // rows summed before the migration have NULL there, and summing them as
-// they were keeps them sound without rewriting every row of the file.
+// they were keeps them sound without rewriting every row of the file. The
+// summary (migration 0007) is summed the same way.
 
 import (
 	"context"
@@ -18,12 +19,12 @@ import (
 	"github.com/hrissync/hrissync/store/internal/rowcodec"
 )
 
-const rowColumns = "tenant, id, has_acct, active, applied, dirty_gen, mark, due, failure, dead, damaged, sum, listed_run, listed_digest"
+const rowColumns = "tenant, id, has_acct, active, applied, dirty_gen, mark, due, failure, dead, damaged, sum, listed_run, listed_digest, summary"
 
 // readRow scans a row of rowColumns. An error is the query's, never the
 // row's: what is wrong with the row, the rowcodec.Stored says.
 func readRow(sc rowcodec.Scanner) (rowcodec.Stored, error) {
-	raw := make([]any, 14)
+	raw := make([]any, rowWidth)
 	dest := make([]any, len(raw))
 	for i := range raw {
 		dest[i] = &raw[i]
@@ -36,6 +37,7 @@ func readRow(sc rowcodec.Scanner) (rowcodec.Stored, error) {
 		Tenant: c.text(0), ID: c.text(1), HasAcct: c.flag(2), Active: c.flag(3), Applied: c.text(4),
 		DirtyGen: c.integer(5), Mark: c.nullText(6), Due: c.nullInteger(7), Failure: c.nullText(8),
 		Dead: c.flag(9), Damaged: c.flag(10), ListedRun: c.nullText(12), ListedDigest: c.nullText(13),
+		Summary: c.nullText(14),
 	}
 	return rowcodec.Check(r, c.nullInteger(11), c.bad), nil
 }
@@ -106,14 +108,27 @@ func (s *Store) load(ctx context.Context, tx *txn, tenant, id string) (rowcodec.
 
 // save writes a row whole, with its checksum.
 func (s *Store) save(ctx context.Context, tx *txn, r rowcodec.Row) error {
-	_, err := s.txExec(ctx, tx, "INSERT INTO people ("+rowColumns+") VALUES ("+placeholders(14)+`)
+	_, err := s.txExec(ctx, tx, upsertRows(1), rowValues(r)...)
+	return err
+}
+
+// rowWidth is how many columns rowColumns names.
+const rowWidth = 15
+
+// upsertRows is the statement that writes n rows whole, each given by
+// rowValues.
+func upsertRows(n int) string {
+	return "INSERT INTO people (" + rowColumns + ") VALUES " + tuples(n, rowWidth) + `
 		ON CONFLICT (tenant, id) DO UPDATE SET has_acct = excluded.has_acct, active = excluded.active,
 			applied = excluded.applied, dirty_gen = excluded.dirty_gen, mark = excluded.mark, due = excluded.due,
 			failure = excluded.failure, dead = excluded.dead, damaged = excluded.damaged, sum = excluded.sum,
-			listed_run = excluded.listed_run, listed_digest = excluded.listed_digest`,
-		r.Tenant, r.ID, r.HasAcct, r.Active, r.Applied, r.DirtyGen, r.Mark, r.Due, r.Failure, r.Dead, r.Damaged, r.Checksum(),
-		r.ListedRun, r.ListedDigest)
-	return err
+			listed_run = excluded.listed_run, listed_digest = excluded.listed_digest, summary = excluded.summary`
+}
+
+// rowValues are r's columns in rowColumns' order, its checksum computed.
+func rowValues(r rowcodec.Row) []any {
+	return []any{r.Tenant, r.ID, r.HasAcct, r.Active, r.Applied, r.DirtyGen, r.Mark, r.Due, r.Failure, r.Dead, r.Damaged, r.Checksum(),
+		r.ListedRun, r.ListedDigest, r.Summary}
 }
 
 // quarantine replaces every damaged row with a quarantined one, so that

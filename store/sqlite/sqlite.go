@@ -84,6 +84,7 @@ type Store struct {
 	closed   sync.WaitGroup
 	once     sync.Once
 	commits  atomic.Int64 // transactions the group committer has committed
+	folds    atomic.Int64 // groups whose marks foldGroup made together
 
 	// Prepared statements, by query text: parsing SQL costs more than
 	// running these small queries.
@@ -508,6 +509,7 @@ func (s *Store) foldGroup(ctx context.Context, tx *txn, group []*op) []bool {
 	if _, rerr := s.txExec(ctx, tx, "RELEASE fold"); rerr != nil || err != nil {
 		return nil
 	}
+	s.folds.Add(1)
 	folded := make([]bool, len(group))
 	for _, i := range at {
 		folded[i] = true

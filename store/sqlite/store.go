@@ -193,19 +193,27 @@ func (s *Store) Commit(ctx context.Context, tenant string, c store.Commit) error
 		if err != nil {
 			return err
 		}
-		if err := r.Commit(c); err != nil {
-			return fmt.Errorf("sqlite store: %w", err)
-		}
-		if err := s.save(ctx, tx, r); err != nil {
-			return err
-		}
-		if c.Revoked != "" {
-			if _, err := s.txExec(ctx, tx, "INSERT INTO revocations (tenant, budget, at) VALUES (?, ?, ?)", tenant, c.Revoked, bound(c.At)); err != nil {
-				return err
-			}
-		}
-		return s.appendAudit(ctx, tx, tenant, c.Audit)
+		_, err = s.commitRow(ctx, tx, r, c)
+		return err
 	})
+}
+
+// commitRow records c on r, the person's row as loaded for a write: the row
+// with its summary, the revocation, the audit entries. It returns the row
+// as written.
+func (s *Store) commitRow(ctx context.Context, tx *txn, r rowcodec.Row, c store.Commit) (rowcodec.Row, error) {
+	if err := r.CommitSummarized(c); err != nil {
+		return r, fmt.Errorf("sqlite store: %w", err)
+	}
+	if err := s.save(ctx, tx, r); err != nil {
+		return r, err
+	}
+	if c.Revoked != "" {
+		if _, err := s.txExec(ctx, tx, "INSERT INTO revocations (tenant, budget, at) VALUES (?, ?, ?)", r.Tenant, c.Revoked, bound(c.At)); err != nil {
+			return r, err
+		}
+	}
+	return r, s.appendAudit(ctx, tx, r.Tenant, c.Audit)
 }
 
 // Rekey implements store.Store. Both rows are read in the write's
@@ -334,9 +342,11 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string) ([]store.Person,
 // whether they have an account is not known, and the batch must see those
 // the Source no longer holds to deprovision them.
 func (s *Store) People(ctx context.Context, tenant, after string, limit int) ([]store.Person, error) {
-	return s.people(ctx, "SELECT "+rowColumns+` FROM people WHERE tenant = ? AND id > ?
-		AND (has_acct != 0 OR damaged != 0) ORDER BY id LIMIT ?`, tenant, after, limit)
+	return s.people(ctx, peopleQuery, tenant, after, limit)
 }
+
+var peopleQuery = "SELECT " + rowColumns + ` FROM people WHERE tenant = ? AND id > ?
+	AND (has_acct != 0 OR damaged != 0) ORDER BY id LIMIT ?`
 
 // Outbox implements store.Store.
 func (s *Store) Outbox(ctx context.Context, tenant string, limit int) ([]audit.Entry, error) {

@@ -73,6 +73,9 @@ func testFlip(t *testing.T, s store.Store, damage Damager, f Flip) {
 	if d := cmp.Diff([]store.Person{w1, damaged}, looked, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("Lookup (-want +got):\n%s", d)
 	}
+	if sm, ok := s.(store.Summarizer); ok {
+		summariesAsLookup(t, s, sm, []string{"w1", "w2", "w3"}, "after the flip")
+	}
 	pending, err := s.Pending(ctx, tenant, t0, "", 10)
 	must(t, err)
 	if !cmp.Equal(pending, []store.Person{damaged}) {
@@ -86,6 +89,9 @@ func testFlip(t *testing.T, s store.Store, damage Damager, f Flip) {
 	want := store.Person{ID: "w2", Exists: true, Active: true, Applied: rebuilt}
 	if d := cmp.Diff(want, person(t, s, tenant, "w2"), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("w2 after the commit that rebuilds it (-want +got):\n%s", d)
+	}
+	if sm, ok := s.(store.Summarizer); ok {
+		summariesAsLookup(t, s, sm, []string{"w1", "w2", "w3"}, "after the rebuild")
 	}
 	if pending, err := s.Pending(ctx, tenant, t0, "", 10); err != nil || len(pending) != 0 {
 		t.Errorf("Pending after the rebuild = %+v (%v), want none", pending, err)

@@ -72,6 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AcceptBatchAsAcceptOneByOne", batchVsOneByOne},
 		{"AcceptBatchTenantIsolation", batch(testAcceptBatchTenantIsolation)},
 		{"AcceptBatchFailedRecordsNothing", batch(testAcceptBatchFailed)},
+		{"SummariesAsLookup", summarizer(testSummaries)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

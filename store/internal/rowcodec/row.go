@@ -26,8 +26,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/store"
 )
 
@@ -45,6 +48,13 @@ type Row struct {
 	// ListedRun and ListedDigest are the person's store.Listing, both
 	// NULL until a list first shows them.
 	ListedRun, ListedDigest sql.NullString
+	// Summary is the applied fields' digest and newest version
+	// (EncodeSummary's), so that a person can be summarized
+	// (store.Summarizer) without decoding Applied. NULL when not known:
+	// a store that keeps none (PostgreSQL), a row written before the
+	// store kept them, or a write that changed Applied without noting it
+	// again (CommitSummarized does). A NULL summary costs only a decode.
+	Summary sql.NullString
 }
 
 // Fresh is the row of a person not yet stored.
@@ -68,10 +78,13 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // only when either is set, so that a row summed before they existed (in
 // SQLite) still checks out; one set is summed in full, so that a listing
 // damaged to NULL fails too. The layout is what SQLite files hold: it cannot
-// change without failing every row they have.
+// change without failing every row they have. The summary, likewise, is
+// summed only when set, after a tag of its own: a summary damaged to NULL
+// passes, and costs only a decode (a row without one is summarized from its
+// applied fields); any other damage to it fails the row.
 func (r *Row) Checksum() int64 {
 	b := make([]byte, 0, 64+len(r.Tenant)+len(r.ID)+len(r.Applied)+len(r.Mark.String)+len(r.Failure.String)+
-		len(r.ListedRun.String)+len(r.ListedDigest.String))
+		len(r.ListedRun.String)+len(r.ListedDigest.String)+len(r.Summary.String))
 	text := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
 	integer := func(n int64) { b = binary.BigEndian.AppendUint64(b, uint64(n)) }
 	flag := func(ok bool) { b = append(b, boolByte(ok)) }
@@ -94,6 +107,10 @@ func (r *Row) Checksum() int64 {
 		text(r.ListedRun.String)
 		flag(r.ListedDigest.Valid)
 		text(r.ListedDigest.String)
+	}
+	if r.Summary.Valid {
+		b = append(b, 's')
+		text(r.Summary.String)
 	}
 	return int64(crc32.Checksum(b, castagnoli))
 }
@@ -220,40 +237,59 @@ func (r *Row) SetFailure(f store.Failure) error {
 }
 
 // Commit applies a commit to a row. A quarantined row is replaced whole:
-// there is nothing trustworthy to merge the commit's fields with.
+// there is nothing trustworthy to merge the commit's fields with. The
+// row's summary is dropped: CommitSummarized notes it again.
 func (r *Row) Commit(c store.Commit) error {
+	_, err := r.commit(c)
+	return err
+}
+
+// CommitSummarized is Commit for a store that keeps summaries: the row's
+// summary is that of the fields as merged.
+func (r *Row) CommitSummarized(c store.Commit) error {
+	applied, err := r.commit(c)
+	if err != nil {
+		return err
+	}
+	r.Summary = sql.NullString{String: EncodeSummary(store.AppliedDigest(applied), store.NewestApplied(applied)), Valid: true}
+	return nil
+}
+
+// commit applies c and returns the applied fields as merged.
+func (r *Row) commit(c store.Commit) (map[string]store.Applied, error) {
 	held := map[string]store.Applied{}
 	if !r.Damaged {
 		var err error
 		if held, err = DecodeApplied(r.Applied); err != nil {
-			return fmt.Errorf("%s: %w", r.ID, err)
+			return nil, fmt.Errorf("%s: %w", r.ID, err)
 		}
 	}
-	applied, err := EncodeApplied(store.MergeApplied(held, c.Applied))
+	merged := store.MergeApplied(held, c.Applied)
+	applied, err := EncodeApplied(merged)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.HasAcct, r.Active, r.Applied, r.Due = c.Exists, c.Active, applied, sql.NullInt64{}
 	if !c.Due.IsZero() {
 		r.Due = sql.NullInt64{Int64: c.Due.UnixNano(), Valid: true}
 	}
-	r.Failure, r.Dead, r.Damaged = sql.NullString{}, false, false
+	r.Failure, r.Dead, r.Damaged, r.Summary = sql.NullString{}, false, false, sql.NullString{}
 	// The mark is cleared only if no mark came since the reconcile read
 	// it; one that came stays, no longer unsure and owing no re-key: the
 	// write it was unsure of, which rebound a re-keyed account, is now
 	// recorded.
 	if r.DirtyGen == int64(c.Generation) || !r.Mark.Valid {
 		r.DirtyGen, r.Mark = 0, sql.NullString{}
-		return nil
+		return merged, nil
 	}
 	m, err := r.HeldMark()
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.ID, err)
+		return nil, fmt.Errorf("%s: %w", r.ID, err)
 	}
 	m.Generation, m.Unsure, m.RekeyFrom = 0, false, ""
 	enc, err := json.Marshal(m)
 	r.Mark.String = string(enc)
-	return err
+	return merged, err
 }
 
 // List records a listing: one without a run keeps the stored run.
@@ -300,7 +336,7 @@ func Rekey(from Row, to *Row, rk store.Rekeying, gen int64) (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	to.HasAcct, to.Active, to.Applied = from.HasAcct, from.Active, applied
+	to.HasAcct, to.Active, to.Applied, to.Summary = from.HasAcct, from.Active, applied, sql.NullString{}
 	m := rk.Mark
 	m.Unsure, m.RekeyFrom = true, rk.From
 	if err := to.SetMark(m, false, gen); err != nil {
@@ -316,4 +352,48 @@ func Rekey(from Row, to *Row, rk store.Rekeying, gen int64) (Row, error) {
 	left := Fresh(from.Tenant, rk.From)
 	left.Applied, left.ListedRun, left.ListedDigest = moved, from.ListedRun, from.ListedDigest
 	return left, nil
+}
+
+// EncodeSummary packs a summary as the row keeps it: the digest, then the
+// newest version's time in Unix nanoseconds (0 for none) and sequence.
+func EncodeSummary(digest string, newest hrtype.Version) string {
+	var t int64
+	if !newest.Time.IsZero() {
+		t = newest.Time.UnixNano()
+	}
+	return digest + " " + strconv.FormatInt(t, 10) + " " + strconv.FormatInt(newest.Seq, 10)
+}
+
+// decodeSummary unpacks what EncodeSummary packed.
+func decodeSummary(s string) (digest string, newest hrtype.Version, ok bool) {
+	digest, rest, ok1 := strings.Cut(s, " ")
+	ts, seq, ok2 := strings.Cut(rest, " ")
+	t, err1 := strconv.ParseInt(ts, 10, 64)
+	n, err2 := strconv.ParseInt(seq, 10, 64)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || digest == "" {
+		return "", hrtype.Version{}, false
+	}
+	newest.Seq = n
+	if t != 0 {
+		newest.Time = time.Unix(0, t).UTC()
+	}
+	return digest, newest, true
+}
+
+// Summarized is the row as a store.Summarizer reads it: store.Summarize of
+// what Person reads, without decoding the applied fields, the mark or the
+// failure where the row holds its summary — an intact row with a checksum
+// decodes, since a store wrote it (Sound), so only their presence counts.
+// A row without one is decoded and summarized.
+func (s *Stored) Summarized() store.Summary {
+	if !s.Intact || s.Damaged {
+		return store.Summary{ID: s.ID, Damaged: true}
+	}
+	digest, newest, ok := decodeSummary(s.Row.Summary.String)
+	if !s.Summed || !s.Row.Summary.Valid || !ok {
+		return store.Summarize(s.Person())
+	}
+	return store.Summary{ID: s.ID, Exists: s.HasAcct, Active: s.Active, Dirty: s.DirtyGen != 0 && s.Mark.Valid,
+		Failed: s.Failure.Valid, Due: FromNanos(s.Due), Listed: store.Listing{Run: s.ListedRun.String, Digest: s.ListedDigest.String},
+		Digest: digest, Newest: newest}
 }
