@@ -118,12 +118,6 @@ var targets []string
 // at targetPeople; at another size, only what they would be if the batch
 // scaled linearly, which is said to be no measure.
 func againstTargets(n int, order string, took time.Duration, peak float64) string {
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "NOT met"
-	}
 	if n == targetPeople {
 		return fmt.Sprintf("- %d people, %s: batch %s against < %s (%s); peak RSS %.0f MiB against < %d MiB (%s).",
 			n, order, ms(took), ms(targetTime), verdict(took < targetTime), peak, targetRSS, verdict(peak < targetRSS))

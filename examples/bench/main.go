@@ -129,3 +129,11 @@ func ms(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.1f h", d.Hours())
 }
+
+// verdict says whether a target is met.
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
