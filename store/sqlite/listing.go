@@ -59,22 +59,7 @@ func batches(tenant string, ids []string, fn func(args []any) error) error {
 // so a batch in progress does not wait behind the writer for them; a
 // damaged row is a damaged person, as Person reads it.
 func (s *Store) Lookup(ctx context.Context, tenant string, ids []string) ([]store.Person, error) {
-	found := make(map[string]store.Person, len(ids))
-	err := batches(tenant, ids, func(args []any) error {
-		rows, err := s.query(ctx, lookupQuery, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPerson(rows)
-			if err != nil {
-				return err
-			}
-			found[p.ID] = p
-		}
-		return rows.Err()
-	})
+	found, err := lookupRows(ctx, s, tenant, ids, (*rowcodec.Stored).Person)
 	if err != nil {
 		return nil, err
 	}
@@ -86,22 +71,7 @@ var _ store.Summarizer = (*Store)(nil)
 // Summaries implements store.Summarizer: Lookup's rows, read the same way,
 // each summarized from its summary column rather than decoded.
 func (s *Store) Summaries(ctx context.Context, tenant string, ids []string) ([]store.Summary, error) {
-	found := make(map[string]store.Summary, len(ids))
-	err := batches(tenant, ids, func(args []any) error {
-		rows, err := s.query(ctx, lookupQuery, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := readRow(rows)
-			if err != nil {
-				return err
-			}
-			found[r.ID] = r.Summarized()
-		}
-		return rows.Err()
-	})
+	found, err := lookupRows(ctx, s, tenant, ids, (*rowcodec.Stored).Summarized)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +84,28 @@ func (s *Store) Summaries(ctx context.Context, tenant string, ids []string) ([]s
 		out[i] = sum
 	}
 	return out, nil
+}
+
+// lookupRows reads the rows of the people named, in batches, each as read
+// makes it, by id.
+func lookupRows[T any](ctx context.Context, s *Store, tenant string, ids []string, read func(*rowcodec.Stored) T) (map[string]T, error) {
+	found := make(map[string]T, len(ids))
+	err := batches(tenant, ids, func(args []any) error {
+		rows, err := s.query(ctx, lookupQuery, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := readRow(rows)
+			if err != nil {
+				return err
+			}
+			found[r.ID] = read(&r)
+		}
+		return rows.Err()
+	})
+	return found, err
 }
 
 // PeopleSummaries implements store.Summarizer: People's rows, summarized.
