@@ -33,6 +33,13 @@ import (
 // wave not yet written are put off as one by one, but with their intent
 // recorded: unsure, as after a crash, which changes nothing of their next
 // write (they have no account, so it carries every field either way).
+//
+// One known difference: a manager whose create the sink refuses (a 4xx) is
+// refused in its own wave, before any report asks for it, so every report
+// is then created without the reference and left clean, as one by one
+// leaves all reports but the first (which parks the reference and retries
+// it); in both the reference waits for the manager's account or the next
+// batch (issue 30's note).
 type newcomers struct {
 	e      *Engine
 	loader store.BulkLoader
