@@ -170,8 +170,9 @@ func parseHistory(r io.Reader, people map[string]hrissync.Employee) ([]Change, e
 			break
 		}
 		line, _ := cr.FieldPos(0)
+		var rowErrs [5]error // by column, reported in column order
 		bad := func(col int, err error) {
-			errs.add(&LineError{Line: line, Column: historyHeader[col], Err: err})
+			rowErrs[col] = &LineError{Line: line, Column: historyHeader[col], Err: err}
 		}
 		if len(rec) != len(historyHeader) {
 			errs.add(&LineError{Line: line, Err: fmt.Errorf("%d cells, the header has %d", len(rec), len(historyHeader))})
@@ -227,6 +228,11 @@ func parseHistory(r io.Reader, people map[string]hrissync.Employee) ([]Change, e
 		default:
 			bad(2, fmt.Errorf("%w: %q (a hire is a status change to active or pending, before any other row for the id)", ErrUnknownEmployee, c.Employee))
 			ok = false
+		}
+		for _, err := range rowErrs {
+			if err != nil {
+				errs.add(err)
+			}
 		}
 		if ok {
 			changes = append(changes, c)
