@@ -276,8 +276,9 @@ func (s *Source) expected() (int, error) {
 	return *m.Rows, nil
 }
 
-// List implements hrissync.Source: every row, in file order, which must be
-// ascending by worker id.
+// List implements hrissync.Source: every row, in file order — any order,
+// since the batch takes a list in any order (an id given twice is an
+// error).
 func (s *Source) List(ctx context.Context) iter.Seq2[hrissync.Employee, error] {
 	return func(yield func(hrissync.Employee, error) bool) {
 		for e, err := range s.rows(ctx) {
