@@ -92,6 +92,27 @@ func (c *Clock) AdvanceTo(t time.Time) {
 	}
 }
 
+// Step fires the earliest pending timer alone, moving the clock to its due
+// time, and reports whether there was one. A simulation that waits for the
+// engine to be idle after each Step sees timers due at one instant handled
+// one after the other, in the order they were set, rather than together:
+// the same run on any machine, whatever the scheduler does.
+func (c *Clock) Step() bool {
+	c.mu.Lock()
+	if len(c.timers) == 0 {
+		c.mu.Unlock()
+		return false
+	}
+	next := heap.Pop(&c.timers).(*timer)
+	next.index = -1
+	if next.at.After(c.now) {
+		c.now = next.at
+	}
+	c.mu.Unlock()
+	next.f()
+	return true
+}
+
 type timer struct {
 	c     *Clock
 	at    time.Time

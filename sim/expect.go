@@ -54,11 +54,15 @@ func key(id, field string) string { return id + "\x00" + field }
 // observe evaluates one person after a change or at a moment a date takes
 // effect, and records what each platform must now hold.
 func (s *simulation) observe(id string) {
-	e, ok := s.hris.Employee(id)
-	if !ok {
-		return
+	if e, ok := s.hris.Employee(id); ok {
+		s.observeRecord(e)
 	}
-	now := s.clock.Now()
+}
+
+// observeRecord is observe of the record e: the HR system's, which the
+// HRIS as the engine reads it may show only later (Replay.SourceDelay).
+func (s *simulation) observeRecord(e hrissync.Employee) {
+	id, now := e.ID, s.clock.Now()
 	v := expect(e, now, s.cfg.Location, leadDays, s.cfg.Audiences)
 	event := ""
 	if e.Version.Time.Equal(now) {

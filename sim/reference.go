@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hrissync/hrissync"
@@ -91,7 +93,7 @@ func (r *reference) push(ctx context.Context, e hrissync.Employee, trig hrissync
 // batch pushes everyone, and deactivates those gone from the export.
 func (r *reference) batch(ctx context.Context) error {
 	seen := map[string]bool{}
-	for e, err := range r.s.hris.List(ctx) {
+	for e, err := range r.s.reads.List(ctx) {
 		if err != nil {
 			return err
 		}
@@ -102,7 +104,7 @@ func (r *reference) batch(ctx context.Context) error {
 			}
 		}
 	}
-	for id := range r.known {
+	for _, id := range slices.Sorted(maps.Keys(r.known)) { // sorted: the platform's faults are drawn in call order
 		if !seen[id] {
 			r.sink.Apply(ctx, hrissync.Update{EmployeeID: id, Kind: hrissync.Deactivate, Trigger: hrissync.TriggerBatch})
 		}
@@ -149,7 +151,7 @@ func (n naiveRelay) Notify(ctx context.Context, ev hrissync.Event) error {
 }
 
 func (n naiveRelay) forward(ctx context.Context, ev hrissync.Event, attempt int) {
-	e, err := n.s.hris.Get(ctx, ev.EmployeeID)
+	e, err := n.s.reads.Get(ctx, ev.EmployeeID)
 	if err == nil {
 		err = n.push(ctx, e, hrissync.TriggerRealtime)
 	}

@@ -106,6 +106,10 @@ type Report struct {
 	OutOfScope        []string
 	WrittenOutOfScope int
 
+	// Daily is the platform's and the Source's traffic day by day (the
+	// first platform's, with Sinks).
+	Daily []Day
+
 	Alerts       []hrissync.Alert
 	AuditEntries int
 	Runs         []audit.Entry // the batch run summaries, in order
@@ -194,6 +198,18 @@ func (s *simulation) snapshot() baseline {
 }
 
 func (s *simulation) report(ctx context.Context, base baseline) (*Report, error) {
+	end := s.mark(s.end)
+	s.mu.Lock()
+	daily := days(append(s.marks, end), s.cfg.Location)
+	s.mu.Unlock()
+	rep, err := s.reports(ctx, base)
+	if rep != nil {
+		rep.Daily = daily
+	}
+	return rep, err
+}
+
+func (s *simulation) reports(ctx context.Context, base baseline) (*Report, error) {
 	if len(s.cfg.Sinks) == 0 {
 		r := s.sinkReport(0, base)
 		r.triggers(s.eng.Stats().Triggers, base.triggers)

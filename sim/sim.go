@@ -93,6 +93,19 @@ type Config struct {
 	Engine func(*hrissync.Config)
 	// Logger receives the engine's logs; default discarded.
 	Logger *slog.Logger
+	// Serial fires the clock's timers one at a time, waiting for the
+	// engine to be idle after each, rather than every timer due at an
+	// instant together, and has the engine reconcile one person at a time
+	// (Concurrency 1, unless Engine sets it): the same seed then gives the
+	// same figures on any machine, whatever the goroutine scheduler does.
+	// No simulated time passes while the engine works, so latencies are
+	// those of the concurrent engine.
+	Serial bool
+	// Replay, if set, is a recorded organisation and its HR changes to
+	// simulate instead of a generated one (People, Churn and Storm are
+	// then unused). Start defaults to the midnight before its first
+	// change, Days to run through its last.
+	Replay *Replay
 }
 
 // Zone is a time zone some workers are in, and their share.
@@ -223,7 +236,20 @@ func SeedFaults() Faults {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.People <= 0 {
+	if c.Location == nil {
+		loc, err := time.LoadLocation("America/New_York")
+		if err != nil {
+			return c, err
+		}
+		c.Location = loc
+	}
+	if c.Replay != nil {
+		var err error
+		if c, err = c.withReplay(); err != nil {
+			return c, err
+		}
+	}
+	if c.People <= 0 && c.Replay == nil {
 		c.People = 2000
 	}
 	if c.Days <= 0 {
@@ -234,13 +260,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Policy.IsZero() {
 		c.Policy = cadence.Hybrid()
-	}
-	if c.Location == nil {
-		loc, err := time.LoadLocation("America/New_York")
-		if err != nil {
-			return c, err
-		}
-		c.Location = loc
 	}
 	if c.Start.IsZero() {
 		c.Start = time.Date(2026, 3, 2, 0, 0, 0, 0, c.Location)
@@ -319,6 +338,9 @@ type simulation struct {
 	keptDate, immediate, suspended, withdrawn int
 	// converted lists the re-keys: the old worker id, and the new.
 	converted [][2]string
+	// marks are the counters at the end of the initial load and at each
+	// midnight since, for the report's Daily.
+	marks []dayMark
 }
 
 // Run simulates cfg and reports.
@@ -359,6 +381,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	ecfg := hrissync.Config{}
 	if cfg.Engine != nil {
 		cfg.Engine(&ecfg)
+	}
+	if cfg.Serial && ecfg.Concurrency == 0 {
+		ecfg.Concurrency = 1
 	}
 	ecfg.Clock, ecfg.Policy, ecfg.Location = s.clock, cfg.Policy, cfg.Location
 	ecfg.PreHireDays, ecfg.Auditor, ecfg.Logger = leadDays, auditor, cfg.Logger
@@ -411,9 +436,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// Day zero: the organisation as it stands, loaded in one batch
 	// before the faults begin. The report counts from after it.
-	people := s.org.initial(cfg.People, hrissync.DateOf(cfg.Start))
-	for i := range people {
-		people[i].TimeZone = s.pickZone()
+	var people []hrissync.Employee
+	if cfg.Replay != nil {
+		people = cfg.Replay.people()
+	} else {
+		people = s.org.initial(cfg.People, hrissync.DateOf(cfg.Start))
+		for i := range people {
+			people[i].TimeZone = s.pickZone()
+		}
 	}
 	s.hris.Load(people...)
 	for _, e := range people {
@@ -425,13 +455,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := s.eng.Batch(ctx); err != nil {
 		return nil, fmt.Errorf("sim: initial load: %w", err)
 	}
-	if err := s.advance(ctx, cfg.Start.Add(time.Minute)); err != nil {
+	if err := s.advance(ctx, cfg.Start.Add(initialLoad)); err != nil {
 		return nil, err
 	}
 	if unmet := s.settleInitial(); unmet != 0 {
 		return nil, fmt.Errorf("sim: initial load left %d expectations unmet", unmet)
 	}
 	base := s.snapshot()
+	s.marks = []dayMark{s.mark(s.clock.Now())}
+	s.dayMarks()
 
 	s.inject()
 	if cfg.Way == NaiveRelay || (cfg.Way == Engine && cfg.realtime()) {
@@ -443,9 +475,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		})
 	}
-	for day := range cfg.Days {
-		date := hrissync.DateOf(cfg.Start).AddDays(day)
-		s.clock.AfterFunc(date.Start(cfg.Location).Sub(s.clock.Now()), func() { s.planDay(day, date) })
+	if cfg.Replay != nil {
+		s.replay()
+	} else {
+		for day := range cfg.Days {
+			date := hrissync.DateOf(cfg.Start).AddDays(day)
+			s.clock.AfterFunc(date.Start(cfg.Location).Sub(s.clock.Now()), func() { s.planDay(day, date) })
+		}
 	}
 	if st := cfg.Storm; st != nil {
 		s.stormAt = hrissync.DateOf(cfg.Start).AddDays(st.Day).Start(cfg.Location).Add(10 * time.Hour)
@@ -473,7 +509,11 @@ func (s *simulation) advance(ctx context.Context, end time.Time) error {
 			s.clock.AdvanceTo(end)
 			return s.eng.WaitIdle(ctx)
 		}
-		s.clock.AdvanceTo(next)
+		if s.cfg.Serial {
+			s.clock.Step()
+		} else {
+			s.clock.AdvanceTo(next)
+		}
 	}
 }
 

@@ -1,11 +1,13 @@
-// Command whatif replays an organisation's own HR history through each
-// cadence (issue 31). This first slice reads and checks the inputs — the
-// current export, the change history and the fault settings — and sums them
-// up; the replay and its report are not built yet.
+// Command whatif replays an organisation's own HR history through each sync
+// cadence — batch-only, realtime-only, hybrid, hybrid with another poll
+// interval, and the two naive references — on the simulator's fake clock
+// (package sim), with the faults asked for, and compares what each costs and
+// how long each change, and each leaver, took to reach the learning
+// platform: as text, and as a self-contained HTML page of charts.
 //
-//	go run . -export testdata/org.csv -history testdata/changes.csv
+//	go run ./examples/whatif -export org.csv -history changes.csv -html report.html
 //
-// Run with -h for each input column and fault flag.
+// Run with -h for each input column and flag.
 package main
 
 import (
@@ -20,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hrissync/hrissync"
+	"bytes"
 	"github.com/hrissync/hrissync/connector/csv"
 )
 
@@ -28,17 +30,25 @@ import (
 type options struct {
 	Export  string
 	History string
+	HTML    string // where to write the HTML report; none if empty
 	Faults  Faults
+	Plan    Plan
 }
 
-const usageHead = `Usage: whatif -export org.csv -history changes.csv [fault flags]
+const usageHead = `Usage: whatif -export org.csv -history changes.csv [-html report.html] [flags]
 
-whatif will replay your organisation's HR history through each sync cadence
-(batch, realtime, hybrid) and compare them. For now it reads and checks the
-two files and the fault flags and sums them up: the replay is not built yet.
+whatif replays your organisation's HR history through each sync cadence —
+batch-only, realtime-only, hybrid, hybrid with another poll interval, and
+two naive references (a nightly push of everyone; a webhook relay) — on a
+simulated clock, with the faults you ask for, and compares them: writes,
+operations, audit entries, lost changes, latency by field class, and how
+long each leaver kept access. Months replay in seconds; nothing is sent
+anywhere.
 
-THE EXPORT (-export) is the current export in the CSV source's format
-(connector/csv): a header row, then one row per worker. Header names are
+THE EXPORT (-export) is the organisation as it stood when the history
+begins (an "as of" report of that day), in the CSV source's format
+(connector/csv): a header row, then one row per worker. People hired during
+the history are not in it. Header names are
 compared case-insensitively, ignoring spaces, dashes and underscores.
 Columns and the names accepted for each:
 %s
@@ -64,9 +74,14 @@ THE HISTORY (-history) is a CSV of changes, with exactly this header:
 A HIRE is a row setting status to active or pending for an id that is not
 in the export; later rows may then give that id's other fields (name,
 email, role, manager id, start date …). A row for an unknown id before its
-hire is an error. A termination is a status change to terminated (give the
-termination date as its own row if you have it).
-Every bad row is reported with its line (and column), up to 20 errors.
+hire is an error. A TERMINATION is a status change to terminated: access
+must end the moment it takes effect.
+A row changes the record when it takes effect (at entered_at if that is
+later): from then the HR system shows it and sends its webhook, and every
+latency is measured from then. Rows of one person taking effect at one
+instant are one change (one webhook).
+Every bad row is reported with its line (and column), up to 20 errors; a
+manager id must name someone in the export or hired by then.
 
 FLAGS:
 `
@@ -102,6 +117,28 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Export, "export", "", "the organisation's current export, `org.csv` (CSV source format; see above)")
 	fs.StringVar(&o.History, "history", "", "the change history, `changes.csv` (see above)")
+	fs.StringVar(&o.HTML, "html", "", "also write the report, with its charts, as a self-contained HTML page to `report.html`")
+	o.Plan = Plan{Cadences: cadenceKeys, BatchAt: 2 * time.Hour, Poll: 4 * time.Hour, Location: time.UTC, Seed: 1}
+	fs.Var(cadenceFlag{&o.Plan.Cadences}, "cadences", "the cadences to compare, some of `"+strings.Join(cadenceKeys, ",")+"`")
+	fs.Func("batch-at", "the batch-only cadence's daily run, `HH:MM` in the -zone (default 02:00)", func(v string) error {
+		t, err := time.Parse("15:04", v)
+		if err != nil {
+			return fmt.Errorf("want HH:MM, e.g. 02:00")
+		}
+		o.Plan.BatchAt = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+		return nil
+	})
+	fs.Var(fieldsFlag{&o.Plan.Realtime}, "realtime", "the `fields` the hybrid cadences send at once, comma-separated (default status, termination date, role, manager id, email); the rest go with the nightly batch")
+	fs.DurationVar(&o.Plan.Poll, "poll", o.Plan.Poll, "the second hybrid's fallback poll `interval` (its window: the interval plus 30 minutes)")
+	fs.Func("zone", "the HR system's time zone, an IANA `name`: the batch runs at its 02:00 and days begin at its midnight (default UTC)", func(v string) error {
+		loc, err := time.LoadLocation(v)
+		if err != nil {
+			return fmt.Errorf("unknown time zone %q: want an IANA name", v)
+		}
+		o.Plan.Location = loc
+		return nil
+	})
+	fs.Uint64Var(&o.Plan.Seed, "seed", o.Plan.Seed, "the seed of every random fault: the same seed, the same figures")
 	faultFlags(fs, &o.Faults)
 	fs.Usage = usage(fs)
 	if err := fs.Parse(args); err != nil {
@@ -119,6 +156,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	}
 	if err := o.Faults.check(); err != nil {
 		errs = append(errs, err)
+	}
+	if o.Plan.Poll < time.Minute {
+		errs = append(errs, fmt.Errorf("-poll %s: want a minute or more", o.Plan.Poll))
 	}
 	return o, errors.Join(errs...)
 }
@@ -147,54 +187,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "whatif: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, summary(people, changes, o.Faults))
+	replay, err := timeline(people, changes)
+	if err != nil {
+		fmt.Fprintf(stderr, "whatif: history %s:\n%v\n", o.History, err)
+		return 1
+	}
+	results, leavers, err := replayAll(ctx, o.Plan, replay, o.Faults)
+	if err != nil {
+		fmt.Fprintf(stderr, "whatif: replay: %v\n", err)
+		return 1
+	}
+	in := describe(people, changes, leavers, o.Faults, o.Plan)
+	// Everything is computed before anything is written: a failure
+	// leaves no half report.
+	var text, page bytes.Buffer
+	if err := writeText(&text, in, results); err != nil {
+		fmt.Fprintf(stderr, "whatif: %v\n", err)
+		return 1
+	}
+	if o.HTML != "" {
+		if err := writeHTML(&page, in, results); err != nil {
+			fmt.Fprintf(stderr, "whatif: html: %v\n", err)
+			return 1
+		}
+		if err := os.WriteFile(o.HTML, page.Bytes(), 0o644); err != nil {
+			fmt.Fprintf(stderr, "whatif: %v\n", err)
+			return 1
+		}
+	}
+	stdout.Write(text.Bytes())
 	return 0
-}
-
-// summary sums the inputs up in one paragraph.
-func summary(people map[string]hrissync.Employee, changes []Change, f Faults) string {
-	byStatus := map[hrissync.Status]int{}
-	for _, e := range people {
-		byStatus[e.Status]++
-	}
-	byField := map[string]int{}
-	terminations, hired := 0, map[string]bool{}
-	var from, to time.Time
-	for _, c := range changes {
-		byField[c.Field]++
-		if c.Field == hrissync.FieldStatus {
-			switch s := hrissync.Status(strings.ToLower(c.Value)); {
-			case s == hrissync.StatusTerminated:
-				terminations++
-			case people[c.Employee].ID == "" && hires(c.Value):
-				hired[c.Employee] = true
-			}
-		}
-		if from.IsZero() || c.Effective.Before(from) {
-			from = c.Effective
-		}
-		if c.Effective.After(to) {
-			to = c.Effective
-		}
-	}
-	var statuses []string
-	for _, s := range slices.Sorted(maps.Keys(byStatus)) {
-		statuses = append(statuses, fmt.Sprintf("%d %s", byStatus[s], s))
-	}
-	var fields []string
-	for _, name := range slices.Sorted(maps.Keys(byField)) {
-		fields = append(fields, fmt.Sprintf("%s %d", name, byField[name]))
-	}
-	span := "no time span"
-	if len(changes) > 0 {
-		first, last := changes[0].Entered, changes[len(changes)-1].Entered
-		span = fmt.Sprintf("entered from %s to %s (%d days), taking effect from %s to %s",
-			first.Format(time.DateOnly), last.Format(time.DateOnly), int(last.Sub(first).Hours()/24)+1,
-			from.Format(time.DateOnly), to.Format(time.DateOnly))
-	}
-	return fmt.Sprintf("The export holds %d people (%s). The history holds %d changes %s, by field: %s; "+
-		"%d terminations and %d hires. Faults: %s. "+
-		"The inputs are valid, but the replay through each cadence is not built yet: nothing is simulated.",
-		len(people), strings.Join(statuses, ", "), len(changes), span, strings.Join(fields, ", "),
-		terminations, len(hired), f)
 }

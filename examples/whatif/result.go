@@ -64,8 +64,8 @@ func (d DayOps) Operations() int64 { return d.Attempts + d.SourceCalls }
 // Replay is what the report says of the inputs.
 type Replay struct {
 	People, Changes, Hires int
-	From, To           time.Time // the span replayed
-	Faults             string    // Faults.String()
+	From, To               time.Time // the span replayed
+	Faults                 string    // Faults.String()
 	// Terminations are the history's terminations, in order: each
 	// Result's Exposures follow it.
 	Terminations []string

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/sim"
+)
+
+// The cadences a replay can compare, by the name -cadences takes.
+var cadenceKeys = []string{"batch", "realtime", "hybrid", "hybrid-poll", "naive-batch", "naive-relay"}
+
+// Plan is how to replay: which cadences, and how each is set.
+type Plan struct {
+	Cadences []string      // keys of cadenceKeys, in the report's order
+	BatchAt  time.Duration // the batch-only cadence's hour, since midnight
+	// Realtime are the fields the hybrid cadences send at once (the
+	// rest go with the nightly batch); default cadence.Hybrid()'s.
+	Realtime []string
+	Poll     time.Duration // the second hybrid's poll interval
+	Location *time.Location
+	Seed     uint64
+}
+
+// cadenceFlag is -cadences: a comma-separated list of cadenceKeys.
+type cadenceFlag struct{ keys *[]string }
+
+func (f cadenceFlag) String() string {
+	if f.keys == nil {
+		return ""
+	}
+	return strings.Join(*f.keys, ",")
+}
+
+func (f cadenceFlag) Set(v string) error {
+	var keys []string
+	for k := range strings.SplitSeq(v, ",") {
+		k = strings.TrimSpace(k)
+		if !slices.Contains(cadenceKeys, k) {
+			return fmt.Errorf("unknown cadence %q: want some of %s", k, strings.Join(cadenceKeys, ","))
+		}
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	*f.keys = keys
+	return nil
+}
+
+// fieldsFlag is -realtime: field names as the history names them.
+type fieldsFlag struct{ fields *[]string }
+
+func (f fieldsFlag) String() string {
+	if f.fields == nil {
+		return ""
+	}
+	return strings.Join(*f.fields, ",")
+}
+
+func (f fieldsFlag) Set(v string) error {
+	names := fieldNames()
+	var fields []string
+	for name := range strings.SplitSeq(v, ",") {
+		name = strings.TrimSpace(name)
+		field, ok := names[normalise(name)]
+		if strings.HasPrefix(name, hrissync.AttributePrefix) {
+			field, ok = name, len(name) > len(hrissync.AttributePrefix)
+		}
+		if !ok {
+			return fmt.Errorf("unknown field %q: want an export column (see above) or attr.<name>", name)
+		}
+		fields = append(fields, field)
+	}
+	*f.fields = fields
+	return nil
+}
+
+// hybrid is the hybrid policy with p's realtime fields.
+func (p Plan) hybrid() cadence.Policy {
+	if p.Realtime == nil {
+		return cadence.Hybrid()
+	}
+	policy := cadence.BatchOnly()
+	for _, f := range p.Realtime {
+		policy = policy.With(f, cadence.Realtime)
+	}
+	return policy
+}
+
+// name is the report's name of the cadence key.
+func (p Plan) name(key string) string {
+	switch key {
+	case "batch":
+		return fmt.Sprintf("batch at %02d:%02d", int(p.BatchAt.Hours()), int(p.BatchAt.Minutes())%60)
+	case "realtime":
+		return "realtime"
+	case "hybrid":
+		return "hybrid"
+	case "hybrid-poll":
+		return "hybrid, poll " + strings.TrimSuffix(strings.TrimSuffix(p.Poll.String(), "0s"), "0m")
+	case "naive-batch":
+		return sim.NaiveBatch.String()
+	}
+	return sim.NaiveRelay.String()
+}
+
+// config is the simulation of one cadence, on top of base.
+func (p Plan) config(key string, base sim.Config) sim.Config {
+	c := base
+	switch key {
+	case "batch":
+		c.Policy = cadence.BatchOnly()
+		c.Engine = func(e *hrissync.Config) { e.BatchSchedule = cadence.Daily(p.BatchAt, p.Location) }
+	case "realtime":
+		c.Policy = cadence.RealtimeOnly()
+	case "hybrid":
+		c.Policy = p.hybrid()
+	case "hybrid-poll":
+		c.Policy = p.hybrid()
+		c.Engine = func(e *hrissync.Config) {
+			// Every p.Poll, over the interval and the default 30
+			// minutes of overlap.
+			e.PollSchedule = cadence.Every(p.Poll)
+			e.PollWindow = cadence.Window{Length: p.Poll + 30*time.Minute}
+		}
+	case "naive-batch":
+		c.Way = sim.NaiveBatch
+	case "naive-relay":
+		c.Way = sim.NaiveRelay
+	}
+	return c
+}
+
+// simConfig is the simulation every cadence shares: the replay, the
+// faults, the seed and the HR time zone.
+func (p Plan) simConfig(replay *sim.Replay, f Faults) sim.Config {
+	replay.SourceDelay = f.SourceDelay
+	c := sim.Config{Replay: replay, Seed: p.Seed, Location: p.Location, Serial: true, Faults: sim.Faults{
+		LostWebhooks: f.WebhookLoss, DuplicateWebhooks: f.Duplicates,
+		SinkErrors: f.SinkErrorRate, SinkRateLimit: f.SinkRateLimit,
+	}}
+	if len(replay.Changes) > 0 {
+		c.Start = startOf(replay.Changes[0].At, p.Location)
+	}
+	if o := f.Outage; !o.Start.IsZero() {
+		day := hrissync.DateOf(o.Start.In(p.Location))
+		c.Faults.SourceOutages = []sim.Outage{{
+			Day: days(c.Start, day.Start(p.Location)), At: o.Start.Sub(day.Start(p.Location)), Length: o.Duration,
+		}}
+	}
+	return c
+}
+
+// startOf is where a replay starts: the midnight before its first change,
+// a day earlier if that leaves the initial load less than a minute.
+func startOf(first time.Time, loc *time.Location) time.Time {
+	start := hrissync.DateOf(first.In(loc)).Start(loc)
+	if first.Sub(start) <= time.Minute {
+		start = hrissync.DateOf(first.In(loc)).AddDays(-1).Start(loc)
+	}
+	return start
+}
+
+// days counts the midnights from a to b, both midnights in one location.
+func days(a, b time.Time) int {
+	n := 0
+	for d := hrissync.DateOf(a); hrissync.DateOf(b) != d && !b.Before(a); d = d.AddDays(1) {
+		n++
+	}
+	return n
+}
+
+// replayAll runs every cadence of p on the replay, at most two at a time
+// (the machines CI runs on have two cores), and returns the results in
+// p's order with the terminations they measured.
+func replayAll(ctx context.Context, p Plan, replay *sim.Replay, f Faults) ([]Result, []leaver, error) {
+	base := p.simConfig(replay, f)
+	reports := make([]*sim.Report, len(p.Cadences))
+	errs := make([]error, len(p.Cadences))
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i, key := range p.Cadences {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			reports[i], errs[i] = sim.Run(ctx, p.config(key, base))
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("%s: %w", p.name(key), errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	if len(reports) == 0 {
+		return nil, nil, nil
+	}
+	ends := leavers(reports[0])
+	results := make([]Result, len(reports))
+	for i, rep := range reports {
+		results[i] = result(p.name(p.Cadences[i]), rep, ends, p.Location)
+	}
+	return results, ends, nil
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/sim"
+)
+
+// A history row changes the HR record when it takes effect: at effective_at,
+// or at entered_at when it was entered later (a backdated change cannot
+// reach anyone before HR enters it). From then on the HR system shows the
+// new record and sends its webhook, and the replay measures every cadence's
+// latency from then.
+
+// leaver is one end of someone's access that the history brought about:
+// a termination taking effect, the last day of a dated one ending in the
+// person's time zone, a suspension.
+type leaver struct {
+	Employee string
+	At       time.Time // when access should have ended
+}
+
+// timeline turns the export (the organisation at the start of the history)
+// and the history into the simulator's replay. A manager id naming nobody the organisation holds by then
+// is an error with its line: the platform would refuse the reference, and
+// the replay would measure the input's fault rather than the cadence's.
+func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Replay, error) {
+	r := &sim.Replay{}
+	records := map[string]hrissync.Employee{}
+	for _, id := range slices.Sorted(maps.Keys(people)) {
+		e := people[id].Clone()
+		r.People = append(r.People, e)
+		records[id] = e
+	}
+	var errs Errors
+	for _, e := range r.People {
+		if e.ManagerID != "" && records[e.ManagerID].ID == "" {
+			errs.add(fmt.Errorf("export: %s: manager id %q is not in the export", e.ID, e.ManagerID))
+		}
+	}
+	rows := slices.Clone(changes)
+	slices.SortStableFunc(rows, func(a, b Change) int { return applyAt(a).Compare(applyAt(b)) })
+
+	at := map[string]int{} // employee → their change at the current instant, an index in r.Changes
+	for _, c := range rows {
+		when := applyAt(c)
+		if n := len(r.Changes); n > 0 && !r.Changes[n-1].At.Equal(when) {
+			clear(at)
+		}
+		e, known := records[c.Employee]
+		typ := "employee.updated"
+		if !known {
+			e, typ = hrissync.Employee{ID: c.Employee}, "employee.hired"
+		}
+		if c.Field == hrissync.FieldManagerID && c.Value != "" && records[c.Value].ID == "" {
+			errs.add(&LineError{Line: c.Line, Column: "new_value", Err: fmt.Errorf("%w: manager id %q names nobody in the export or hired by then", ErrValue, c.Value)})
+			continue
+		}
+		e = e.Clone()
+		if apply(&e, c.Field, c.Value, when) {
+			typ = "employee.terminated"
+		}
+		records[c.Employee] = e
+		if i, ok := at[c.Employee]; ok {
+			r.Changes[i].Employee = e // one change of the record at one instant: one webhook
+			if typ != "employee.updated" {
+				r.Changes[i].Type = typ
+			}
+			continue
+		}
+		at[c.Employee] = len(r.Changes)
+		r.Changes = append(r.Changes, sim.Change{At: when, Type: typ, Employee: e})
+	}
+	if len(errs.List) > 0 {
+		return nil, &errs
+	}
+	return r, nil
+}
+
+// applyAt is when a history row changes the record.
+func applyAt(c Change) time.Time {
+	if c.Effective.After(c.Entered) {
+		return c.Effective
+	}
+	return c.Entered
+}
+
+// apply sets one field of e to v, as of at, and reports whether it
+// terminates e. A termination takes effect at once (Immediate), dated the
+// day it takes effect unless the record already names an earlier last day;
+// a status leaving terminated reinstates or rehires, undoing that.
+func apply(e *hrissync.Employee, field, v string, at time.Time) (terminates bool) {
+	date := func() hrissync.Date {
+		d, _ := hrissync.ParseDate(v) // checked when the history was read
+		return d
+	}
+	switch field {
+	case hrissync.FieldStatus:
+		s := hrissync.Status(strings.ToLower(v))
+		was := e.Status
+		e.Status = s
+		switch {
+		case s == hrissync.StatusTerminated && was != s:
+			e.Immediate = true
+			today := hrissync.DateOf(at.In(zone(*e)))
+			if e.TerminationDate.IsZero() || before(today, e.TerminationDate) {
+				e.TerminationDate = today
+			}
+			return true
+		case was == hrissync.StatusTerminated && s != was:
+			e.Immediate = false
+			if e.StartDate.IsZero() || !before(e.TerminationDate, e.StartDate) {
+				e.TerminationDate = hrissync.Date{} // reinstated, not a rehire with a new start
+			}
+		}
+	case hrissync.FieldStartDate:
+		e.StartDate = date()
+	case hrissync.FieldTerminationDate:
+		e.TerminationDate = date()
+	case hrissync.FieldEmployeeNumber:
+		e.EmployeeNumber = v
+	case hrissync.FieldEmail:
+		e.Email = v
+	case hrissync.FieldGivenName:
+		e.GivenName = v
+	case hrissync.FieldFamilyName:
+		e.FamilyName = v
+	case hrissync.FieldRole:
+		e.Role = v
+	case hrissync.FieldManagerID:
+		e.ManagerID = v
+	case hrissync.FieldDepartment:
+		e.Department = v
+	case hrissync.FieldLocation:
+		e.Location = v
+	case "timeZone":
+		e.TimeZone = v
+	case "immediate":
+		e.Immediate = isTrue(v)
+	default:
+		name := strings.TrimPrefix(field, hrissync.AttributePrefix)
+		if e.Attributes == nil {
+			e.Attributes = map[string]string{}
+		}
+		if v == "" {
+			delete(e.Attributes, name)
+		} else {
+			e.Attributes[name] = v
+		}
+	}
+	return false
+}
+
+// zone is the location e's dates are days in (UTC when it names none or
+// one the zone database does not know; the history's check refuses those).
+func zone(e hrissync.Employee) *time.Location {
+	if loc, err := time.LoadLocation(e.TimeZone); err == nil && e.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// before reports whether civil date a is earlier than b.
+func before(a, b hrissync.Date) bool { return a.Start(time.UTC).Before(b.Start(time.UTC)) }
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "y", "1":
+		return true
+	}
+	return false
+}
+
+// leavers are the ends of access the simulator's oracle expected in rep, in
+// time order. The oracle judges the HR records, not the cadence, so every
+// cadence's report has the same.
+func leavers(rep *sim.Report) []leaver {
+	var out []leaver
+	for _, e := range rep.Expectations {
+		if e.Termination() && !e.Superseded {
+			out = append(out, leaver{Employee: e.EmployeeID, At: e.Since})
+		}
+	}
+	slices.SortFunc(out, func(a, b leaver) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Employee, b.Employee)
+	})
+	return out
+}
+
+func (l leaver) key() string { return l.Employee + "@" + l.At.Format(time.RFC3339Nano) }
+
+// accessEnds are the ends of access the oracle expected, by employee and
+// instant.
+func accessEnds(rep *sim.Report) map[string]*sim.Expectation {
+	ends := map[string]*sim.Expectation{}
+	for _, e := range rep.Expectations {
+		if e.Termination() {
+			ends[leaver{Employee: e.EmployeeID, At: e.Since}.key()] = e
+		}
+	}
+	return ends
+}
+
+// result turns one cadence's simulation report into the report's Result;
+// days begin at midnight in loc.
+func result(name string, rep *sim.Report, leavers []leaver, loc *time.Location) Result {
+	r := Result{
+		Cadence: name, Needed: rep.Needed, Writes: rep.Writes, Attempts: rep.Attempts,
+		SourceCalls: rep.SourceReads.Total(), AuditEntries: rep.AuditEntries, Lost: rep.Lost,
+		Latency: map[Class][]time.Duration{},
+	}
+	r.Operations = r.Attempts + r.SourceCalls
+	for _, e := range rep.Expectations {
+		if e.Superseded || e.Applied.IsZero() {
+			continue
+		}
+		c := Attributes
+		switch {
+		case e.Termination():
+			c = Termination
+		case e.Class == cadence.Realtime:
+			c = Realtime
+		}
+		r.Latency[c] = append(r.Latency[c], e.Latency())
+	}
+	for _, ds := range r.Latency {
+		slices.Sort(ds)
+	}
+	ends := accessEnds(rep)
+	for _, l := range leavers {
+		x := Exposure{Employee: l.Employee, Effective: l.At, Ended: true}
+		switch e := ends[l.key()]; {
+		case e == nil || e.Superseded:
+			// Access given back at the same instant (a rehire entered
+			// with the termination): nothing to expose.
+		case e.Applied.IsZero():
+			x.Exposure, x.Ended = rep.End.Sub(e.Since), false
+		default:
+			x.Exposure = e.Latency()
+		}
+		r.Exposures = append(r.Exposures, x)
+	}
+	for _, d := range rep.Daily {
+		r.Daily = append(r.Daily, DayOps{Day: d.Date.Start(loc), Attempts: d.Attempts, SourceCalls: d.SourceCalls})
+	}
+	return r
+}
