@@ -232,23 +232,30 @@ var niceDurations = []time.Duration{
 	3 * 365 * 24 * time.Hour, 10 * 365 * 24 * time.Hour,
 }
 
-// durationTicks labels a log axis in the unit given (a value of 1 on the
-// axis is one unit) with durations such as "15m" and "3d".
+// logv places a duration on a log axis in the given unit. The axes are
+// linear over log10 values rather than plot.LogScale, because gonum places
+// a log axis's label box at the arithmetic middle of the range, which pads
+// the chart with a wide empty band.
+func logv(d, unit time.Duration) float64 {
+	return math.Log10(float64(max(d, floor)) / float64(unit))
+}
+
+// durationTicks labels a log10 axis in the unit given with durations such
+// as "15m" and "3d".
 type durationTicks struct{ unit time.Duration }
 
 func (t durationTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
 	for _, d := range niceDurations {
-		v := float64(d) / float64(t.unit)
-		if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+		if v := logv(d, t.unit); v >= lo-1e-9 && v <= hi+1e-9 {
 			ticks = append(ticks, plot.Tick{Value: v, Label: fmtDur(d)})
 		}
 	}
 	return ticks
 }
 
-// logRange widens [lo, hi] (in unit) to the nice durations around it, so
-// that both ends of a log axis carry a labelled tick.
+// logRange widens [lo, hi] to the nice durations around it, so that both
+// ends of a log axis carry a labelled tick; it returns the ends as logv.
 func logRange(lo, hi, unit time.Duration) (float64, float64) {
 	lo, hi = max(lo, floor), max(hi, floor)
 	a, b := niceDurations[0], niceDurations[len(niceDurations)-1]
@@ -265,7 +272,7 @@ func logRange(lo, hi, unit time.Duration) (float64, float64) {
 	if a == b {
 		b = a * 10
 	}
-	return float64(a) / float64(unit), float64(b) / float64(unit)
+	return logv(a, unit), logv(b, unit)
 }
 
 // maxECDFPoints bounds a CDF line: beyond it the line is drawn through
@@ -273,11 +280,11 @@ func logRange(lo, hi, unit time.Duration) (float64, float64) {
 // full step function, and which keeps the page small for long histories.
 const maxECDFPoints = 1000
 
-// ecdf is the empirical CDF of a sorted slice, in minutes, as the corners of
+// ecdf is the empirical CDF of a sorted slice, on a log axis in minutes, as the corners of
 // a post-step line starting at share 0.
 func ecdf(sorted []time.Duration) plotter.XYs {
 	n := len(sorted)
-	x := func(d time.Duration) float64 { return float64(max(d, floor)) / float64(time.Minute) }
+	x := func(d time.Duration) float64 { return logv(d, time.Minute) }
 	pts := plotter.XYs{{X: x(sorted[0]), Y: 0}}
 	if n <= maxECDFPoints {
 		for i, d := range sorted {
@@ -332,7 +339,6 @@ func latencyChart(c Class, results []Result) (chart, error) {
 		ch.Notes = append(ch.Notes, fmt.Sprintf("No cadence has any %s latency to show.", c))
 		lo, hi = time.Minute, 24*time.Hour
 	}
-	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = durationTicks{unit: time.Minute}
 	p.X.Min, p.X.Max = logRange(lo, hi, time.Minute)
 	p.Y.Min, p.Y.Max = 0, 1
@@ -351,7 +357,7 @@ func dailyChart(results []Result) (chart, error) {
 	p.Y.Label.Text = "operations"
 	p.X.Tick.Marker = plot.TimeTicks{Format: "Jan 2", Time: plot.UTCUnixTime}
 	p.Legend.Top = true
-	drawn := false
+	drawn, top := false, int64(0)
 	for i, r := range results {
 		if len(r.Daily) == 0 {
 			ch.Notes = append(ch.Notes, fmt.Sprintf("%s: no days.", r.Cadence))
@@ -360,6 +366,7 @@ func dailyChart(results []Result) (chart, error) {
 		pts := make(plotter.XYs, len(r.Daily))
 		for j, d := range r.Daily {
 			pts[j] = plotter.XY{X: float64(d.Day.Unix()), Y: float64(d.Operations())}
+			top = max(top, d.Operations())
 		}
 		l, err := plotter.NewLine(pts)
 		if err != nil {
@@ -373,16 +380,18 @@ func dailyChart(results []Result) (chart, error) {
 	if !drawn {
 		ch.Notes = append(ch.Notes, "No cadence has any day to show.")
 	}
-	p.Y.Min = 0
+	// Headroom above the highest line keeps the legend off the data.
+	p.Y.Min, p.Y.Max = 0, max(float64(top)*1.1+float64(len(results))*float64(top)*0.08, 1)
 	p.Add(plotter.NewGrid())
 	svg, err := renderSVG(p)
 	ch.SVG = svg
 	return ch, err
 }
 
-// jitter spreads a cadence's dots sideways, the same way on every render,
-// so that equal exposures do not hide one another.
-func jitter(j int) float64 { return float64(j%7-3) * 0.06 }
+// spread places the j-th of n leavers across its cadence's slot, in the
+// terminations' order, so that equal exposures do not hide one another and
+// every render places them alike.
+func spread(j, n int) float64 { return 0.6*(float64(j)+0.5)/float64(n) - 0.3 }
 
 func exposureChart(in Replay, results []Result) (chart, error) {
 	ch := chart{ID: "chart-termination-exposure", Title: "Termination exposure",
@@ -399,7 +408,7 @@ func exposureChart(in Replay, results []Result) (chart, error) {
 		var ended plotter.XYs
 		for j, e := range r.Exposures {
 			lo, hi = min(lo, e.Exposure), max(hi, e.Exposure)
-			pt := plotter.XY{X: float64(i) + jitter(j), Y: float64(max(e.Exposure, floor)) / float64(time.Hour)}
+			pt := plotter.XY{X: float64(i) + spread(j, len(r.Exposures)), Y: logv(e.Exposure, time.Hour)}
 			if e.Ended {
 				ended = append(ended, pt)
 				continue
@@ -434,7 +443,6 @@ func exposureChart(in Replay, results []Result) (chart, error) {
 		p.NominalX(names...)
 		p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
 	}
-	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = durationTicks{unit: time.Hour}
 	p.Y.Min, p.Y.Max = logRange(lo, hi, time.Hour)
 	p.Add(plotter.NewGrid())
