@@ -277,3 +277,25 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Errorf("screenshot: %d bytes, header %q: not a PNG of a rendered page", len(png), fmt.Sprintf("%.8q", png))
 	}
 }
+
+// A class no cadence has latencies in, and a replay with no cadences at
+// all, still render, each chart with a note saying why it is empty.
+func TestHTMLEmpty(t *testing.T) {
+	in, results := sample("batch")
+	for i := range results {
+		delete(results[i].Latency, Realtime)
+	}
+	if page := render(t, in, results); !strings.Contains(page, "No cadence has any realtime fields latency to show.") {
+		t.Error("no note for a latency chart with nothing to draw")
+	}
+	in.Terminations = nil
+	page := render(t, in, nil)
+	for _, id := range chartIDs {
+		if !strings.Contains(page, `<figure id="`+id+`">`) {
+			t.Errorf("empty replay: no figure %s", id)
+		}
+	}
+	if !strings.Contains(page, "No terminations to show.") || !strings.Contains(page, "No cadence has any day to show.") {
+		t.Error("empty replay: the charts' notes are missing")
+	}
+}
