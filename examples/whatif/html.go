@@ -139,56 +139,6 @@ func figureRows(results []Result) []row {
 	return rows
 }
 
-// quantile reads the q-quantile off a sorted slice by the nearest-rank rule
-// the report documents: index min(int(q*n), n-1).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	n := len(sorted)
-	return sorted[min(int(q*float64(n)), n-1)]
-}
-
-func fmtQuantile(sorted []time.Duration, q float64) string {
-	if len(sorted) == 0 {
-		return "-"
-	}
-	return fmtDur(quantile(sorted, q))
-}
-
-// fmtDur writes a duration the way people read spans of access: days and
-// hours once it is days long, hours and minutes below, seconds only under a
-// minute.
-func fmtDur(d time.Duration) string {
-	if d < 0 {
-		return "-" + fmtDur(-d)
-	}
-	if d < time.Minute {
-		return fmt.Sprintf("%ds", int64(d/time.Second))
-	}
-	d = d.Round(time.Minute)
-	days, h, m := int64(d/(24*time.Hour)), int64(d%(24*time.Hour)/time.Hour), int64(d%time.Hour/time.Minute)
-	var b strings.Builder
-	if days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-		if h > 0 {
-			fmt.Fprintf(&b, "%dh", h)
-		}
-		return b.String()
-	}
-	if h > 0 {
-		fmt.Fprintf(&b, "%dh", h)
-	}
-	if m > 0 || h == 0 {
-		fmt.Fprintf(&b, "%dm", m)
-	}
-	return b.String()
-}
-
-func fmtExposure(e Exposure) string {
-	if !e.Ended {
-		return fmt.Sprintf("never ended (%s)", fmtDur(e.Exposure))
-	}
-	return fmtDur(e.Exposure)
-}
-
 func exposureRows(in Replay, results []Result) []exposureRow {
 	rows := make([]exposureRow, len(in.Terminations))
 	for i, name := range in.Terminations {

@@ -33,65 +33,71 @@ func describe(people map[string]hrissync.Employee, changes []Change, leavers []l
 	return in
 }
 
-// percentile is the q-quantile of sorted durations (q in [0,1]).
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	return sorted[min(int(q*float64(len(sorted))), len(sorted)-1)]
+// quantile reads the q-quantile off a sorted slice by the nearest-rank rule
+// the report documents: index min(int(q*n), n-1).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	n := len(sorted)
+	return sorted[min(int(q*float64(n)), n-1)]
 }
 
-// latency is "p50 / p99 / max" of sorted durations, "-" for none.
-func latency(sorted []time.Duration) string {
+func fmtQuantile(sorted []time.Duration, q float64) string {
 	if len(sorted) == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%s / %s / %s", short(percentile(sorted, 0.5)), short(percentile(sorted, 0.99)), short(sorted[len(sorted)-1]))
+	return fmtDur(quantile(sorted, q))
 }
 
-// short formats a duration compactly: 0s, 45s, 3m10s, 16h5m, 3d4h.
-func short(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Hour:
-		return d.Round(time.Second).String()
-	case d < 48*time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+// fmtDur writes a duration the way people read spans of access: days and
+// hours once it is days long, hours and minutes below, seconds only under a
+// minute.
+func fmtDur(d time.Duration) string {
+	if d < 0 {
+		return "-" + fmtDur(-d)
 	}
-	days, rest := d/(24*time.Hour), (d%(24*time.Hour)).Round(time.Hour)
-	return fmt.Sprintf("%dd%dh", days, rest/time.Hour)
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int64(d/time.Second))
+	}
+	d = d.Round(time.Minute)
+	days, h, m := int64(d/(24*time.Hour)), int64(d%(24*time.Hour)/time.Hour), int64(d%time.Hour/time.Minute)
+	var b strings.Builder
+	if days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+		if h > 0 {
+			fmt.Fprintf(&b, "%dh", h)
+		}
+		return b.String()
+	}
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 || h == 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	return b.String()
 }
 
-// exposure formats one leaver's exposure.
-func exposure(x Exposure) string {
-	if !x.Ended {
-		return "never ended (" + short(x.Exposure) + "+)"
+func fmtExposure(e Exposure) string {
+	if !e.Ended {
+		return fmt.Sprintf("never ended (%s)", fmtDur(e.Exposure))
 	}
-	return short(x.Exposure)
+	return fmtDur(e.Exposure)
 }
 
 // writeText writes the report as text tables: the figures per cadence,
-// then each termination's exposure per cadence.
+// then each leaver's exposure per cadence — the rows of the HTML page's
+// tables.
 func writeText(w io.Writer, in Replay, results []Result) error {
-	fmt.Fprintf(w, "Replayed %d people and %d changes (%d hires, %d terminations) taking effect from %s to %s; faults: %s.\n\n",
-		in.People, in.Changes, in.Hires, len(in.Terminations), in.From.Format(time.RFC3339), in.To.Format(time.RFC3339), in.Faults)
+	fmt.Fprintf(w, "Replayed %d people and %d changes (%d hires) taking effect from %s; faults: %s.\n\n",
+		in.People, in.Changes, in.Hires, span(in.From, in.To), in.Faults)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row := func(name string, cell func(Result) string) {
-		cells := []string{name}
-		for _, r := range results {
-			cells = append(cells, cell(r))
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	line := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	cadences := []string{"cadence"}
+	for _, r := range results {
+		cadences = append(cadences, r.Cadence)
 	}
-	num := func(n int64) string { return fmt.Sprint(n) }
-	row("cadence", func(r Result) string { return r.Cadence })
-	row("needed writes", func(r Result) string { return num(r.Needed) })
-	row("writes", func(r Result) string { return num(r.Writes) })
-	row("attempts", func(r Result) string { return num(r.Attempts) })
-	row("source calls", func(r Result) string { return num(r.SourceCalls) })
-	row("operations", func(r Result) string { return num(r.Operations) })
-	row("audit entries", func(r Result) string { return fmt.Sprint(r.AuditEntries) })
-	row("lost changes", func(r Result) string { return fmt.Sprint(r.Lost) })
-	for _, c := range Classes {
-		row(string(c)+" p50 / p99 / max", func(r Result) string { return latency(r.Latency[c]) })
+	line(cadences...)
+	for _, r := range figureRows(results) {
+		line(append([]string{r.Label}, r.Cells...)...)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -99,11 +105,16 @@ func writeText(w io.Writer, in Replay, results []Result) error {
 	if len(in.Terminations) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\nHow long each leaver kept access after the termination took effect:\n\n")
+	fmt.Fprintf(w, "\nHow long each leaver kept access after it should have ended (%d leavers):\n\n", len(in.Terminations))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row("termination", func(r Result) string { return r.Cadence })
-	for i, name := range in.Terminations {
-		row(name, func(r Result) string { return exposure(r.Exposures[i]) })
+	cadences[0] = "access due to end"
+	line(cadences...)
+	for _, r := range exposureRows(in, results) {
+		cells := []string{r.Leaver}
+		for _, c := range r.Cells {
+			cells = append(cells, c.Text)
+		}
+		line(cells...)
 	}
 	return tw.Flush()
 }
