@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/hrtype"
 )
 
 // Replay is a recorded organisation to simulate in place of a generated
@@ -118,7 +119,9 @@ func (s *simulation) replay() {
 				s.put(typ, e)
 				return
 			}
-			s.observeRecord(e)
+			seen := e
+			seen.Version = hrtype.Version{Time: ch.At} // as HR wrote it; the HRIS stamps its own
+			s.observeRecord(seen)
 			s.clock.AfterFunc(r.SourceDelay, func() { s.src.remember(s.hris.Put(typ, e)) })
 		})
 	}

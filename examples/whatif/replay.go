@@ -9,6 +9,7 @@ import (
 
 	"github.com/hrissync/hrissync"
 	"github.com/hrissync/hrissync/cadence"
+	"github.com/hrissync/hrissync/hrtype"
 	"github.com/hrissync/hrissync/sim"
 )
 
@@ -35,6 +36,7 @@ func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Repla
 	records := map[string]hrissync.Employee{}
 	for _, id := range slices.Sorted(maps.Keys(people)) {
 		e := people[id].Clone()
+		e.Version = hrtype.Version{} // the export's; the replay's HRIS stamps its own
 		r.People = append(r.People, e)
 		records[id] = e
 	}
