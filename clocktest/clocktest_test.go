@@ -41,3 +41,34 @@ func TestOrder(t *testing.T) {
 		t.Errorf("clock moved back to %v", c.Now())
 	}
 }
+
+// Step fires one timer at a time, in the order AdvanceTo would, moving the
+// clock to each one's time (never back), and reports false with none left.
+func TestStep(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	c := clocktest.NewClock(t0)
+	var got []string
+	rec := func(s string) func() { return func() { got = append(got, s+"@"+c.Now().Format("15:04")) } }
+	c.AfterFunc(time.Hour, rec("b"))
+	c.AfterFunc(time.Minute, rec("a1"))
+	c.AfterFunc(time.Minute, func() {
+		rec("a2")()
+		c.AfterFunc(0, rec("a2+0"))
+	})
+	c.AfterFunc(-time.Hour, rec("past"))
+	want := []string{"past@00:00", "a1@00:01", "a2@00:01", "a2+0@00:01", "b@01:00"}
+	for i := range want {
+		if !c.Step() {
+			t.Fatalf("step %d found no timer; fired %v", i, got)
+		}
+		if len(got) != i+1 || got[i] != want[i] {
+			t.Fatalf("after step %d fired %v, want %v", i, got, want[:i+1])
+		}
+	}
+	if c.Step() {
+		t.Error("Step with no timer left reported true")
+	}
+	if !c.Now().Equal(t0.Add(time.Hour)) {
+		t.Errorf("clock at %s, want %s", c.Now(), t0.Add(time.Hour))
+	}
+}

@@ -2,6 +2,8 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,15 +12,20 @@ import (
 	"github.com/hrissync/hrissync/sim"
 )
 
-// replayOfOneLeaver is three people, one of whom is dismissed at 10:17 UTC
-// on Tuesday 3 March 2026, plus a routine change at 11:05 the same day.
+// replayOfOneLeaver is twelve people, one of whom (w-2) is dismissed at
+// 10:17 UTC on Tuesday 3 March 2026, plus a routine change of w-3's at 11:05
+// the same day. Twelve, so that a second leaver the same day is within the
+// engine's deletion budget (a fifth of the active accounts).
 func replayOfOneLeaver() *sim.Replay {
 	person := func(id, manager string) hrissync.Employee {
 		return hrissync.Employee{ID: id, Email: id + "@example.com", GivenName: id, Status: hrissync.StatusActive,
 			StartDate: hrissync.Date{Year: 2025, Month: 1, Day: 6}, ManagerID: manager, Role: "Engineer",
 			Attributes: map[string]string{"skill.go": "3"}}
 	}
-	people := []hrissync.Employee{person("w-1", ""), person("w-2", "w-1"), person("w-3", "w-1")}
+	people := []hrissync.Employee{person("w-1", "")}
+	for i := 2; i <= 12; i++ {
+		people = append(people, person(fmt.Sprintf("w-%d", i), "w-1"))
+	}
 	leaver := people[1].Clone()
 	leaver.Status, leaver.TerminationDate, leaver.Immediate = hrissync.StatusTerminated, hrissync.Date{Year: 2026, Month: 3, Day: 3}, true
 	rated := people[2].Clone()
@@ -66,8 +73,8 @@ func TestReplayOneLeaver(t *testing.T) {
 			if len(got) != 1 || got[0] != tc.exposure {
 				t.Errorf("exposures %v, want [%s]", got, tc.exposure)
 			}
-			if rep.People != 3 || rep.HRChanges != 2 {
-				t.Errorf("people %d, HR changes %d: want 3 and 2", rep.People, rep.HRChanges)
+			if rep.People != 12 || rep.HRChanges != 2 {
+				t.Errorf("people %d, HR changes %d: want 12 and 2", rep.People, rep.HRChanges)
 			}
 			// The days' traffic adds up to the run's: the day of changes,
 			// then the night that settles it.
@@ -80,5 +87,79 @@ func TestReplayOneLeaver(t *testing.T) {
 				t.Errorf("daily %+v: want 2 days adding up to %d attempts and %d source calls", rep.Daily, rep.Attempts, rep.SourceReads.Total())
 			}
 		})
+	}
+}
+
+// TestReplayDelayedSource: a unified API that shows each change five minutes
+// late delays the leaver's cut-off by as much under realtime, and a last day
+// known ahead not at all: the engine has the date when it falls.
+func TestReplayDelayedSource(t *testing.T) {
+	r := replayOfOneLeaver()
+	r.SourceDelay = 5 * time.Minute
+	// w-3's last day, entered at 11:05: it ends at midnight in UTC.
+	dated := r.Changes[1].Employee.Clone()
+	dated.TerminationDate = hrissync.Date{Year: 2026, Month: 3, Day: 3}
+	r.Changes[1].Employee = dated
+	rep, err := sim.Run(context.Background(), sim.Config{Policy: cadence.RealtimeOnly(), Location: time.UTC, Replay: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]time.Duration{}
+	for _, e := range rep.Expectations {
+		if e.Termination() {
+			got[e.EmployeeID+" "+e.Since.Format("15:04")] = e.Latency()
+		}
+	}
+	want := map[string]time.Duration{"w-2 10:17": 5 * time.Minute, "w-3 00:00": 0}
+	if len(got) != len(want) || got["w-2 10:17"] != want["w-2 10:17"] || got["w-3 00:00"] != 0 {
+		t.Errorf("exposures %v, want %v", got, want)
+	}
+	if !rep.Converged || rep.Lost != 0 {
+		t.Errorf("%s", rep.Summary())
+	}
+}
+
+// TestReplayRefused: a replay the simulator cannot run is refused with a
+// reason, before anything runs.
+func TestReplayRefused(t *testing.T) {
+	at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	e := hrissync.Employee{ID: "w-1", Status: hrissync.StatusActive}
+	for _, tc := range []struct {
+		name string
+		cfg  sim.Config
+		want string
+	}{
+		{"out of order", sim.Config{Replay: &sim.Replay{Changes: []sim.Change{{At: at, Employee: e}, {At: at.Add(-time.Second), Employee: e}}}}, "before the one ahead of it"},
+		{"no id", sim.Config{Replay: &sim.Replay{Changes: []sim.Change{{At: at}}}}, "no employee ID"},
+		{"twice", sim.Config{Replay: &sim.Replay{People: []hrissync.Employee{e, e}}}, `person "w-1"`},
+		{"before the start", sim.Config{Start: at, Replay: &sim.Replay{Changes: []sim.Change{{At: at, Employee: e}}}}, "not after the initial load"},
+		{"with a storm", sim.Config{Storm: &sim.Storm{Day: 1}, Replay: &sim.Replay{}}, "storm"},
+		{"negative delay", sim.Config{Replay: &sim.Replay{SourceDelay: -time.Second}}, "negative source delay"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Location = time.UTC
+			if _, err := sim.Run(context.Background(), tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSerialSameFigures: a serial run of a generated month with faults gives
+// the same figures twice, to the Source read.
+func TestSerialSameFigures(t *testing.T) {
+	run := func() *sim.Report {
+		rep, err := sim.Run(context.Background(), sim.Config{People: 300, Days: 7, Serial: true, Faults: sim.SeedFaults()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	a, b := run(), run()
+	if a.Summary() != b.Summary() || a.SourceReads != b.SourceReads || a.Terminations != b.Terminations || a.Realtime != b.Realtime || a.Attributes != b.Attributes {
+		t.Errorf("two serial runs differ:\n%s %s\n%s %s", a.Summary(), a.SourceReads, b.Summary(), b.SourceReads)
+	}
+	if !a.Converged || a.Lost != 0 {
+		t.Errorf("%s", a.Summary())
 	}
 }

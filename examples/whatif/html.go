@@ -114,6 +114,7 @@ func figureRows(results []Result) []row {
 		{"operations", func(r Result) int64 { return r.Operations }},
 		{"audit entries", func(r Result) int64 { return int64(r.AuditEntries) }},
 		{"lost changes", func(r Result) int64 { return int64(r.Lost) }},
+		{"alerts", func(r Result) int64 { return int64(r.Alerts) }},
 	}
 	var rows []row
 	for _, f := range ints {

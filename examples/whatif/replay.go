@@ -217,7 +217,7 @@ func accessEnds(rep *sim.Report) map[string]*sim.Expectation {
 func result(name string, rep *sim.Report, leavers []leaver, loc *time.Location) Result {
 	r := Result{
 		Cadence: name, Needed: rep.Needed, Writes: rep.Writes, Attempts: rep.Attempts,
-		SourceCalls: rep.SourceReads.Total(), AuditEntries: rep.AuditEntries, Lost: rep.Lost,
+		SourceCalls: rep.SourceReads.Total(), AuditEntries: rep.AuditEntries, Lost: rep.Lost, Alerts: len(rep.Alerts),
 		Latency: map[Class][]time.Duration{},
 	}
 	r.Operations = r.Attempts + r.SourceCalls

@@ -15,6 +15,9 @@ type Result struct {
 	AuditEntries            int
 	// Lost counts the changes the platform never came to hold.
 	Lost int
+	// Alerts counts the alerts the engine raised (a batch failing twice,
+	// dead letters, deactivations held by the deletion budget …).
+	Alerts int
 	// Latency is, per class, how long each change took from taking
 	// effect to the platform holding it, sorted.
 	Latency map[Class][]time.Duration
