@@ -104,7 +104,7 @@ func (p Plan) name(key string) string {
 	case "hybrid":
 		return "hybrid"
 	case "hybrid-poll":
-		return "hybrid, poll " + strings.TrimSuffix(strings.TrimSuffix(p.Poll.String(), "0s"), "0m")
+		return "hybrid, poll " + fmtDur(p.Poll)
 	case "naive-batch":
 		return sim.NaiveBatch.String()
 	}
@@ -139,8 +139,9 @@ func (p Plan) config(key string, base sim.Config) sim.Config {
 }
 
 // simConfig is the simulation every cadence shares: the replay, the
-// faults, the seed and the HR time zone.
-func (p Plan) simConfig(replay *sim.Replay, f Faults) sim.Config {
+// faults, the seed and the HR time zone. An outage must begin after the
+// history's first change: before it, the replay is loading the export.
+func (p Plan) simConfig(replay *sim.Replay, f Faults) (sim.Config, error) {
 	replay.SourceDelay = f.SourceDelay
 	c := sim.Config{Replay: replay, Seed: p.Seed, Location: p.Location, Serial: true, Faults: sim.Faults{
 		LostWebhooks: f.WebhookLoss, DuplicateWebhooks: f.Duplicates,
@@ -150,12 +151,15 @@ func (p Plan) simConfig(replay *sim.Replay, f Faults) sim.Config {
 		c.Start = startOf(replay.Changes[0].At, p.Location)
 	}
 	if o := f.Outage; !o.Start.IsZero() {
+		if len(replay.Changes) == 0 || !o.Start.After(replay.Changes[0].At) {
+			return c, fmt.Errorf("-outage %s: it must begin after the history's first change", o.String())
+		}
 		day := hrissync.DateOf(o.Start.In(p.Location))
 		c.Faults.SourceOutages = []sim.Outage{{
-			Day: days(c.Start, day.Start(p.Location)), At: o.Start.Sub(day.Start(p.Location)), Length: o.Duration,
+			Day: daysBetween(hrissync.DateOf(c.Start.In(p.Location)), day), At: o.Start.Sub(day.Start(p.Location)), Length: o.Duration,
 		}}
 	}
-	return c
+	return c, nil
 }
 
 // startOf is where a replay starts: the midnight before its first change,
@@ -168,20 +172,19 @@ func startOf(first time.Time, loc *time.Location) time.Time {
 	return start
 }
 
-// days counts the midnights from a to b, both midnights in one location.
-func days(a, b time.Time) int {
-	n := 0
-	for d := hrissync.DateOf(a); hrissync.DateOf(b) != d && !b.Before(a); d = d.AddDays(1) {
-		n++
-	}
-	return n
+// daysBetween is how many days b is after a.
+func daysBetween(a, b hrissync.Date) int {
+	return int(b.Start(time.UTC).Sub(a.Start(time.UTC)).Round(time.Hour).Hours() / 24)
 }
 
 // replayAll runs every cadence of p on the replay, at most two at a time
 // (the machines CI runs on have two cores), and returns the results in
 // p's order with the terminations they measured.
 func replayAll(ctx context.Context, p Plan, replay *sim.Replay, f Faults) ([]Result, []leaver, error) {
-	base := p.simConfig(replay, f)
+	base, err := p.simConfig(replay, f)
+	if err != nil {
+		return nil, nil, err
+	}
 	reports := make([]*sim.Report, len(p.Cadences))
 	errs := make([]error, len(p.Cadences))
 	sem := make(chan struct{}, 2)

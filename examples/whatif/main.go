@@ -18,6 +18,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -115,7 +116,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("whatif", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.Export, "export", "", "the organisation's current export, `org.csv` (CSV source format; see above)")
+	fs.StringVar(&o.Export, "export", "", "the organisation as it stood when the history begins, `org.csv` (CSV source format; see above)")
 	fs.StringVar(&o.History, "history", "", "the change history, `changes.csv` (see above)")
 	fs.StringVar(&o.HTML, "html", "", "also write the report, with its charts, as a self-contained HTML page to `report.html`")
 	o.Plan = Plan{Cadences: cadenceKeys, BatchAt: 2 * time.Hour, Poll: 4 * time.Hour, Location: time.UTC, Seed: 1}
@@ -189,7 +190,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	replay, err := timeline(people, changes)
 	if err != nil {
-		fmt.Fprintf(stderr, "whatif: history %s:\n%v\n", o.History, err)
+		fmt.Fprintf(stderr, "whatif: %s and %s:\n%v\n", o.Export, o.History, err)
 		return 1
 	}
 	results, leavers, err := replayAll(ctx, o.Plan, replay, o.Faults)
@@ -210,11 +211,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "whatif: html: %v\n", err)
 			return 1
 		}
-		if err := os.WriteFile(o.HTML, page.Bytes(), 0o644); err != nil {
+		if err := writeFile(o.HTML, page.Bytes()); err != nil {
 			fmt.Fprintf(stderr, "whatif: %v\n", err)
 			return 1
 		}
 	}
 	stdout.Write(text.Bytes())
 	return 0
+}
+
+// writeFile writes data to path whole or not at all: to a temporary file
+// beside it, then renamed over it, so that a crash or a full disk never
+// leaves half a report where an older one was.
+func writeFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }

@@ -125,6 +125,11 @@ func TestOneLeaverExposure(t *testing.T) {
 		{"batch at 05:30", []string{"-cadences", "batch", "-batch-at", "05:30"}, map[string]Exposure{
 			"batch at 05:30": ended(19*time.Hour + 13*time.Minute),
 		}},
+		{"source down at 02:00", []string{"-cadences", "batch,naive-batch", "-outage", "2026-03-04T01:50:00Z/40m"}, map[string]Exposure{
+			"batch at 02:00": ended(16*time.Hour + 43*time.Minute), // the rerun at 03:00
+			// The naive batch retries an hour later too, at 03:00.
+			"naive daily batch": ended(16*time.Hour + 43*time.Minute),
+		}},
 		{"webhook lost", []string{"-webhook-loss", "1"}, map[string]Exposure{
 			"batch at 02:00":    ended(15*time.Hour + 43*time.Minute),
 			"realtime":          ended(43 * time.Minute), // the poll at 11:00
@@ -166,6 +171,16 @@ func TestOneLeaverExposure(t *testing.T) {
 			t.Error("no write failed in twelve seeds: the faults were not at work")
 		}
 	})
+}
+
+// TestOutageBeforeTheHistory: an outage must fall within the replay.
+func TestOutageBeforeTheHistory(t *testing.T) {
+	export, history := oneLeaver(t)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-export", export, "-history", history, "-outage", "2026-03-03T09:00:00Z/1h"}, &stdout, &stderr)
+	if code != 1 || stdout.Len() > 0 || !strings.Contains(stderr.String(), "must begin after the history's first change") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, &stdout, &stderr)
+	}
 }
 
 // TestUnknownManager: a manager id naming nobody is reported with its line
