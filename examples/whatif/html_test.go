@@ -212,26 +212,37 @@ const readFigures = `(() => {
 	return out;
 })()`
 
-// TestHTMLInBrowser renders the page in a real headless Chromium: each
+// TestHTMLInBrowser renders the page in a real headless Chromium — the
+// synthetic one, and the sample replay's own report — and checks that each
 // chart is laid out with a size and carries its title and axis labels, and
-// the whole page screenshots.
+// that the whole page screenshots.
 func TestHTMLInBrowser(t *testing.T) {
 	browser := chromium(t)
-	in, results := sample("batch at 02:00")
 	dir := t.TempDir()
-	file := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(file, []byte(render(t, in, results)), 0o644); err != nil {
+	in, results := sample("batch at 02:00")
+	if err := os.WriteFile(filepath.Join(dir, "synthetic.html"), []byte(render(t, in, results)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"-export", "testdata/org.csv", "-history", "testdata/changes.csv", "-webhook-loss", "0.1", "-html", filepath.Join(dir, "sample.html")}
+	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("the sample's replay: exit %d: %s", code, &stderr)
 	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer srv.Close()
+	for _, page := range []string{"synthetic.html", "sample.html"} {
+		t.Run(page, func(t *testing.T) { checkInBrowser(t, browser, srv.URL+"/"+page) })
+	}
+}
 
+// checkInBrowser loads url in the browser and checks the report on it.
+func checkInBrowser(t *testing.T, browser context.Context, url string) {
 	fail := func(step string, err error) {
 		if err != nil {
 			t.Fatalf("driving Chromium (%s): %v", step, err)
 		}
 	}
-	fail("load", chromedp.Do(browser, chromedp.Navigate(srv.URL+"/report.html")))
+	fail("load", chromedp.Do(browser, chromedp.Navigate(url)))
 	title, err := chromedp.Run(browser, chromedp.Title())
 	fail("read the title", err)
 	if title != "What-if: sync cadences compared" {
