@@ -304,7 +304,7 @@ func dailyChart(results []Result) (chart, error) {
 		Caption: "Sink calls (attempts) plus Source calls, per day of the replay."}
 	p := plot.New()
 	p.Title.Text = ch.Title
-	p.X.Label.Text = "day (UTC)"
+	p.X.Label.Text = "day"
 	p.Y.Label.Text = "operations"
 	p.X.Tick.Marker = plot.TimeTicks{Format: "Jan 2", Time: plot.UTCUnixTime}
 	p.Legend.Top = true
@@ -316,7 +316,10 @@ func dailyChart(results []Result) (chart, error) {
 		}
 		pts := make(plotter.XYs, len(r.Daily))
 		for j, d := range r.Daily {
-			pts[j] = plotter.XY{X: float64(d.Day.Unix()), Y: float64(d.Operations())}
+			// The day's civil date, as midnight UTC: the ticks read
+			// UTC, and the replay's days begin at midnight in its zone.
+			y, m, day := d.Day.Date()
+			pts[j] = plotter.XY{X: float64(time.Date(y, m, day, 0, 0, 0, 0, time.UTC).Unix()), Y: float64(d.Operations())}
 			top = max(top, d.Operations())
 		}
 		l, err := plotter.NewLine(pts)

@@ -252,7 +252,7 @@ func checkInBrowser(t *testing.T, browser context.Context, url string) {
 	fail("read the figures", err)
 
 	want := map[string][]string{
-		"chart-operations-per-day":   {"Operations per day", "day (UTC)", "operations"},
+		"chart-operations-per-day":   {"Operations per day", "day", "operations"},
 		"chart-termination-exposure": {"Termination exposure", "cadence", "exposure, hours (log scale)"},
 	}
 	for _, c := range Classes {
