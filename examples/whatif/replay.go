@@ -28,9 +28,11 @@ type leaver struct {
 }
 
 // timeline turns the export (the organisation at the start of the history)
-// and the history into the simulator's replay. A manager id naming nobody the organisation holds by then
-// is an error with its line: the platform would refuse the reference, and
-// the replay would measure the input's fault rather than the cadence's.
+// and the history into the simulator's replay. A manager id naming nobody
+// the organisation holds by then is an error with its line: the platform
+// would refuse the reference, and the replay would measure the input's
+// fault rather than the cadence's. A hire whose other rows take effect
+// before its status row is pending until then: no access without a status.
 func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Replay, error) {
 	r := &sim.Replay{}
 	records := map[string]hrissync.Employee{}
@@ -58,7 +60,7 @@ func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Repla
 		e, known := records[c.Employee]
 		typ := "employee.updated"
 		if !known {
-			e, typ = hrissync.Employee{ID: c.Employee}, "employee.hired"
+			e, typ = hrissync.Employee{ID: c.Employee, Status: hrissync.StatusPending}, "employee.hired"
 		}
 		if c.Field == hrissync.FieldManagerID && c.Value != "" && records[c.Value].ID == "" {
 			errs.add(&LineError{Line: c.Line, Column: "new_value", Err: fmt.Errorf("%w: manager id %q names nobody in the export or hired by then", ErrValue, c.Value)})

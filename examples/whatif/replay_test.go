@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hrissync/hrissync/sim"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/sample-report.txt from this run")
@@ -216,5 +218,53 @@ func TestUnknownManager(t *testing.T) {
 	var list *Errors
 	if !errors.As(err, &list) {
 		t.Errorf("timeline: %T, want *Errors", err)
+	}
+}
+
+// TestHireBeforeItsStatus: a hire's name and role may take effect before its
+// status row (the start date): the person has no access until the status
+// says so, and then has it at that moment.
+func TestHireBeforeItsStatus(t *testing.T) {
+	export, _ := oneLeaver(t)
+	history := write(t, "changes.csv", header+
+		"2026-03-02T09:00:00Z,2026-03-09T08:00:00Z,w-7,status,active\n"+
+		"2026-03-02T09:00:00Z,2026-03-02T09:00:00Z,w-7,first_name,Dev\n"+
+		"2026-03-02T09:00:00Z,2026-03-02T09:00:00Z,w-7,manager_id,w-1\n")
+	people, err := readExport(context.Background(), export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := readHistory(history, people)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay, err := timeline(people, changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replay.Changes) != 2 || replay.Changes[0].Employee.Status != "pending" || replay.Changes[1].Employee.Status != "active" {
+		t.Fatalf("changes %+v: want w-7 pending at 09:00 on the 2nd, active at 08:00 on the 9th", replay.Changes)
+	}
+	p := Plan{Location: time.UTC, Seed: 1}
+	cfg, err := p.simConfig(replay, Faults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sim.Run(context.Background(), p.config("realtime", cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Premature: a write giving access when HR said otherwise then.
+	if rep.Premature != 0 || !rep.Converged || rep.Lost != 0 {
+		t.Errorf("premature writes %d; %s", rep.Premature, rep.Summary())
+	}
+	granted := false
+	for _, e := range rep.Expectations {
+		if e.EmployeeID == "w-7" && e.Field == "_active" && e.Value == "true" {
+			granted = e.Since.Equal(time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)) && e.Latency() == 0
+		}
+	}
+	if !granted {
+		t.Error("w-7's access was not due at 08:00 on the 9th, or not given then")
 	}
 }
