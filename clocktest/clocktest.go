@@ -73,22 +73,12 @@ func (c *Clock) Next() (time.Time, bool) {
 // AdvanceTo moves the clock to t, firing every timer due by then in order,
 // each with the clock reading its due time. It never moves the clock back.
 func (c *Clock) AdvanceTo(t time.Time) {
-	for {
-		c.mu.Lock()
-		if len(c.timers) == 0 || c.timers[0].at.After(t) {
-			if t.After(c.now) {
-				c.now = t
-			}
-			c.mu.Unlock()
-			return
-		}
-		next := heap.Pop(&c.timers).(*timer)
-		next.index = -1
-		if next.at.After(c.now) {
-			c.now = next.at
-		}
-		c.mu.Unlock()
-		next.f()
+	for c.fire(t) {
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
 	}
 }
 
@@ -100,6 +90,20 @@ func (c *Clock) AdvanceTo(t time.Time) {
 func (c *Clock) Step() bool {
 	c.mu.Lock()
 	if len(c.timers) == 0 {
+		c.mu.Unlock()
+		return false
+	}
+	limit := c.timers[0].at
+	c.mu.Unlock()
+	return c.fire(limit)
+}
+
+// fire fires the earliest pending timer if it is due by limit, moving the
+// clock to its due time (never back), and reports whether it did. The
+// callback runs without the lock, so that it may set timers.
+func (c *Clock) fire(limit time.Time) bool {
+	c.mu.Lock()
+	if len(c.timers) == 0 || c.timers[0].at.After(limit) {
 		c.mu.Unlock()
 		return false
 	}

@@ -70,6 +70,24 @@ w-3,Chloé,Tanaka,chloe@example.com,active,2024-03-04,Engineer,w-1,Europe/London
 			"2026-03-03T10:17:00Z,2026-03-03T10:17:00Z,w-2,status,terminated\n")
 }
 
+// load reads an export and a history into a replay.
+func load(t *testing.T, export, history string) *sim.Replay {
+	t.Helper()
+	people, err := readExport(context.Background(), export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := readHistory(history, people)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay, err := timeline(people, changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return replay
+}
+
 // exposures replays a history with the flags args and returns each
 // cadence's exposure of its one leaver.
 func exposures(t *testing.T, args ...string) map[string]Exposure {
@@ -79,19 +97,7 @@ func exposures(t *testing.T, args ...string) map[string]Exposure {
 	if err != nil {
 		t.Fatal(err)
 	}
-	people, err := readExport(context.Background(), o.Export)
-	if err != nil {
-		t.Fatal(err)
-	}
-	changes, err := readHistory(o.History, people)
-	if err != nil {
-		t.Fatal(err)
-	}
-	replay, err := timeline(people, changes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, leavers, err := replayAll(context.Background(), o.Plan, replay, o.Faults)
+	results, leavers, err := replayAll(context.Background(), o.Plan, load(t, export, history), o.Faults)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,18 +236,7 @@ func TestHireBeforeItsStatus(t *testing.T) {
 		"2026-03-02T09:00:00Z,2026-03-09T08:00:00Z,w-7,status,active\n"+
 		"2026-03-02T09:00:00Z,2026-03-02T09:00:00Z,w-7,first_name,Dev\n"+
 		"2026-03-02T09:00:00Z,2026-03-02T09:00:00Z,w-7,manager_id,w-1\n")
-	people, err := readExport(context.Background(), export)
-	if err != nil {
-		t.Fatal(err)
-	}
-	changes, err := readHistory(history, people)
-	if err != nil {
-		t.Fatal(err)
-	}
-	replay, err := timeline(people, changes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	replay := load(t, export, history)
 	if len(replay.Changes) != 2 || replay.Changes[0].Employee.Status != "pending" || replay.Changes[1].Employee.Status != "active" {
 		t.Fatalf("changes %+v: want w-7 pending at 09:00 on the 2nd, active at 08:00 on the 9th", replay.Changes)
 	}
