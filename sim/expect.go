@@ -54,9 +54,21 @@ func key(id, field string) string { return id + "\x00" + field }
 // observe evaluates one person after a change or at a moment a date takes
 // effect, and records what each platform must now hold.
 func (s *simulation) observe(id string) {
-	if e, ok := s.hris.Employee(id); ok {
+	if e, ok := s.record(id); ok {
 		s.observeRecord(e)
 	}
+}
+
+// record is id's record as HR last wrote it: the HRIS's, unless the HRIS
+// does not show HR's latest change yet (Replay.SourceDelay).
+func (s *simulation) record(id string) (hrissync.Employee, bool) {
+	s.mu.Lock()
+	e, ahead := s.ahead[id]
+	s.mu.Unlock()
+	if ahead {
+		return e, true
+	}
+	return s.hris.Employee(id)
 }
 
 // observeRecord is observe of the record e: the HR system's, which the
@@ -119,7 +131,7 @@ func eventID(e hrissync.Employee) string { return "evt-" + strconv.FormatInt(e.V
 // write satisfies.
 func (s *simulation) applied(t *target, u hrissync.Update, at time.Time) {
 	premature, stray := false, false
-	if e, ok := s.hris.Employee(u.EmployeeID); ok {
+	if e, ok := s.record(u.EmployeeID); ok {
 		_, active := effective(e, at, s.cfg.Location, leadDays)
 		scoped := t.scoped(e)
 		premature = (active && scoped) != u.Active

@@ -121,8 +121,18 @@ func (s *simulation) replay() {
 			}
 			seen := e
 			seen.Version = hrtype.Version{Time: ch.At} // as HR wrote it; the HRIS stamps its own
+			s.mu.Lock()
+			s.ahead[e.ID] = seen
+			s.mu.Unlock()
 			s.observeRecord(seen)
-			s.clock.AfterFunc(r.SourceDelay, func() { s.src.remember(s.hris.Put(typ, e)) })
+			s.clock.AfterFunc(r.SourceDelay, func() {
+				s.src.remember(s.hris.Put(typ, e))
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if s.ahead[e.ID].Version.Time.Equal(ch.At) {
+					delete(s.ahead, e.ID) // no later change is still on its way
+				}
+			})
 		})
 	}
 }

@@ -341,6 +341,10 @@ type simulation struct {
 	// marks are the counters at the end of the initial load and at each
 	// midnight since, for the report's Daily.
 	marks []dayMark
+	// ahead are the records HR changed that the HRIS does not show yet
+	// (Replay.SourceDelay): the oracle judges HR's, the engine reads the
+	// HRIS's.
+	ahead map[string]hrissync.Employee
 }
 
 // Run simulates cfg and reports.
@@ -355,6 +359,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x53494d)),
 		zrng:  rand.New(rand.NewPCG(cfg.Seed, 0x5a4f4e45)),
 		audit: &audit.Memory{},
+		ahead: map[string]hrissync.Employee{},
 	}
 	s.org = &org{rng: rand.New(rand.NewPCG(cfg.Seed, 0x4f5247))}
 	s.hris = memory.NewHRIS(s.clock, cfg.Seed)
