@@ -112,7 +112,18 @@ func (r *reference) batch(ctx context.Context) error {
 	return nil
 }
 
-func (r *reference) Batch(ctx context.Context) error { return r.batch(ctx) }
+// Batch is the initial load, not measured: pushed again while each pass
+// provisions someone more, as an operator reruns a first import whose rows
+// named managers further down the file (the platform refuses a manager it
+// does not hold yet).
+func (r *reference) Batch(ctx context.Context) error {
+	for {
+		known := len(r.known)
+		if err := r.batch(ctx); err != nil || len(r.known) == known {
+			return err
+		}
+	}
+}
 
 // naiveBatch runs the full push every night, and once more an hour later
 // if the export could not be read.

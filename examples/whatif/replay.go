@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -48,6 +49,12 @@ func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Repla
 			errs.add(fmt.Errorf("export: %s: manager id %q is not in the export", e.ID, e.ManagerID))
 		}
 	}
+	for _, loop := range managerLoops(records) {
+		errs.add(fmt.Errorf("export: a manager loop, %s: fix it in the export (a platform refuses a manager it does not hold yet, so the naive references could not load it)", strings.Join(loop, " → ")))
+	}
+	if len(changes) == 0 {
+		errs.add(errors.New("history: no change to replay"))
+	}
 	rows := slices.Clone(changes)
 	slices.SortStableFunc(rows, func(a, b Change) int { return applyAt(a).Compare(applyAt(b)) })
 
@@ -85,6 +92,33 @@ func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Repla
 		return nil, &errs
 	}
 	return r, nil
+}
+
+// managerLoops are the loops of the manager references among people (one
+// reporting to themselves, two to each other …), each from its smallest id
+// back to it, in id order.
+func managerLoops(people map[string]hrissync.Employee) [][]string {
+	var loops [][]string
+	done := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(people)) {
+		onPath := map[string]int{}
+		var path []string
+		for cur := id; cur != "" && !done[cur]; cur = people[cur].ManagerID {
+			if i, seen := onPath[cur]; seen {
+				loop := slices.Clone(path[i:])
+				first := slices.Index(loop, slices.Min(loop))
+				loop = append(loop[first:], loop[:first]...)
+				loops = append(loops, append(loop, loop[0]))
+				break
+			}
+			onPath[cur] = len(path)
+			path = append(path, cur)
+		}
+		for _, p := range path {
+			done[p] = true
+		}
+	}
+	return loops
 }
 
 // applyAt is when a history row changes the record.

@@ -263,3 +263,32 @@ func TestHireBeforeItsStatus(t *testing.T) {
 		t.Error("w-7's access was not due at 08:00 on the 9th, or not given then")
 	}
 }
+
+// TestOrganisationChecks: a manager loop in the export and an empty history
+// are errors naming what is wrong; managers whose ids sort after their
+// reports' load under every cadence, the naive references included.
+func TestOrganisationChecks(t *testing.T) {
+	people, err := readExport(context.Background(), write(t, "org.csv", "id,manager_id\na,b\nb,a\nc,c\nd,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = timeline(people, nil)
+	for _, want := range []string{"a manager loop, a → b → a", "a manager loop, c → c", "history: no change to replay"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("timeline: %v, want it to say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "→ d") || strings.Contains(err.Error(), "d →") {
+		t.Errorf("d, reporting to nobody, named: %v", err)
+	}
+
+	export := write(t, "org.csv", "id,status,manager_id\na,active,z\nb,active,z\nz,active,\n")
+	history := write(t, "changes.csv", header+"2026-03-03T10:07:00Z,2026-03-03T10:07:00Z,b,status,terminated\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-export", export, "-history", history}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, &stderr)
+	}
+	if !strings.Contains(stdout.String(), "naive daily batch") {
+		t.Errorf("no naive daily batch in:\n%s", &stdout)
+	}
+}
