@@ -27,6 +27,10 @@ type Plan struct {
 	Poll     time.Duration // the second hybrid's poll interval
 	Location *time.Location
 	Seed     uint64
+	// TerminationLimit is the engine's budget of terminations a day
+	// (hrissync.Config.TerminationLimit): 0 its default (200, or a fifth
+	// of the active accounts), negative none, else at most that many.
+	TerminationLimit int
 }
 
 // cadenceFlag is -cadences: a comma-separated list of cadenceKeys.
@@ -114,17 +118,27 @@ func (p Plan) name(key string) string {
 // config is the simulation of one cadence, on top of base.
 func (p Plan) config(key string, base sim.Config) sim.Config {
 	c := base
+	own := func(*hrissync.Config) {}
+	c.Engine = func(e *hrissync.Config) {
+		switch {
+		case p.TerminationLimit < 0:
+			e.TerminationLimit.Off = true
+		case p.TerminationLimit > 0:
+			e.TerminationLimit.Count = p.TerminationLimit
+		}
+		own(e)
+	}
 	switch key {
 	case "batch":
 		c.Policy = cadence.BatchOnly()
-		c.Engine = func(e *hrissync.Config) { e.BatchSchedule = cadence.Daily(p.BatchAt, p.Location) }
+		own = func(e *hrissync.Config) { e.BatchSchedule = cadence.Daily(p.BatchAt, p.Location) }
 	case "realtime":
 		c.Policy = cadence.RealtimeOnly()
 	case "hybrid":
 		c.Policy = p.hybrid()
 	case "hybrid-poll":
 		c.Policy = p.hybrid()
-		c.Engine = func(e *hrissync.Config) {
+		own = func(e *hrissync.Config) {
 			// Every p.Poll, over the interval and the default 30
 			// minutes of overlap.
 			e.PollSchedule = cadence.Every(p.Poll)
@@ -149,6 +163,11 @@ func (p Plan) simConfig(replay *sim.Replay, f Faults) (sim.Config, error) {
 	}}
 	if len(replay.Changes) > 0 {
 		c.Start = startOf(replay.Changes[0].At, p.Location)
+		// Through the day of the last moment: a moment at midnight
+		// is the previous day's end, and the settle time after it holds
+		// the batch that follows.
+		last := lastMoment(replay, p.Location).Add(-time.Nanosecond)
+		c.Days = daysBetween(hrissync.DateOf(c.Start.In(p.Location)), hrissync.DateOf(last.In(p.Location))) + 1
 	}
 	if o := f.Outage; !o.Start.IsZero() {
 		if len(replay.Changes) == 0 || !o.Start.After(replay.Changes[0].At) {
@@ -161,6 +180,42 @@ func (p Plan) simConfig(replay *sim.Replay, f Faults) (sim.Config, error) {
 	}
 	return c, nil
 }
+
+// dateHorizon is how long after the last change the replay runs on for
+// the dates the history set (a last day, a start date): long enough for a
+// notice period, short enough that a date years ahead does not make the
+// replay that long.
+const dateHorizon = 31 * 24 * time.Hour
+
+// lastMoment is the last instant the replay must see: its last change (as
+// the Source shows it), or a date the history set that takes effect within
+// dateHorizon after it — a pre-hire provisioning, a start, a last day's
+// end, in the person's zone (else hr).
+func lastMoment(r *sim.Replay, hr *time.Location) time.Time {
+	last := r.Changes[len(r.Changes)-1].At.Add(r.SourceDelay)
+	horizon := last.Add(dateHorizon)
+	end := last
+	for _, ch := range r.Changes {
+		e, loc := ch.Employee, zone(ch.Employee, hr)
+		var moments []time.Time
+		if !e.StartDate.IsZero() {
+			moments = append(moments, e.StartDate.AddDays(-preHireDays).Start(loc), e.StartDate.Start(loc))
+		}
+		if !e.TerminationDate.IsZero() && !e.Immediate { // an immediate one ended access already
+			moments = append(moments, e.TerminationDate.AddDays(1).Start(loc))
+		}
+		for _, m := range moments {
+			if m.After(end) && !m.After(horizon) {
+				end = m
+			}
+		}
+	}
+	return end
+}
+
+// preHireDays is the engine's default lead before a start date, which the
+// simulator keeps (hrissync.Config.PreHireDays).
+const preHireDays = 7
 
 // startOf is where a replay starts: the midnight before its first change,
 // a day earlier if that leaves the initial load less than a minute.

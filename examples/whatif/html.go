@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html/template"
 	"image/color"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +41,7 @@ func writeHTML(w io.Writer, in Replay, results []Result) error {
 // escapes its own text (vgsvg uses html.EscapeString).
 type page struct {
 	Replay   Replay
-	Span     string
+	Summary  string
 	Cadences []string
 	Rows     []row
 	Charts   []chart
@@ -70,7 +73,7 @@ type chart struct {
 }
 
 func buildPage(in Replay, results []Result) (page, error) {
-	p := page{Replay: in, Span: span(in.From, in.To), Rows: figureRows(results), Exposure: exposureRows(in, results)}
+	p := page{Replay: in, Summary: summary(in), Rows: figureRows(results), Exposure: exposureRows(in, results)}
 	for _, r := range results {
 		p.Cadences = append(p.Cadences, r.Cadence)
 	}
@@ -128,11 +131,20 @@ func figureRows(results []Result) []row {
 		name string
 		q    float64
 	}{{"p50", 0.5}, {"p99", 0.99}, {"max", 1}}
+	kinds := row{Label: "alerts by kind"}
+	for _, r := range results {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(r.AlertKinds)) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, r.AlertKinds[k]))
+		}
+		kinds.Cells = append(kinds.Cells, cmp.Or(strings.Join(parts, ", "), "-"))
+	}
+	rows = append(rows, kinds)
 	for _, c := range Classes {
 		for _, q := range qs {
 			rw := row{Label: fmt.Sprintf("latency, %s, %s", c, q.name)}
 			for _, r := range results {
-				rw.Cells = append(rw.Cells, fmtQuantile(r.Latency[c], q.q))
+				rw.Cells = append(rw.Cells, fmtQuantile(r.Latency[c], r.Never[c], q.q))
 			}
 			rows = append(rows, rw)
 		}
@@ -233,13 +245,13 @@ const maxECDFPoints = 1000
 
 // ecdf is the empirical CDF of a sorted slice, on a log axis in minutes, as the corners of
 // a post-step line starting at share 0.
-func ecdf(sorted []time.Duration) plotter.XYs {
-	n := len(sorted)
+func ecdf(sorted []time.Duration, never int) plotter.XYs {
+	n := len(sorted) + never // the changes never applied keep the curve below 1
 	x := func(d time.Duration) float64 { return logv(d, time.Minute) }
 	pts := plotter.XYs{{X: x(sorted[0]), Y: 0}}
-	if n <= maxECDFPoints {
+	if len(sorted) <= maxECDFPoints {
 		for i, d := range sorted {
-			if i+1 < n && sorted[i+1] == d {
+			if i+1 < len(sorted) && sorted[i+1] == d {
 				continue // only the last of equal values: the step's top
 			}
 			pts = append(pts, plotter.XY{X: x(d), Y: float64(i+1) / float64(n)})
@@ -247,7 +259,7 @@ func ecdf(sorted []time.Duration) plotter.XYs {
 		return pts
 	}
 	for k := 1; k <= maxECDFPoints; k++ {
-		i := min(k*n/maxECDFPoints, n) - 1
+		i := min(k*len(sorted)/maxECDFPoints, len(sorted)) - 1
 		pts = append(pts, plotter.XY{X: x(sorted[i]), Y: float64(i+1) / float64(n)})
 	}
 	return pts
@@ -273,11 +285,15 @@ func latencyChart(c Class, results []Result) (chart, error) {
 	for i, r := range results {
 		lat := r.Latency[c]
 		if len(lat) == 0 {
-			ch.Notes = append(ch.Notes, fmt.Sprintf("%s: no %s changes with a latency.", r.Cadence, c))
+			note := fmt.Sprintf("%s: no %s changes with a latency.", r.Cadence, c)
+			if n := r.Never[c]; n > 0 {
+				note = fmt.Sprintf("%s: none of its %d %s changes ever reached the platform.", r.Cadence, n, c)
+			}
+			ch.Notes = append(ch.Notes, note)
 			continue
 		}
 		lo, hi = min(lo, lat[0]), max(hi, lat[len(lat)-1])
-		l, err := plotter.NewLine(ecdf(lat))
+		l, err := plotter.NewLine(ecdf(lat, r.Never[c]))
 		if err != nil {
 			return chart{}, err
 		}
@@ -443,9 +459,7 @@ figcaption { font-size: 0.9em; color: #444; }
 </head>
 <body>
 <h1>What-if: sync cadences compared</h1>
-<p id="inputs">The replay covers {{.Replay.People}} people, {{.Replay.Changes}} changes
-({{.Replay.Hires}} hires, {{len .Replay.Terminations}} terminations) over {{.Span}},
-with faults: {{if .Replay.Faults}}{{.Replay.Faults}}{{else}}none{{end}}.</p>
+<p id="inputs">The replay covers {{.Summary}}.</p>
 
 <h2>Figures per cadence</h2>
 <table id="figures">

@@ -155,14 +155,33 @@ func TestFmtDurAndQuantile(t *testing.T) {
 			t.Errorf("fmtDur(%v) = %q, want %q", d, got, want)
 		}
 	}
-	lat := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	for q, want := range map[float64]time.Duration{0.5: 6, 0.99: 10, 1: 10, 0: 1} {
-		if got := quantile(lat, q); got != want {
-			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
+	var lat []time.Duration
+	for m := range 10 {
+		lat = append(lat, time.Duration(m+1)*time.Minute)
+	}
+	for q, want := range map[float64]string{0.5: "6m", 0.99: "10m", 1: "10m", 0: "1m"} {
+		if got := fmtQuantile(lat, 0, q); got != want {
+			t.Errorf("fmtQuantile(%v) = %v, want %v", q, got, want)
 		}
 	}
-	if got := fmtQuantile(nil, 0.5); got != "-" {
+	if got := fmtQuantile(nil, 0, 0.5); got != "-" {
 		t.Errorf("empty quantile = %q", got)
+	}
+	// Changes never applied are the slowest: they count in the ranks.
+	// …and keep the latency curve below 1: half never arrived.
+	if pts := ecdf(lat, 10); pts[len(pts)-1].Y != 0.5 {
+		t.Errorf("ecdf with as many never applied ends at %v, want 0.5", pts[len(pts)-1].Y)
+	}
+	for _, tc := range []struct {
+		never int
+		q     float64
+		want  string
+	}{
+		{0, 1, "10m"}, {1, 1, "never (1)"}, {1, 0.5, "6m"}, {10, 0.5, "never (10)"}, {10, 0.49, "10m"},
+	} {
+		if got := fmtQuantile(lat, tc.never, tc.q); got != tc.want {
+			t.Errorf("fmtQuantile(ten, %d, %v) = %q, want %q", tc.never, tc.q, got, tc.want)
+		}
 	}
 }
 

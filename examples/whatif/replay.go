@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,9 +33,10 @@ type leaver struct {
 // and the history into the simulator's replay. A manager id naming nobody
 // the organisation holds by then is an error with its line: the platform
 // would refuse the reference, and the replay would measure the input's
-// fault rather than the cadence's. A hire whose other rows take effect
+// fault rather than the cadence's. Dates are days in each person's time
+// zone, else hr. A hire whose other rows take effect
 // before its status row is pending until then: no access without a status.
-func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Replay, error) {
+func timeline(people map[string]hrissync.Employee, changes []Change, hr *time.Location) (*sim.Replay, error) {
 	r := &sim.Replay{}
 	records := map[string]hrissync.Employee{}
 	for _, id := range slices.Sorted(maps.Keys(people)) {
@@ -55,8 +57,16 @@ func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Repla
 	if len(changes) == 0 {
 		errs.add(errors.New("history: no change to replay"))
 	}
+	if n := len(changes); n > 0 {
+		first, last := slices.MinFunc(changes, byApply), slices.MaxFunc(changes, byApply)
+		// In seconds: a Duration saturates at 292 years.
+		if days := (applyAt(last).Unix() - applyAt(first).Unix()) / 86400; days > maxDays {
+			errs.add(fmt.Errorf("history: lines %d to %d take effect %d days apart: at most %d replay in reasonable time (a year takes seconds to minutes); split the history, or check the years",
+				first.Line, last.Line, days, maxDays))
+		}
+	}
 	rows := slices.Clone(changes)
-	slices.SortStableFunc(rows, func(a, b Change) int { return applyAt(a).Compare(applyAt(b)) })
+	slices.SortStableFunc(rows, byApply)
 
 	at := map[string]int{} // employee → their change at the current instant, an index in r.Changes
 	for _, c := range rows {
@@ -74,7 +84,7 @@ func timeline(people map[string]hrissync.Employee, changes []Change) (*sim.Repla
 			continue
 		}
 		e = e.Clone()
-		if apply(&e, c.Field, c.Value, when) {
+		if apply(&e, c.Field, c.Value, when, hr) {
 			typ = "employee.terminated"
 		}
 		records[c.Employee] = e
@@ -121,6 +131,12 @@ func managerLoops(people map[string]hrissync.Employee) [][]string {
 	return loops
 }
 
+// maxDays is the longest history replayed: the simulation's cost grows
+// with the days (each cadence polls every hour of them).
+const maxDays = 3660
+
+func byApply(a, b Change) int { return applyAt(a).Compare(applyAt(b)) }
+
 // applyAt is when a history row changes the record.
 func applyAt(c Change) time.Time {
 	if c.Effective.After(c.Entered) {
@@ -129,11 +145,11 @@ func applyAt(c Change) time.Time {
 	return c.Entered
 }
 
-// apply sets one field of e to v, as of at, and reports whether it
+// apply sets one field of e to v, as of at (hr the HR time zone), and reports whether it
 // terminates e. A termination takes effect at once (Immediate), dated the
 // day it takes effect unless the record already names an earlier last day;
 // a status leaving terminated reinstates or rehires, undoing that.
-func apply(e *hrissync.Employee, field, v string, at time.Time) (terminates bool) {
+func apply(e *hrissync.Employee, field, v string, at time.Time, hr *time.Location) (terminates bool) {
 	date := func() hrissync.Date {
 		d, _ := hrissync.ParseDate(v) // checked when the history was read
 		return d
@@ -146,7 +162,7 @@ func apply(e *hrissync.Employee, field, v string, at time.Time) (terminates bool
 		switch {
 		case s == hrissync.StatusTerminated && was != s:
 			e.Immediate = true
-			today := hrissync.DateOf(at.In(zone(*e)))
+			today := hrissync.DateOf(at.In(zone(*e, hr)))
 			if e.TerminationDate.IsZero() || before(today, e.TerminationDate) {
 				e.TerminationDate = today
 			}
@@ -195,13 +211,30 @@ func apply(e *hrissync.Employee, field, v string, at time.Time) (terminates bool
 	return false
 }
 
-// zone is the location e's dates are days in (UTC when it names none or
-// one the zone database does not know; the history's check refuses those).
-func zone(e hrissync.Employee) *time.Location {
+// zone is the location e's dates are days in: its own, else hr (also when
+// the zone database does not know it; the history's check refuses those).
+func zone(e hrissync.Employee, hr *time.Location) *time.Location {
 	if loc, err := time.LoadLocation(e.TimeZone); err == nil && e.TimeZone != "" {
 		return loc
 	}
-	return time.UTC
+	return hr
+}
+
+// held reports whether the platform ends holding e's value, as the
+// simulator's oracle judges it: no account, or a disabled one, holds no
+// access, and a disabled account's fields are no longer due.
+func held(rep *sim.Report, e *sim.Expectation) bool {
+	a, ok := rep.Actual[e.EmployeeID]
+	if e.Termination() {
+		return !ok || !a.Active
+	}
+	if !ok {
+		return false
+	}
+	if e.Field == "_active" {
+		return strconv.FormatBool(a.Active) == e.Value
+	}
+	return !a.Active || a.Fields[e.Field] == e.Value
 }
 
 // before reports whether civil date a is earlier than b.
@@ -254,13 +287,13 @@ func result(name string, rep *sim.Report, leavers []leaver, loc *time.Location) 
 	r := Result{
 		Cadence: name, Needed: rep.Needed, Writes: rep.Writes, Attempts: rep.Attempts,
 		SourceCalls: rep.SourceReads.Total(), AuditEntries: rep.AuditEntries, Lost: rep.Lost, Alerts: len(rep.Alerts),
-		Latency: map[Class][]time.Duration{},
+		Latency: map[Class][]time.Duration{}, Never: map[Class]int{}, AlertKinds: map[string]int{},
+	}
+	for _, a := range rep.Alerts {
+		r.AlertKinds[string(a.Kind)]++
 	}
 	r.Operations = r.Attempts + r.SourceCalls
 	for _, e := range rep.Expectations {
-		if e.Superseded || e.Applied.IsZero() {
-			continue
-		}
 		c := Attributes
 		switch {
 		case e.Termination():
@@ -268,7 +301,13 @@ func result(name string, rep *sim.Report, leavers []leaver, loc *time.Location) 
 		case e.Class == cadence.Realtime:
 			c = Realtime
 		}
-		r.Latency[c] = append(r.Latency[c], e.Latency())
+		switch {
+		case e.Superseded:
+		case !e.Applied.IsZero():
+			r.Latency[c] = append(r.Latency[c], e.Latency())
+		case !held(rep, e):
+			r.Never[c]++
+		}
 	}
 	for _, ds := range r.Latency {
 		slices.Sort(ds)
@@ -280,6 +319,9 @@ func result(name string, rep *sim.Report, leavers []leaver, loc *time.Location) 
 		case e == nil || e.Superseded:
 			// Access given back at the same instant (a rehire entered
 			// with the termination): nothing to expose.
+		case e.Applied.IsZero() && held(rep, e):
+			// No write ended it, and none was needed: the account was
+			// never made (a hire leaving before any cadence wrote).
 		case e.Applied.IsZero():
 			x.Exposure, x.Ended = rep.End.Sub(e.Since), false
 		default:

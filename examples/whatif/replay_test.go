@@ -81,7 +81,7 @@ func load(t *testing.T, export, history string) *sim.Replay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replay, err := timeline(people, changes)
+	replay, err := timeline(people, changes, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestUnknownManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = timeline(people, nil)
+	_, err = timeline(people, nil, time.UTC)
 	if want := `export: w-1: manager id "w-7" is not in the export`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("timeline: %v, want %q", err, want)
 	}
@@ -272,7 +272,7 @@ func TestOrganisationChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = timeline(people, nil)
+	_, err = timeline(people, nil, time.UTC)
 	for _, want := range []string{"a manager loop, a → b → a", "a manager loop, c → c", "history: no change to replay"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("timeline: %v, want it to say %q", err, want)
@@ -290,5 +290,29 @@ func TestOrganisationChecks(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "naive daily batch") {
 		t.Errorf("no naive daily batch in:\n%s", &stdout)
+	}
+}
+
+// TestLastDayAfterTheHistory: a last day set by the history's last change,
+// two days ahead, still ends within the replay: it runs on through dates
+// the history set (up to a month after its last change).
+func TestLastDayAfterTheHistory(t *testing.T) {
+	export, _ := oneLeaver(t)
+	history := write(t, "changes.csv", header+"2026-03-03T10:17:00Z,2026-03-03T10:17:00Z,w-2,termination_date,2026-03-05\n")
+	p := Plan{Cadences: []string{"realtime", "batch"}, BatchAt: 2 * time.Hour, Location: time.UTC, Seed: 1, Poll: 4 * time.Hour}
+	results, leavers, err := replayAll(context.Background(), p, load(t, export, history), Faults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// w-2 works in London: the 5th ends at midnight there (UTC in March).
+	want := time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)
+	if len(leavers) != 1 || !leavers[0].At.Equal(want) {
+		t.Fatalf("leavers %+v, want w-2 at %s", leavers, want)
+	}
+	if got := results[0].Exposures[0]; !got.Ended || got.Exposure != 0 {
+		t.Errorf("realtime: %+v, want access ended at the minute", got)
+	}
+	if got := results[1].Exposures[0]; !got.Ended || got.Exposure != 2*time.Hour {
+		t.Errorf("batch: %+v, want access ended at 02:00", got)
 	}
 }

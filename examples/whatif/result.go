@@ -16,11 +16,16 @@ type Result struct {
 	// Lost counts the changes the platform never came to hold.
 	Lost int
 	// Alerts counts the alerts the engine raised (a batch failing twice,
-	// dead letters, deactivations held by the deletion budget …).
-	Alerts int
+	// dead letters, deactivations held by the deletion budget …), and
+	// AlertKinds them by kind.
+	Alerts     int
+	AlertKinds map[string]int
 	// Latency is, per class, how long each change took from taking
-	// effect to the platform holding it, sorted.
+	// effect to the platform holding it, sorted; Never counts, per
+	// class, the changes the platform never came to hold (the slowest of
+	// all: a percentile reaching them reads "never").
 	Latency map[Class][]time.Duration
+	Never   map[Class]int
 	// Exposures are the terminations' exposures, in the order of
 	// Replay.Terminations.
 	Exposures []Exposure

@@ -28,23 +28,24 @@ func describe(people map[string]hrissync.Employee, changes []Change, leavers []l
 	}
 	in.Hires = len(hired)
 	for _, l := range leavers {
-		in.Terminations = append(in.Terminations, fmt.Sprintf("%s at %s", l.Employee, l.At.In(p.Location).Format("2006-01-02 15:04")))
+		in.Terminations = append(in.Terminations, fmt.Sprintf("%s at %s", l.Employee, l.At.In(p.Location).Format("2006-01-02 15:04 MST")))
 	}
 	return in
 }
 
-// quantile reads the q-quantile off a sorted slice by the nearest-rank rule
-// the report documents: index min(int(q*n), n-1).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	n := len(sorted)
-	return sorted[min(int(q*float64(n)), n-1)]
-}
-
-func fmtQuantile(sorted []time.Duration, q float64) string {
-	if len(sorted) == 0 {
+// fmtQuantile is the q-quantile, by the nearest-rank rule (index
+// min(int(q*n), n-1)), of sorted latencies and never changes never applied,
+// these the slowest: "never (3)" when the quantile reaches them, "-" with no
+// change at all.
+func fmtQuantile(sorted []time.Duration, never int, q float64) string {
+	n := len(sorted) + never
+	if n == 0 {
 		return "-"
 	}
-	return fmtDur(quantile(sorted, q))
+	if i := min(int(q*float64(n)), n-1); i < len(sorted) {
+		return fmtDur(sorted[i])
+	}
+	return fmt.Sprintf("never (%d)", never)
 }
 
 // fmtDur writes a duration the way people read spans of access: days and
@@ -83,12 +84,30 @@ func fmtExposure(e Exposure) string {
 	return fmtDur(e.Exposure)
 }
 
+// summary sums the inputs up: "300 people, 536 changes (16 hires, 17
+// leavers) taking effect over …, with faults: none".
+func summary(in Replay) string {
+	faults := in.Faults
+	if faults == "" {
+		faults = "none"
+	}
+	return fmt.Sprintf("%s, %s (%s, %s) taking effect from %s, with faults: %s",
+		plural(in.People, "person", "people"), plural(in.Changes, "change", "changes"),
+		plural(in.Hires, "hire", "hires"), plural(len(in.Terminations), "leaver", "leavers"), span(in.From, in.To), faults)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // writeText writes the report as text tables: the figures per cadence,
 // then each leaver's exposure per cadence — the rows of the HTML page's
 // tables.
 func writeText(w io.Writer, in Replay, results []Result) error {
-	fmt.Fprintf(w, "Replayed %d people and %d changes (%d hires) taking effect from %s; faults: %s.\n\n",
-		in.People, in.Changes, in.Hires, span(in.From, in.To), in.Faults)
+	fmt.Fprintf(w, "Replayed %s.\n\n", summary(in))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	line := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	cadences := []string{"cadence"}
@@ -105,7 +124,7 @@ func writeText(w io.Writer, in Replay, results []Result) error {
 	if len(in.Terminations) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\nHow long each leaver kept access after it should have ended (%d leavers):\n\n", len(in.Terminations))
+	fmt.Fprintf(w, "\nHow long each leaver kept access after it should have ended:\n\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	cadences[0] = "access due to end"
 	line(cadences...)

@@ -354,7 +354,7 @@ func TestRun(t *testing.T) {
 		out, inErr string
 	}{
 		{"sample", []string{"-export", "testdata/org.csv", "-history", "testdata/changes.csv", "-webhook-loss", "0.05"}, 0,
-			"Replayed 300 people and 536 changes", ""},
+			"Replayed 300 people, 536 changes", ""},
 		{"bad history", []string{"-export", goodExport, "-history", badHistory}, 1, "", `line 3, column employee_id: employee not in the export`},
 		{"bad export", []string{"-export", badExport, "-history", badHistory}, 1, "", `line 4`},
 		{"missing file", []string{"-export", "nope.csv", "-history", badHistory}, 1, "", "nope.csv"},
