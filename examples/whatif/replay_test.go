@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -314,5 +315,39 @@ func TestLastDayAfterTheHistory(t *testing.T) {
 	}
 	if got := results[1].Exposures[0]; !got.Ended || got.Exposure != 2*time.Hour {
 		t.Errorf("batch: %+v, want access ended at 02:00", got)
+	}
+}
+
+// TestTerminationLimit: in an organisation of three, the engine's budget
+// holds the second leaver of the day (and says so); -termination-limit -1
+// lets both go at once.
+func TestTerminationLimit(t *testing.T) {
+	export, _ := oneLeaver(t)
+	history := write(t, "changes.csv", header+
+		"2026-03-03T10:17:00Z,2026-03-03T10:17:00Z,w-2,status,terminated\n"+
+		"2026-03-03T10:18:00Z,2026-03-03T10:18:00Z,w-3,status,terminated\n")
+	for _, tc := range []struct {
+		limit  int
+		ended  bool
+		alerts map[string]int
+	}{
+		{0, false, map[string]int{"deletion-threshold": 1}},
+		{-1, true, map[string]int{}},
+	} {
+		p := Plan{Cadences: []string{"realtime"}, Location: time.UTC, Seed: 1, Poll: 4 * time.Hour, TerminationLimit: tc.limit}
+		results, _, err := replayAll(context.Background(), p, load(t, export, history), Faults{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := results[0]
+		if x := r.Exposures[1]; x.Employee != "w-3" || x.Ended != tc.ended || (x.Ended && x.Exposure != 0) {
+			t.Errorf("limit %d: w-3's exposure %+v, want ended %v", tc.limit, x, tc.ended)
+		}
+		if !maps.Equal(r.AlertKinds, tc.alerts) {
+			t.Errorf("limit %d: alerts %v, want %v", tc.limit, r.AlertKinds, tc.alerts)
+		}
+		if never := r.Never[Termination]; tc.ended == (never > 0) {
+			t.Errorf("limit %d: %d terminations never applied", tc.limit, never)
+		}
 	}
 }
