@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,15 +286,23 @@ func (h *HRIS) stream(ctx context.Context, keep func(hrissync.Employee) bool) it
 			yield(hrissync.Employee{}, ErrOutage)
 			return
 		}
+		// Only the records kept are copied and sorted: a poll's change
+		// listing keeps a handful of a large organisation.
 		h.mu.Lock()
-		snap := maps.Clone(h.people)
+		var kept []hrissync.Employee
+		for _, e := range h.people {
+			if keep(e) {
+				kept = append(kept, e.Clone())
+			}
+		}
 		h.mu.Unlock()
-		for _, id := range slices.Sorted(maps.Keys(snap)) {
+		slices.SortFunc(kept, func(a, b hrissync.Employee) int { return strings.Compare(a.ID, b.ID) })
+		for _, e := range kept {
 			if err := ctx.Err(); err != nil {
 				yield(hrissync.Employee{}, err)
 				return
 			}
-			if e := snap[id]; keep(e) && !yield(e.Clone(), nil) {
+			if !yield(e, nil) {
 				return
 			}
 		}
