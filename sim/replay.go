@@ -85,7 +85,7 @@ func (c Config) withReplay() (Config, error) {
 			errReplay, first.Format(time.RFC3339), c.Start.Format(time.RFC3339))
 	}
 	if c.Days == 0 {
-		for c.Start.AddDate(0, 0, c.Days).Before(last) || c.Start.AddDate(0, 0, c.Days).Equal(last) {
+		for !c.Start.AddDate(0, 0, c.Days).After(last) {
 			c.Days++
 		}
 	}
@@ -95,7 +95,7 @@ func (c Config) withReplay() (Config, error) {
 // initialLoad is how long the initial load has before the changes begin.
 const initialLoad = time.Minute
 
-// replayed are the people at the start of a replay, cloned.
+// people are the people at the start of a replay, cloned.
 func (r *Replay) people() []hrissync.Employee {
 	out := make([]hrissync.Employee, len(r.People))
 	for i, e := range r.People {
