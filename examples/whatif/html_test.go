@@ -197,7 +197,7 @@ func chromium(t *testing.T) context.Context {
 		}
 		t.Skip("no chromium: `apt-get install chromium` (as .ci/run does) to run the browser test")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -236,7 +236,6 @@ const readFigures = `(() => {
 // chart is laid out with a size and carries its title and axis labels, and
 // that the whole page screenshots.
 func TestHTMLInBrowser(t *testing.T) {
-	browser := chromium(t)
 	dir := t.TempDir()
 	in, results := sample("batch at 02:00")
 	if err := os.WriteFile(filepath.Join(dir, "synthetic.html"), []byte(render(t, in, results)), 0o644); err != nil {
@@ -247,6 +246,9 @@ func TestHTMLInBrowser(t *testing.T) {
 	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 		t.Fatalf("the sample's replay: exit %d: %s", code, &stderr)
 	}
+	// The browser's clock starts after the replay: its timeout bounds
+	// the browser alone.
+	browser := chromium(t)
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer srv.Close()
 	for _, page := range []string{"synthetic.html", "sample.html"} {
