@@ -54,8 +54,11 @@ func (c Config) withReplay() (Config, error) {
 	}
 	ids := map[string]bool{}
 	for _, e := range r.People {
-		if e.ID == "" || ids[e.ID] {
-			return c, fmt.Errorf("%w: person %q: an ID of their own is required", errReplay, e.ID)
+		switch {
+		case e.ID == "":
+			return c, fmt.Errorf("%w: a person with no ID", errReplay)
+		case ids[e.ID]:
+			return c, fmt.Errorf("%w: person %q given twice", errReplay, e.ID)
 		}
 		ids[e.ID] = true
 	}

@@ -143,7 +143,8 @@ func TestReplayRefused(t *testing.T) {
 	}{
 		{"out of order", sim.Config{Replay: &sim.Replay{Changes: []sim.Change{{At: at, Employee: e}, {At: at.Add(-time.Second), Employee: e}}}}, "before the one ahead of it"},
 		{"no id", sim.Config{Replay: &sim.Replay{Changes: []sim.Change{{At: at}}}}, "no employee ID"},
-		{"twice", sim.Config{Replay: &sim.Replay{People: []hrissync.Employee{e, e}}}, `person "w-1"`},
+		{"twice", sim.Config{Replay: &sim.Replay{People: []hrissync.Employee{e, e}}}, `person "w-1" given twice`},
+		{"no person id", sim.Config{Replay: &sim.Replay{People: []hrissync.Employee{{}}}}, "a person with no ID"},
 		{"before the start", sim.Config{Start: at, Replay: &sim.Replay{Changes: []sim.Change{{At: at, Employee: e}}}}, "not after the initial load"},
 		{"with a storm", sim.Config{Storm: &sim.Storm{Day: 1}, Replay: &sim.Replay{}}, "storm"},
 		{"negative delay", sim.Config{Replay: &sim.Replay{SourceDelay: -time.Second}}, "negative source delay"},

@@ -166,7 +166,8 @@ func (p Plan) simConfig(replay *sim.Replay, f Faults) (sim.Config, error) {
 		// Through the day of the last moment: a moment at midnight
 		// is the previous day's end, and the settle time after it holds
 		// the batch that follows.
-		last := lastMoment(replay, p.Location).Add(-time.Nanosecond)
+		end, _ := lastMoment(replay, p.Location)
+		last := end.Add(-time.Nanosecond)
 		c.Days = daysBetween(hrissync.DateOf(c.Start.In(p.Location)), hrissync.DateOf(last.In(p.Location))) + 1
 	}
 	if o := f.Outage; !o.Start.IsZero() {
@@ -190,27 +191,37 @@ const dateHorizon = 31 * 24 * time.Hour
 // lastMoment is the last instant the replay must see: its last change (as
 // the Source shows it), or a date the history set that takes effect within
 // dateHorizon after it — a pre-hire provisioning, a start, a last day's
-// end, in the person's zone (else hr).
-func lastMoment(r *sim.Replay, hr *time.Location) time.Time {
+// end, in the person's zone (else hr). Beyond are the dates the history
+// set later than that, which the replay does not reach: "w-2's last day
+// 2026-05-04", once per person and date.
+func lastMoment(r *sim.Replay, hr *time.Location) (end time.Time, beyond []string) {
 	last := r.Changes[len(r.Changes)-1].At.Add(r.SourceDelay)
 	horizon := last.Add(dateHorizon)
-	end := last
+	end = last
 	for _, ch := range r.Changes {
 		e, loc := ch.Employee, zone(ch.Employee, hr)
 		var moments []time.Time
+		var names []string
 		if !e.StartDate.IsZero() {
 			moments = append(moments, e.StartDate.AddDays(-preHireDays).Start(loc), e.StartDate.Start(loc))
+			names = append(names, "", fmt.Sprintf("%s's start %s", e.ID, e.StartDate))
 		}
 		if !e.TerminationDate.IsZero() && !e.Immediate { // an immediate one ended access already
 			moments = append(moments, e.TerminationDate.AddDays(1).Start(loc))
+			names = append(names, fmt.Sprintf("%s's last day %s", e.ID, e.TerminationDate))
 		}
-		for _, m := range moments {
-			if m.After(end) && !m.After(horizon) {
+		for i, m := range moments {
+			switch {
+			case m.After(horizon):
+				if names[i] != "" && !slices.Contains(beyond, names[i]) {
+					beyond = append(beyond, names[i])
+				}
+			case m.After(end):
 				end = m
 			}
 		}
 	}
-	return end
+	return end, beyond
 }
 
 // preHireDays is the engine's default lead before a start date, which the

@@ -162,6 +162,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if err := o.Faults.check(); err != nil {
 		errs = append(errs, err)
 	}
+	if o.Plan.TerminationLimit < -1 {
+		errs = append(errs, fmt.Errorf("-termination-limit %d: want -1 (none), 0 (the default) or a count", o.Plan.TerminationLimit))
+	}
 	if o.Plan.Seed == 0 {
 		errs = append(errs, errors.New("-seed 0: want 1 or more"))
 	}
@@ -205,7 +208,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "whatif: replay: %v\n", err)
 		return 1
 	}
-	in := describe(people, changes, leavers, o.Faults, o.Plan)
+	in := describe(people, changes, replay, leavers, o.Faults, o.Plan)
 	// Everything is computed before anything is written: a failure
 	// leaves no half report.
 	var text, page bytes.Buffer

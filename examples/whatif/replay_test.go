@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"maps"
 	"os"
 	"strings"
@@ -283,6 +284,10 @@ func TestOrganisationChecks(t *testing.T) {
 		t.Errorf("d, reporting to nobody, named: %v", err)
 	}
 
+	if _, err := parseArgs([]string{"-export", "x", "-history", "y", "-termination-limit", "-2"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-termination-limit -2") {
+		t.Errorf("-termination-limit -2: %v", err)
+	}
+
 	export := write(t, "org.csv", "id,status,manager_id\na,active,z\nb,active,z\nz,active,\n")
 	history := write(t, "changes.csv", header+"2026-03-03T10:07:00Z,2026-03-03T10:07:00Z,b,status,terminated\n")
 	var stdout, stderr bytes.Buffer
@@ -349,5 +354,19 @@ func TestTerminationLimit(t *testing.T) {
 		if never := r.Never[Termination]; tc.ended == (never > 0) {
 			t.Errorf("limit %d: %d terminations never applied", tc.limit, never)
 		}
+	}
+}
+
+// TestLastDayBeyondTheHorizon: a last day more than a month after the
+// history's last change is not replayed, and the report says which.
+func TestLastDayBeyondTheHorizon(t *testing.T) {
+	export, _ := oneLeaver(t)
+	history := write(t, "changes.csv", header+"2026-03-03T10:17:00Z,2026-03-03T10:17:00Z,w-2,termination_date,2026-05-04\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-export", export, "-history", history, "-cadences", "realtime"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, &stderr)
+	}
+	if want := "not replayed, as they fall more than 31 days after the last change: w-2's last day 2026-05-04"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout lacks %q:\n%s", want, &stdout)
 	}
 }

@@ -77,4 +77,7 @@ type Replay struct {
 	// Terminations are the history's terminations, in order: each
 	// Result's Exposures follow it.
 	Terminations []string
+	// Beyond are the dates the history set too long after its last
+	// change for the replay to reach ("w-2's last day 2026-05-04").
+	Beyond []string
 }

@@ -8,11 +8,15 @@ import (
 	"time"
 
 	"github.com/hrissync/hrissync"
+	"github.com/hrissync/hrissync/sim"
 )
 
 // describe sums the inputs up for the report.
-func describe(people map[string]hrissync.Employee, changes []Change, leavers []leaver, f Faults, p Plan) Replay {
+func describe(people map[string]hrissync.Employee, changes []Change, replay *sim.Replay, leavers []leaver, f Faults, p Plan) Replay {
 	in := Replay{People: len(people), Changes: len(changes), Faults: f.String()}
+	if len(replay.Changes) > 0 {
+		_, in.Beyond = lastMoment(replay, p.Location)
+	}
 	hired := map[string]bool{}
 	for _, c := range changes {
 		if _, known := people[c.Employee]; !known {
@@ -91,9 +95,14 @@ func summary(in Replay) string {
 	if faults == "" {
 		faults = "none"
 	}
-	return fmt.Sprintf("%s, %s (%s, %s) taking effect from %s, with faults: %s",
+	s := fmt.Sprintf("%s, %s (%s, %s) taking effect from %s, with faults: %s",
 		plural(in.People, "person", "people"), plural(in.Changes, "change", "changes"),
 		plural(in.Hires, "hire", "hires"), plural(len(in.Terminations), "leaver", "leavers"), span(in.From, in.To), faults)
+	if len(in.Beyond) > 0 {
+		s += fmt.Sprintf("; not replayed, as they fall more than %d days after the last change: %s",
+			int(dateHorizon.Hours()/24), strings.Join(in.Beyond, ", "))
+	}
+	return s
 }
 
 func plural(n int, one, many string) string {
